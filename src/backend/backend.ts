@@ -1,0 +1,242 @@
+// The backend contract: the complete list of primitives a backend implements.
+//
+// Everything else (autograd, ops, layers, models, LoRA, the chain) is written once
+// above this interface. The reference backend (plain TypeScript loops) is the
+// specification; the native backend (C++ on oneDNN) must match it in the
+// conformance suite (test/backend/conformance.test.ts).
+//
+// Conventions shared by every primitive:
+// - Arrays are flat, row-major and contiguous unless strides are given.
+// - f32 data is a Float32Array, bf16 data a Uint16Array (the upper 16 bits of an
+//   f32), indices an Int32Array. Arrays are allocated by the backend (`alloc`) but
+//   every primitive accepts any typed array of the right kind, so the reference
+//   backend can check results computed on native storage.
+// - Outputs are written, never allocated, by primitives: the caller owns memory.
+// - "Backward" primitives write gradients into the given arrays; `accumulate`
+//   says whether they add to (true) or overwrite (false) what is there.
+
+export type DType = 'f32' | 'bf16' | 'i32';
+export type FloatArray = Float32Array | Uint16Array; // f32 or bf16 storage
+export type Storage = Float32Array | Uint16Array | Int32Array;
+
+export type UnaryOp = 'relu' | 'silu' | 'gelu_tanh' | 'gelu_erf' | 'exp' | 'neg' | 'sqr';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type RopeLayout = 'halves' | 'pairs';
+
+/** C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch. */
+export interface MatmulArgs {
+  a: FloatArray; // op(A): [m, k]; A stored [m, k], or [k, m] when transA
+  b: FloatArray; // op(B): [k, n]; B stored [k, n], or [n, k] when transB
+  c: Float32Array; // [m, n], always f32
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  /** elements between consecutive batch items; 0 broadcasts one matrix to all */
+  aBatchStride: number;
+  bBatchStride: number;
+  alpha: number;
+  /** 0 overwrites C, 1 accumulates into it */
+  beta: number;
+  /** dtype of A and B. When either is bf16 the product is computed in bf16 (the
+   * f32 operand is rounded to bf16 first) with f32 accumulation. */
+  aDtype: 'f32' | 'bf16';
+  bDtype: 'f32' | 'bf16';
+}
+
+/** Causal (optionally) scaled-dot-product attention with grouped-query heads.
+ * q [B, Hq, Tq, D], k and v [B, Hkv, Tk, D], out [B, Hq, Tq, D], lse [B, Hq, Tq].
+ * Query head h reads kv head floor(h / (Hq / Hkv)). With `causal`, query i sits at
+ * absolute position Tk - Tq + i (so a KV cache works) and sees keys 0..that position. */
+export interface AttentionArgs {
+  batch: number;
+  headsQ: number;
+  headsKv: number;
+  seqQ: number;
+  seqKv: number;
+  headDim: number;
+  scale: number;
+  causal: boolean;
+}
+
+/** Rotary embedding over x [B, T, H, D] (rotating the first `rotaryDim` of D).
+ * `positions` [T] give each row's absolute position; cos/sin tables are
+ * [maxPositions, rotaryDim / 2]. 'halves' pairs i with i + rotaryDim/2 (HF Llama);
+ * 'pairs' pairs 2i with 2i+1 (llama2.c, GPT-J). `inverse` rotates by -angle, which
+ * is exactly the backward pass. */
+export interface RopeArgs {
+  batch: number;
+  seq: number;
+  heads: number;
+  headDim: number;
+  rotaryDim: number;
+  layout: RopeLayout;
+  inverse: boolean;
+}
+
+export interface Backend {
+  readonly name: 'reference' | 'native';
+
+  /** Zero-filled storage of `size` elements (64-byte aligned on native). */
+  alloc(dtype: DType, size: number): Storage;
+
+  // --- conversion and copies -------------------------------------------------
+  /** Round-to-nearest-even f32 -> bf16 (NaN stays NaN). */
+  castToBf16(src: Float32Array, dst: Uint16Array): void;
+  castToF32(src: Uint16Array, dst: Float32Array): void;
+  /** dst[dstOffset + Σ i_d dstStrides[d]] (+)= src[srcOffset + Σ i_d srcStrides[d]]
+   * over the index space `shape`. Covers transpose, slice, concat and broadcast.
+   * src and dst are the same kind (both f32, both bf16 or both i32). With
+   * `accumulate` dst must not alias itself (no zero strides in dstStrides). */
+  copyStrided(
+    src: Storage,
+    srcOffset: number,
+    srcStrides: readonly number[],
+    dst: Storage,
+    dstOffset: number,
+    dstStrides: readonly number[],
+    shape: readonly number[],
+    accumulate: boolean,
+  ): void;
+  fill(x: Float32Array, value: number): void;
+
+  // --- elementwise -------------------------------------------------------------
+  /** out[i] = a[ai] op b[bi] over `shape`; strides of 0 broadcast; out contiguous. */
+  binary(
+    op: BinaryOp,
+    a: Float32Array,
+    aStrides: readonly number[],
+    b: Float32Array,
+    bStrides: readonly number[],
+    out: Float32Array,
+    shape: readonly number[],
+  ): void;
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  /** dx (+)= dy * f'(x) */
+  unaryBackward(op: UnaryOp, x: Float32Array, dy: Float32Array, dx: Float32Array, accumulate: boolean): void;
+  /** y = alpha * x + beta * y (beta 0 overwrites; y may be x). */
+  axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void;
+  /** out[o, i] (+)= Σ_m x[o, m, i]: sums the middle axis of x [outer, mid, inner]. */
+  reduceSum(x: Float32Array, outer: number, mid: number, inner: number, out: Float32Array, accumulate: boolean): void;
+  /** Σ x[i]^2 in f64 accumulation (for gradient norms). */
+  sumSquares(x: Float32Array): number;
+  /** out = x * mask / (1 - p) where mask[i] = hash(seed, offset + i) >= p;
+   * the hash is `dropoutKeep` below, identical on every backend. */
+  dropout(x: Float32Array, out: Float32Array, p: number, seed: number, offset: number): void;
+
+  // --- linear algebra ------------------------------------------------------------
+  matmul(args: MatmulArgs): void;
+
+  // --- rows: softmax, norms ------------------------------------------------------
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** dx (+)= y * (dy - Σ dy*y) */
+  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** dx (+)= dy - exp(y) * Σ dy */
+  logSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  /** out = x * rstd * weight, rstd[r] = 1/sqrt(mean(x_r^2) + eps); weight may be bf16. */
+  rmsNorm(x: Float32Array, weight: FloatArray | null, out: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number): void;
+  /** dx (+)= ..., dWeight (+)= ... (dWeight null when the weight is frozen or absent) */
+  rmsNormBackward(
+    x: Float32Array,
+    weight: FloatArray | null,
+    rstd: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dWeight: Float32Array | null,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+  /** out = (x - mean) * rstd * weight + bias */
+  layerNorm(
+    x: Float32Array,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    x: Float32Array,
+    weight: FloatArray | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dWeight: Float32Array | null,
+    dBias: Float32Array | null,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+
+  // --- transformer pieces ------------------------------------------------------
+  rope(x: Float32Array, out: Float32Array, positions: Int32Array, cos: Float32Array, sin: Float32Array, args: RopeArgs): void;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, args: AttentionArgs): void;
+  /** Gradients of attention; dq, dk, dv are overwritten (null = not needed). */
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dOut: Float32Array,
+    dq: Float32Array | null,
+    dk: Float32Array | null,
+    dv: Float32Array | null,
+    args: AttentionArgs,
+  ): void;
+  /** out[i, :] = weight[ids[i], :] (weight f32 or bf16, out f32). Ids are checked by the caller. */
+  embedding(weight: FloatArray, ids: Int32Array, out: Float32Array, dim: number): void;
+  /** dWeight[ids[i], :] += dy[i, :] */
+  embeddingBackward(ids: Int32Array, dy: Float32Array, dWeight: Float32Array, dim: number): void;
+  /** Fused log-softmax + negative log-likelihood over logits [rows, vocab].
+   * loss[r] = logsumexp(logits_r) - logits_r[target_r], or 0 where target == ignoreIndex.
+   * When dLogits is given it receives gradScale * (softmax(logits_r) - onehot(target_r))
+   * (zero rows for ignored targets); dLogits may alias logits (in-place). */
+  crossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    loss: Float32Array,
+    dLogits: Float32Array | null,
+    rows: number,
+    vocab: number,
+    ignoreIndex: number,
+    gradScale: number,
+  ): void;
+
+  // --- optimizer ------------------------------------------------------------------
+  /** One AdamW step in place (decoupled weight decay: p -= lr * wd * p). `step` is 1-based. */
+  adamw(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+}
+
+/** The dropout hash shared by every backend: keep element i iff u >= p, with u a
+ * uniform in [0, 1) from a 32-bit integer hash (lowbias32 by Chris Wellons) of
+ * seed and index. Counter-based, so masks need no stored state and reproduce
+ * exactly across backends, resumes and thread counts. */
+export function dropoutUniform(seed: number, index: number): number {
+  let x = (Math.imul(index, 0x9e3779b1) ^ seed) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 8) / 16777216; // 24 bits: exact in f32 too
+}

@@ -1,0 +1,108 @@
+// Scaled-dot-product attention with grouped-query heads and an optional causal mask.
+// Forward stores each query row's logsumexp; backward recomputes the probabilities
+// from it instead of storing the [Tq, Tk] matrix (as FlashAttention does).
+
+import type { AttentionArgs, Backend } from '../backend.js';
+
+/** Offsets and visibility shared by forward and backward. */
+function layout(args: AttentionArgs) {
+  const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal } = args;
+  if (headsQ % headsKv !== 0) {
+    throw new RangeError(`attention: headsQ (${headsQ}) must be a multiple of headsKv (${headsKv})`);
+  }
+  const group = headsQ / headsKv;
+  return {
+    heads: batch * headsQ,
+    /** offset of query row i of flat head bh in q/out [B, Hq, Tq, D] */
+    qRow: (bh: number, i: number) => (bh * seqQ + i) * headDim,
+    /** offset of key row j for flat query head bh in k/v [B, Hkv, Tk, D] */
+    kvRow: (bh: number, j: number) => {
+      const b = Math.floor(bh / headsQ);
+      const kvHead = Math.floor((bh % headsQ) / group);
+      return ((b * headsKv + kvHead) * seqKv + j) * headDim;
+    },
+    /** keys 0..visible(i)-1 are seen by query i (absolute position seqKv - seqQ + i) */
+    visible: (i: number) => (causal ? Math.max(0, Math.min(seqKv, seqKv - seqQ + i + 1)) : seqKv),
+  };
+}
+
+function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): number {
+  let sum = 0;
+  for (let d = 0; d < n; d++) sum += x[xo + d] * y[yo + d];
+  return sum;
+}
+
+/** scale * q_i . k_j for the visible keys of one query row. */
+function scores(
+  q: Float32Array,
+  k: Float32Array,
+  qo: number,
+  bh: number,
+  count: number,
+  args: AttentionArgs,
+  kvRow: (bh: number, j: number) => number,
+) {
+  const s = new Float64Array(count);
+  for (let j = 0; j < count; j++) s[j] = args.scale * dot(q, qo, k, kvRow(bh, j), args.headDim);
+  return s;
+}
+
+export const attention: Backend['attention'] = (q, k, v, out, lse, args) => {
+  const D = args.headDim;
+  const { heads, qRow, kvRow, visible } = layout(args);
+  for (let bh = 0; bh < heads; bh++) {
+    for (let i = 0; i < args.seqQ; i++) {
+      const qo = qRow(bh, i);
+      const count = visible(i);
+      const s = scores(q, k, qo, bh, count, args, kvRow); // [count]
+      let max = -Infinity;
+      for (let j = 0; j < count; j++) max = Math.max(max, s[j]);
+      let sum = 0;
+      for (let j = 0; j < count; j++) sum += Math.exp(s[j] - max);
+      // A query that sees no key (only when seqQ > seqKv) outputs zeros, lse -inf.
+      const rowLse = count === 0 ? -Infinity : max + Math.log(sum);
+      lse[bh * args.seqQ + i] = rowLse;
+      const acc = new Float64Array(D);
+      for (let j = 0; j < count; j++) {
+        const p = Math.exp(s[j] - rowLse);
+        const vo = kvRow(bh, j);
+        for (let d = 0; d < D; d++) acc[d] += p * v[vo + d];
+      }
+      for (let d = 0; d < D; d++) out[qo + d] = acc[d];
+    }
+  }
+};
+
+// With p_j = exp(s_j - lse) and dp_j = dOut . v_j:
+//   ds_j = p_j (dp_j - Δ), Δ = Σ_j p_j dp_j = dOut . out  (FlashAttention-2's rowsum)
+//   dq += scale Σ_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dOut.
+export const attentionBackward: Backend['attentionBackward'] = (q, k, v, out, lse, dOut, dq, dk, dv, args) => {
+  const D = args.headDim;
+  const { heads, qRow, kvRow, visible } = layout(args);
+  // Sums over many rows and heads: accumulate in f64, store once at the end.
+  const gq = new Float64Array(q.length);
+  const gk = new Float64Array(k.length);
+  const gv = new Float64Array(v.length);
+  for (let bh = 0; bh < heads; bh++) {
+    for (let i = 0; i < args.seqQ; i++) {
+      const qo = qRow(bh, i);
+      const count = visible(i);
+      const s = scores(q, k, qo, bh, count, args, kvRow); // [count]
+      const rowLse = lse[bh * args.seqQ + i];
+      const delta = dot(dOut, qo, out, qo, D);
+      for (let j = 0; j < count; j++) {
+        const ko = kvRow(bh, j);
+        const p = Math.exp(s[j] - rowLse);
+        const ds = p * (dot(dOut, qo, v, ko, D) - delta);
+        for (let d = 0; d < D; d++) {
+          gq[qo + d] += args.scale * ds * k[ko + d];
+          gk[ko + d] += args.scale * ds * q[qo + d];
+          gv[ko + d] += p * dOut[qo + d];
+        }
+      }
+    }
+  }
+  dq?.set(gq);
+  dk?.set(gk);
+  dv?.set(gv);
+};

@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ColaError } from '../errors.js';
+
+/** One flag of a command: its type, default and help. Flags are kebab-case; the
+ * same names are the keys of a --config file. */
+export interface OptionSpec {
+  type: 'string' | 'number' | 'int' | 'boolean' | 'list';
+  help: string;
+  default?: string | number | boolean | string[];
+  choices?: readonly string[];
+  required?: boolean;
+  /** Shown in --help instead of the type, e.g. DIR, FILE. */
+  meta?: string;
+}
+
+export type OptionSpecs = Record<string, OptionSpec>;
+export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface Parsed {
+  values: OptionValues;
+  positionals: string[];
+  /** Which flags came from the command line / config file (the rest are defaults). */
+  given: Set<string>;
+}
+
+/** Parse argv against specs with precedence CLI > --config file > defaults.
+ * Every problem (unknown flag or key, bad value, missing required) is collected
+ * and reported in one error before any work starts. */
+export function parseOptions(argv: readonly string[], specs: OptionSpecs, command: string): Parsed {
+  const problems: string[] = [];
+  const cli: OptionValues = {};
+  const positionals: string[] = [];
+  let configFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (name === 'config') {
+      configFile = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      continue;
+    }
+    const negated = !specs[name] && name.startsWith('no-') && specs[name.slice(3)]?.type === 'boolean';
+    const key = negated ? name.slice(3) : name;
+    const spec = specs[key];
+    if (!spec) {
+      problems.push(`unknown flag --${name}${suggest(name, Object.keys(specs))}`);
+      continue;
+    }
+    if (spec.type === 'boolean') {
+      cli[key] = negated ? false : eq > 0 ? convert(arg.slice(eq + 1), spec, `--${name}`, problems) : true;
+      continue;
+    }
+    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) {
+      problems.push(`--${name} needs a value (${spec.meta ?? spec.type})`);
+      continue;
+    }
+    cli[name] = convert(raw, spec, `--${name}`, problems);
+  }
+  const file = configFile ? readConfigFile(configFile, specs, problems) : {};
+  const values: OptionValues = {};
+  const given = new Set<string>();
+  for (const [name, spec] of Object.entries(specs)) {
+    const v = cli[name] ?? file[name] ?? spec.default;
+    if (cli[name] !== undefined || file[name] !== undefined) given.add(name);
+    if (v === undefined && spec.required) problems.push(`--${name} is required (${spec.help})`);
+    values[name] = v;
+  }
+  if (problems.length) {
+    throw new ColaError(`cola ${command}: ${problems.length === 1 ? problems[0] : '\n  ' + problems.join('\n  ')}\nRun \`cola ${command} --help\` for the flags.`);
+  }
+  return { values, positionals, given };
+}
+
+function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): OptionValues {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    problems.push(`--config ${file}: file not found`);
+    return {};
+  }
+  let data: unknown;
+  try {
+    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    problems.push(`--config ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
+    return {};
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problems.push(`--config ${file}: expected a mapping of flag names to values`);
+    return {};
+  }
+  const out: OptionValues = {};
+  for (const [key, value] of Object.entries(data)) {
+    const spec = specs[key];
+    if (!spec) {
+      problems.push(`${file}: unknown key "${key}"${suggest(key, Object.keys(specs))}`);
+      continue;
+    }
+    const raw = Array.isArray(value) ? value.join(',') : String(value);
+    out[key] = convert(raw, spec, `${file}: key "${key}"`, problems);
+  }
+  return out;
+}
+
+function convert(raw: string, spec: OptionSpec, where: string, problems: string[]): OptionValues[string] {
+  switch (spec.type) {
+    case 'string':
+      if (spec.choices && !spec.choices.includes(raw)) {
+        problems.push(`${where}: "${raw}" is not one of ${spec.choices.join(', ')}`);
+        return undefined;
+      }
+      return raw;
+    case 'number':
+    case 'int': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
+        problems.push(`${where}: expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
+        return undefined;
+      }
+      return n;
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') {
+        problems.push(`${where}: expected true or false, got "${raw}"`);
+        return undefined;
+      }
+      return raw === 'true';
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+}
+
+function suggest(name: string, known: string[]): string {
+  const close = known.filter((k) => editDistance(k, name) <= 2);
+  return close.length ? ` (did you mean --${close[0]}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The --help text of a command from its specs. */
+export function helpText(usage: string, summary: string, specs: OptionSpecs): string {
+  const rows = Object.entries(specs).map(([name, s]) => {
+    const flag = `--${name}${s.type === 'boolean' ? '' : ` ${s.meta ?? s.type.toUpperCase()}`}`;
+    const extra = [s.choices ? `one of ${s.choices.join('|')}` : '', s.default !== undefined && s.type !== 'boolean' ? `default ${Array.isArray(s.default) ? s.default.join(',') : s.default}` : '', s.required ? 'required' : '']
+      .filter(Boolean)
+      .join('; ');
+    return `  ${flag.padEnd(30)} ${s.help}${extra ? ` (${extra})` : ''}`;
+  });
+  return `${usage}\n\n${summary}\n\nOptions:\n${rows.join('\n')}\n  ${'--config FILE'.padEnd(30)} JSON or YAML file whose keys are these flags (CLI wins)\n  ${'--debug'.padEnd(30)} show stack traces\n  ${'--help'.padEnd(30)} this text\n`;
+}

@@ -1,0 +1,47 @@
+import { linear } from '../tensor/ops/matmul.js';
+import { lmHeadCrossEntropy } from '../tensor/ops/crossEntropy.js';
+import { reshape } from '../tensor/ops/shape.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { KvCache } from './kvCache.js';
+
+/** The few numbers every decoder-only model exposes, whatever its config.json says. */
+export interface ModelDims {
+  modelType: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  maxPositions: number;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+/** A decoder-only language model. Subclasses (one folder per model_type) build
+ * their modules with checkpoint names and implement `hidden`. */
+export abstract class CausalLM extends Module {
+  abstract readonly dims: ModelDims;
+  /** The raw config.json this model was built from (written back on export). */
+  abstract readonly config: Record<string, unknown>;
+  /** Precision of the frozen matrices in memory (recorded in every output). */
+  weightDtype: 'f32' | 'bf16' = 'f32';
+
+  /** Final hidden states [B, T, d] for token ids [B, T] (i32); with a cache, the
+   * ids continue the cached sequence. */
+  abstract hidden(ids: Tensor, cache?: KvCache): Tensor;
+
+  /** The output projection [vocab, d] (tied to the embedding in many models). */
+  abstract lmHeadWeight(): Tensor;
+
+  /** Logits [B, T, V]. */
+  logits(ids: Tensor, cache?: KvCache): Tensor {
+    return linear(this.hidden(ids, cache), this.lmHeadWeight());
+  }
+
+  /** Mean next-token cross-entropy: ids [B, T], targets [B, T] (-100 = ignore).
+   * The LM head and the loss are fused in chunks: the logits are never stored whole. */
+  loss(ids: Tensor, targets: Tensor): Tensor {
+    const h = this.hidden(ids);
+    const d = h.dim(-1);
+    return lmHeadCrossEntropy(reshape(h, [h.size / d, d]), this.lmHeadWeight(), targets);
+  }
+}

@@ -1,0 +1,147 @@
+import { linearFrom, embeddingFrom, rmsNormFrom } from '../../nn/build.js';
+import type { Embedding } from '../../nn/embedding.js';
+import type { Linear, LinearLike } from '../../nn/linear.js';
+import { Module } from '../../nn/module.js';
+import type { RMSNorm } from '../../nn/norm.js';
+import { attention } from '../../tensor/ops/attention.js';
+import { add, mul, silu } from '../../tensor/ops/elementwise.js';
+import { rope, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
+import { permute, reshape } from '../../tensor/ops/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { CausalLM, type ModelDims } from '../causalLM.js';
+import type { KvCache } from '../kvCache.js';
+import type { WeightSource } from '../weightSource.js';
+import { llama3InvFreq, type LlamaConfig } from './config.js';
+
+/** Positions [T] starting at `start`. */
+export function positionsFrom(start: number, count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, i) => start + i);
+}
+
+class LlamaAttention extends Module {
+  q_proj: LinearLike;
+  k_proj: LinearLike;
+  v_proj: LinearLike;
+  o_proj: LinearLike;
+
+  constructor(
+    src: WeightSource,
+    prefix: string,
+    private readonly _cfg: LlamaConfig,
+    private readonly _layer: number,
+    private readonly _rope: RopeTable,
+  ) {
+    super();
+    const { hidden_size: d, num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd, attention_bias: bias } = _cfg;
+    this.q_proj = linearFrom(src, `${prefix}.q_proj`, hq * hd, d, bias);
+    this.k_proj = linearFrom(src, `${prefix}.k_proj`, hkv * hd, d, bias);
+    this.v_proj = linearFrom(src, `${prefix}.v_proj`, hkv * hd, d, bias);
+    this.o_proj = linearFrom(src, `${prefix}.o_proj`, d, hq * hd, false);
+  }
+
+  forward(x: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
+    const [B, T] = x.shape as [number, number, number]; // x: (B, T, d)
+    const { num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd } = this._cfg;
+    const q = rope(reshape(this.q_proj.forward(x), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
+    const k = rope(reshape(this.k_proj.forward(x), [B, T, hkv, hd]), positions, this._rope, 'halves'); // (B, T, hkv, hd)
+    const v = reshape(this.v_proj.forward(x), [B, T, hkv, hd]); // (B, T, hkv, hd)
+    let kh = permute(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
+    let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
+    if (cache) [kh, vh] = cache.update(this._layer, kh, vh);
+    const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true }); // (B, hq, T, hd)
+    return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]));
+  }
+}
+
+class LlamaMLP extends Module {
+  gate_proj: LinearLike;
+  up_proj: LinearLike;
+  down_proj: LinearLike;
+
+  constructor(src: WeightSource, prefix: string, cfg: LlamaConfig) {
+    super();
+    const { hidden_size: d, intermediate_size: f, mlp_bias: bias } = cfg;
+    this.gate_proj = linearFrom(src, `${prefix}.gate_proj`, f, d, bias);
+    this.up_proj = linearFrom(src, `${prefix}.up_proj`, f, d, bias);
+    this.down_proj = linearFrom(src, `${prefix}.down_proj`, d, f, bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.down_proj.forward(mul(silu(this.gate_proj.forward(x)), this.up_proj.forward(x)));
+  }
+}
+
+class LlamaDecoderLayer extends Module {
+  self_attn: LlamaAttention;
+  mlp: LlamaMLP;
+  input_layernorm: RMSNorm;
+  post_attention_layernorm: RMSNorm;
+
+  constructor(src: WeightSource, prefix: string, cfg: LlamaConfig, layer: number, table: RopeTable) {
+    super();
+    this.self_attn = new LlamaAttention(src, `${prefix}.self_attn`, cfg, layer, table);
+    this.mlp = new LlamaMLP(src, `${prefix}.mlp`, cfg);
+    this.input_layernorm = rmsNormFrom(src, `${prefix}.input_layernorm`, cfg.hidden_size, cfg.rms_norm_eps);
+    this.post_attention_layernorm = rmsNormFrom(src, `${prefix}.post_attention_layernorm`, cfg.hidden_size, cfg.rms_norm_eps);
+  }
+
+  forward(h: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
+    h = add(h, this.self_attn.forward(this.input_layernorm.forward(h), positions, cache));
+    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+  }
+}
+
+class LlamaModel extends Module {
+  embed_tokens: Embedding;
+  layers: LlamaDecoderLayer[];
+  norm: RMSNorm;
+
+  constructor(src: WeightSource, cfg: LlamaConfig) {
+    super();
+    const invFreq = cfg.rope_scaling ? llama3InvFreq(cfg.head_dim, cfg.rope_theta, cfg.rope_scaling) : undefined;
+    const table = ropeTable(src.backend, cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta, invFreq);
+    this.embed_tokens = embeddingFrom(src, 'model.embed_tokens', cfg.vocab_size, cfg.hidden_size);
+    this.layers = Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(src, `model.layers.${i}`, cfg, i, table));
+    this.norm = rmsNormFrom(src, 'model.norm', cfg.hidden_size, cfg.rms_norm_eps);
+  }
+}
+
+/** Llama 2/3, TinyLlama, Mistral (without sliding window), Qwen2: HF LlamaForCausalLM. */
+export class LlamaForCausalLM extends CausalLM {
+  model: LlamaModel;
+  lm_head: Linear | null;
+  readonly dims: ModelDims;
+
+  constructor(
+    src: WeightSource,
+    private readonly _cfg: LlamaConfig,
+    readonly config: Record<string, unknown>,
+  ) {
+    super();
+    this.model = new LlamaModel(src, _cfg);
+    // Tied models may still ship lm_head.weight; untied ones must.
+    this.lm_head = _cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
+    this.dims = {
+      modelType: _cfg.model_type,
+      vocabSize: _cfg.vocab_size,
+      hiddenSize: _cfg.hidden_size,
+      numLayers: _cfg.num_hidden_layers,
+      maxPositions: _cfg.max_position_embeddings,
+      bosTokenId: _cfg.bos_token_id,
+      eosTokenId: _cfg.eos_token_id,
+    };
+  }
+
+  hidden(ids: Tensor, cache?: KvCache): Tensor {
+    const T = ids.dim(1);
+    const start = cache?.length ?? 0;
+    const positions = positionsFrom(start, T);
+    let h = this.model.embed_tokens.forward(ids); // (B, T, d)
+    for (const layer of this.model.layers) h = layer.forward(h, positions, cache);
+    return this.model.norm.forward(h);
+  }
+
+  lmHeadWeight(): Tensor {
+    return this.lm_head ? this.lm_head.weight : this.model.embed_tokens.weight;
+  }
+}

@@ -1,0 +1,59 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { ColaError } from '../errors.js';
+import { readJsonObject } from '../io/fileIo.js';
+import { openSafetensors } from '../io/safetensors.js';
+import type { CausalLM } from './causalLM.js';
+import { modelFamily } from './registry.js';
+import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
+import './families.js';
+
+export interface LoadOptions {
+  backend: Backend;
+  /** Frozen matrices/embeddings in memory; default: the checkpoint's own precision
+   * (f32 and f16 files load as f32, bf16 files as bf16). */
+  dtype?: WeightDtype;
+}
+
+/** Load a Hugging Face model folder: config.json + model.safetensors (or shards). */
+export function loadModel(dir: string, opts: LoadOptions): CausalLM {
+  const configFile = path.join(dir, 'config.json');
+  if (!fs.existsSync(configFile)) {
+    throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
+  }
+  const config = readJsonObject(configFile);
+  const family = modelFamily(config['model_type'], configFile);
+  const file = openSafetensors(dir);
+  const dtype = opts.dtype ?? checkpointDtype(file.tensors);
+  const reader: TensorReader = {
+    path: file.path,
+    names: () => [...file.tensors.keys()],
+    shape: (name) => file.tensors.get(name)!.shape,
+    read: (name, as, backend) => {
+      const values = as === 'bf16' ? file.read(name, 'bf16') : file.read(name, 'f32');
+      const storage = backend.alloc(as, values.length) as Float32Array | Uint16Array;
+      storage.set(values);
+      return storage;
+    },
+  };
+  const src = new CheckpointWeights(opts.backend, reader, dtype, family.ignoredKeys?.(config) ?? []);
+  const model = family.build(config, src, configFile);
+  src.finish();
+  model.weightDtype = dtype;
+  return model;
+}
+
+function checkpointDtype(tensors: Map<string, { dtype: string }>): WeightDtype {
+  for (const info of tensors.values()) if (info.dtype === 'BF16') return 'bf16';
+  return 'f32';
+}
+
+/** A randomly initialised model from a config object (tests, benchmarks). */
+export function randomModel(config: Record<string, unknown>, opts: LoadOptions & { seed?: number; std?: number }): CausalLM {
+  const family = modelFamily(config['model_type'], 'config');
+  const dtype = opts.dtype ?? 'f32';
+  const model = family.build(config, new RandomWeights(opts.backend, opts.seed ?? 1, dtype, opts.std), 'config');
+  model.weightDtype = dtype;
+  return model;
+}

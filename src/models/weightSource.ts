@@ -1,0 +1,116 @@
+import type { Backend } from '../backend/backend.js';
+import { ColaError } from '../errors.js';
+import { tensor, zeros } from '../tensor/ops/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** What a parameter is, so a source can pick its dtype and initialisation. */
+export type WeightRole = 'matrix' | 'embedding' | 'norm' | 'bias';
+
+/** Where a model's weights come from while its modules are built: a checkpoint
+ * (checked key by key, problems collected and reported all at once) or a random
+ * initialisation (tests, benchmarks). */
+export interface WeightSource {
+  readonly backend: Backend;
+  /** The tensor stored under `name` (frozen), or null when optional and absent. */
+  get(name: string, shape: readonly number[], role: WeightRole, optional?: boolean): Tensor | null;
+  /** Throw one error listing every missing, unexpected and mis-shaped key. */
+  finish(): void;
+}
+
+/** Frozen base weights: matrices and embeddings in `dtype`, norms and biases f32. */
+export type WeightDtype = 'f32' | 'bf16';
+
+/** Deterministic random weights (normal, std 0.02 like HF init; norms = 1). */
+export class RandomWeights implements WeightSource {
+  private state: number;
+
+  constructor(
+    readonly backend: Backend,
+    seed: number,
+    private readonly dtype: WeightDtype = 'f32',
+    private readonly std = 0.02,
+  ) {
+    this.state = seed >>> 0 || 1;
+  }
+
+  get(_name: string, shape: readonly number[], role: WeightRole): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (role === 'norm') return tensor(this.backend, new Float32Array(n).fill(1), shape);
+    if (role === 'bias') return zeros(this.backend, shape);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = this.gaussian() * this.std;
+    return tensor(this.backend, values, shape, this.dtype);
+  }
+
+  finish(): void {}
+
+  private uniform(): number {
+    // mulberry32
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  private gaussian(): number {
+    const u = Math.max(this.uniform(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
+  }
+}
+
+/** A checkpoint's tensors by name, read on demand (one at a time). */
+export interface TensorReader {
+  readonly path: string;
+  names(): string[];
+  shape(name: string): readonly number[];
+  /** Read as f32 or bf16 storage on the backend. */
+  read(name: string, dtype: WeightDtype, backend: Backend): Float32Array | Uint16Array;
+}
+
+export class CheckpointWeights implements WeightSource {
+  private readonly used = new Set<string>();
+  private readonly missing: string[] = [];
+  private readonly misShaped: string[] = [];
+  private readonly available: Set<string>;
+
+  constructor(
+    readonly backend: Backend,
+    private readonly reader: TensorReader,
+    private readonly dtype: WeightDtype,
+    /** keys present in checkpoints but recomputed by us (e.g. rotary inv_freq) */
+    private readonly ignored: RegExp[] = [],
+  ) {
+    this.available = new Set(reader.names());
+  }
+
+  get(name: string, shape: readonly number[], role: WeightRole, optional = false): Tensor | null {
+    if (!this.available.has(name)) {
+      if (!optional) this.missing.push(`${name} [${shape.join(', ')}]`);
+      return optional ? null : zeros(this.backend, shape);
+    }
+    this.used.add(name);
+    const found = this.reader.shape(name);
+    if (found.length !== shape.length || found.some((d, i) => d !== shape[i])) {
+      this.misShaped.push(`${name}: expected [${shape.join(', ')}], found [${found.join(', ')}]`);
+      return zeros(this.backend, shape);
+    }
+    const dtype = role === 'norm' || role === 'bias' ? 'f32' : this.dtype;
+    const data = this.reader.read(name, dtype, this.backend);
+    return new Tensor(data, [...shape], dtype, this.backend);
+  }
+
+  finish(): void {
+    const unexpected = this.reader.names().filter((n) => !this.used.has(n) && !this.ignored.some((r) => r.test(n)));
+    const parts: string[] = [];
+    if (this.missing.length) parts.push(`missing keys (${this.missing.length}):\n  ${this.missing.join('\n  ')}`);
+    if (unexpected.length) parts.push(`unexpected keys (${unexpected.length}):\n  ${unexpected.join('\n  ')}`);
+    if (this.misShaped.length) parts.push(`mis-shaped keys (${this.misShaped.length}):\n  ${this.misShaped.join('\n  ')}`);
+    if (parts.length) {
+      throw new ColaError(
+        `${this.reader.path}: the checkpoint does not match its config.json.\n${parts.join('\n')}\n` +
+          'Check that config.json belongs to these weights (model_type, sizes, layer count).',
+      );
+    }
+  }
+}
+

@@ -1,0 +1,25 @@
+import type { WeightSource } from '../models/weightSource.js';
+import { Embedding } from './embedding.js';
+import { Linear } from './linear.js';
+import { LayerNorm, RMSNorm } from './norm.js';
+
+// Builders that read a layer's parameters from a WeightSource under its
+// checkpoint prefix (`model.layers.0.self_attn.q_proj`).
+
+export function linearFrom(src: WeightSource, prefix: string, outF: number, inF: number, bias: boolean): Linear {
+  const w = src.get(`${prefix}.weight`, [outF, inF], 'matrix')!;
+  const b = bias ? src.get(`${prefix}.bias`, [outF], 'bias')! : null;
+  return new Linear(w, b);
+}
+
+export function embeddingFrom(src: WeightSource, prefix: string, rows: number, dim: number): Embedding {
+  return new Embedding(src.get(`${prefix}.weight`, [rows, dim], 'embedding')!);
+}
+
+export function rmsNormFrom(src: WeightSource, prefix: string, dim: number, eps: number): RMSNorm {
+  return new RMSNorm(src.get(`${prefix}.weight`, [dim], 'norm')!, eps);
+}
+
+export function layerNormFrom(src: WeightSource, prefix: string, dim: number, eps: number): LayerNorm {
+  return new LayerNorm(src.get(`${prefix}.weight`, [dim], 'norm')!, src.get(`${prefix}.bias`, [dim], 'bias')!, eps);
+}

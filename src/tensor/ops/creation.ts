@@ -1,0 +1,58 @@
+import type { Backend, DType, Storage } from '../../backend/backend.js';
+import { Tensor, shapeSize } from '../tensor.js';
+
+/** A zero-filled tensor (backends zero on alloc). */
+export function zeros(backend: Backend, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+  return new Tensor(backend.alloc(dtype, shapeSize(shape)), [...shape], dtype, backend);
+}
+
+export function full(backend: Backend, shape: readonly number[], value: number): Tensor {
+  const t = zeros(backend, shape);
+  backend.fill(t.f32, value);
+  return t;
+}
+
+/** Copy values into backend storage (f32 -> bf16 rounds to nearest even). */
+export function tensor(
+  backend: Backend,
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType = 'f32',
+  requiresGrad = false,
+): Tensor {
+  if (values.length !== shapeSize(shape)) {
+    throw new Error(`tensor(): ${values.length} values do not fill shape [${shape.join(', ')}]`);
+  }
+  const t = zeros(backend, shape, dtype);
+  if (dtype === 'bf16') backend.castToBf16(Float32Array.from(values), t.data as Uint16Array);
+  else (t.data as Float32Array | Int32Array).set(values);
+  t.requiresGrad = requiresGrad;
+  return t;
+}
+
+/** Wrap raw storage already of the right kind (no copy). */
+export function fromStorage(backend: Backend, data: Storage, shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(data, [...shape], dtype, backend);
+}
+
+/** A trainable leaf (f32). */
+export function parameter(backend: Backend, values: ArrayLike<number>, shape: readonly number[]): Tensor {
+  return tensor(backend, values, shape, 'f32', true);
+}
+
+/** Same values on another dtype (f32 <-> bf16), not differentiable through bf16. */
+export function cast(x: Tensor, dtype: 'f32' | 'bf16'): Tensor {
+  if (x.dtype === dtype) return x;
+  const out = zeros(x.backend, x.shape, dtype);
+  if (dtype === 'bf16') x.backend.castToBf16(x.f32, out.data as Uint16Array);
+  else x.backend.castToF32(x.data as Uint16Array, out.f32);
+  return out;
+}
+
+/** Copy a tensor to another backend (used by tests and backend switches). */
+export function toBackend(x: Tensor, backend: Backend): Tensor {
+  if (x.backend === backend) return x;
+  const out = zeros(backend, x.shape, x.dtype);
+  (out.data as Float32Array).set(x.data as Float32Array);
+  return out;
+}

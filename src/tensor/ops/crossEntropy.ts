@@ -1,0 +1,125 @@
+import type { FloatArray } from '../../backend/backend.js';
+import { isGradEnabled, record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { zeros } from './creation.js';
+
+export const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
+
+function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): number {
+  let n = 0;
+  for (const t of targets) {
+    if (t === ignoreIndex) continue;
+    if (t < 0 || t >= vocab) throw new Error(`cross-entropy: target ${t} outside the vocabulary (0..${vocab - 1})`);
+    n++;
+  }
+  return n;
+}
+
+/** Mean negative log-likelihood of targets [N] under logits [N, V], log-softmax
+ * fused in (one primitive). Rows whose target is ignoreIndex count for nothing. */
+export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNORE_INDEX): Tensor {
+  const vocab = logits.dim(-1);
+  const rows = logits.size / vocab;
+  const count = countTargets(targets.i32, ignoreIndex, vocab);
+  const perRow = zeros(logits.backend, [rows]);
+  logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, null, rows, vocab, ignoreIndex, 1);
+  const out = zeros(logits.backend, [1]);
+  out.f32[0] = sumF64(perRow.f32) / Math.max(count, 1);
+  return record(out, 'crossEntropy', [logits], (g) => {
+    const gl = zeros(logits.backend, logits.shape);
+    logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, gl.f32, rows, vocab, ignoreIndex, g.f32[0]! / Math.max(count, 1));
+    return [gl];
+  });
+}
+
+/** The LM head fused with cross-entropy, in chunks of rows, so the [N, V] logits
+ * are never held whole: per chunk, logits = h W^T, then loss and dLogits (in place),
+ * then dh = dLogits W and dW += dLogits^T h while the chunk is still hot. The
+ * gradients are computed during the forward pass and scaled in backward.
+ * hidden [N, d] f32, weight [V, d] f32 or bf16. */
+export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, opts: { ignoreIndex?: number; chunkRows?: number } = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
+  const [vocab, dim] = weight.shape as [number, number];
+  const rows = hidden.size / dim;
+  const count = Math.max(countTargets(targets.i32, ignoreIndex, vocab), 1);
+  const chunk = Math.max(1, Math.min(rows, opts.chunkRows ?? Math.max(1, Math.floor((1 << 22) / vocab))));
+  const be = hidden.backend;
+  const wantGrad = isGradEnabled() && (hidden.requiresGrad || weight.requiresGrad);
+  const dh = wantGrad && hidden.requiresGrad ? zeros(be, hidden.shape) : null;
+  const dw = wantGrad && weight.requiresGrad ? zeros(be, weight.shape) : null;
+  const logits = be.alloc('f32', chunk * vocab) as Float32Array;
+  const perRow = be.alloc('f32', chunk) as Float32Array;
+  let total = 0;
+  const w = weight.data as FloatArray;
+  const wDtype = weight.dtype as 'f32' | 'bf16';
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const n = Math.min(chunk, rows - r0);
+    const h = hidden.f32.subarray(r0 * dim, (r0 + n) * dim);
+    const lg = logits.subarray(0, n * vocab);
+    const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
+    be.matmul({ ...mm, a: h, b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
+    const t = targets.i32.subarray(r0, r0 + n);
+    be.crossEntropy(lg, t, perRow.subarray(0, n), wantGrad ? lg : null, n, vocab, ignoreIndex, 1 / count);
+    total += sumF64(perRow.subarray(0, n));
+    if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, transA: false, transB: false, aDtype: 'f32', bDtype: wDtype });
+    if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: h, c: dw.f32, m: vocab, n: dim, k: n, transA: true, transB: false, aDtype: 'f32', bDtype: 'f32' });
+  }
+  const out = zeros(be, [1]);
+  out.f32[0] = total / count;
+  return record(out, 'lmHeadCrossEntropy', [hidden, weight], (g) => {
+    const s = g.f32[0]!;
+    if (dh && s !== 1) be.axpby(s, dh.f32, 0, dh.f32);
+    if (dw && s !== 1) be.axpby(s, dw.f32, 0, dw.f32);
+    return [dh, dw];
+  });
+}
+
+function sumF64(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s;
+}
+
+/** Per-token negative log-likelihood [N] (0 where ignored) of the LM head over
+ * hidden [N, d], in row chunks. Used by candidate scoring (classification tasks),
+ * where each token's loss gets its own weight, so the backward pass recomputes
+ * each chunk's logits instead of keeping them. */
+export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, opts: { ignoreIndex?: number; chunkRows?: number } = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
+  const [vocab, dim] = weight.shape as [number, number];
+  const rows = hidden.size / dim;
+  countTargets(targets.i32, ignoreIndex, vocab);
+  const chunk = Math.max(1, Math.min(rows, opts.chunkRows ?? Math.max(1, Math.floor((1 << 22) / vocab))));
+  const be = hidden.backend;
+  const w = weight.data as FloatArray;
+  const wDtype = weight.dtype as 'f32' | 'bf16';
+  const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
+  const out = zeros(be, [rows]);
+  const logits = be.alloc('f32', chunk * vocab) as Float32Array;
+  const chunkLogits = (r0: number, n: number): Float32Array => {
+    const lg = logits.subarray(0, n * vocab);
+    be.matmul({ ...mm, a: hidden.f32.subarray(r0 * dim, (r0 + n) * dim), b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
+    return lg;
+  };
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const n = Math.min(chunk, rows - r0);
+    be.crossEntropy(chunkLogits(r0, n), targets.i32.subarray(r0, r0 + n), out.f32.subarray(r0, r0 + n), null, n, vocab, ignoreIndex, 1);
+  }
+  return record(out, 'lmHeadTokenNll', [hidden, weight], (g) => {
+    const dh = hidden.requiresGrad ? zeros(be, hidden.shape) : null;
+    const dw = weight.requiresGrad ? zeros(be, weight.shape) : null;
+    const scratch = be.alloc('f32', chunk) as Float32Array;
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const n = Math.min(chunk, rows - r0);
+      const lg = chunkLogits(r0, n);
+      be.crossEntropy(lg, targets.i32.subarray(r0, r0 + n), scratch.subarray(0, n), lg, n, vocab, ignoreIndex, 1);
+      for (let i = 0; i < n; i++) {
+        const row = lg.subarray(i * vocab, (i + 1) * vocab);
+        be.axpby(g.f32[r0 + i]!, row, 0, row);
+      }
+      if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, transA: false, transB: false, aDtype: 'f32', bDtype: wDtype });
+      if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: hidden.f32.subarray(r0 * dim, (r0 + n) * dim), c: dw.f32, m: vocab, n: dim, k: n, transA: true, transB: false, aDtype: 'f32', bDtype: 'f32' });
+    }
+    return [dh, dw];
+  });
+}

@@ -1,0 +1,84 @@
+import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { zeros } from './creation.js';
+import { broadcastStrides, sumToShape } from './reduce.js';
+
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`);
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShape(a.shape, b.shape);
+  const out = zeros(a.backend, shape);
+  a.backend.binary(op, a.f32, broadcastStrides(a.shape, shape), b.f32, broadcastStrides(b.shape, shape), out.f32, shape);
+  return out;
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw('add', a, b), 'add', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(g, a.shape) : null,
+    b.requiresGrad ? sumToShape(g, b.shape) : null,
+  ]);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw('sub', a, b), 'sub', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(g, a.shape) : null,
+    b.requiresGrad ? sumToShape(scaleRaw(g, -1), b.shape) : null,
+  ]);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  return record(binaryRaw('mul', a, b), 'mul', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(binaryRaw('mul', g, b), a.shape) : null,
+    b.requiresGrad ? sumToShape(binaryRaw('mul', g, a), b.shape) : null,
+  ]);
+}
+
+export function div(a: Tensor, b: Tensor): Tensor {
+  const out = binaryRaw('div', a, b);
+  return record(out, 'div', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(binaryRaw('div', g, b), a.shape) : null,
+    // d(a/b)/db = -out / b
+    b.requiresGrad ? sumToShape(scaleRaw(binaryRaw('div', binaryRaw('mul', g, out), b), -1), b.shape) : null,
+  ]);
+}
+
+function scaleRaw(x: Tensor, alpha: number): Tensor {
+  const out = zeros(x.backend, x.shape);
+  x.backend.axpby(alpha, x.f32, 0, out.f32);
+  return out;
+}
+
+/** alpha * x */
+export function scale(x: Tensor, alpha: number): Tensor {
+  return record(scaleRaw(x, alpha), 'scale', [x], (g) => [scaleRaw(g, alpha)]);
+}
+
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  const out = zeros(x.backend, x.shape);
+  x.backend.unary(op, x.f32, out.f32);
+  return record(out, op, [x], (g) => {
+    const gx = zeros(x.backend, x.shape);
+    x.backend.unaryBackward(op, x.f32, g.f32, gx.f32, false);
+    return [gx];
+  });
+}
+
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const square = (x: Tensor): Tensor => unary('sqr', x);
+/** GELU; 'tanh' is the GPT-2 approximation (gelu_new), 'erf' the exact one (OPT/BERT). */
+export const gelu = (x: Tensor, approximate: 'tanh' | 'erf' = 'tanh'): Tensor =>
+  unary(approximate === 'tanh' ? 'gelu_tanh' : 'gelu_erf', x);

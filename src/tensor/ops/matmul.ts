@@ -1,0 +1,115 @@
+import type { FloatArray } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { zeros } from './creation.js';
+import { sumToShape } from './reduce.js';
+import { reshape } from './shape.js';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Batched matrix product. a [...batch, m, k] (or [..., k, m] with transA),
+ * b [...batch, k, n] (or [..., n, k] with transB) or a plain matrix shared by
+ * every batch item. Operands may be bf16 (computed in bf16, accumulated in f32). */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const m = a.dim(transA ? -1 : -2);
+  const k = a.dim(transA ? -2 : -1);
+  const kb = b.dim(transB ? -1 : -2);
+  const n = b.dim(transB ? -2 : -1);
+  if (k !== kb) throw new Error(`matmul: inner sizes differ (${a.shape} x ${b.shape})`);
+  const batchShape = a.shape.slice(0, -2);
+  const batch = batchShape.reduce((p, d) => p * d, 1);
+  const bBatch = b.size / (kb * n);
+  if (bBatch !== 1 && bBatch !== batch) throw new Error(`matmul: batch of b (${bBatch}) must be 1 or ${batch}`);
+  const out = zeros(a.backend, [...batchShape, m, n]);
+  raw(a.data as FloatArray, a.dtype, b.data as FloatArray, b.dtype, out.f32, { batch, m, n, k, transA, transB, aBatch: m * k, bBatch: bBatch === 1 ? 0 : k * n }, a);
+  return record(out, 'matmul', [a, b], (g) => {
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      // dA = dC op(B)^T (or its transpose when A was transposed)
+      ga = zeros(a.backend, a.shape);
+      if (!transA) raw(g.f32, 'f32', b.data as FloatArray, b.dtype, ga.f32, { batch, m, n: k, k: n, transA: false, transB: !transB, aBatch: m * n, bBatch: bBatch === 1 ? 0 : k * n }, a);
+      else raw(b.data as FloatArray, b.dtype, g.f32, 'f32', ga.f32, { batch, m: k, n: m, k: n, transA: transB, transB: true, aBatch: bBatch === 1 ? 0 : k * n, bBatch: m * n }, a);
+    }
+    if (b.requiresGrad) {
+      // dB = op(A)^T dC, summed over the batch when B was shared
+      const full = zeros(a.backend, bBatch === 1 ? [batch, ...b.shape.slice(-2)] : b.shape);
+      if (!transB) raw(a.data as FloatArray, a.dtype, g.f32, 'f32', full.f32, { batch, m: k, n, k: m, transA: !transA, transB: false, aBatch: m * k, bBatch: m * n }, a);
+      else raw(g.f32, 'f32', a.data as FloatArray, a.dtype, full.f32, { batch, m: n, n: k, k: m, transA: true, transB: transA, aBatch: m * n, bBatch: m * k }, a);
+      gb = bBatch === 1 ? sumToShape(full, b.shape.slice(-2)) : full;
+      if (gb.shape.length !== b.shape.length) gb = reshape(gb, b.shape);
+    }
+    return [ga, gb];
+  });
+}
+
+interface Dims {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  aBatch: number;
+  bBatch: number;
+}
+
+function raw(a: FloatArray, aDtype: string, b: FloatArray, bDtype: string, c: Float32Array, d: Dims, owner: Tensor): void {
+  owner.backend.matmul({
+    a,
+    b,
+    c,
+    batch: d.batch,
+    m: d.m,
+    n: d.n,
+    k: d.k,
+    transA: d.transA,
+    transB: d.transB,
+    aBatchStride: d.aBatch,
+    bBatchStride: d.bBatch,
+    alpha: 1,
+    beta: 0,
+    aDtype: aDtype as 'f32' | 'bf16',
+    bDtype: bDtype as 'f32' | 'bf16',
+  });
+}
+
+/** y = x W^T (+ bias): x [..., in], weight [out, in] (f32 or bf16), bias [out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const inF = weight.dim(1);
+  const outF = weight.dim(0);
+  if (x.dim(-1) !== inF) throw new Error(`linear: input has ${x.dim(-1)} features, weight expects ${inF}`);
+  const rows = x.size / inF;
+  const x2 = reshape(x, [rows, inF]);
+  let y = matmul(x2, weight, { transB: true });
+  if (bias) y = addBias(y, bias);
+  return reshape(y, [...x.shape.slice(0, -1), outF]);
+}
+
+/** y [rows, out] + bias [out] (bias may be bf16, frozen). */
+function addBias(y: Tensor, bias: Tensor): Tensor {
+  const outF = bias.size;
+  const rows = y.size / outF;
+  const out = zeros(y.backend, y.shape);
+  const b32 = bias.dtype === 'bf16' ? widen(bias) : bias.f32;
+  y.backend.binary('add', y.f32, [outF, 1], b32, [0, 1], out.f32, [rows, outF]);
+  return record(out, 'addBias', [y, bias], (g) => {
+    let gb: Tensor | null = null;
+    if (bias.requiresGrad) {
+      gb = zeros(y.backend, bias.shape);
+      y.backend.reduceSum(g.f32, 1, rows, outF, gb.f32, false);
+    }
+    return [g, gb];
+  });
+}
+
+function widen(t: Tensor): Float32Array {
+  const out = t.backend.alloc('f32', t.size) as Float32Array;
+  t.backend.castToF32(t.data as Uint16Array, out);
+  return out;
+}

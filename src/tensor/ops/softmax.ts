@@ -1,0 +1,29 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { zeros } from './creation.js';
+
+/** Softmax over the last axis. */
+export function softmax(x: Tensor): Tensor {
+  const cols = x.dim(-1);
+  const rows = x.size / cols;
+  const out = zeros(x.backend, x.shape);
+  x.backend.softmax(x.f32, out.f32, rows, cols);
+  return record(out, 'softmax', [x], (g) => {
+    const gx = zeros(x.backend, x.shape);
+    x.backend.softmaxBackward(out.f32, g.f32, gx.f32, rows, cols, false);
+    return [gx];
+  });
+}
+
+/** Log-softmax over the last axis. */
+export function logSoftmax(x: Tensor): Tensor {
+  const cols = x.dim(-1);
+  const rows = x.size / cols;
+  const out = zeros(x.backend, x.shape);
+  x.backend.logSoftmax(x.f32, out.f32, rows, cols);
+  return record(out, 'logSoftmax', [x], (g) => {
+    const gx = zeros(x.backend, x.shape);
+    x.backend.logSoftmaxBackward(out.f32, g.f32, gx.f32, rows, cols, false);
+    return [gx];
+  });
+}
