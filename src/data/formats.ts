@@ -1,0 +1,137 @@
+/**
+ * The JSONL row formats users bring, and their conversion to tokenized examples:
+ *  - {"text"}: loss on every token;
+ *  - {"prompt","completion"}: loss on the completion tokens only;
+ *  - {"messages":[{role,content}]}: rendered with the chat template, loss on assistant turns;
+ *  - {"prompt","candidates":[...],"label"}: multiple choice, label = index or candidate string.
+ */
+import { ColaError } from '../errors.js';
+import { chatToLm, type ChatTemplateFn } from './chat.js';
+import type { ClassificationExample, LmExample, RenderedChoice } from './examples.js';
+import { preview, readJsonl, type JsonObject } from './jsonl.js';
+import type { ChatMessage, TextTokenizer } from './tokenizer.js';
+import { tokenizeChoice } from './verbalize.js';
+
+export type RowFormat = 'text' | 'prompt_completion' | 'chat' | 'classification';
+
+const SHAPES: Record<RowFormat, string> = {
+  text: 'a JSON object with "text"',
+  prompt_completion: 'a JSON object with "prompt" and "completion"',
+  chat: 'a JSON object with "messages": [{"role", "content"}, ...]',
+  classification: 'a JSON object with "prompt", "candidates" (array of strings) and "label"',
+};
+
+/** The format a row looks like, or null. */
+export function detectFormat(v: JsonObject): RowFormat | null {
+  if (Array.isArray(v.messages)) return 'chat';
+  if (typeof v.prompt === 'string' && Array.isArray(v.candidates)) return 'classification';
+  if (typeof v.prompt === 'string' && typeof v.completion === 'string') return 'prompt_completion';
+  if (typeof v.text === 'string') return 'text';
+  return null;
+}
+
+function isMessage(m: unknown): m is ChatMessage {
+  return typeof m === 'object' && m !== null && typeof (m as ChatMessage).role === 'string' && typeof (m as ChatMessage).content === 'string';
+}
+
+/** Label as index: a number in range or one of the candidate strings (compared trimmed). */
+function labelIndex(v: JsonObject): number | null {
+  const cands = v.candidates as unknown[];
+  if (typeof v.label === 'number') return Number.isInteger(v.label) && v.label >= 0 && v.label < cands.length ? v.label : null;
+  if (typeof v.label === 'string') {
+    const i = cands.findIndex((c) => typeof c === 'string' && c.trim() === (v.label as string).trim());
+    return i >= 0 ? i : null;
+  }
+  return null;
+}
+
+/** Null when `v` is a valid row of `format`, else what was expected and found. */
+export function checkRow(v: JsonObject, format: RowFormat): string | null {
+  const bad = `expected ${SHAPES[format]}, found ${preview(v)}`;
+  if (detectFormat(v) !== format) return bad;
+  if (format === 'chat' && !(v.messages as unknown[]).every(isMessage)) return `${bad} (every message needs string "role" and "content")`;
+  if (format === 'classification') {
+    const c = v.candidates as unknown[];
+    if (c.length < 2 || !c.every((x) => typeof x === 'string')) return `${bad} (need at least 2 string candidates)`;
+    if (labelIndex(v) === null) return `${bad} (label ${JSON.stringify(v.label)} is neither a candidate index nor a candidate string)`;
+  }
+  return null;
+}
+
+export function rowToChoice(v: JsonObject): RenderedChoice {
+  return { prompt: v.prompt as string, candidates: v.candidates as string[], label: labelIndex(v)! };
+}
+
+export interface LmOptions {
+  /** Append EOS after text / completion so the model learns to stop (default true). */
+  appendEos?: boolean;
+  addBos?: boolean;
+  chatTemplate?: ChatTemplateFn;
+}
+
+function withEos(tok: TextTokenizer, ids: number[], mask: number[], on: boolean): void {
+  if (on && tok.eosId !== null) {
+    ids.push(tok.eosId);
+    mask.push(1);
+  }
+}
+
+export function textToLm(tok: TextTokenizer, text: string, opts: LmOptions = {}): LmExample {
+  const addBos = opts.addBos ?? true;
+  const ids = tok.encode(text, { addBos });
+  // BOS itself is never a target: nothing precedes it.
+  const lossMask = ids.map((id, i) => (i === 0 && addBos && id === tok.bosId ? 0 : 1));
+  withEos(tok, ids, lossMask, opts.appendEos ?? true);
+  return { ids, lossMask, text };
+}
+
+export function promptCompletionToLm(tok: TextTokenizer, prompt: string, completion: string, opts: LmOptions = {}): LmExample {
+  const p = tok.encode(prompt, { addBos: opts.addBos ?? true });
+  const c = tok.encode(completion, { addBos: false });
+  const ids = [...p, ...c];
+  const lossMask = [...p.map(() => 0), ...c.map(() => 1)];
+  withEos(tok, ids, lossMask, opts.appendEos ?? true);
+  return { ids, lossMask, text: prompt + completion };
+}
+
+export function rowToLm(tok: TextTokenizer, v: JsonObject, format: RowFormat, opts: LmOptions & { where?: string } = {}): LmExample {
+  if (format === 'text') return textToLm(tok, v.text as string, opts);
+  if (format === 'prompt_completion') return promptCompletionToLm(tok, v.prompt as string, v.completion as string, opts);
+  if (format === 'chat') return chatToLm(tok, v.messages as ChatMessage[], { template: opts.chatTemplate, addBos: opts.addBos, where: opts.where });
+  throw new ColaError(`${opts.where ?? 'row'}: classification rows are not LM examples; train them with the classification objective`);
+}
+
+export interface LoadedDataset {
+  format: RowFormat;
+  lm: LmExample[];
+  classification: ClassificationExample[];
+  /** Lines skipped by skipBad. */
+  skipped: number;
+  skippedReasons: string[];
+}
+
+export interface LoadOptions extends LmOptions {
+  /** Force a format; default: the format of the first parseable row. */
+  format?: RowFormat;
+  skipBad?: boolean;
+}
+
+/** Reads a JSONL training file into tokenized examples of one format. */
+export function loadJsonlDataset(file: string, tok: TextTokenizer, opts: LoadOptions = {}): LoadedDataset {
+  let format = opts.format;
+  const res = readJsonl(file, {
+    skipBad: opts.skipBad,
+    validate: (v) => {
+      format ??= detectFormat(v) ?? undefined;
+      return checkRow(v, format ?? 'text');
+    },
+  });
+  const fmt: RowFormat = format ?? 'text';
+  const out: LoadedDataset = { format: fmt, lm: [], classification: [], skipped: res.skipped, skippedReasons: res.skippedReasons };
+  for (const r of res.rows) {
+    const where = `${file} line ${r.line}`;
+    if (fmt === 'classification') out.classification.push(tokenizeChoice(tok, rowToChoice(r.value), { addBos: opts.addBos, where }));
+    else out.lm.push(rowToLm(tok, r.value, fmt, { ...opts, where }));
+  }
+  return out;
+}
