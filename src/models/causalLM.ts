@@ -32,6 +32,12 @@ export abstract class CausalLM extends Module {
   /** The output projection [vocab, d] (tied to the embedding in many models). */
   abstract lmHeadWeight(): Tensor;
 
+  /** Tensors to write in a model folder, under their checkpoint keys. Families
+   * whose file layout differs from ours (GPT-2's transposed Conv1D) override this. */
+  exportTensors(): [string, Tensor][] {
+    return [...this.namedParameters()];
+  }
+
   /** Logits [B, T, V]. */
   logits(ids: Tensor, cache?: KvCache): Tensor {
     return linear(this.hidden(ids, cache), this.lmHeadWeight());

@@ -1,2 +1,4 @@
 // Every supported model_type registers itself on import.
 import './llama/index.js';
+import './opt/index.js';
+import './gpt2/index.js';

@@ -13,6 +13,8 @@ export interface WeightSource {
   readonly backend: Backend;
   /** The tensor stored under `name` (frozen), or null when optional and absent. */
   get(name: string, shape: readonly number[], role: WeightRole, optional?: boolean): Tensor | null;
+  /** Whether a checkpoint holds `name` (absent on random sources: they hold everything). */
+  has?(name: string): boolean;
   /** Throw one error listing every missing, unexpected and mis-shaped key. */
   finish(): void;
 }
@@ -83,6 +85,10 @@ export class CheckpointWeights implements WeightSource {
     this.available = new Set(reader.names());
   }
 
+  has(name: string): boolean {
+    return this.available.has(name);
+  }
+
   get(name: string, shape: readonly number[], role: WeightRole, optional = false): Tensor | null {
     if (!this.available.has(name)) {
       if (!optional) this.missing.push(`${name} [${shape.join(', ')}]`);
@@ -114,3 +120,17 @@ export class CheckpointWeights implements WeightSource {
   }
 }
 
+/** Reads a checkpoint saved from a bare base model, whose keys lack the task
+ * model's prefix (`h.0.ln_1.weight` for `transformer.h.0.ln_1.weight`), as
+ * transformers' from_pretrained accepts. `probe` is a key every checkpoint of
+ * the family has, without the prefix. Problems are reported under file keys. */
+export function withOptionalPrefix(src: WeightSource, prefix: string, probe: string): WeightSource {
+  if (!src.has || src.has(prefix + probe) || !src.has(probe)) return src;
+  const strip = (name: string): string => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  return {
+    backend: src.backend,
+    get: (name, shape, role, optional) => src.get(strip(name), shape, role, optional),
+    has: (name) => src.has!(strip(name)),
+    finish: () => src.finish(),
+  };
+}

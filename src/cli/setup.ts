@@ -1,0 +1,33 @@
+import * as fs from 'node:fs';
+import type { Backend } from '../backend/backend.js';
+import { getBackend, type BackendName } from '../backend/index.js';
+import { ColaError } from '../errors.js';
+import { loadTokenizer } from '../io/tokenizer.js';
+import type { TextTokenizer } from '../data/tokenizer.js';
+import type { CausalLM } from '../models/causalLM.js';
+import { loadModel } from '../models/load.js';
+import type { OptionSpecs, OptionValues } from './options.js';
+
+/** Flags every model-using command shares. */
+export const modelOptions: OptionSpecs = {
+  model: { type: 'string', meta: 'DIR', help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' },
+  backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
+  dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
+};
+
+export interface LoadedModel {
+  backend: Backend;
+  model: CausalLM;
+  tokenizer: TextTokenizer;
+  dir: string;
+}
+
+export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): LoadedModel {
+  const dir = dirOverride ?? (v['model'] as string | undefined);
+  if (!dir) throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
+  if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
+  const backend = getBackend(v['backend'] as BackendName | undefined);
+  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined });
+  const tokenizer = loadTokenizer(dir);
+  return { backend, model, tokenizer, dir };
+}

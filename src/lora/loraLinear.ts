@@ -1,0 +1,225 @@
+import type { Backend } from '../backend/backend.js';
+import type { Linear, LinearLike } from '../nn/linear.js';
+import { Module } from '../nn/module.js';
+import { dropout } from '../tensor/ops/dropout.js';
+import { add, scale } from '../tensor/ops/elementwise.js';
+import { linear } from '../tensor/ops/matmul.js';
+import { Tensor } from '../tensor/tensor.js';
+import { loraScale } from './config.js';
+import { deriveSeed, initLoraA, mulberry32 } from './init.js';
+
+export interface LoraLinearOptions {
+  r: number;
+  alpha: number;
+  /** probability on the LoRA input only (PEFT's lora_dropout) */
+  dropout: number;
+  useRslora: boolean;
+  init: 'kaiming' | 'gaussian';
+  /** seeds A's initialisation (and, until setDropoutSeed, the dropout masks) */
+  seed: number;
+}
+
+export interface MergeOptions {
+  /** Keep a copy of the pre-merge weight so unmerge() restores it bit for bit (default
+   * true). A COLA knot resets the adapter right after merging and passes false: the
+   * copy would double the targeted weights' memory for nothing. */
+  exactUnmerge?: boolean;
+}
+
+/** A frozen Linear plus a trainable low-rank path, as PEFT's lora.Linear:
+ * y = base_layer(x) + s * B (A dropout(x)), A: [r, in], B: [out, r], both f32.
+ * Property names are PEFT's, so parameter names equal PEFT's state-dict keys
+ * (`q_proj.base_layer.weight`, `q_proj.lora_A.weight` after adapter-name removal). */
+export class LoraLinear extends Module implements LinearLike {
+  base_layer: Linear;
+  lora_A: Tensor; // [r, in]
+  lora_B: Tensor; // [out, r]
+  private _r: number;
+  private _alpha: number;
+  private readonly _useRslora: boolean;
+  private readonly _init: 'kaiming' | 'gaussian';
+  private readonly _dropout: number;
+  private _merged = false;
+  /** f32 master of a bf16 base weight, made on the first merge (not at wrap time, so
+   * plain LoRA training pays no memory for it). Knots accumulate here in f32 and
+   * only the rounded copy goes to the live weight: repeated merges never compound
+   * bf16 rounding (ReLoRA keeps f32 masters for the same reason). */
+  private _master: Float32Array | null = null;
+  /** pre-merge weight (f32) or master (bf16 base) for an exact unmerge */
+  private _undo: Float32Array | null = null;
+  /** HF convention: modules start in eval mode; the training loop turns dropout on */
+  private _training = false;
+  private _dropoutSeed: number;
+  private _dropoutCalls = 0;
+
+  constructor(base: Linear, opts: LoraLinearOptions) {
+    super();
+    this.base_layer = base;
+    base.weight.requiresGrad = false; // the base stays frozen; biases per trainBias (inject.ts)
+    this._r = opts.r;
+    this._alpha = opts.alpha;
+    this._useRslora = opts.useRslora;
+    this._init = opts.init;
+    this._dropout = opts.dropout;
+    this._dropoutSeed = deriveSeed(opts.seed, 0x0d0d);
+    [this.lora_A, this.lora_B] = this.freshAdapter(opts.seed, opts.r);
+  }
+
+  get inFeatures(): number {
+    return this.base_layer.inFeatures;
+  }
+
+  get outFeatures(): number {
+    return this.base_layer.outFeatures;
+  }
+
+  get r(): number {
+    return this._r;
+  }
+
+  get alpha(): number {
+    return this._alpha;
+  }
+
+  /** s = alpha / r, or alpha / sqrt(r) with rsLoRA */
+  get scaling(): number {
+    return loraScale(this._alpha, this._r, this._useRslora);
+  }
+
+  get merged(): boolean {
+    return this._merged;
+  }
+
+  private get backend(): Backend {
+    return this.base_layer.weight.backend;
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.base_layer.forward(x);
+    if (this._merged) return y; // the delta is inside the weight already
+    const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
+    const z = scale(linear(h, this.lora_A), this.scaling); // (..., r): scaling the narrow side is cheapest
+    return add(y, linear(z, this.lora_B)); // (..., out)
+  }
+
+  /** Dropout on (true) or off; off by default, like a freshly loaded HF model. */
+  setTraining(flag: boolean): void {
+    this._training = flag;
+  }
+
+  /** Masks depend only on (seed, step, call number within the step), so a run, or a
+   * resumed run, draws the same masks. Call once per optimizer step (or micro-batch). */
+  setDropoutSeed(seed: number, step = 0): void {
+    this._dropoutSeed = deriveSeed(seed, step);
+    this._dropoutCalls = 0;
+  }
+
+  /** s * B A as f32 [out, in], computed in f32 whatever the base dtype (PEFT merges
+   * in f32 too, then casts). */
+  deltaWeight(): Float32Array {
+    const out = this.outFeatures;
+    const inF = this.inFeatures;
+    const delta = this.backend.alloc('f32', out * inF) as Float32Array;
+    this.backend.matmul({
+      a: this.lora_B.f32,
+      b: this.lora_A.f32,
+      c: delta,
+      batch: 1,
+      m: out,
+      n: inF,
+      k: this._r,
+      transA: false,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+      alpha: this.scaling,
+      beta: 0,
+      aDtype: 'f32',
+      bDtype: 'f32',
+    });
+    return delta;
+  }
+
+  /** W <- W + s B A (a COLA knot's first half). The weight tensor is updated in place,
+   * so every holder of it sees the merged values. */
+  merge(opts: MergeOptions = {}): void {
+    if (this._merged) throw new Error('LoraLinear.merge(): already merged; unmerge() or resetAdapter() first');
+    const w = this.base_layer.weight;
+    const delta = this.deltaWeight();
+    const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
+    this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
+    this.backend.axpby(1, delta, 1, target);
+    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
+    this._merged = true;
+  }
+
+  /** Undo merge(): bit-exact from the saved copy, else by subtracting s B A (PEFT's way). */
+  unmerge(): void {
+    if (!this._merged) throw new Error('LoraLinear.unmerge(): not merged');
+    const w = this.base_layer.weight;
+    const target = w.dtype === 'bf16' ? this._master! : w.f32;
+    if (this._undo) target.set(this._undo);
+    else this.backend.axpby(-1, this.deltaWeight(), 1, target);
+    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
+    this._undo = null;
+    this._merged = false;
+  }
+
+  /** Start a new link: fresh A (seeded), B = 0, optionally a new rank (COLA's rank
+   * step-down) and alpha. New tensor objects, so no optimizer state can carry over.
+   * A merged delta stays in the weight: merge -> resetAdapter is the knot. */
+  resetAdapter(seed: number, rank = this._r, alpha = this._alpha): void {
+    this._r = rank;
+    this._alpha = alpha;
+    [this.lora_A, this.lora_B] = this.freshAdapter(seed, rank);
+    this._merged = false;
+    this._undo = null;
+  }
+
+  /** Install given adapter values (a loaded PEFT adapter, a stacked chain):
+   * A [r, in] and B [out, r], copied. */
+  setAdapter(A: Float32Array, B: Float32Array, r: number, alpha = this._alpha): void {
+    if (this._merged) throw new Error('LoraLinear.setAdapter(): unmerge() first');
+    if (A.length !== r * this.inFeatures || B.length !== this.outFeatures * r) {
+      throw new Error(
+        `LoraLinear.setAdapter(): A needs ${r}x${this.inFeatures} and B ${this.outFeatures}x${r} values, got ${A.length} and ${B.length}`,
+      );
+    }
+    this._r = r;
+    this._alpha = alpha;
+    this.lora_A = this.leaf(A, [r, this.inFeatures]);
+    this.lora_B = this.leaf(B, [this.outFeatures, r]);
+    this._undo = null;
+  }
+
+  /** Forget the f32 master (e.g. after the base weight was replaced from outside). */
+  dropMaster(): void {
+    this._master = null;
+  }
+
+  private freshAdapter(seed: number, r: number): [Tensor, Tensor] {
+    const A = initLoraA(this._init, r, this.inFeatures, mulberry32(seed));
+    return [this.leaf(A, [r, this.inFeatures]), this.leaf(new Float32Array(this.outFeatures * r), [this.outFeatures, r])];
+  }
+
+  private leaf(values: Float32Array, shape: number[]): Tensor {
+    const data = this.backend.alloc('f32', values.length) as Float32Array;
+    data.set(values);
+    return new Tensor(data, shape, 'f32', this.backend, true);
+  }
+
+  /** The f32 master of the bf16 weight, rebuilt when the live weight no longer is its
+   * rounding (someone wrote the weight directly), so a stale master never wins. */
+  private syncedMaster(): Float32Array {
+    const w = this.base_layer.weight;
+    const live = w.data as Uint16Array;
+    if (this._master) {
+      const rounded = this.backend.alloc('bf16', live.length) as Uint16Array;
+      this.backend.castToBf16(this._master, rounded);
+      if (rounded.every((v, i) => v === live[i])) return this._master;
+    }
+    this._master = this.backend.alloc('f32', live.length) as Float32Array;
+    this.backend.castToF32(live, this._master);
+    return this._master;
+  }
+}

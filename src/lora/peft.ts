@@ -1,0 +1,115 @@
+// PEFT adapter folders: adapter_config.json + adapter_model.safetensors, loadable by
+// PEFT's PeftModel.from_pretrained (and vLLM), and loaded back here.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../io/fileIo.js';
+import { writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
+import type { Module } from '../nn/module.js';
+import { stackChain, type ChainLink } from './chain.js';
+import type { LoraConfig } from './config.js';
+import { loraLayers } from './inject.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, peftConfigJson, type AdapterShape } from './peftConfig.js';
+
+export { loadPeftAdapter } from './peftLoad.js';
+
+export interface SaveAdapterOptions {
+  /** base_model_name_or_path: the model folder or hub id the adapter belongs to */
+  baseModel: string;
+  /** COLA's own metadata (schedule, seeds, link ranks); goes to cola_chain.json only */
+  colaMeta?: Record<string, unknown>;
+}
+
+/** One adapter to write: A [r, in], B [out, r] (f32). */
+interface AdapterWeights extends AdapterShape {
+  A: Float32Array;
+  B: Float32Array;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** Save the model's current LoRA adapters (`cfg` is the config they were applied with). */
+export function saveLoraAdapter(dir: string, model: Module, cfg: LoraConfig, opts: SaveAdapterOptions): void {
+  const layers = loraLayers(model);
+  if (layers.length === 0) throw new Error('saveLoraAdapter: the model has no LoRA layers (applyLora first)');
+  const adapters = layers.map(([p, l]) => ({
+    path: p,
+    A: l.lora_A.f32,
+    B: l.lora_B.f32,
+    r: l.r,
+    alpha: l.alpha,
+    inFeatures: l.inFeatures,
+    outFeatures: l.outFeatures,
+  }));
+  writeAdapterFolder(dir, adapters, cfg, biasTensors(model, cfg.trainBias), opts);
+}
+
+/** Save a whole chain as ONE LoRA (method.md sec. 4). Convention: each module's export
+ * has rank R = sum_j r_j and lora_alpha = R with use_rslora false, so its scale is
+ * s = alpha / R = 1 and every link's s_j is folded into its B columns (stackChain).
+ * Modules whose R differs from the most common one get rank_pattern / alpha_pattern
+ * entries. `chain` maps module path -> links in order. */
+export function saveChainAdapter(
+  dir: string,
+  chain: ReadonlyMap<string, readonly ChainLink[]>,
+  cfg: LoraConfig,
+  opts: SaveAdapterOptions,
+): void {
+  const adapters: AdapterWeights[] = [];
+  for (const [p, links] of chain) {
+    const one = stackChain(links, 1);
+    adapters.push({
+      path: p,
+      A: one.A,
+      B: one.B,
+      r: one.r,
+      alpha: one.r,
+      inFeatures: one.A.length / one.r,
+      outFeatures: one.B.length / one.r,
+    });
+  }
+  if (adapters.length === 0) throw new Error('saveChainAdapter: the chain has no modules');
+  const links = [...chain.values()][0]!.map((l) => ({ r: l.r, scale: l.scale }));
+  const meta = {
+    format: 'cola-chain',
+    version: 1,
+    stacked: true,
+    convention: 'one LoRA of rank sum(r_j) per module, lora_alpha = rank (s = 1), each link scale folded into its B columns',
+    links,
+    ...opts.colaMeta,
+  };
+  writeAdapterFolder(dir, adapters, { ...cfg, useRslora: false }, [], { ...opts, colaMeta: meta });
+}
+
+/** Weights first, then the config that describes them, each written atomically. */
+function writeAdapterFolder(
+  dir: string,
+  adapters: AdapterWeights[],
+  cfg: LoraConfig,
+  extra: TensorToWrite[],
+  opts: SaveAdapterOptions,
+): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors: TensorToWrite[] = [];
+  for (const a of adapters) {
+    tensors.push({ name: `${PEFT_PREFIX}${a.path}.lora_A.weight`, dtype: 'F32', shape: [a.r, a.inFeatures], data: a.A });
+    tensors.push({ name: `${PEFT_PREFIX}${a.path}.lora_B.weight`, dtype: 'F32', shape: [a.outFeatures, a.r], data: a.B });
+  }
+  writeSafetensors(path.join(dir, ADAPTER_WEIGHTS), [...tensors, ...extra]);
+  writeJsonAtomic(path.join(dir, ADAPTER_CONFIG), peftConfigJson(cfg, adapters, opts.baseModel));
+  const chainFile = path.join(dir, CHAIN_FILE);
+  if (opts.colaMeta) writeJsonAtomic(chainFile, opts.colaMeta);
+  else fs.rmSync(chainFile, { force: true }); // never leave metadata of an older save beside new weights
+}
+
+/** Trained biases under their parameter names, as PEFT's get_peft_model_state_dict
+ * keeps them ('all': every bias; 'lora_only': those of wrapped layers, `.base_layer.bias`). */
+function biasTensors(model: Module, mode: LoraConfig['trainBias']): TensorToWrite[] {
+  if (mode === 'none') return [];
+  const out: TensorToWrite[] = [];
+  for (const [name, t] of model.namedParameters()) {
+    const isBias = name === 'bias' || name.endsWith('.bias');
+    if (!isBias || (mode === 'lora_only' && !name.endsWith('.base_layer.bias'))) continue;
+    out.push({ name: `${PEFT_PREFIX}${name}`, dtype: 'F32', shape: [...t.shape], data: t.f32 });
+  }
+  return out;
+}

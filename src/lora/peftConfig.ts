@@ -1,0 +1,144 @@
+// adapter_config.json <-> LoraConfig. Only keys PEFT's LoraConfig knows are written:
+// PEFT builds its config with LoraConfig(**json) and older versions reject unknown
+// keys, so COLA's own metadata goes to cola_chain.json beside it.
+import { ColaError } from '../errors.js';
+import { escapeRegex, patternValue, type LoraConfig } from './config.js';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+export const CHAIN_FILE = 'cola_chain.json';
+/** PeftModel wraps the base model twice: PeftModel.base_model (LoraModel).model */
+export const PEFT_PREFIX = 'base_model.model.';
+
+/** One adapter as it will be written: its module path, rank and alpha. */
+export interface AdapterShape {
+  path: string;
+  r: number;
+  alpha: number;
+}
+
+/** The JSON PEFT reads. `targetModules` is what PEFT matches (suffix list or regex).
+ * fan_in_fan_out is false: our Linear always holds [out, in]; GPT-2's Conv1D weights
+ * are transposed at load, and PEFT sets the flag itself for Conv1D when it loads. */
+export function peftConfigJson(cfg: LoraConfig, adapters: readonly AdapterShape[], baseModel: string): Record<string, unknown> {
+  const { r, alpha, rankPattern, alphaPattern } = ranksAsWritten(cfg, adapters);
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: baseModel,
+    r,
+    lora_alpha: alpha,
+    lora_dropout: cfg.dropout,
+    target_modules: peftTargetModules(cfg, adapters),
+    use_rslora: cfg.useRslora,
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
+    bias: cfg.trainBias,
+    fan_in_fan_out: false,
+    init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true,
+    inference_mode: true,
+    use_dora: false,
+    modules_to_save: null,
+  };
+}
+
+/** A regex stays a string (PEFT full-matches it); 'all-linear' is expanded to the
+ * wrapped modules' names, as PEFT itself does before saving. */
+function peftTargetModules(cfg: LoraConfig, adapters: readonly AdapterShape[]): string[] | string {
+  if (cfg.targetRegex !== undefined) return cfg.targetRegex;
+  if (cfg.targets === 'all-linear') return [...new Set(adapters.map((a) => a.path.split('.').pop()!))].sort();
+  return [...cfg.targets];
+}
+
+/** The config's own r/alpha/patterns when every adapter still agrees with them; else
+ * (rank changed per link, a stacked chain) the most common r and alpha plus one
+ * pattern entry per deviating module, keyed by its escaped path. */
+function ranksAsWritten(cfg: LoraConfig, adapters: readonly AdapterShape[]) {
+  const agrees = adapters.every(
+    (a) => a.r === (patternValue(cfg.rankPattern, a.path) ?? cfg.r) && a.alpha === (patternValue(cfg.alphaPattern, a.path) ?? cfg.alpha),
+  );
+  if (agrees) return { r: cfg.r, alpha: cfg.alpha, rankPattern: cfg.rankPattern ?? {}, alphaPattern: cfg.alphaPattern ?? {} };
+  const r = mostCommon(adapters.map((a) => a.r));
+  const alpha = mostCommon(adapters.map((a) => a.alpha));
+  const rankPattern: Record<string, number> = {};
+  const alphaPattern: Record<string, number> = {};
+  const paths = adapters.map((a) => a.path);
+  for (const a of adapters) {
+    if (a.r !== r) rankPattern[patternKey(a.path, paths)] = a.r;
+    if (a.alpha !== alpha) alphaPattern[patternKey(a.path, paths)] = a.alpha;
+  }
+  return { r, alpha, rankPattern, alphaPattern };
+}
+
+/** A pattern key selecting exactly `modulePath`. Recent PEFT matches keys as
+ * `(.*\.)?(key)$`, older versions as `.*\.key$` (a dot required before the key), so the
+ * first path component is dropped when the rest still names one module only. */
+function patternKey(modulePath: string, allPaths: readonly string[]): string {
+  const rest = modulePath.slice(modulePath.indexOf('.') + 1);
+  const unique = modulePath.includes('.') && allPaths.every((p) => p === modulePath || (p !== rest && !p.endsWith(`.${rest}`)));
+  return escapeRegex(unique ? rest : modulePath);
+}
+
+function mostCommon(values: number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].reduce((best, cur) => (cur[1] > best[1] ? cur : best))[0];
+}
+
+/** Read adapter_config.json into a LoraConfig; one ColaError lists every problem.
+ * Keys PEFT has but inference ignores (task_type, inference_mode, ...) are skipped. */
+export function parsePeftConfig(raw: Record<string, unknown>, file: string): LoraConfig {
+  const problems: string[] = [];
+  if (raw.peft_type !== 'LORA') problems.push(`peft_type must be "LORA", found ${JSON.stringify(raw.peft_type)}`);
+  if (raw.use_dora === true) problems.push('use_dora is true: DoRA adapters are not supported, only plain LoRA');
+  const r = positiveInt(raw.r, 'r', problems);
+  const alpha = raw.lora_alpha ?? 8; // PEFT's default
+  if (typeof alpha !== 'number' || !(alpha > 0)) problems.push(`lora_alpha must be a positive number, found ${JSON.stringify(alpha)}`);
+  const dropout = raw.lora_dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+    problems.push(`lora_dropout must be in [0, 1), found ${JSON.stringify(dropout)}`);
+  const target = targetsOf(raw.target_modules, problems);
+  const useRslora = raw.use_rslora ?? false;
+  if (typeof useRslora !== 'boolean') problems.push(`use_rslora must be true or false, found ${JSON.stringify(useRslora)}`);
+  const bias = raw.bias ?? 'none';
+  if (bias !== 'none' && bias !== 'lora_only' && bias !== 'all')
+    problems.push(`bias must be "none", "lora_only" or "all", found ${JSON.stringify(bias)}`);
+  const rankPattern = patternOf(raw.rank_pattern, 'rank_pattern', problems);
+  const alphaPattern = patternOf(raw.alpha_pattern, 'alpha_pattern', problems);
+  if (problems.length) throw new ColaError(`${file}: not a usable PEFT LoRA config:\n  ${problems.join('\n  ')}`);
+  return {
+    r,
+    alpha: alpha as number,
+    dropout: dropout as number,
+    ...target,
+    rankPattern,
+    alphaPattern,
+    useRslora: useRslora as boolean,
+    init: raw.init_lora_weights === 'gaussian' ? 'gaussian' : 'kaiming',
+    trainBias: bias as LoraConfig['trainBias'],
+  };
+}
+
+function positiveInt(v: unknown, key: string, problems: string[]): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  problems.push(`${key} must be a positive integer, found ${JSON.stringify(v)}`);
+  return 1;
+}
+
+/** PEFT: a list of suffixes, "all-linear", or any other string = a full-match regex. */
+function targetsOf(v: unknown, problems: string[]): Pick<LoraConfig, 'targets' | 'targetRegex'> {
+  if (v === 'all-linear') return { targets: 'all-linear' };
+  if (typeof v === 'string' && v.length > 0) return { targets: [], targetRegex: v };
+  if (Array.isArray(v) && v.length > 0 && v.every((t) => typeof t === 'string' && t.length > 0)) return { targets: v as string[] };
+  problems.push(`target_modules must be a non-empty list of module names or a regex string, found ${JSON.stringify(v)}`);
+  return { targets: [] };
+}
+
+function patternOf(v: unknown, key: string, problems: string[]): Record<string, number> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'number' || !(x > 0))) {
+    problems.push(`${key} must map module patterns to positive numbers, found ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  return Object.keys(v).length ? (v as Record<string, number>) : undefined;
+}

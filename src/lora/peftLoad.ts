@@ -1,0 +1,129 @@
+// Loading a PEFT LoRA adapter folder onto a model: every key and shape is checked
+// first and all problems are reported in one error, then the adapters are applied.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ColaError } from '../errors.js';
+import { readJsonObject } from '../io/fileIo.js';
+import { openSafetensors, type SafetensorsFile } from '../io/safetensors.js';
+import type { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { rankAndAlpha, validateLoraConfig, type LoraConfig } from './config.js';
+import { applyLora, loraLayers, selectTargets } from './inject.js';
+import type { LoraLinear } from './loraLinear.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_PREFIX, parsePeftConfig } from './peftConfig.js';
+
+export interface LoadedAdapter {
+  config: LoraConfig;
+  layers: LoraLinear[];
+}
+
+/** `base_model.model.<path>.lora_A.weight`, also with PEFT's in-memory adapter name
+ * (`.lora_A.default.weight`). */
+const LORA_KEY = /^base_model\.model\.(.+)\.(lora_A|lora_B)(?:\.default)?\.weight$/;
+
+interface AdapterKeys {
+  lora: Map<string, { lora_A?: string; lora_B?: string }>;
+  /** parameter name in the unwrapped model -> file key */
+  bias: Map<string, string>;
+  unexpected: string[];
+}
+
+/** Apply the adapter in `dir` to `model` (which must have no LoRA layers yet).
+ * `seed` only matters for dropout masks if the adapter is trained further. */
+export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAdapter {
+  const configFile = path.join(dir, ADAPTER_CONFIG);
+  const weightsFile = path.join(dir, ADAPTER_WEIGHTS);
+  for (const f of [configFile, weightsFile]) {
+    if (!fs.existsSync(f))
+      throw new ColaError(
+        `${dir}: ${path.basename(f)} is missing; expected a PEFT adapter folder (${ADAPTER_CONFIG} + ${ADAPTER_WEIGHTS})`,
+      );
+  }
+  if (loraLayers(model).length)
+    throw new ColaError(`${dir}: the model already has LoRA layers; mergeAndUnload it before loading an adapter`);
+  const raw = readJsonObject(configFile);
+  const cfg = validateLoraConfig(parsePeftConfig(raw, configFile), configFile);
+  const file = openSafetensors(weightsFile);
+  const targets = new Map(selectTargets(model, cfg));
+  const params = new Map(model.namedParameters());
+  const keys = classifyKeys(file);
+  const problems = [
+    ...loraProblems(cfg, targets, keys, file),
+    ...biasProblems(params, keys, file),
+    ...keys.unexpected.map((k) => `unexpected key ${k}`),
+  ];
+  if (problems.length) {
+    throw new ColaError(
+      `${weightsFile}: the adapter does not fit this model and ${ADAPTER_CONFIG} (${problems.length} problems):\n  ${problems.join('\n  ')}\n` +
+        `Check that the adapter was trained on this base model (${String(raw.base_model_name_or_path ?? 'unknown')}) and that r, rank_pattern and target_modules match the saved tensors.`,
+    );
+  }
+  applyLora(model, cfg, seed);
+  const layers = loraLayers(model).map(([p, layer]) => {
+    const { r, alpha } = rankAndAlpha(cfg, p);
+    const entry = keys.lora.get(p)!;
+    layer.setAdapter(file.read(entry.lora_A!), file.read(entry.lora_B!), r, alpha);
+    return layer;
+  });
+  // Biases by their unwrapped names; after wrapping, the same tensors sit under base_layer.
+  for (const [name, key] of keys.bias) params.get(name)!.f32.set(file.read(key));
+  return { config: cfg, layers };
+}
+
+function classifyKeys(file: SafetensorsFile): AdapterKeys {
+  const out: AdapterKeys = { lora: new Map(), bias: new Map(), unexpected: [] };
+  for (const key of file.tensors.keys()) {
+    const m = LORA_KEY.exec(key);
+    if (m) {
+      const entry = out.lora.get(m[1]!) ?? {};
+      entry[m[2] as 'lora_A' | 'lora_B'] = key;
+      out.lora.set(m[1]!, entry);
+    } else if (key.startsWith(PEFT_PREFIX) && key.endsWith('.bias')) {
+      out.bias.set(key.slice(PEFT_PREFIX.length).replace(/\.base_layer\.bias$/, '.bias'), key);
+    } else out.unexpected.push(`${key} (neither ${PEFT_PREFIX}<module>.lora_A/lora_B.weight nor a bias)`);
+  }
+  return out;
+}
+
+function loraProblems(cfg: LoraConfig, targets: Map<string, Linear>, keys: AdapterKeys, file: SafetensorsFile): string[] {
+  const problems: string[] = [];
+  for (const [p, lin] of targets) {
+    const { r } = rankAndAlpha(cfg, p);
+    const entry = keys.lora.get(p);
+    problems.push(...shapeProblem(file, entry?.lora_A, `${PEFT_PREFIX}${p}.lora_A.weight`, [r, lin.inFeatures], 0));
+    problems.push(...shapeProblem(file, entry?.lora_B, `${PEFT_PREFIX}${p}.lora_B.weight`, [lin.outFeatures, r], 1));
+  }
+  for (const p of keys.lora.keys()) {
+    if (!targets.has(p))
+      problems.push(
+        `unexpected keys for ${p}: target_modules ${JSON.stringify(cfg.targetRegex ?? cfg.targets)} does not select a linear module there`,
+      );
+  }
+  return problems;
+}
+
+/** Missing key, wrong shape, or (axis `rankAxis` off) a rank that disagrees with the config. */
+function shapeProblem(file: SafetensorsFile, key: string | undefined, name: string, want: number[], rankAxis: number): string[] {
+  if (!key) return [`missing key ${name} [${want.join(', ')}]`];
+  const got = file.tensors.get(key)!.shape;
+  if (got.length === 2 && got[0] === want[0] && got[1] === want[1]) return [];
+  const otherAxis = 1 - rankAxis;
+  if (got.length === 2 && got[otherAxis] === want[otherAxis]) {
+    return [`${key}: rank ${got[rankAxis]} in the file, but ${ADAPTER_CONFIG} (r / rank_pattern) says ${want[rankAxis]}`];
+  }
+  return [`${key}: expected shape [${want.join(', ')}], found [${got.join(', ')}]`];
+}
+
+function biasProblems(params: Map<string, Tensor>, keys: AdapterKeys, file: SafetensorsFile): string[] {
+  const problems: string[] = [];
+  for (const [name, key] of keys.bias) {
+    const t = params.get(name);
+    const got = file.tensors.get(key)!.shape;
+    if (!t) problems.push(`${key}: the model has no parameter ${name}`);
+    else if (t.dtype !== 'f32' || got.length !== t.shape.length || got.some((d, i) => d !== t.shape[i])) {
+      problems.push(`${key}: expected an f32-loadable shape [${t.shape.join(', ')}], found [${got.join(', ')}]`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,20 @@
+import { registerModelFamily } from '../registry.js';
+import { withOptionalPrefix } from '../weightSource.js';
+import { parseGpt2Config } from './config.js';
+import { GPT2LMHeadModel } from './model.js';
+
+registerModelFamily({
+  modelTypes: ['gpt2'],
+  // the hub's gpt2 files were saved from GPT2Model: keys start at `wte.`, `h.0.`
+  build: (config, src, file) =>
+    new GPT2LMHeadModel(withOptionalPrefix(src, 'transformer.', 'wte.weight'), parseGpt2Config(config, file), config),
+  ignoredKeys: (config) => [
+    // causal-mask buffers older transformers saved; the attention op masks itself
+    /^(transformer\.)?h\.\d+\.attn\.(masked_)?bias$/,
+    ...(config['tie_word_embeddings'] === false ? [] : [/^lm_head\.weight$/]),
+  ],
+});
+
+export { GPT2LMHeadModel } from './model.js';
+export { CONV1D_WEIGHT } from './conv1d.js';
+export type { Gpt2Config } from './config.js';

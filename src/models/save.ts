@@ -1,0 +1,24 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../io/fileIo.js';
+import { writeShardedSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
+import type { CausalLM } from './causalLM.js';
+
+/** Write a Hugging Face model folder (config.json + safetensors) of the model's
+ * current weights, in their in-memory dtype. LoRA wrappers must be merged and
+ * unloaded first (mergeAndUnload) so keys are the checkpoint's own. */
+export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBytes?: number } = {}): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors: TensorToWrite[] = model.exportTensors().map(([name, t]) => ({
+    name,
+    dtype: t.dtype === 'bf16' ? 'BF16' : 'F32',
+    shape: [...t.shape],
+    data: t.data,
+  }));
+  const bad = tensors.filter((t) => /\.(base_layer|lora_[AB])\b/.test(t.name));
+  if (bad.length) throw new Error(`saveModelFolder: LoRA layers still wrapped (${bad[0]!.name}); merge and unload first`);
+  const total = tensors.reduce((s, t) => s + t.data.byteLength, 0);
+  if (opts.maxShardBytes && total > opts.maxShardBytes) writeShardedSafetensors(dir, tensors, opts.maxShardBytes);
+  else writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  writeJsonAtomic(path.join(dir, 'config.json'), { ...model.config, torch_dtype: model.weightDtype === 'bf16' ? 'bfloat16' : 'float32' });
+}

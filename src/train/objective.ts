@@ -1,0 +1,44 @@
+import { collateClassification, collateLm, type ClassificationBatch } from '../data/batching.js';
+import type { ClassificationExample, LmExample } from '../data/examples.js';
+import type { CausalLM } from '../models/causalLM.js';
+import { tensor } from '../tensor/ops/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { candidateLoss, candidateScores } from './candidateScores.js';
+
+/** What a training step minimises on a batch of example indices: next-token
+ * cross-entropy (text, prompt/completion, chat) or the candidate-scoring
+ * classification loss (the paper's tasks). */
+export interface Objective {
+  readonly kind: 'lm' | 'classification';
+  readonly size: number;
+  /** Token count of each example (for length-grouped batching). */
+  lengths(): number[];
+  loss(model: CausalLM, indices: readonly number[]): { loss: Tensor; tokens: number };
+}
+
+export function lmObjective(examples: LmExample[], padId: number): Objective {
+  return {
+    kind: 'lm',
+    size: examples.length,
+    lengths: () => examples.map((e) => e.ids.length),
+    loss(model, indices) {
+      const b = collateLm(indices.map((i) => examples[i]!), padId);
+      const be = model.lmHeadWeight().backend;
+      const ids = tensor(be, b.inputIds, [b.batch, b.seqLen], 'i32');
+      const targets = tensor(be, b.targets, [b.targets.length], 'i32');
+      return { loss: model.loss(ids, targets), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+    },
+  };
+}
+
+export function classificationObjective(examples: ClassificationExample[], padId: number, maxLen: number, bosId: number | null): Objective {
+  return {
+    kind: 'classification',
+    size: examples.length,
+    lengths: () => examples.map((e) => e.promptIds.length + Math.max(...e.candidateIds.map((c) => c.length))),
+    loss(model, indices) {
+      const b: ClassificationBatch = collateClassification(indices.map((i) => examples[i]!), padId, { maxLen, bosId });
+      return { loss: candidateLoss(candidateScores(model, b), b), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+    },
+  };
+}
