@@ -26,6 +26,7 @@ export function replayKnots(layers: readonly [string, LoraLinear][], history: Ch
       if (!f) throw new Error(`checkpoint has no factors for ${path}`);
       l.setAdapter(f.A, f.B, f.r, f.alpha);
       l.merge({ exactUnmerge: false });
+      l.resetAdapter(0, f.r); // the live adapter is set by the caller afterwards
     }
   }
 }

@@ -1,7 +1,11 @@
 import type { Command } from '../command.js';
 import { convertCommand } from './convert.js';
+import { dataCommand } from './data.js';
+import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
+import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
-export const commands: Command[] = [trainCommand, generateCommand, convertCommand];
+export const commands: Command[] = [trainCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand];

@@ -9,6 +9,7 @@ import type { OptionSpecs, OptionValues } from '../options.js';
 import { progressPrinter, type OutputMode } from '../progress.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
 import { ColaError } from '../../errors.js';
+import { writeRunReport } from '../../report/runReport.js';
 
 export const dataOptions: OptionSpecs = {
   data: { type: 'string', meta: 'FILE', help: 'training data: JSONL ({"text"}, {"prompt","completion"}, {"messages"}) or a .txt corpus' },
@@ -177,11 +178,12 @@ export const trainCommand: Command = {
       shouldStop: stopOnSigint(),
       baseModel: path.resolve(dir),
     });
+    const report = writeRunReport(cfg.outDir);
     if (summary.stopped) {
       process.stderr.write(`cola train: stopped at step ${summary.steps}; resume with the same command plus --resume\n`);
       return 130;
     }
-    if (mode !== 'json') process.stderr.write(`cola train: done, ${summary.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl)\n`);
+    if (mode !== 'json') process.stderr.write(`cola train: done, ${summary.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, ${path.basename(report)})\n`);
     return 0;
   },
 };

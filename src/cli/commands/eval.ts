@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import { ColaError } from '../../errors.js';
+import { loadJsonlDataset } from '../../data/formats.js';
+import { truncateLmExample } from '../../data/truncate.js';
+import type { TextTokenizer } from '../../data/tokenizer.js';
+import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
+import { loadPeftAdapter } from '../../lora/peft.js';
+import type { CausalLM } from '../../models/causalLM.js';
+import { prepareData, textChunks } from '../../train/prepare.js';
+import type { Command } from '../command.js';
+import type { OptionValues } from '../options.js';
+import { loadModelAndTokenizer, modelOptions } from '../setup.js';
+import { dataOptions } from './train.js';
+
+const { 'dev-data': _devData, ...evalDataOptions } = dataOptions;
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: "evaluate a model (optionally with an adapter) on one of the paper's tasks or a data file",
+  usage: 'cola eval --model DIR [--adapter DIR] (--task NAME --data-dir DIR | --data FILE.jsonl|.txt) [--split dev|test] [--json]',
+  options: {
+    ...modelOptions,
+    adapter: { type: 'string', meta: 'DIR', help: 'PEFT adapter folder to apply (e.g. RUN_DIR/adapter)' },
+    ...evalDataOptions,
+    data: { type: 'string', meta: 'FILE', help: 'evaluate this file as the split: JSONL (text, prompt/completion, chat -> loss; classification rows -> accuracy) or a .txt corpus' },
+    split: { type: 'string', default: 'test', choices: ['dev', 'test'], help: 'which split of the task to score (a --data file is scored whole)' },
+    seed: { type: 'int', default: 0, help: 'seed of the task sampling (as train --seed / --data-seed)' },
+    json: { type: 'boolean', help: 'print one JSON object of metrics on stdout' },
+  },
+  run(v) {
+    if (v['task'] && v['data']) throw new ColaError('give either --task NAME --data-dir DIR or --data FILE, not both');
+    if (!v['task'] && !v['data']) throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
+    // Check the data file before the (slower) model load.
+    if (v['data'] && !fs.existsSync(v['data'] as string)) throw new ColaError(`--data ${v['data'] as string}: file not found`);
+    const { model, tokenizer } = loadModelAndTokenizer(v);
+    if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
+    const split = v['split'] as 'dev' | 'test';
+    const metrics = v['data'] ? evalFile(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
+    const where = v['data'] ? (v['data'] as string) : `${v['task'] as string} ${split}`;
+    const out = { ...(v['task'] ? { task: v['task'], split } : { data: v['data'] }), ...(v['adapter'] ? { adapter: v['adapter'] } : {}), ...metrics };
+    if (v['json']) process.stdout.write(JSON.stringify(out) + '\n');
+    else process.stdout.write(`${where}: ${Object.entries(metrics).map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`).join(', ')}\n`);
+    return 0;
+  },
+};
+
+function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v: OptionValues): Metrics {
+  const seed = v['seed'] as number;
+  const data = prepareData(
+    {
+      task: v['task'] as string,
+      dataDir: v['data-dir'] as string | undefined,
+      source: v['boolq-from-val'] ? 'val' : v['fewglue'] ? 'fewglue' : undefined,
+      seed: (v['data-seed'] as number | undefined) ?? seed,
+      numTrain: v['num-train'] as number | undefined,
+      numDev: v['num-dev'] as number | undefined,
+      numTest: v['num-test'] as number | undefined,
+      maxLength: v['max-length'] as number,
+    },
+    tok,
+  );
+  if (!data.hasSplit(split)) throw new ColaError(`--task ${v['task'] as string}: the ${split} split is empty with these sampling settings`);
+  return data.evaluate(model, split);
+}
+
+/** A user file is scored whole, as the requested split (the test set by default). */
+function evalFile(model: CausalLM, tok: TextTokenizer, file: string, v: OptionValues): Metrics {
+  const maxLength = v['max-length'] as number;
+  const pad = tok.eosId ?? 0;
+  if (file.endsWith('.txt')) return evaluateLm(model, textChunks(fs.readFileSync(file, 'utf8'), tok, maxLength), pad);
+  const ds = loadJsonlDataset(file, tok, { skipBad: v['skip-bad'] as boolean | undefined });
+  if (ds.skipped) process.stderr.write(`cola eval: skipped ${ds.skipped} bad line(s) of ${file}\n`);
+  if (ds.format === 'classification') {
+    if (ds.classification.length === 0) throw new ColaError(`${file}: no rows to evaluate`);
+    return evaluateClassification(model, ds.classification, pad, { maxLen: maxLength, bosId: tok.bosId }).metrics;
+  }
+  const examples = ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId));
+  if (examples.length === 0) throw new ColaError(`${file}: no rows to evaluate`);
+  return evaluateLm(model, examples, pad);
+}
