@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "cola_native",
+      "sources": [
+        "native/addon.cc",
+        "native/alloc.cc",
+        "native/convert.cc",
+        "native/copy.cc",
+        "native/matmul.cc",
+        "native/elementwise.cc",
+        "native/softmax.cc",
+        "native/norm.cc",
+        "native/rope.cc",
+        "native/attention.cc",
+        "native/embedding.cc",
+        "native/cross_entropy.cc",
+        "native/adamw.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fno-math-errno", "-fopenmp", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldnnl"]
+    }
+  ]
+}

@@ -1,0 +1,24 @@
+// Module entry: every kernel family registers its functions here.
+#include "common.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  cola::InitAlloc(env, exports);
+  cola::InitConvert(env, exports);
+  cola::InitCopy(env, exports);
+  cola::InitMatmul(env, exports);
+  cola::InitElementwise(env, exports);
+  cola::InitSoftmax(env, exports);
+  cola::InitNorm(env, exports);
+  cola::InitRope(env, exports);
+  cola::InitAttention(env, exports);
+  cola::InitEmbedding(env, exports);
+  cola::InitCrossEntropy(env, exports);
+  cola::InitAdamw(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cola_native, Init)

@@ -1,0 +1,216 @@
+// Shared helpers for the cola native addon: argument checking (every pointer we
+// hand to a kernel has been length-checked here first) and bf16 bit conversions.
+#pragma once
+
+#include <napi.h>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace cola {
+
+// A typed-array view: data pointer and element count.
+template <typename T>
+struct View {
+  T* data = nullptr;
+  size_t size = 0;
+};
+
+// A float operand that may be f32 (Float32Array) or bf16 (Uint16Array).
+struct FloatView {
+  const void* data = nullptr;
+  size_t size = 0;
+  bool bf16 = false;
+};
+
+inline Napi::Error argError(Napi::Env env, const std::string& what) {
+  return Napi::TypeError::New(env, "cola_native: " + what);
+}
+
+template <typename T>
+constexpr napi_typedarray_type typedArrayTypeOf();
+template <>
+constexpr napi_typedarray_type typedArrayTypeOf<float>() { return napi_float32_array; }
+template <>
+constexpr napi_typedarray_type typedArrayTypeOf<uint16_t>() { return napi_uint16_array; }
+template <>
+constexpr napi_typedarray_type typedArrayTypeOf<int32_t>() { return napi_int32_array; }
+
+inline const char* typedArrayName(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array: return "Float32Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "another typed array";
+  }
+}
+
+inline void* typedArrayData(const Napi::TypedArray& ta) {
+  return static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+}
+
+// info[i] as a typed array of element type T; throws a JS TypeError otherwise.
+template <typename T>
+View<T> arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray()) throw argError(info.Env(), std::string(name) + " must be a typed array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != typedArrayTypeOf<T>()) {
+    throw argError(info.Env(), std::string(name) + " must be a " + typedArrayName(typedArrayTypeOf<T>()) +
+                                   ", got " + typedArrayName(ta.TypedArrayType()));
+  }
+  return View<T>{static_cast<T*>(typedArrayData(ta)), ta.ElementLength()};
+}
+
+// Optional array: null/undefined gives an empty view with data == nullptr.
+template <typename T>
+View<T> optArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return View<T>{};
+  return arrayArg<T>(info, i, name);
+}
+
+inline FloatView floatArg(const Napi::CallbackInfo& info, size_t i, const char* name, bool optional = false) {
+  Napi::Value v = info[i];
+  if (optional && (v.IsNull() || v.IsUndefined())) return FloatView{};
+  if (!v.IsTypedArray()) throw argError(info.Env(), std::string(name) + " must be a Float32Array or Uint16Array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() == napi_float32_array) return FloatView{typedArrayData(ta), ta.ElementLength(), false};
+  if (ta.TypedArrayType() == napi_uint16_array) return FloatView{typedArrayData(ta), ta.ElementLength(), true};
+  throw argError(info.Env(), std::string(name) + " must be a Float32Array (f32) or Uint16Array (bf16), got " +
+                                 typedArrayName(ta.TypedArrayType()));
+}
+
+inline double numArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw argError(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// A non-negative integer size; rejects fractions, negatives and absurd values.
+inline int64_t sizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  double d = numArg(info, i, name);
+  if (!(d >= 0) || d != std::floor(d) || d > 9.0e15) {
+    throw argError(info.Env(), std::string(name) + " must be a non-negative integer, got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+inline int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  double d = numArg(info, i, name);
+  if (d != std::floor(d) || std::fabs(d) > 9.0e15) {
+    throw argError(info.Env(), std::string(name) + " must be an integer, got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+inline bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsBoolean()) throw argError(info.Env(), std::string(name) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+// An array of integers (strides, shapes); JS arrays or Int32Array both accepted.
+inline std::vector<int64_t> intListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  std::vector<int64_t> out;
+  Napi::Value v = info[i];
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    View<int32_t> a = arrayArg<int32_t>(info, i, name);
+    out.assign(a.data, a.data + a.size);
+    return out;
+  }
+  if (!v.IsArray()) throw argError(info.Env(), std::string(name) + " must be an array of integers");
+  Napi::Array arr = v.As<Napi::Array>();
+  out.resize(arr.Length());
+  for (uint32_t j = 0; j < arr.Length(); j++) {
+    Napi::Value e = arr.Get(j);
+    if (!e.IsNumber()) throw argError(info.Env(), std::string(name) + " must contain only numbers");
+    double d = e.As<Napi::Number>().DoubleValue();
+    if (d != std::floor(d) || std::fabs(d) > 9.0e15) throw argError(info.Env(), std::string(name) + " must contain integers");
+    out[j] = static_cast<int64_t>(d);
+  }
+  return out;
+}
+
+// Throws unless `have` >= `need` elements: the single guard against reading or
+// writing past the end of a JS buffer.
+inline void requireLen(Napi::Env env, size_t have, int64_t need, const char* name) {
+  if (need < 0 || static_cast<uint64_t>(have) < static_cast<uint64_t>(need)) {
+    throw argError(env, std::string(name) + " has " + std::to_string(have) + " elements, needs at least " +
+                            std::to_string(need));
+  }
+}
+
+inline void requireArgs(const Napi::CallbackInfo& info, size_t n, const char* fn) {
+  if (info.Length() < n) {
+    throw argError(info.Env(), std::string(fn) + " expects " + std::to_string(n) + " arguments, got " +
+                                   std::to_string(info.Length()));
+  }
+}
+
+// --- bf16 ---------------------------------------------------------------------
+inline float bf16ToF32(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Round-to-nearest-even; NaN stays NaN (quiet bit forced so truncation cannot
+// turn a NaN with only low mantissa bits into infinity).
+inline uint16_t f32ToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x0040u);
+  uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>((bits + rounding) >> 16);
+}
+
+// Reads element i of a weight that may be f32 or bf16.
+inline float loadFloat(const FloatView& w, size_t i) {
+  return w.bf16 ? bf16ToF32(static_cast<const uint16_t*>(w.data)[i]) : static_cast<const float*>(w.data)[i];
+}
+
+// Converts a whole f32 buffer to bf16 (shared by castToBf16 and matmul).
+void convertF32ToBf16(const float* src, uint16_t* dst, int64_t n);
+void convertBf16ToF32(const uint16_t* src, float* dst, int64_t n);
+
+// A 64-byte aligned heap block (oneDNN's bf16 path is up to 2x slower unaligned).
+void* alignedAlloc(size_t bytes);
+void alignedFree(void* p);
+
+// Registers `fn` as exports[name]; any C++ exception (oneDNN's dnnl::error,
+// std::bad_alloc) becomes a JS Error instead of terminating the process.
+template <typename Fn>
+void exportFn(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
+  exports.Set(name, Napi::Function::New(
+                        env,
+                        [fn, name](const Napi::CallbackInfo& info) -> Napi::Value {
+                          try {
+                            return fn(info);
+                          } catch (const Napi::Error&) {
+                            throw;
+                          } catch (const std::exception& e) {
+                            throw Napi::Error::New(info.Env(), std::string("cola_native.") + name + ": " + e.what());
+                          }
+                        },
+                        name));
+}
+
+// Registration hooks, one per source file.
+void InitAlloc(Napi::Env env, Napi::Object exports);
+void InitConvert(Napi::Env env, Napi::Object exports);
+void InitCopy(Napi::Env env, Napi::Object exports);
+void InitMatmul(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitSoftmax(Napi::Env env, Napi::Object exports);
+void InitNorm(Napi::Env env, Napi::Object exports);
+void InitRope(Napi::Env env, Napi::Object exports);
+void InitAttention(Napi::Env env, Napi::Object exports);
+void InitEmbedding(Napi::Env env, Napi::Object exports);
+void InitCrossEntropy(Napi::Env env, Napi::Object exports);
+void InitAdamw(Napi::Env env, Napi::Object exports);
+
+}  // namespace cola

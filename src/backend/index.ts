@@ -1,0 +1,38 @@
+// Backend selection: native (C++ on oneDNN) when built, else the reference.
+// COLA_BACKEND=native|reference overrides the default.
+
+import { ColaError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { loadNativeBackend, nativeLoadError } from './native/index.js';
+import { referenceBackend } from './reference/index.js';
+
+export type BackendName = 'native' | 'reference';
+
+const BUILD_HINT = 'build it with `npm run build:native` (needs `apt-get install libdnnl-dev`)';
+let warned = false;
+
+/** The backend to run on. `name` (or COLA_BACKEND) picks one explicitly: asking
+ * for native when it is not built throws. With neither, native is the default
+ * and a missing addon falls back to the reference with one warning on stderr. */
+export function getBackend(name?: BackendName): Backend {
+  const requested = name ?? parseEnv(process.env.COLA_BACKEND);
+  if (requested === 'reference') return referenceBackend;
+  const native = loadNativeBackend();
+  if (native) return native;
+  if (requested === 'native') {
+    throw new ColaError(`the native backend was requested but is not available (${nativeLoadError()}); ${BUILD_HINT}`);
+  }
+  if (!warned) {
+    warned = true;
+    process.stderr.write(
+      `cola: native backend not available (${nativeLoadError()}); using the slow reference backend. To fix: ${BUILD_HINT}\n`,
+    );
+  }
+  return referenceBackend;
+}
+
+function parseEnv(value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'native' || value === 'reference') return value;
+  throw new ColaError(`COLA_BACKEND must be "native" or "reference", got "${value}"; unset it to use the default`);
+}
