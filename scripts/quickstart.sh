@@ -14,7 +14,7 @@ cola() { node bin/cola.js "$@"; }
 cola convert llama2c "$SHARED/models/stories260K/stories260K.bin" "$SHARED/models/stories260K/tok512.bin" "$OUT/model"
 # train on the first 24 KB of Tiny Shakespeare, hold out the next 6 KB
 head -c 24000 "$SHARED/data/text/tinyshakespeare.txt" > "$OUT/train.txt"
-tail -c +24001 "$SHARED/data/text/tinyshakespeare.txt" | head -c 6000 > "$OUT/dev.txt"
+head -c 30000 "$SHARED/data/text/tinyshakespeare.txt" | tail -c 6000 > "$OUT/dev.txt"
 common=(--model "$OUT/model" --data "$OUT/train.txt" --dev-data "$OUT/dev.txt" --epochs 2 --batch-size 8 --max-length 64 --lr 3e-3 --seed 0 --save-every 0)
 rm -rf "$OUT/lora" "$OUT/cola"
 cola train "${common[@]}" --method lora --out "$OUT/lora"

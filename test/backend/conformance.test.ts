@@ -49,7 +49,13 @@ function onBoth<T extends Float32Array[]>(make: () => T, run: (be: Backend, outs
   return { got, want };
 }
 
-function closeAll(got: Float32Array[], want: Float32Array[], what: string, dtype: 'f32' | 'bf16' = 'f32', tol: { rtol?: number; atol?: number } = {}) {
+function closeAll(
+  got: Float32Array[],
+  want: Float32Array[],
+  what: string,
+  dtype: 'f32' | 'bf16' = 'f32',
+  tol: { rtol?: number; atol?: number } = {},
+) {
   got.forEach((g, i) => assertClose(g, want[i], { dtype, what: `${what} [output ${i}]`, ...tol }));
 }
 
@@ -59,18 +65,40 @@ const next = () => seed++;
 
 describe('native backend conformance', { skip }, () => {
   it('alloc gives zero-filled storage of each kind', () => {
-    for (const [dtype, kind] of [['f32', Float32Array], ['bf16', Uint16Array], ['i32', Int32Array]] as const) {
+    for (const [dtype, kind] of [
+      ['f32', Float32Array],
+      ['bf16', Uint16Array],
+      ['i32', Int32Array],
+    ] as const) {
       for (const size of [0, 1, 17, 1000]) {
         const x = native.alloc(dtype, size);
         assert.ok(x instanceof kind, `${dtype} storage kind`);
         assert.equal(x.length, size);
-        assert.ok(x.every((v) => v === 0), `${dtype} zero-filled`);
+        assert.ok(
+          x.every((v) => v === 0),
+          `${dtype} zero-filled`,
+        );
       }
     }
   });
 
   it('castToBf16 / castToF32 are bit-exact, ties, NaN and infinities included', () => {
-    const special = [0, -0, 1, -1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 1e-40, -1e-45];
+    const special = [
+      0,
+      -0,
+      1,
+      -1,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      1 + 2 ** -8 + 2 ** -20,
+      3.4e38,
+      -3.4e38,
+      Infinity,
+      -Infinity,
+      NaN,
+      1e-40,
+      -1e-45,
+    ];
     const src = nf32([...special, ...randn(1000, next()).map((v) => v * 100)]);
     const a = native.alloc('bf16', src.length) as Uint16Array;
     const b = new Uint16Array(src.length);
@@ -99,7 +127,10 @@ describe('native backend conformance', { skip }, () => {
       const what = `copyStrided ${JSON.stringify(c)}`;
       const srcF = nf32(randn(srcLen, next()));
       const init = randn(dstLen, next());
-      const { got, want } = onBoth(() => [nf32(init)], (be, [d]) => be.copyStrided(srcF, c.so, c.src, d, c.dOff, c.dst, c.shape, c.acc));
+      const { got, want } = onBoth(
+        () => [nf32(init)],
+        (be, [d]) => be.copyStrided(srcF, c.so, c.src, d, c.dOff, c.dst, c.shape, c.acc),
+      );
       assert.deepEqual(got[0], want[0], what);
       const srcI = ni32(randint(srcLen, next(), -1000, 1000));
       const di = ni32(randint(dstLen, 7, -5, 5));
@@ -131,14 +162,26 @@ describe('native backend conformance', { skip }, () => {
   it('fill and axpby (beta 0 overwrites NaN; y may be x)', () => {
     for (const n of [...ODD, 100000]) {
       const x = nf32(randn(n, next()));
-      const { got, want } = onBoth(() => [nf32(new Float32Array(n).fill(NaN))], (be, [y]) => be.axpby(1.5, x, 0, y));
+      const { got, want } = onBoth(
+        () => [nf32(new Float32Array(n).fill(NaN))],
+        (be, [y]) => be.axpby(1.5, x, 0, y),
+      );
       closeAll(got, want, `axpby beta 0 n=${n}`);
       const y0 = randn(n, next());
-      const r2 = onBoth(() => [nf32(y0)], (be, [y]) => be.axpby(-0.5, x, 0.25, y));
+      const r2 = onBoth(
+        () => [nf32(y0)],
+        (be, [y]) => be.axpby(-0.5, x, 0.25, y),
+      );
       closeAll(r2.got, r2.want, `axpby n=${n}`);
-      const r3 = onBoth(() => [nf32(y0)], (be, [y]) => be.axpby(2, y, 3, y));
+      const r3 = onBoth(
+        () => [nf32(y0)],
+        (be, [y]) => be.axpby(2, y, 3, y),
+      );
       closeAll(r3.got, r3.want, `axpby aliased n=${n}`);
-      const r4 = onBoth(() => [nf32(y0)], (be, [y]) => be.fill(y, 0.3));
+      const r4 = onBoth(
+        () => [nf32(y0)],
+        (be, [y]) => be.fill(y, 0.3),
+      );
       closeAll(r4.got, r4.want, `fill n=${n}`);
     }
   });
@@ -157,7 +200,10 @@ describe('native backend conformance', { skip }, () => {
         const size = s.shape.reduce((p, v) => p * v, 1);
         const a = nf32(randn(size, next()));
         const b = nf32(randu(size, next(), 0.5, 2));
-        const { got, want } = onBoth(() => [nf32(new Float32Array(size))], (be, [o]) => be.binary(op, a, s.a, b, s.b, o, s.shape));
+        const { got, want } = onBoth(
+          () => [nf32(new Float32Array(size))],
+          (be, [o]) => be.binary(op, a, s.a, b, s.b, o, s.shape),
+        );
         closeAll(got, want, `binary ${op} ${JSON.stringify(s)}`);
       }
     }
@@ -170,12 +216,18 @@ describe('native backend conformance', { skip }, () => {
         const xs = randn(n, next()).map((v) => v * 4);
         if (n > 3) xs.set([0, -20, 20], 0); // relu'(0), tails of gelu and silu
         const x = nf32(xs);
-        const r1 = onBoth(() => [nf32(new Float32Array(n))], (be, [o]) => be.unary(op, x, o));
+        const r1 = onBoth(
+          () => [nf32(new Float32Array(n))],
+          (be, [o]) => be.unary(op, x, o),
+        );
         closeAll(r1.got, r1.want, `unary ${op} n=${n}`);
         const dy = nf32(randn(n, next()));
         const start = randn(n, next());
         for (const acc of [false, true]) {
-          const r2 = onBoth(() => [nf32(start)], (be, [dx]) => be.unaryBackward(op, x, dy, dx, acc));
+          const r2 = onBoth(
+            () => [nf32(start)],
+            (be, [dx]) => be.unaryBackward(op, x, dy, dx, acc),
+          );
           closeAll(r2.got, r2.want, `unaryBackward ${op} n=${n} acc=${acc}`);
         }
       }
@@ -183,11 +235,20 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('reduceSum and sumSquares', () => {
-    for (const [outer, mid, inner] of [[1, 65, 17], [3, 17, 1], [2, 3, 300], [1, 1, 1], [1, 2048, 768]]) {
+    for (const [outer, mid, inner] of [
+      [1, 65, 17],
+      [3, 17, 1],
+      [2, 3, 300],
+      [1, 1, 1],
+      [1, 2048, 768],
+    ]) {
       const x = nf32(randn(outer * mid * inner, next()));
       const start = randn(outer * inner, next());
       for (const acc of [false, true]) {
-        const { got, want } = onBoth(() => [nf32(start)], (be, [o]) => be.reduceSum(x, outer, mid, inner, o, acc));
+        const { got, want } = onBoth(
+          () => [nf32(start)],
+          (be, [o]) => be.reduceSum(x, outer, mid, inner, o, acc),
+        );
         closeAll(got, want, `reduceSum ${outer}x${mid}x${inner} acc=${acc}`);
       }
       const ss = native.sumSquares(x);
@@ -197,16 +258,37 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('dropout masks are bit-identical to the shared hash', () => {
-    for (const [n, p, seedValue, offset] of [[65, 0.1, 42, 0], [100000, 0.5, 0xdeadbeef, 12345], [17, 1, 7, 3], [1000, 0, 1, 2 ** 32 + 5], [3, 0.3, -5, 10]]) {
+    for (const [n, p, seedValue, offset] of [
+      [65, 0.1, 42, 0],
+      [100000, 0.5, 0xdeadbeef, 12345],
+      [17, 1, 7, 3],
+      [1000, 0, 1, 2 ** 32 + 5],
+      [3, 0.3, -5, 10],
+    ]) {
       const x = nf32(randn(n, next()));
-      const { got, want } = onBoth(() => [nf32(new Float32Array(n))], (be, [o]) => be.dropout(x, o, p, seedValue, offset));
+      const { got, want } = onBoth(
+        () => [nf32(new Float32Array(n))],
+        (be, [o]) => be.dropout(x, o, p, seedValue, offset),
+      );
       assert.deepEqual(got[0], want[0], `dropout n=${n} p=${p}`);
     }
   });
 
   it('matmul: f32, bf16 and mixed; transposes, batch strides, broadcast, alpha and beta', () => {
-    const shapes = [[1, 1, 1], [3, 17, 65], [65, 3, 17], [17, 65, 3], [64, 64, 64], [2, 1, 130]];
-    const dtypes = [['f32', 'f32'], ['bf16', 'bf16'], ['f32', 'bf16'], ['bf16', 'f32']] as const;
+    const shapes = [
+      [1, 1, 1],
+      [3, 17, 65],
+      [65, 3, 17],
+      [17, 65, 3],
+      [64, 64, 64],
+      [2, 1, 130],
+    ];
+    const dtypes = [
+      ['f32', 'f32'],
+      ['bf16', 'bf16'],
+      ['f32', 'bf16'],
+      ['bf16', 'f32'],
+    ] as const;
     for (const [m, n, k] of shapes) {
       for (const [aDtype, bDtype] of dtypes) {
         for (const transA of [false, true]) {
@@ -224,7 +306,13 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('softmax, logSoftmax and their backward passes', () => {
-    for (const [rows, cols] of [[1, 1], [3, 17], [17, 65], [4, 50257], [65, 3]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 17],
+      [17, 65],
+      [4, 50257],
+      [65, 3],
+    ]) {
       const xs = randn(rows * cols, next()).map((v) => v * 5);
       if (cols > 2) xs[1] = -Infinity; // a masked position
       const x = nf32(xs);
@@ -236,16 +324,27 @@ describe('native backend conformance', { skip }, () => {
       const dy = nf32(randn(rows * cols, next()));
       const start = randn(rows * cols, next());
       for (const acc of [false, true]) {
-        const b1 = onBoth(() => [nf32(start)], (be, [dx]) => be.softmaxBackward(sm.want[0], dy, dx, rows, cols, acc));
+        const b1 = onBoth(
+          () => [nf32(start)],
+          (be, [dx]) => be.softmaxBackward(sm.want[0], dy, dx, rows, cols, acc),
+        );
         closeAll(b1.got, b1.want, `softmaxBackward ${rows}x${cols} acc=${acc}`);
-        const b2 = onBoth(() => [nf32(start)], (be, [dx]) => be.logSoftmaxBackward(lsm.want[0], dy, dx, rows, cols, acc));
+        const b2 = onBoth(
+          () => [nf32(start)],
+          (be, [dx]) => be.logSoftmaxBackward(lsm.want[0], dy, dx, rows, cols, acc),
+        );
         closeAll(b2.got, b2.want, `logSoftmaxBackward ${rows}x${cols} acc=${acc}`, 'f32', { atol: 1e-4 });
       }
     }
   });
 
   it('rmsNorm and layerNorm, forward and backward, f32 / bf16 / absent weights', () => {
-    for (const [rows, cols] of [[1, 1], [3, 17], [17, 65], [300, 768]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 17],
+      [17, 65],
+      [300, 768],
+    ]) {
       const x = nf32(randn(rows * cols, next()).map((v) => v * 2 + 0.5));
       const dy = nf32(randn(rows * cols, next()));
       const wv = randn(cols, next());
@@ -279,7 +378,10 @@ describe('native backend conformance', { skip }, () => {
           closeAll(bl.got, bl.want, `layerNormBackward ${what} acc=${acc}`, 'f32', { atol: 1e-4 });
         }
         // Frozen weight: only dx.
-        const bn = onBoth(() => [nf32(dxStart)], (be, [dx]) => be.layerNormBackward(x, w, fl.want[1], fl.want[2], dy, dx, null, null, rows, cols, false));
+        const bn = onBoth(
+          () => [nf32(dxStart)],
+          (be, [dx]) => be.layerNormBackward(x, w, fl.want[1], fl.want[2], dy, dx, null, null, rows, cols, false),
+        );
         closeAll(bn.got, bn.want, `layerNormBackward ${what} dx only`, 'f32', { atol: 1e-4 });
       }
     }
@@ -287,7 +389,12 @@ describe('native backend conformance', { skip }, () => {
 
   it('rope: halves and pairs, partial rotary dim, inverse, in place', () => {
     const maxPos = 40;
-    for (const [batch, seq, heads, headDim, rotaryDim] of [[1, 1, 1, 2, 2], [2, 17, 3, 8, 8], [3, 5, 2, 10, 6], [2, 64, 12, 64, 64]]) {
+    for (const [batch, seq, heads, headDim, rotaryDim] of [
+      [1, 1, 1, 2, 2],
+      [2, 17, 3, 8, 8],
+      [3, 5, 2, 10, 6],
+      [2, 64, 12, 64, 64],
+    ]) {
       const half = rotaryDim / 2;
       const angles = randu(maxPos * half, next(), 0, 6.3);
       const cos = nf32(angles.map(Math.cos));
@@ -299,9 +406,15 @@ describe('native backend conformance', { skip }, () => {
         for (const inverse of [false, true]) {
           const args: RopeArgs = { batch, seq, heads, headDim, rotaryDim, layout, inverse };
           const what = `rope ${JSON.stringify(args)}`;
-          const r = onBoth(() => [nf32(new Float32Array(size))], (be, [o]) => be.rope(x, o, positions, cos, sin, args));
+          const r = onBoth(
+            () => [nf32(new Float32Array(size))],
+            (be, [o]) => be.rope(x, o, positions, cos, sin, args),
+          );
           closeAll(r.got, r.want, what);
-          const inPlace = onBoth(() => [nf32(x)], (be, [o]) => be.rope(o, o, positions, cos, sin, args));
+          const inPlace = onBoth(
+            () => [nf32(x)],
+            (be, [o]) => be.rope(o, o, positions, cos, sin, args),
+          );
           closeAll(inPlace.got, inPlace.want, `${what} in place`);
         }
       }
@@ -335,23 +448,37 @@ describe('native backend conformance', { skip }, () => {
         (be, [dq, dk, dv]) => be.attentionBackward(q, k, v, f.want[0], f.want[1], dOut, dq, dk, dv, a),
       );
       closeAll(b.got, b.want, `${what} backward`, 'f32', { atol: 1e-4 });
-      const only = onBoth(() => [nf32(new Float32Array(kvn))], (be, [dv]) => be.attentionBackward(q, k, v, f.want[0], f.want[1], dOut, null, null, dv, a));
+      const only = onBoth(
+        () => [nf32(new Float32Array(kvn))],
+        (be, [dv]) => be.attentionBackward(q, k, v, f.want[0], f.want[1], dOut, null, null, dv, a),
+      );
       closeAll(only.got, only.want, `${what} backward dv only`, 'f32', { atol: 1e-4 });
     }
   });
 
   it('embedding (f32 and bf16 tables) and its scatter-add backward with repeated ids', () => {
-    for (const [vocab, dim, n] of [[1, 1, 1], [17, 3, 65], [50, 65, 17], [1000, 768, 512]]) {
+    for (const [vocab, dim, n] of [
+      [1, 1, 1],
+      [17, 3, 65],
+      [50, 65, 17],
+      [1000, 768, 512],
+    ]) {
       const table = randn(vocab * dim, next());
       const ids = ni32(randint(n, next(), 0, vocab));
       for (const wd of ['f32', 'bf16'] as const) {
         const w = weightOf(table, wd) as FloatArray;
-        const { got, want } = onBoth(() => [nf32(new Float32Array(n * dim))], (be, [o]) => be.embedding(w, ids, o, dim));
+        const { got, want } = onBoth(
+          () => [nf32(new Float32Array(n * dim))],
+          (be, [o]) => be.embedding(w, ids, o, dim),
+        );
         assert.deepEqual(got[0], want[0], `embedding ${wd} ${vocab}x${dim} n=${n}`);
       }
       const dy = nf32(randn(n * dim, next()));
       const start = randn(vocab * dim, next());
-      const bw = onBoth(() => [nf32(start)], (be, [dw]) => be.embeddingBackward(ids, dy, dw, dim));
+      const bw = onBoth(
+        () => [nf32(start)],
+        (be, [dw]) => be.embeddingBackward(ids, dy, dw, dim),
+      );
       closeAll(bw.got, bw.want, `embeddingBackward ${vocab}x${dim} n=${n}`);
     }
     const bad = ni32([0, 5]);
@@ -359,7 +486,12 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('crossEntropy: loss and gradient, ignored rows, in place over the logits', () => {
-    for (const [rows, vocab] of [[1, 1], [3, 17], [17, 65], [8, 50257]]) {
+    for (const [rows, vocab] of [
+      [1, 1],
+      [3, 17],
+      [17, 65],
+      [8, 50257],
+    ]) {
       const logits = randn(rows * vocab, next()).map((v) => v * 3);
       const targets = ni32(randint(rows, next(), 0, vocab));
       if (rows > 2) targets[1] = -100;
@@ -374,7 +506,10 @@ describe('native backend conformance', { skip }, () => {
         (be, [loss, d]) => be.crossEntropy(d, targets, loss, d, rows, vocab, -100, 0.5),
       );
       closeAll(inPlace.got, inPlace.want, `crossEntropy in place ${rows}x${vocab}`);
-      const lossOnly = onBoth(() => [nf32(new Float32Array(rows))], (be, [loss]) => be.crossEntropy(lg, targets, loss, null, rows, vocab, -100, 1));
+      const lossOnly = onBoth(
+        () => [nf32(new Float32Array(rows))],
+        (be, [loss]) => be.crossEntropy(lg, targets, loss, null, rows, vocab, -100, 1),
+      );
       closeAll(lossOnly.got, lossOnly.want, `crossEntropy loss only ${rows}x${vocab}`);
     }
   });
@@ -385,7 +520,10 @@ describe('native backend conformance', { skip }, () => {
       const g = nf32(randn(n, next()));
       const m0 = randn(n, next()).map((v) => v * 0.1);
       const v0 = randu(n, next(), 0, 0.01);
-      for (const [wd, step] of [[0, 1], [0.01, 7]]) {
+      for (const [wd, step] of [
+        [0, 1],
+        [0.01, 7],
+      ]) {
         const { got, want } = onBoth(
           () => [nf32(p0), nf32(m0), nf32(v0)],
           (be, [p, m, v]) => be.adamw(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, wd, step),
@@ -436,10 +574,12 @@ function matmulArgs(
 /** Native vs reference on the same operands; C starts from the same values. */
 function checkMatmul(args: MatmulArgs): void {
   const cStart = Float32Array.from(args.c);
-  const { got, want } = onBoth(() => [nf32(cStart)], (be, [c]) => be.matmul({ ...args, c }));
+  const { got, want } = onBoth(
+    () => [nf32(cStart)],
+    (be, [c]) => be.matmul({ ...args, c }),
+  );
   const bf16 = args.aDtype === 'bf16' || args.bDtype === 'bf16';
-  const { a, b, c, ...shape } = args;
-  void a, b, c;
+  const shape = { ...args, a: args.aDtype, b: args.bDtype, c: undefined }; // the description, not the data
   // Both round operands identically; only f32-vs-f64 accumulation order differs.
   closeAll(got, want, `matmul ${JSON.stringify(shape)}`, 'f32', bf16 ? { rtol: 1e-3, atol: 1e-3 } : { atol: 1e-4 });
 }

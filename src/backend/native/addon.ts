@@ -16,7 +16,15 @@ export interface NativeAddon {
     accumulate: boolean,
   ): void;
   fill(x: Float32Array, value: number): void;
-  binary(op: number, a: Float32Array, aStrides: readonly number[], b: Float32Array, bStrides: readonly number[], out: Float32Array, shape: readonly number[]): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    aStrides: readonly number[],
+    b: Float32Array,
+    bStrides: readonly number[],
+    out: Float32Array,
+    shape: readonly number[],
+  ): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   unaryBackward(op: number, x: Float32Array, dy: Float32Array, dx: Float32Array, accumulate: boolean): void;
   axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void;

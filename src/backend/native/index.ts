@@ -61,11 +61,13 @@ export function createNativeBackend(addon: NativeAddon): Backend {
       return new Int32Array(buffer);
     },
     castToBf16: (src, dst) => {
-      if (src.length !== dst.length) throw new RangeError(`castToBf16: src has ${src.length} elements but dst has ${dst.length}; pass arrays of equal length`);
+      if (src.length !== dst.length)
+        throw new RangeError(`castToBf16: src has ${src.length} elements but dst has ${dst.length}; pass arrays of equal length`);
       addon.castToBf16(src, dst);
     },
     castToF32: (src, dst) => {
-      if (src.length !== dst.length) throw new RangeError(`castToF32: src has ${src.length} elements but dst has ${dst.length}; pass arrays of equal length`);
+      if (src.length !== dst.length)
+        throw new RangeError(`castToF32: src has ${src.length} elements but dst has ${dst.length}; pass arrays of equal length`);
       addon.castToF32(src, dst);
     },
     copyStrided: (src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) =>
@@ -101,7 +103,25 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     attention: (q, k, v, out, lse, a) =>
       addon.attention(q, k, v, out, lse, a.batch, a.headsQ, a.headsKv, a.seqQ, a.seqKv, a.headDim, a.scale, a.causal),
     attentionBackward: (q, k, v, out, lse, dOut, dq, dk, dv, a) =>
-      addon.attentionBackward(q, k, v, out, lse, dOut, dq, dk, dv, a.batch, a.headsQ, a.headsKv, a.seqQ, a.seqKv, a.headDim, a.scale, a.causal),
+      addon.attentionBackward(
+        q,
+        k,
+        v,
+        out,
+        lse,
+        dOut,
+        dq,
+        dk,
+        dv,
+        a.batch,
+        a.headsQ,
+        a.headsKv,
+        a.seqQ,
+        a.seqKv,
+        a.headDim,
+        a.scale,
+        a.causal,
+      ),
     embedding: (weight, ids, out, dim) => addon.embedding(weight, ids, out, dim),
     embeddingBackward: (ids, dy, dWeight, dim) => addon.embeddingBackward(ids, dy, dWeight, dim),
     crossEntropy: (logits, targets, loss, dLogits, rows, vocab, ignoreIndex, gradScale) =>

@@ -12,7 +12,8 @@ import type { OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
 import { dataOptions } from './train.js';
 
-const { 'dev-data': _devData, ...evalDataOptions } = dataOptions;
+// train's data flags minus --dev-data: eval scores one file or one split.
+const evalDataOptions = Object.fromEntries(Object.entries(dataOptions).filter(([k]) => k !== 'dev-data'));
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -22,24 +23,47 @@ export const evalCommand: Command = {
     ...modelOptions,
     adapter: { type: 'string', meta: 'DIR', help: 'PEFT adapter folder to apply (e.g. RUN_DIR/adapter)' },
     ...evalDataOptions,
-    data: { type: 'string', meta: 'FILE', help: 'evaluate this file as the split: JSONL (text, prompt/completion, chat -> loss; classification rows -> accuracy) or a .txt corpus' },
-    split: { type: 'string', default: 'test', choices: ['dev', 'test'], help: 'which split of the task to score (a --data file is scored whole)' },
+    data: {
+      type: 'string',
+      meta: 'FILE',
+      help: 'evaluate this file as the split: JSONL (text, prompt/completion, chat -> loss; classification rows -> accuracy) or a .txt corpus',
+    },
+    split: {
+      type: 'string',
+      default: 'test',
+      choices: ['dev', 'test'],
+      help: 'which split of the task to score (a --data file is scored whole)',
+    },
     seed: { type: 'int', default: 0, help: 'seed of the task sampling (as train --seed / --data-seed)' },
     json: { type: 'boolean', help: 'print one JSON object of metrics on stdout' },
   },
   run(v) {
     if (v['task'] && v['data']) throw new ColaError('give either --task NAME --data-dir DIR or --data FILE, not both');
-    if (!v['task'] && !v['data']) throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
+    if (!v['task'] && !v['data'])
+      throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
     // Check the data file before the (slower) model load.
     if (v['data'] && !fs.existsSync(v['data'] as string)) throw new ColaError(`--data ${v['data'] as string}: file not found`);
     const { model, tokenizer } = loadModelAndTokenizer(v);
     if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
     const split = v['split'] as 'dev' | 'test';
+    // Sequences longer than the model's context cannot be scored: cut them to fit.
+    const maxPositions = model.dims.maxPositions;
+    if ((v['max-length'] as number) > maxPositions) v = { ...v, 'max-length': maxPositions };
+    if ((v['max-length'] as number) < 2) throw new ColaError(`--max-length must be at least 2, got ${v['max-length'] as number}`);
     const metrics = v['data'] ? evalFile(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
     const where = v['data'] ? (v['data'] as string) : `${v['task'] as string} ${split}`;
-    const out = { ...(v['task'] ? { task: v['task'], split } : { data: v['data'] }), ...(v['adapter'] ? { adapter: v['adapter'] } : {}), ...metrics };
+    const out = {
+      ...(v['task'] ? { task: v['task'], split } : { data: v['data'] }),
+      ...(v['adapter'] ? { adapter: v['adapter'] } : {}),
+      ...metrics,
+    };
     if (v['json']) process.stdout.write(JSON.stringify(out) + '\n');
-    else process.stdout.write(`${where}: ${Object.entries(metrics).map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`).join(', ')}\n`);
+    else
+      process.stdout.write(
+        `${where}: ${Object.entries(metrics)
+          .map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`)
+          .join(', ')}\n`,
+      );
     return 0;
   },
 };

@@ -26,22 +26,28 @@ export const exportCommand: Command = {
   run(v, pos) {
     const kind = pos[0];
     if (kind !== 'merged') {
-      throw new ColaError(`${kind ? `unknown export kind "${kind}"` : 'say what to export'}; supported: merged (usage: cola export merged --model DIR --adapter ADAPTER_DIR --out DIR)`);
+      throw new ColaError(
+        `${kind ? `unknown export kind "${kind}"` : 'say what to export'}; supported: merged (usage: cola export merged --model DIR --adapter ADAPTER_DIR --out DIR)`,
+      );
     }
-    if (pos.length > 1) throw new ColaError(`unexpected argument "${pos[1]}" (usage: cola export merged --model DIR --adapter ADAPTER_DIR --out DIR)`);
+    if (pos.length > 1)
+      throw new ColaError(`unexpected argument "${pos[1]}" (usage: cola export merged --model DIR --adapter ADAPTER_DIR --out DIR)`);
     const dir = v['model'] as string;
     const out = v['out'] as string;
     const shardMb = v['max-shard-mb'] as number | undefined;
     if (shardMb !== undefined && shardMb <= 0) throw new ColaError(`--max-shard-mb must be > 0, got ${shardMb}`);
     if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
-    if (path.resolve(out) === path.resolve(dir)) throw new ColaError('--out must differ from --model (the base model would be overwritten)');
+    if (path.resolve(out) === path.resolve(dir))
+      throw new ColaError('--out must differ from --model (the base model would be overwritten)');
     const model = loadModel(dir, { backend: getBackend(v['backend'] as BackendName | undefined), dtype: v['dtype'] as 'f32' | 'bf16' });
     loadPeftAdapter(model, v['adapter'] as string);
     mergeAndUnload(model);
     saveModelFolder(model, out, { maxShardBytes: shardMb !== undefined ? Math.floor(shardMb * 1024 * 1024) : undefined });
     const copied = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
     for (const f of copied) copyAtomic(path.join(dir, f), path.join(out, f));
-    process.stderr.write(`cola export: wrote the merged model (${model.weightDtype}) to ${out}${copied.length ? ` with ${copied.join(', ')}` : ' (the base folder has no tokenizer files)'}\n`);
+    process.stderr.write(
+      `cola export: wrote the merged model (${model.weightDtype}) to ${out}${copied.length ? ` with ${copied.join(', ')}` : ' (the base folder has no tokenizer files)'}\n`,
+    );
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import { exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
+import { benchCommand } from './bench.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
-export const commands: Command[] = [trainCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand];
+export const commands: Command[] = [trainCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand, benchCommand];

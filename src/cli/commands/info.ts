@@ -28,7 +28,10 @@ export const infoCommand: Command = {
     if (!dir) throw new ColaError('--model DIR is required (a Hugging Face model folder)');
     if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
     // No tokenizer needed: info works on bare checkpoints too.
-    const model = loadModel(dir, { backend: getBackend(v['backend'] as BackendName | undefined), dtype: v['dtype'] as 'f32' | 'bf16' | undefined });
+    const model = loadModel(dir, {
+      backend: getBackend(v['backend'] as BackendName | undefined),
+      dtype: v['dtype'] as 'f32' | 'bf16' | undefined,
+    });
     const c = model.config;
     const heads = num(c, 'num_attention_heads', 'n_head');
     const checkpointDtypes = [...new Set([...openSafetensors(dir).tensors.values()].map((t) => t.dtype))].sort();

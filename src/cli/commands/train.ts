@@ -152,7 +152,8 @@ export const trainCommand: Command = {
         numTrain: v['num-train'] as number | undefined,
         numDev: v['num-dev'] as number | undefined,
         numTest: v['num-test'] as number | undefined,
-        maxLength: v['max-length'] as number,
+        // never longer than the model's context (RoPE tables / position embeddings)
+        maxLength: Math.min(v['max-length'] as number, model.dims.maxPositions),
         skipBad: v['skip-bad'] as boolean | undefined,
       },
       tokenizer,

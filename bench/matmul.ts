@@ -1,0 +1,105 @@
+// Matrix-product throughput of the native backend (GFLOP/s, median of repeated
+// runs after warm-up) at the shapes of a GPT-2-small training step: the linear
+// layers over B*T = 2048 rows, the 512-row large-K case, and the skinny LoRA
+// products (K or N = r = 16). Compare with bench/torch_matmul.py in the same run:
+// the machine is noisy, so only ratios measured together mean anything.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/matmul.js [--json] [--repeats N]
+
+import { fileURLToPath } from 'node:url';
+import type { Backend, FloatArray } from '../src/backend/backend.js';
+import { loadNativeBackend, nativeLoadError } from '../src/backend/native/index.js';
+
+export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
+  [2048, 768, 768],
+  [2048, 768, 3072],
+  [512, 4096, 4096],
+  [2048, 768, 16],
+  [2048, 16, 768],
+];
+
+export interface MatmulResult {
+  dtype: 'f32' | 'bf16';
+  m: number;
+  k: number;
+  n: number;
+  gflops: number;
+}
+
+/** A [size] array of uniform values in [-0.5, 0.5) in native storage of `dtype`. */
+function randomStorage(be: Backend, dtype: 'f32' | 'bf16', size: number): FloatArray {
+  const f = be.alloc('f32', size) as Float32Array;
+  for (let i = 0; i < size; i++) f[i] = Math.random() - 0.5;
+  if (dtype === 'f32') return f;
+  const h = be.alloc('bf16', size) as Uint16Array;
+  be.castToBf16(f, h);
+  return h;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** One shape and dtype: activations [m, k] times weights [k, n] (plain row-major layout). */
+function measure(be: Backend, dtype: 'f32' | 'bf16', m: number, k: number, n: number, repeats: number): MatmulResult {
+  const a = randomStorage(be, dtype, m * k);
+  const b = randomStorage(be, dtype, k * n);
+  const c = be.alloc('f32', m * n) as Float32Array;
+  const args = {
+    a,
+    b,
+    c,
+    batch: 1,
+    m,
+    n,
+    k,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+    alpha: 1,
+    beta: 0,
+    aDtype: dtype,
+    bDtype: dtype,
+  };
+  for (let i = 0; i < 3; i++) be.matmul(args); // warm-up: primitive creation, caches, thread pool
+  const seconds: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    be.matmul(args);
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9 };
+}
+
+export async function benchMatmul(opts: { json: boolean; repeats: number }): Promise<MatmulResult[]> {
+  const be = loadNativeBackend();
+  if (!be) throw new Error(`benchMatmul needs the native backend: ${nativeLoadError()}; run \`npm run build:native\``);
+  const results: MatmulResult[] = [];
+  for (const dtype of ['f32', 'bf16'] as const) {
+    for (const [m, k, n] of MATMUL_SHAPES) {
+      const r = measure(be, dtype, m, k, n, opts.repeats);
+      results.push(r);
+      if (opts.json) console.log(JSON.stringify(r));
+    }
+  }
+  if (!opts.json) printTable(results);
+  return results;
+}
+
+function printTable(results: MatmulResult[]): void {
+  const header = ['dtype', ...MATMUL_SHAPES.map(([m, k, n]) => `${m}x${k}x${n}`)];
+  console.log(`native matmul, GFLOP/s (M x K x N)\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+  for (const dtype of ['f32', 'bf16'] as const) {
+    const row = results.filter((r) => r.dtype === dtype).map((r) => r.gflops.toFixed(0));
+    console.log(`| ${dtype} | ${row.join(' | ')} |`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--repeats');
+  const repeats = at >= 0 ? Number(args[at + 1]) : 15;
+  await benchMatmul({ json: args.includes('--json'), repeats });
+}
