@@ -1,12 +1,10 @@
+import type { ChainLink } from '../lora/chain.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 
-/** The factors of one finished link for one module: what was merged at its knot. */
-export interface LinkFactors {
-  A: Float32Array; // [r, in]
-  B: Float32Array; // [out, r]
-  r: number;
+/** The factors of one finished link for one module (what was merged at its knot),
+ * plus the alpha needed to re-install them on resume. */
+export interface LinkFactors extends ChainLink {
   alpha: number;
-  scale: number;
 }
 
 /** Every merged link, per module path: the whole learned update is

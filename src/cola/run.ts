@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColaError } from '../errors.js';
 import { applyLora, loraLayers } from '../lora/inject.js';
-import type { LoraConfig } from '../lora/config.js';
+import { loraScale, type LoraConfig } from '../lora/config.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { AdamW } from '../optim/adamw.js';
@@ -236,7 +236,7 @@ function restore(ckpt: Checkpoint, model: CausalLM, layers: [string, LoraLinear]
   linkMeta.forEach((meta, j) => {
     const link = new Map();
     for (const [p, f] of Object.entries(meta)) {
-      link.set(p, { A: a(`link.${j}.${p}.A`), B: a(`link.${j}.${p}.B`), r: f.r, alpha: f.alpha, scale: scaleOf(f.alpha, f.r, cfg.lora.useRslora) });
+      link.set(p, { A: a(`link.${j}.${p}.A`), B: a(`link.${j}.${p}.B`), r: f.r, alpha: f.alpha, scale: loraScale(f.alpha, f.r, cfg.lora.useRslora) });
     }
     history.links.push(link);
   });
@@ -247,10 +247,6 @@ function restore(ckpt: Checkpoint, model: CausalLM, layers: [string, LoraLinear]
   }
   for (const [n, t] of model.namedParameters()) if (t.requiresGrad && ckpt.arrays.has(`param.${n}`)) t.f32.set(a(`param.${n}`));
   return { step: ckpt.state['step'] as number, best: (ckpt.state['best'] as RunSummary['best']) ?? null };
-}
-
-function scaleOf(alpha: number, r: number, rs: boolean): number {
-  return rs ? alpha / Math.sqrt(r) : alpha / r;
 }
 
 function loadMoments(opt: AdamW, ckpt: Checkpoint): void {

@@ -1,21 +1,8 @@
 // Seeded initialisation of LoRA's A matrix. B always starts at zero, so a fresh
 // adapter leaves the model unchanged (Hu et al. 2021, sec. 4.1).
 
-/** A uniform source in [0, 1). */
-export type Rng = () => number;
-
-/** mulberry32 (Tommy Ettinger): a small, fast 32-bit PRNG; the same seed gives the
- * same adapter on every machine. */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rng } from '../tensor/random.js';
+import type { Rng } from '../tensor/random.js';
 
 /** A 32-bit seed from a base seed and an index (layer number, link number, step):
  * distinct inputs give unrelated streams. */

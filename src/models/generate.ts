@@ -2,6 +2,7 @@ import type { CausalLM } from './causalLM.js';
 import { KvCache } from './kvCache.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/creation.js';
+import { mulberry32 } from '../tensor/random.js';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -66,14 +67,4 @@ function sample(logits: Float32Array, o: SampleOptions, rng: () => number): numb
     if (u <= 0) return keep[i]!;
   }
   return keep[keep.length - 1]!;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
 import { tensor, zeros } from '../tensor/ops/creation.js';
+import { mulberry32, type Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** What a parameter is, so a source can pick its dtype and initialisation. */
@@ -24,7 +25,7 @@ export type WeightDtype = 'f32' | 'bf16';
 
 /** Deterministic random weights (normal, std 0.02 like HF init; norms = 1). */
 export class RandomWeights implements WeightSource {
-  private state: number;
+  private readonly uniform: Rng;
 
   constructor(
     readonly backend: Backend,
@@ -32,7 +33,7 @@ export class RandomWeights implements WeightSource {
     private readonly dtype: WeightDtype = 'f32',
     private readonly std = 0.02,
   ) {
-    this.state = seed >>> 0 || 1;
+    this.uniform = mulberry32(seed >>> 0 || 1);
   }
 
   get(_name: string, shape: readonly number[], role: WeightRole): Tensor {
@@ -45,14 +46,6 @@ export class RandomWeights implements WeightSource {
   }
 
   finish(): void {}
-
-  private uniform(): number {
-    // mulberry32
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 
   private gaussian(): number {
     const u = Math.max(this.uniform(), 1e-12);
