@@ -6,14 +6,14 @@ import type { LayerNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import { add } from '../../tensor/ops/elementwise.js';
-import { permute, reshape, slice } from '../../tensor/ops/shape.js';
+import { permute, reshape, slice, transpose } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { activation } from '../activations.js';
 import { CausalLM, type ModelDims } from '../causalLM.js';
 import type { KvCache } from '../kvCache.js';
 import type { WeightSource } from '../weightSource.js';
 import { attentionScale, type Gpt2Config } from './config.js';
-import { conv1dFrom } from './conv1d.js';
+import { CONV1D_WEIGHT, conv1dFrom } from './conv1d.js';
 
 class GPT2Attention extends Module {
   /** fused q, k, v projection: d -> 3d */
@@ -138,5 +138,10 @@ export class GPT2LMHeadModel extends CausalLM {
 
   lmHeadWeight(): Tensor {
     return this.lm_head ? this.lm_head.weight : this.transformer.wte.weight;
+  }
+
+  /** GPT-2 files hold Conv1D weights [in, out]: transpose ours [out, in] back. */
+  override exportTensors(): [string, Tensor][] {
+    return super.exportTensors().map(([name, t]) => [name, CONV1D_WEIGHT.test(name) ? transpose(t, 0, 1) : t]);
   }
 }
