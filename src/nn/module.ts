@@ -56,15 +56,13 @@ export abstract class Module {
   setChild(path: string, child: Module): void {
     const parts = path.split('.');
     const last = parts.pop()!;
-    let owner: unknown = this;
-    for (const p of parts) owner = (owner as Record<string, unknown>)[p];
+    const owner = parts.reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], this);
     if (Array.isArray(owner)) owner[Number(last)] = child;
     else (owner as Record<string, unknown>)[last] = child;
   }
 
   getModule(path: string): Module {
-    let cur: unknown = this;
-    for (const p of path.split('.')) cur = (cur as Record<string, unknown>)[p];
+    const cur = path.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], this);
     if (!(cur instanceof Module)) throw new Error(`no module at ${path}`);
     return cur;
   }
