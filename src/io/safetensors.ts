@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ColaError } from '../errors.js';
 import { assertLittleEndianHost, readExactly, readJsonObject, withFd } from './fileIo.js';
 import { bf16ToF32, f16ToF32, f32ToBf16 } from './floatBits.js';
-import { readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensorsHeader.js';
+import { DTYPE_BYTES, readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensorsHeader.js';
 
 export { DTYPE_BYTES, type SafetensorsDtype, type TensorInfo } from './safetensorsHeader.js';
 
@@ -21,6 +21,9 @@ export interface SafetensorsFile {
   /** Floats as f32 (F16/BF16/F64 widened or narrowed) or as bf16 bit patterns (RNE). */
   read(name: string, as?: 'f32'): Float32Array;
   read(name: string, as: 'bf16'): Uint16Array;
+  /** Like read, but into caller-owned storage of the right length (e.g. backend memory),
+   * reading the file straight into it when the stored dtype is already the one wanted. */
+  readInto(name: string, out: Float32Array | Uint16Array): void;
   /** Integer tensors (I32, I64 within int32 range, I16, U16, I8, U8, BOOL) as int32. */
   readInt32(name: string): Int32Array;
   /** The tensor's bytes exactly as stored. */
@@ -105,6 +108,7 @@ function fromHeader(target: string, header: { tensors: Map<string, TensorInfo>; 
     tensors: header.tensors,
     metadata: header.metadata,
     read,
+    readInto: (name, out) => readFloatInto(info(name), name, out),
     readInt32: (name) => readInt(info(name), name),
     readRaw: (name) => readInto(info(name), Uint8Array),
   };
@@ -116,6 +120,14 @@ function readInto<T extends ArrayBufferView>(t: TensorInfo, ctor: ArrayCtor<T>):
   const out = new ctor(t.byteLength / ctor.BYTES_PER_ELEMENT);
   withFd(t.file, (fd) => readExactly(fd, out, t.byteOffset, t.file));
   return out;
+}
+
+function readFloatInto(t: TensorInfo, name: string, out: Float32Array | Uint16Array): void {
+  const n = t.byteLength / DTYPE_BYTES[t.dtype];
+  if (out.length !== n) throw new Error(`readInto "${name}": storage holds ${out.length} elements, the tensor ${n}`);
+  const direct = (t.dtype === 'BF16' && out instanceof Uint16Array) || (t.dtype === 'F32' && out instanceof Float32Array);
+  if (direct) withFd(t.file, (fd) => readExactly(fd, out, t.byteOffset, t.file));
+  else out.set(readFloat(t, name, out instanceof Uint16Array ? 'bf16' : 'f32'));
 }
 
 function readFloat(t: TensorInfo, name: string, as: 'f32' | 'bf16'): Float32Array | Uint16Array {

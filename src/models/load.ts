@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
-import { openSafetensors } from '../io/safetensors.js';
+import { DTYPE_BYTES, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -31,9 +31,9 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
     names: () => [...file.tensors.keys()],
     shape: (name) => file.tensors.get(name)!.shape,
     read: (name, as, backend) => {
-      const values = as === 'bf16' ? file.read(name, 'bf16') : file.read(name, 'f32');
-      const storage = backend.alloc(as, values.length) as Float32Array | Uint16Array;
-      storage.set(values);
+      const info = file.tensors.get(name)!;
+      const storage = backend.alloc(as, info.byteLength / DTYPE_BYTES[info.dtype]) as Float32Array | Uint16Array;
+      file.readInto(name, storage);
       return storage;
     },
   };
