@@ -45,7 +45,10 @@ function writeFolder(dir: string): void {
   const t1 = performance.now();
   saveModelFolder(model, dir, { maxShardBytes: 1024 * MIB });
   const t2 = performance.now();
-  const bytes = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+  const bytes = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
   console.log(JSON.stringify({ wrote: dir, shards_mib: Math.round(bytes / MIB), init_s: (t1 - t0) / 1000, write_s: (t2 - t1) / 1000 }));
 }
 
@@ -55,7 +58,12 @@ function loadFolder(dir: string, backendName: string, tokens: number): void {
   const model = loadModel(dir, { backend: getBackend(backendName as BackendName) });
   const t1 = performance.now();
   const rssAfterLoad = peakRssMib();
-  const ids = tensor(model.lmHeadWeight().backend, Int32Array.from({ length: tokens }, (_, i) => (i * 7919) % model.dims.vocabSize), [1, tokens], 'i32');
+  const ids = tensor(
+    model.lmHeadWeight().backend,
+    Int32Array.from({ length: tokens }, (_, i) => (i * 7919) % model.dims.vocabSize),
+    [1, tokens],
+    'i32',
+  );
   const logits = noGrad(() => model.logits(ids));
   const t2 = performance.now();
   const finite = logits.f32.every(Number.isFinite);

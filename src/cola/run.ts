@@ -91,6 +91,10 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
     lr: cfg.lr,
     linkLrs: cfg.linkLrs,
   });
+  if (full) {
+    if (model.weightDtype !== 'f32') throw new ColaError('full fine-tuning trains every weight in f32: load the model with dtype f32');
+    model.requiresGrad(true);
+  }
   const layers = full ? [] : injectAdapters(model, cfg, links[0]!.rank);
   const history = new ChainHistory();
   const ckpt = cfg.resume ? loadCheckpoint(cfg.outDir) : null;

@@ -3,41 +3,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { referenceBackend } from '../../src/backend/reference/index.js';
-import { runChain, type RunConfig } from '../../src/cola/run.js';
+import { runChain } from '../../src/cola/run.js';
 import { ChainHistory } from '../../src/cola/history.js';
 import { tieKnot } from '../../src/cola/knot.js';
 import { DEFAULT_LORA_CONFIG } from '../../src/lora/config.js';
 import { applyLora, loraLayers } from '../../src/lora/inject.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
-import { randomModel } from '../../src/models/load.js';
-import type { CausalLM } from '../../src/models/causalLM.js';
 import { AdamW } from '../../src/optim/adamw.js';
-import { noGrad } from '../../src/tensor/autograd.js';
-import { tensor } from '../../src/tensor/ops/creation.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 
-const be = referenceBackend;
-const CONFIG = { model_type: 'llama', vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true };
-const model = (): CausalLM => randomModel(CONFIG, { backend: be, seed: 7 });
-const ids = tensor(be, [1, 5, 7, 9, 2, 4, 6, 8], [2, 4], 'i32');
-const logitsOf = (m: CausalLM): Float32Array => noGrad(() => m.logits(ids).f32.slice());
-
-function examples(n: number) {
-  return Array.from({ length: n }, (_, i) => {
-    const ids = [1, ...Array.from({ length: 6 }, (_, t) => 3 + ((i * 7 + t * 3) % 30))];
-    return { ids, lossMask: ids.map((_, t) => (t === 0 ? 0 : 1)), text: '' };
-  });
-}
-
-function config(outDir: string, over: Partial<RunConfig> = {}): RunConfig {
-  return {
-    method: 'cola', outDir, seed: 3, epochs: 3, batchSize: 4, gradAccum: 1, lr: 1e-2, schedule: 'linear', warmupSteps: 0, weightDecay: 0,
-    maxGradNorm: 1, chainLength: 3, chainSchedule: 'continue', rewarmupSteps: 2, optimizerReset: 'full',
-    lora: { ...DEFAULT_LORA_CONFIG, r: 4, alpha: 8 }, evalEvery: 0, saveEvery: 2, saveLinkAdapters: true, resume: false, ...over,
-  };
-}
+import { config, examples, logitsOf, model } from './tinyRun.js';
 
 test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empty', () => {
   const m = model();
@@ -48,23 +24,30 @@ test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empt
   const expected = layers.map(([, l]) => {
     const w = l.base_layer.weight.f32.slice();
     const [out, inF] = l.base_layer.weight.shape as [number, number];
-    for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) {
-      let s = 0;
-      for (let k = 0; k < l.r; k++) s += l.lora_B.f32[o * l.r + k]! * l.lora_A.f32[k * inF + i]!;
-      w[o * inF + i] += l.scaling * s;
-    }
+    for (let o = 0; o < out; o++)
+      for (let i = 0; i < inF; i++) {
+        let s = 0;
+        for (let k = 0; k < l.r; k++) s += l.lora_B.f32[o * l.r + k]! * l.lora_A.f32[k * inF + i]!;
+        w[o * inF + i] += l.scaling * s;
+      }
     return w;
   });
   const norm = tieKnot(layers, new ChainHistory(), 2, 99);
   assert.ok(norm > 0);
   layers.forEach(([, l], j) => {
     l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - expected[j]![i]!) < 1e-6));
-    assert.ok(l.lora_B.f32.every((x) => x === 0), 'B is zero after the knot');
+    assert.ok(
+      l.lora_B.f32.every((x) => x === 0),
+      'B is zero after the knot',
+    );
     assert.equal(l.r, 2, 'the next link has the stepped-down rank');
   });
   const after = logitsOf(m);
   before.forEach((x, i) => assert.ok(Math.abs(x - after[i]!) < 1e-5, 'the merge does not change the outputs'));
-  const opt = new AdamW(layers.flatMap(([, l]) => [l.lora_A, l.lora_B]), { lr: 1 });
+  const opt = new AdamW(
+    layers.flatMap(([, l]) => [l.lora_A, l.lora_B]),
+    { lr: 1 },
+  );
   assert.equal(opt.t, 0);
   assert.ok(opt.m.every((x) => x.every((v) => v === 0)));
 });
@@ -74,14 +57,25 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
   const m = model();
   const original = new Map([...m.namedParameters()].map(([n, t]) => [n, t.f32.slice()]));
   const cfg = config(dir, { linkRanks: [4, 4, 2] });
-  const summary = runChain(cfg, { model: m, objective: lmObjective(examples(16), 0), log: new MetricsLog(dir), shouldStop: () => false, baseModel: 'tiny' });
+  const summary = runChain(cfg, {
+    model: m,
+    objective: lmObjective(examples(16), 0),
+    log: new MetricsLog(dir),
+    shouldStop: () => false,
+    baseModel: 'tiny',
+  });
   assert.equal(summary.links.length, 3);
-  const events = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const knots = events.filter((e) => e.event === 'knot');
   assert.equal(knots.length, 2);
   for (const k of knots) assert.ok(Math.abs(k.loss_before - k.loss_after) < 1e-4, 'a knot does not change the loss');
   // untargeted weights never change
-  for (const [n, t] of m.namedParameters()) if (!n.includes('q_proj') && !n.includes('v_proj') && original.has(n)) assert.deepEqual(t.f32, original.get(n));
+  for (const [n, t] of m.namedParameters())
+    if (!n.includes('q_proj') && !n.includes('v_proj') && original.has(n)) assert.deepEqual(t.f32, original.get(n));
   const trained = logitsOf(m);
   // The exported adapter, applied to a fresh copy of the original base, reproduces the trained model.
   const fresh = model();
@@ -89,7 +83,10 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
   const viaAdapter = logitsOf(fresh);
   trained.forEach((x, i) => assert.ok(Math.abs(x - viaAdapter[i]!) < 1e-4, `logit ${i}: ${x} vs ${viaAdapter[i]}`));
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'chain.json'), 'utf8'));
-  assert.deepEqual(manifest.links.map((l: { rank: number }) => l.rank), [4, 4, 2]);
+  assert.deepEqual(
+    manifest.links.map((l: { rank: number }) => l.rank),
+    [4, 4, 2],
+  );
   const adapterCfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter', 'adapter_config.json'), 'utf8'));
   assert.equal(adapterCfg.r, 10, 'the chain is one LoRA of rank sum(r_j)');
   assert.ok(fs.existsSync(path.join(dir, 'links', 'link-2', 'adapter_model.safetensors')));
@@ -97,14 +94,26 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
 
 test('same seed, same backend: identical losses; a stopped run resumes to the same loss curve', () => {
   const losses = (dir: string): number[] =>
-    fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.loss);
+    fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'step')
+      .map((e) => e.loss);
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-b-'));
   const c = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-c-'));
   const run = (dir: string, stopAt: number | null, resume: boolean): void => {
     let steps = 0;
     const log = new MetricsLog(dir, [(e) => (steps = e.event === 'step' ? (e['step'] as number) : steps)]);
-    runChain(config(dir, { resume }), { model: model(), objective: lmObjective(examples(16), 0), log, shouldStop: () => stopAt !== null && steps >= stopAt, baseModel: 'tiny' });
+    runChain(config(dir, { resume }), {
+      model: model(),
+      objective: lmObjective(examples(16), 0),
+      log,
+      shouldStop: () => stopAt !== null && steps >= stopAt,
+      baseModel: 'tiny',
+    });
   };
   run(a, null, false);
   run(b, null, false);

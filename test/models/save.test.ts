@@ -26,7 +26,11 @@ for (const name of fixtureNames()) {
     saveModelFolder(model, out);
 
     const written = openSafetensors(path.join(out, 'model.safetensors'));
-    const want = new Map(fixtureTensors(name).filter((t) => !BUFFER.test(t.name)).map((t) => [canonical(t.name), t]));
+    const want = new Map(
+      fixtureTensors(name)
+        .filter((t) => !BUFFER.test(t.name))
+        .map((t) => [canonical(t.name), t]),
+    );
     for (const [key, info] of written.tensors) {
       const ref = want.get(canonical(key));
       if (!ref) assert.fail(`${name}: unexpected tensor ${key}`);
@@ -35,7 +39,11 @@ for (const name of fixtureNames()) {
       want.delete(canonical(key));
     }
     // a tied head is the embedding: the file need not hold it twice
-    assert.deepEqual([...want.keys()].filter((k) => k !== 'lm_head.weight'), [], `${name}: tensors not written`);
+    assert.deepEqual(
+      [...want.keys()].filter((k) => k !== 'lm_head.weight'),
+      [],
+      `${name}: tensors not written`,
+    );
 
     const { input_ids } = readExpected(name);
     const logits = (dir: string): Float32Array => noGrad(() => loadModel(dir, { backend }).logits(idsTensor(backend, input_ids))).f32;

@@ -76,14 +76,20 @@ test('two-layer net trains on the reference backend: loss falls', () => {
   assert.ok(losses.at(-1)! < 0.25 * losses[0]!, `loss ${losses[0]} -> ${losses.at(-1)} did not fall enough`);
 });
 
-test('two-layer net trains on the native backend: loss falls, gradients match the reference at every step', { skip: native ? false : `native addon not built (${nativeLoadError()})` }, () => {
-  const want = trainTwoLayer(referenceBackend);
-  const got = trainTwoLayer(native!);
-  assert.ok(got.losses.at(-1)! < 0.25 * got.losses[0]!, `native loss ${got.losses[0]} -> ${got.losses.at(-1)}`);
-  // Same trajectory: f32 rounding differs (blocked matmuls) and compounds over steps,
-  // so the tolerance is loose but far below the size of the gradients themselves.
-  for (let step = 0; step < STEPS; step += 1) {
-    assertClose([got.losses[step]!], [want.losses[step]!], { dtype: 'f32', atol: 1e-4, rtol: 1e-3, what: `loss at step ${step}` });
-    got.grads[step]!.forEach((g, i) => assertClose(g, want.grads[step]![i]!, { dtype: 'f32', atol: 1e-4, rtol: 1e-2, what: `step ${step} param ${i} gradient` }));
-  }
-});
+test(
+  'two-layer net trains on the native backend: loss falls, gradients match the reference at every step',
+  { skip: native ? false : `native addon not built (${nativeLoadError()})` },
+  () => {
+    const want = trainTwoLayer(referenceBackend);
+    const got = trainTwoLayer(native!);
+    assert.ok(got.losses.at(-1)! < 0.25 * got.losses[0]!, `native loss ${got.losses[0]} -> ${got.losses.at(-1)}`);
+    // Same trajectory: f32 rounding differs (blocked matmuls) and compounds over steps,
+    // so the tolerance is loose but far below the size of the gradients themselves.
+    for (let step = 0; step < STEPS; step += 1) {
+      assertClose([got.losses[step]!], [want.losses[step]!], { dtype: 'f32', atol: 1e-4, rtol: 1e-3, what: `loss at step ${step}` });
+      got.grads[step]!.forEach((g, i) =>
+        assertClose(g, want.grads[step]![i]!, { dtype: 'f32', atol: 1e-4, rtol: 1e-2, what: `step ${step} param ${i} gradient` }),
+      );
+    }
+  },
+);

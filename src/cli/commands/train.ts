@@ -158,10 +158,8 @@ export const trainCommand: Command = {
       },
       tokenizer,
     );
-    if (cfg.method === 'full') {
-      if (model.weightDtype !== 'f32') throw new ColaError('--method full trains every weight in f32: load with --dtype f32');
-      model.requiresGrad(true);
-    }
+    // full fine-tuning trains every weight in f32 (checked before any work starts)
+    if (cfg.method === 'full' && model.weightDtype !== 'f32') throw new ColaError('--method full trains every weight in f32: load with --dtype f32');
     ensureRunDir(cfg.outDir, cfg.resume);
     const effective = { ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)), backend: backend.name, dtype: model.weightDtype, counts: data.counts };
     writeJsonAtomic(path.join(cfg.outDir, 'config.json'), effective);
