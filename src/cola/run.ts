@@ -76,6 +76,7 @@ export interface RunSummary {
  * LoRA is the chain of length 1; a knot is merge -> fresh adapter -> new optimizer. */
 export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   const { model, objective, log } = io;
+  fs.mkdirSync(cfg.outDir, { recursive: true });
   const order = new DataOrder(objective.lengths(), cfg.batchSize, cfg.seed);
   const stepsPerEpoch = Math.max(1, Math.ceil(order.perEpoch / cfg.gradAccum));
   const totalSteps = cfg.maxSteps ?? cfg.epochs * stepsPerEpoch;
