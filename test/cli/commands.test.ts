@@ -34,6 +34,13 @@ test('train --method cola --chain-length 2 writes a PEFT adapter and a chain of 
   assert.equal(chain.total_steps, 4);
 });
 
+test('train --target-regex selects modules by regex (overriding the default --targets)', () => {
+  const out = path.join(dir, 'run-regex');
+  ok(['train', '--model', model, '--data', corpus, '--method', 'lora', '--max-steps', '1', '--max-length', '16', '--target-regex', '.*\\.(k_proj|o_proj)', '--out', out, '--quiet']);
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8'));
+  assert.equal(cfg.target_modules, '.*\\.(k_proj|o_proj)');
+});
+
 test('eval --data on a text file gives loss and perplexity; the adapter changes them', () => {
   const base = json(ok(['eval', '--model', model, '--data', corpus, '--json']));
   const tuned = json(ok(['eval', '--model', model, '--adapter', adapter, '--data', corpus, '--json']));

@@ -66,6 +66,7 @@ const specs: OptionSpecs = { ...modelOptions, ...dataOptions, ...trainOptions };
 
 export function loraConfigFrom(v: OptionValues): LoraConfig {
   const targets = v['targets'] as string[];
+  const targetRegex = v['target-regex'] as string | undefined;
   return validateLoraConfig({
     ...DEFAULT_LORA_CONFIG,
     r: v['rank'] as number,
@@ -73,8 +74,9 @@ export function loraConfigFrom(v: OptionValues): LoraConfig {
     dropout: v['lora-dropout'] as number,
     useRslora: (v['rslora'] as boolean | undefined) ?? false,
     init: v['lora-init'] as 'kaiming' | 'gaussian',
-    targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
-    targetRegex: v['target-regex'] as string | undefined,
+    // --target-regex overrides --targets (and its default)
+    targets: targetRegex !== undefined ? [] : targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
+    targetRegex,
   });
 }
 

@@ -1,0 +1,38 @@
+/** cola as a library: the same steps as the CLI, as functions. docs/API.md walks
+ * through them; examples/finetune.mjs runs them end to end. */
+
+// Models and tokenizers
+export { getBackend, type BackendName } from './backend/index.js';
+export type { Backend } from './backend/backend.js';
+export { loadModel, randomModel, type LoadOptions } from './models/load.js';
+export { saveModelFolder } from './models/save.js';
+export { CausalLM } from './models/causalLM.js';
+export type { WeightDtype } from './models/weightSource.js';
+export { loadTokenizer, type TextTokenizer, type ChatMessage } from './io/tokenizer.js';
+export { loadPretrained, type Pretrained, type PretrainedOptions } from './api/load.js';
+export { writeTinyModelFolder, TINY_MODEL_DEFAULTS, type TinyModelOptions } from './api/tinyModel.js';
+export { syntheticText, type TextStyle } from './api/syntheticText.js';
+export { convertLlama2c } from './io/convertLlama2c.js';
+export { pullModel, type PullOptions, type PullResult } from './hub/pull.js';
+
+// LoRA
+export { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from './lora/config.js';
+export { applyLora, mergeAndUnload, loraLayers, trainableCount } from './lora/inject.js';
+export { LoraLinear } from './lora/loraLinear.js';
+export { saveLoraAdapter, saveChainAdapter, loadPeftAdapter, type SaveAdapterOptions } from './lora/peft.js';
+
+// Training: fineTune() is `cola train`; runChain() is the chain runner underneath it
+export { fineTune, runConfig, type FineTuneData, type FineTuneOptions, type FineTuneResult } from './api/fineTune.js';
+export { runChain, type Method, type RunConfig, type RunInputs, type RunSummary } from './cola/run.js';
+export { exportChain } from './cola/export.js';
+export { prepareData, textChunks, type DataSpec, type PreparedData } from './train/prepare.js';
+export { MetricsLog, type RunEvent } from './train/metricsLog.js';
+export { writeRunReport } from './report/runReport.js';
+
+// Evaluation and generation
+export { evaluateLm, evaluateClassification, type Metrics } from './eval/evaluate.js';
+export { evaluateText } from './api/evaluateText.js';
+export { generate, type SampleOptions } from './models/generate.js';
+export { generateText, type GenerateTextOptions } from './api/generateText.js';
+
+export { ColaError } from './errors.js';

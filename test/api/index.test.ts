@@ -1,0 +1,26 @@
+// docs/API.md's reference table and the package's exports must agree, both ways.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../cli/harness.js';
+
+const doc = fs.readFileSync(path.join(repoRoot, 'docs/API.md'), 'utf8');
+const reference = doc.slice(doc.indexOf('## Reference'));
+const rows = reference.split('\n').filter((l) => l.startsWith('| `'));
+const names = (cell: string) => [...cell.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
+const documentedValues = rows.filter((r) => !r.trim().endsWith('| types |')).flatMap((r) => names(r.split('|')[1]!));
+const documentedTypes = rows.filter((r) => r.trim().endsWith('| types |')).flatMap((r) => names(r.split('|')[1]!));
+
+test("the package's value exports are exactly the documented ones", async () => {
+  // Imported by name, as a user would: package.json "exports" maps 'cola' to dist/src/index.js.
+  const api = await import('cola' as string);
+  assert.ok(documentedValues.length > 20, 'the reference table was found');
+  assert.deepEqual(Object.keys(api).sort(), [...documentedValues].sort());
+});
+
+test('the documented types are exported by src/index.ts', () => {
+  const index = fs.readFileSync(path.join(repoRoot, 'src/index.ts'), 'utf8');
+  const missing = documentedTypes.filter((t) => !new RegExp(`\\b(type ${t}|${t})\\b`).test(index.replace(/\/\/.*$/gm, '')));
+  assert.deepEqual(missing, []);
+});
