@@ -28,6 +28,9 @@ export interface ExperimentSummaryRow {
   testMean: number;
   testStd: number;
   n: number;
+  /** The test metric's name (default accuracy) and its direction (default: higher is better). */
+  metric?: string;
+  higherIsBetter?: boolean;
 }
 
 export interface ExperimentResults {
@@ -41,19 +44,24 @@ function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-/** Test accuracy per method for one task, ± one std; method colours are fixed across
+/** Test metric per method for one task, ± one std; method colours are fixed across
  * tasks so the same method reads the same in every chart. */
 export function experimentBarChart(results: ExperimentResults, task: string, standalone = false): string {
   const methods = uniq(results.summary.map((r) => r.method));
-  const bars = results.summary
-    .filter((r) => r.task === task)
-    .map((r) => ({ label: r.method, value: r.testMean, err: r.testStd, color: colorAt(methods.indexOf(r.method)) }));
-  return svgBarChart(bars, { title: `${task}: test accuracy (mean ± std)`, yLabel: 'test accuracy', standalone });
+  const rows = results.summary.filter((r) => r.task === task);
+  const bars = rows.map((r) => ({ label: r.method, value: r.testMean, err: r.testStd, color: colorAt(methods.indexOf(r.method)) }));
+  const metric = rows[0]?.metric ?? 'accuracy';
+  return svgBarChart(bars, { title: `${task}: test ${metric} (mean ± std)`, yLabel: `test ${metric}`, standalone });
 }
 
 function summaryTable(results: ExperimentResults): string {
   const best = new Map<string, number>();
-  for (const r of results.summary) if (Number.isFinite(r.testMean)) best.set(r.task, Math.max(best.get(r.task) ?? -Infinity, r.testMean));
+  for (const r of results.summary) {
+    if (!Number.isFinite(r.testMean)) continue;
+    const prev = best.get(r.task);
+    const lower = r.higherIsBetter === false; // perplexity: the smallest is best
+    if (prev === undefined || (lower ? r.testMean < prev : r.testMean > prev)) best.set(r.task, r.testMean);
+  }
   const rows = results.summary.map((r) => {
     const text = `${fmt(r.testMean)} ± ${fmt(r.testStd)}`;
     const cell: string | Html = best.get(r.task) === r.testMean ? raw(`<strong>${escapeXml(text)}</strong>`) : text;
@@ -82,7 +90,7 @@ export function renderExperimentReport(outDir: string, results: ExperimentResult
   const charts = tasks.length ? `<div class="grid">${tasks.map((t) => figure(experimentBarChart(results, t))).join('\n')}</div>` : '';
   const sections: Array<[string, string, string]> = [
     ['summary', 'Summary', results.summary.length ? summaryTable(results) : note('No summary yet.')],
-    ['charts', 'Test accuracy per task', charts || note('No tasks yet.')],
+    ['charts', 'Test metric per task', charts || note('No tasks yet.')],
     ['runs', 'Runs', cellsTable(outDir, results)],
   ];
   const subtitle = `${tasks.length} task(s) · ${results.cells.length} run(s) · ${path.resolve(outDir)}`;

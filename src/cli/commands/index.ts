@@ -7,7 +7,8 @@ import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
 import { benchCommand } from './bench.js';
+import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
-export const commands: Command[] = [trainCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand, pullCommand, benchCommand];
+export const commands: Command[] = [trainCommand, experimentCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand, pullCommand, benchCommand];

@@ -1,0 +1,79 @@
+/** result.json of one cell: what the run reached on dev, link by link, and the test
+ * metrics of its best-on-dev checkpoint. Its presence marks the cell as finished. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Link } from '../cola/plan.js';
+import type { Metrics } from '../eval/evaluate.js';
+import { readJsonObject } from '../io/fileIo.js';
+import { readRun } from '../report/runData.js';
+import { ColaError } from '../errors.js';
+import type { Cell } from './grid.js';
+
+export const RESULT_FILE = 'result.json';
+
+export interface DevPoint {
+  link: number;
+  step: number;
+  metrics: Metrics;
+}
+
+export interface CellResult extends Cell {
+  dataSeed: number;
+  kind: 'lm' | 'classification';
+  /** The reported metric (accuracy, perplexity) and whether larger is better. */
+  metric: string;
+  higherIsBetter: boolean;
+  /** Relative to the experiment's --out, so the folder can move. */
+  runDir: string;
+  steps: number;
+  tokens: number;
+  counts: { train: number; dev: number; test: number };
+  links: Link[];
+  dev: { perLink: DevPoint[]; final: Metrics; best: { step: number; metrics: Metrics } };
+  /** Test metrics at the best-on-dev step (the checkpoint the paper reports). */
+  test: Metrics;
+  /** The training loss curve (step events) inside runDir. */
+  lossCurve: string;
+  wallSeconds: number;
+  resumed: boolean;
+  /** What decided the result (model, data, budget, method, lr, seed); a rerun must match. */
+  settings: Record<string, unknown>;
+}
+
+export function readResult(dir: string): CellResult | null {
+  const file = path.join(dir, RESULT_FILE);
+  return fs.existsSync(file) ? (readJsonObject(file) as unknown as CellResult) : null;
+}
+
+const strip = (m: Record<string, number>): Metrics => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.replace(/^dev_/, ''), v]));
+
+/** Dev metrics at each link's last step, and the tokens trained, from metrics.jsonl. */
+export function devAndTokens(runDir: string, links: Link[]): { perLink: DevPoint[]; final: Metrics; tokens: number } {
+  const run = readRun(runDir);
+  const perLink = links.flatMap((l) => {
+    const e = run.evals.filter((x) => x.step === l.end).at(-1);
+    return e ? [{ link: l.index, step: e.step, metrics: strip(e.metrics) }] : [];
+  });
+  const last = run.evals.at(-1);
+  if (!last) throw new ColaError(`${runDir}/metrics.jsonl has no dev evaluation; remove the folder to rerun the cell`);
+  return { perLink, final: strip(last.metrics), tokens: run.steps.reduce((s, e) => s + (e.tokens ?? 0), 0) };
+}
+
+/** Nested settings as dotted keys ("run.epochs"), so a difference names the one flag. */
+function flatten(o: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}.`));
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+/** The settings that differ, as "key: old → new" lines (empty when they agree). */
+export function settingsDiff(old: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const [a, b] = [flatten(old), flatten(now)];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const show = (x: unknown) => (x === undefined ? 'unset' : JSON.stringify(x));
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${show(a[k])} → ${show(b[k])}`);
+}

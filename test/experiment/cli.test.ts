@@ -1,0 +1,161 @@
+// End to end through the real CLI on a tiny model: a 2 methods x 2 LRs x 2 seeds grid
+// on a text corpus and on RTE, its outputs, and a rerun that recomputes nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTmpDir } from '../io/tmpdir.js';
+import { cola, tinyModelDir, writeRte } from '../cli/harness.js';
+import { tinyCorpus } from '../helpers/tinyFolder.js';
+
+const dir = makeTmpDir('experiment-cli');
+const model = tinyModelDir(dir);
+const corpus = tinyCorpus(dir, 60);
+const dataDir = writeRte(path.join(dir, 'data'));
+const out = path.join(dir, 'exp');
+const args = [
+  'experiment',
+  '--model',
+  model,
+  '--data',
+  corpus,
+  '--task',
+  'rte',
+  '--data-dir',
+  dataDir,
+  '--num-train',
+  '6',
+  '--num-dev',
+  '2',
+  '--num-test',
+  '4',
+  '--methods',
+  'lora,cola-l2',
+  '--lrs',
+  '1e-2,1e-3',
+  '--seeds',
+  '2',
+  '--epochs',
+  '2',
+  '--batch-size',
+  '2',
+  '--max-length',
+  '24',
+  '--save-every',
+  '0',
+  '--out',
+  out,
+];
+
+/** Well-formed XML: every tag closed in order (enough to catch a broken writer). */
+function assertWellFormed(xml: string, file: string): void {
+  const stack: string[] = [];
+  for (const m of xml.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g)) {
+    if (m[3]) continue;
+    if (m[1]) assert.equal(stack.pop(), m[2], `${file}: </${m[2]}> closes the wrong tag`);
+    else stack.push(m[2]!);
+  }
+  assert.deepEqual(stack, [], `${file}: unclosed tags`);
+}
+
+const results = () =>
+  fs
+    .readdirSync(path.join(out, 'runs'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('result.json'))
+    .map((f) => path.join(out, 'runs', f));
+
+test('experiment: runs every cell once, writes experiment.json, results.md, SVG plots and the report; a rerun recomputes nothing', () => {
+  const first = cola(args);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal((first.stderr.match(/^cola experiment \[\d+\/16\]/gm) ?? []).length, 16);
+
+  const exp = JSON.parse(fs.readFileSync(path.join(out, 'experiment.json'), 'utf8'));
+  assert.equal(exp.cells.length, 16);
+  assert.equal(exp.summary.length, 4); // 2 tasks x 2 methods
+  assert.match(exp.selection, /best mean dev/);
+  for (const row of exp.summary) {
+    assert.equal(row.test.n, 2, `${row.task} ${row.method}: both seeds at the selected LR`);
+    assert.ok([1e-2, 1e-3].includes(row.selectedLr));
+    const chosen = exp.cells.filter(
+      (c: { task: string; method: string; lr: number }) => c.task === row.task && c.method === row.method && c.lr === row.selectedLr,
+    );
+    const mean = chosen.reduce((s: number, c: { test: Record<string, number> }) => s + c.test[row.metric]!, 0) / chosen.length;
+    assert.ok(Math.abs(mean - row.test.mean) < 1e-9);
+  }
+  assert.deepEqual([...new Set(exp.summary.map((r: { metric: string }) => r.metric))].sort(), ['accuracy', 'perplexity']);
+  // equal budgets: within a task and seed, every method and LR ran the same steps on the same tokens
+  for (const b of exp.budgets) assert.deepEqual([b.steps.length, b.tokens.length], [1, 1], JSON.stringify(b));
+  const l2 = exp.cells.find((c: { method: string }) => c.method === 'cola-l2');
+  assert.equal(l2.links.length, 2);
+  assert.equal(l2.dev.perLink.length, 2, 'a dev evaluation at the end of each link');
+
+  const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+  assert.match(md, /## corpus[\s\S]*\| lora \| (1e-2|1e-3) \| [\d.]+ ± [\d.]+ \|/);
+  assert.match(md, /## RTE[\s\S]*test accuracy \(%\)/);
+  assert.match(md, /Every method and learning rate ran \d+ optimizer steps/);
+  for (const f of exp.plots) {
+    const svg = fs.readFileSync(path.join(out, f), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assertWellFormed(svg, f);
+  }
+  assert.ok(exp.plots.includes('plots/corpus-cola-l2-loss.svg'));
+  assert.match(fs.readFileSync(path.join(out, 'plots/corpus-cola-l2-loss.svg'), 'utf8'), /class="knot"/);
+  assert.ok(exp.plots.includes('plots/RTE-dev-per-link.svg'));
+  assert.ok(fs.existsSync(path.join(out, 'report.html')));
+
+  const before = results().map((f) => fs.statSync(f).mtimeMs);
+  assert.equal(before.length, 16);
+  const again = cola(args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal((again.stderr.match(/: finished before: /g) ?? []).length, 16);
+  assert.match(again.stderr, /0 run\(s\) trained, 16 finished before/);
+  assert.deepEqual(
+    results().map((f) => fs.statSync(f).mtimeMs),
+    before,
+  );
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'experiment.json'), 'utf8')).summary, exp.summary);
+});
+
+test('experiment: a finished cell made with other settings is an error naming the setting, not a silent reuse', () => {
+  if (!fs.existsSync(path.join(out, 'experiment.json'))) return; // the first test failed; it says why
+  const r = cola(args.map((a, i) => (args[i - 1] === '--epochs' ? '3' : a)));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /was made with other settings:\n {2}run\.epochs: 2 → 3/);
+});
+
+test('experiment: bad flags give one clear message listing every problem, no stack trace', () => {
+  const r = cola([
+    'experiment',
+    '--model',
+    model,
+    '--task',
+    'rte,nope',
+    '--methods',
+    'lora,cola,full',
+    '--lrs',
+    '0',
+    '--seeds',
+    'x',
+    '--dtype',
+    'bf16',
+    '--out',
+    path.join(dir, 'bad'),
+  ]);
+  assert.equal(r.status, 1);
+  for (const re of [
+    /unknown task "nope"/,
+    /--task needs --data-dir/,
+    /unknown method "cola"/,
+    /--lrs: expected positive numbers, got 0/,
+    /--seeds: expected a count/,
+    /drop --dtype bf16/,
+  ])
+    assert.match(r.stderr, re);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const none = cola(['experiment', '--model', model, '--out', path.join(dir, 'bad')]);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /give --task NAME/);
+  const txt = cola(['experiment', '--model', model, '--data', path.join(dataDir, 'RTE/train.jsonl'), '--out', path.join(dir, 'bad')]);
+  assert.match(txt.stderr, /plain \.txt file/);
+});
