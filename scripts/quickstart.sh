@@ -22,9 +22,21 @@ if [ -n "$MODEL" ] && [ ! -f "$MODEL/config.json" ]; then
   echo "quickstart: --model $MODEL: no config.json there; give a Hugging Face model folder (cola pull ORG/NAME downloads one)" >&2; exit 2
 fi
 
-# Set up: dependencies (npm ci also builds the native addon when oneDNN is installed), then
-# compile when dist/ is missing or older than a source file.
+# Set up: oneDNN and a compiler for the native addon (Debian packages, as root), the npm
+# dependencies (npm ci also builds the addon), then compile when dist/ is older than a source.
+if ! dpkg -s libdnnl-dev >/dev/null 2>&1 || ! command -v g++ >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "quickstart: installing libdnnl-dev g++ make (apt-get)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq libdnnl-dev g++ make >/dev/null
+  else
+    echo "quickstart: oneDNN (libdnnl-dev) is missing; install it (sudo apt-get install libdnnl-dev g++ make) for the native backend" >&2
+  fi
+fi
 [ -d node_modules ] || npm ci
+if [ ! -f build/Release/cola_native.node ] && dpkg -s libdnnl-dev >/dev/null 2>&1; then
+  npm run build:native >/dev/null || echo "quickstart: the native addon did not build (npm run build:native shows why)" >&2
+fi
 if [ ! -f dist/scripts/builtin_task.js ] || [ -n "$(find src scripts -name '*.ts' -newer dist/scripts/builtin_task.js | head -1)" ]; then
   npm run build
 fi
