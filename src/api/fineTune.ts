@@ -1,28 +1,17 @@
 /** fineTune(): `cola train` as one function call. The defaults are the CLI's own (read
- * from its option specs), the data goes through the same prepareData, and the run
- * through the same runChain, so a library run and a CLI run with the same settings
- * write the same run folder (adapter/, chain.json, metrics.jsonl, report.html). */
-import * as path from 'node:path';
-import { dataOptions, runConfigFrom, trainOptions } from '../cli/commands/train.js';
-import type { OptionValues } from '../cli/options.js';
-import { ensureRunDir, runChain, type Method, type RunConfig, type RunSummary } from '../cola/run.js';
+ * from its option specs in src/train/options.ts), and the run goes through the same
+ * trainRun, so a library run and a CLI run with the same settings write the same run
+ * folder (adapter/, chain.json, metrics.jsonl, report.html). */
+import type { Method, RunConfig } from '../cola/run.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { ColaError } from '../errors.js';
-import { writeJsonAtomic } from '../io/fileIo.js';
 import { validateLoraConfig, type LoraConfig } from '../lora/config.js';
 import type { CausalLM } from '../models/causalLM.js';
-import { writeRunReport } from '../report/runReport.js';
-import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
-import { prepareData, type DataSpec } from '../train/prepare.js';
+import type { RunEvent } from '../train/metricsLog.js';
+import { runConfigFrom, trainDefaults } from '../train/options.js';
+import { trainRun, type FineTuneData, type FineTuneResult } from './trainRun.js';
 
-/** Training data, as `cola train`'s data flags: `data` (+ `devData`) files, or a `task` of
- * the paper with its `dataDir`. */
-export type FineTuneData = Omit<DataSpec, 'seed' | 'maxLength'> & {
-  /** seed of the task sampling (default: `seed`) */
-  dataSeed?: number;
-  /** tokens per sequence (default 256, never more than the model's context) */
-  maxLength?: number;
-};
+export type { FineTuneData, FineTuneResult } from './trainRun.js';
 
 export type FineTuneOptions = FineTuneData &
   Partial<Omit<RunConfig, 'lora' | 'outDir' | 'method'>> & {
@@ -44,13 +33,6 @@ export type FineTuneOptions = FineTuneData &
     report?: boolean;
   };
 
-export interface FineTuneResult extends RunSummary {
-  outDir: string;
-  /** the whole chain as ONE PEFT LoRA (null for method 'full', which writes model/) */
-  adapterDir: string | null;
-  counts: { train: number; dev: number; test: number };
-}
-
 const OWN_KEYS = ['model', 'tokenizer', 'outDir', 'method', 'lora', 'onEvent', 'shouldStop', 'baseModel', 'report'];
 const DATA_KEYS = ['data', 'devData', 'task', 'dataDir', 'source', 'dataSeed', 'numTrain', 'numDev', 'numTest', 'maxLength', 'skipBad'];
 
@@ -58,41 +40,17 @@ const DATA_KEYS = ['data', 'devData', 'task', 'dataDir', 'source', 'dataSeed', '
  * LoRA, earlier links merged into the weights) and write the run folder. */
 export function fineTune(o: FineTuneOptions): FineTuneResult {
   const cfg = runConfig(o);
-  const data = prepareData(
-    {
-      data: o.data,
-      devData: o.devData,
-      task: o.task,
-      dataDir: o.dataDir,
-      source: o.source,
-      seed: o.dataSeed ?? cfg.seed,
-      numTrain: o.numTrain,
-      numDev: o.numDev,
-      numTest: o.numTest,
-      maxLength: Math.min(o.maxLength ?? (trainDefaults()['max-length'] as number), o.model.dims.maxPositions),
-      skipBad: o.skipBad,
-    },
-    o.tokenizer,
-  );
-  if (cfg.method === 'full') {
-    if (o.model.weightDtype !== 'f32') throw new ColaError("method 'full' trains every weight in f32: load the model with dtype 'f32'");
-    o.model.requiresGrad(true);
-  }
-  ensureRunDir(cfg.outDir, cfg.resume);
   const baseModel = o.baseModel ?? 'unknown';
-  writeJsonAtomic(path.join(cfg.outDir, 'config.json'), { ...cfg, base_model: baseModel, dtype: o.model.weightDtype, counts: data.counts });
-  const summary = runChain(cfg, {
+  return trainRun(cfg, {
     model: o.model,
-    objective: data.train,
-    dev: data.hasSplit('dev') ? () => data.evaluate(o.model, 'dev') : undefined,
-    devHigherIsBetter: data.higherIsBetter,
-    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : []),
-    shouldStop: o.shouldStop ?? (() => false),
+    tokenizer: o.tokenizer,
+    data: o,
+    settings: { ...cfg, base_model: baseModel },
     baseModel,
+    onEvent: o.onEvent,
+    shouldStop: o.shouldStop,
+    report: o.report,
   });
-  if (o.report ?? true) writeRunReport(cfg.outDir);
-  const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
-  return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
 }
 
 /** `cola train`'s defaults for `method`, overridden by the options given. */
@@ -112,11 +70,4 @@ export function runConfig(o: FineTuneOptions): RunConfig {
     outDir: o.outDir,
     lora: validateLoraConfig({ ...base.lora, ...regexOnly, ...o.lora }, 'fineTune lora'),
   };
-}
-
-/** The defaults of `cola train`'s training and data flags, by flag name. */
-function trainDefaults(): OptionValues {
-  return Object.fromEntries(
-    Object.entries({ ...dataOptions, ...trainOptions }).flatMap(([k, s]) => (s.default === undefined ? [] : [[k, s.default]])),
-  );
 }

@@ -10,7 +10,7 @@ export type GenerateTextOptions = Partial<SampleOptions>;
 /** The continuation of `prompt` (without the prompt). Defaults: 64 new tokens, greedy. */
 export function generateText(model: CausalLM, tokenizer: TextTokenizer, prompt: string, o: GenerateTextOptions = {}): string {
   const ids = prompt ? tokenizer.encode(prompt, { addBos: true }) : tokenizer.bosId !== null ? [tokenizer.bosId] : [];
-  if (ids.length === 0) throw new ColaError('empty prompt and the tokenizer has no BOS token: give a prompt');
+  if (ids.length === 0) throw new ColaError('empty prompt and the tokenizer has no BOS token: give a prompt (cola generate: --prompt)');
   if ((o.temperature ?? 0) < 0) throw new ColaError(`temperature must be >= 0, got ${o.temperature}`);
   const llama2c = model.config['cola_source'] !== undefined && tokenizer.bosId !== null;
   const stopIds = o.stopIds ?? [...tokenizer.eosIds, ...(llama2c ? [tokenizer.bosId!] : [])];

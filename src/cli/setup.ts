@@ -2,8 +2,7 @@ import * as fs from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import { getBackend, type BackendName } from '../backend/index.js';
 import { ColaError } from '../errors.js';
-import { loadTokenizer } from '../io/tokenizer.js';
-import type { TextTokenizer } from '../data/tokenizer.js';
+import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
 import type { OptionSpecs, OptionValues } from './options.js';
@@ -24,7 +23,8 @@ export interface LoadedModel {
 
 export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): LoadedModel {
   const dir = dirOverride ?? (v['model'] as string | undefined);
-  if (!dir) throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
+  if (!dir)
+    throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
   const backend = getBackend(v['backend'] as BackendName | undefined);
   const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined });

@@ -3,7 +3,7 @@
  * skipped; one with a checkpoint resumes from it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runConfigFrom } from '../cli/commands/train.js';
+import { runConfigFrom } from '../train/options.js';
 import type { OptionValues } from '../cli/options.js';
 import { ensureRunDir, runChain, type RunConfig, type RunSummary } from '../cola/run.js';
 import { ColaError } from '../errors.js';

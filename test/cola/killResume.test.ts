@@ -1,30 +1,39 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tinyCorpus, tinyModelFolder } from '../helpers/tinyFolder.js';
-
-const cola = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/cola.js');
-
-function stepLosses(runDir: string): number[] {
-  return fs
-    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .filter((e) => e.event === 'step')
-    .map((e) => e.loss);
-}
+import { colaBin as cola, stepLosses, waitForSteps } from '../helpers/trainRuns.js';
 
 test('kill -9 during a COLA run, then --resume: the loss curve equals the uninterrupted run', async () => {
   const modelDir = tinyModelFolder(5);
   const work = path.dirname(modelDir);
   const data = tinyCorpus(work, 60);
-  const args = (out: string): string[] =>
-    [cola, 'train', '--model', modelDir, '--data', data, '--method', 'cola', '--chain-length', '3', '--epochs', '4', '--batch-size', '2',
-      '--max-length', '16', '--lr', '5e-3', '--save-every', '1', '--out', out, '--quiet'];
+  const args = (out: string): string[] => [
+    cola,
+    'train',
+    '--model',
+    modelDir,
+    '--data',
+    data,
+    '--method',
+    'cola',
+    '--chain-length',
+    '3',
+    '--epochs',
+    '4',
+    '--batch-size',
+    '2',
+    '--max-length',
+    '16',
+    '--lr',
+    '5e-3',
+    '--save-every',
+    '1',
+    '--out',
+    out,
+    '--quiet',
+  ];
   const full = path.join(work, 'full');
   const r = spawnSync(process.execPath, args(full), { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -34,17 +43,8 @@ test('kill -9 during a COLA run, then --resume: the loss curve equals the uninte
   const killed = path.join(work, 'killed');
   const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
   // kill -9 once a few steps (past the first knot) are logged
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      const file = path.join(killed, 'metrics.jsonl');
-      const n = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"step"')).length : 0;
-      if (n >= Math.floor(expected.length / 2) || child.exitCode !== null) {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 5);
-  });
+  await waitForSteps(child, killed, Math.floor(expected.length / 2));
+  child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
   const partial = stepLosses(killed).length;
   assert.ok(partial < expected.length, 'the run was killed before the end');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runConfigFrom } from '../../src/cli/commands/train.js';
+import { runConfigFrom } from '../../src/train/options.js';
 import { planChain } from '../../src/cola/plan.js';
 import { cellValues } from '../../src/experiment/cell.js';
 import { cellDir, gridCells, parseLrs, parseSeeds } from '../../src/experiment/grid.js';

@@ -6,11 +6,11 @@ import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import type { CausalLM } from '../../models/causalLM.js';
+import { dataOptions } from '../../train/options.js';
 import { prepareData, textChunks } from '../../train/prepare.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
-import { dataOptions } from './train.js';
 
 // train's data flags minus --dev-data: eval scores one file or one split.
 const evalDataOptions = Object.fromEntries(Object.entries(dataOptions).filter(([k]) => k !== 'dev-data'));

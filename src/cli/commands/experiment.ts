@@ -1,15 +1,11 @@
-import { finished } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
-import { ColaError } from '../../errors.js';
 import { DEFAULT_LRS } from '../../experiment/grid.js';
 import { DEFAULT_METHODS } from '../../experiment/methods.js';
-import type { ExperimentRun } from '../../experiment/run.js';
+import { runExperiment } from '../../experiment/run.js';
 import { parseExperiment } from '../../experiment/spec.js';
-import type { WorkerInput, WorkerReply } from '../../experiment/worker.js';
-import type { Command } from '../command.js';
+import { dataOptions, trainOptions } from '../../train/options.js';
 import type { OptionSpecs, OptionValues } from '../options.js';
 import { modelOptions } from '../setup.js';
-import { dataOptions, trainOptions } from './train.js';
+import { stoppable } from '../worker.js';
 
 // The grid sets method, lr and seed per cell, and resumes by itself: those train
 // flags (and the per-run chain shape, which each method fixes) are not offered here.
@@ -18,7 +14,6 @@ const OWN_BY_GRID = new Set([
   'lr',
   'seed',
   'resume',
-  'json',
   'chain-length',
   'knots',
   'knot-every',
@@ -26,7 +21,6 @@ const OWN_BY_GRID = new Set([
   'link-lrs',
   'save-link-adapters',
   'out',
-  'quiet',
 ]);
 const shared = (specs: OptionSpecs, drop: string[]): OptionSpecs =>
   Object.fromEntries(Object.entries(specs).filter(([k]) => !drop.includes(k) && !OWN_BY_GRID.has(k)));
@@ -66,57 +60,27 @@ const specs: OptionSpecs = {
   quiet: { type: 'boolean', help: 'print nothing per cell' },
 };
 
-/** Run the grid in a worker (see src/experiment/worker.ts); the first Ctrl-C asks it
- * to stop at its next step, with a checkpoint; a second one aborts. */
-async function runInWorker(values: OptionValues): Promise<ExperimentRun> {
-  const stop = new SharedArrayBuffer(4);
-  const onSigint = (): void => {
-    Atomics.store(new Int32Array(stop), 0, 1);
-    process.stderr.write('\ncola experiment: stopping after this step and saving a checkpoint (Ctrl-C again to abort)\n');
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
-  const input: WorkerInput = { values, stop };
-  // The worker's own stdio is flushed asynchronously: pipe it and wait for its end, or
-  // the last progress lines are lost when the process exits.
-  const worker = new Worker(new URL('../../experiment/worker.js', import.meta.url), { workerData: input, stdout: true, stderr: true });
-  worker.stdout.pipe(process.stdout, { end: false });
-  worker.stderr.pipe(process.stderr, { end: false });
-  const drained = Promise.all([finished(worker.stdout), finished(worker.stderr)]);
-  try {
-    const reply = await new Promise<WorkerReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the experiment worker exited with code ${code} before replying`)));
-    });
-    await drained;
-    if ('ok' in reply) return reply.ok;
-    if (reply.cola) throw new ColaError(reply.error);
-    throw Object.assign(new Error(reply.error), { stack: reply.stack });
-  } finally {
-    process.removeListener('SIGINT', onSigint);
+/** The grid, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
+function experiment(v: OptionValues, shouldStop: () => boolean): number {
+  const quiet = (v['quiet'] as boolean | undefined) ?? false;
+  const r = runExperiment(v, parseExperiment(v), { quiet, shouldStop });
+  const out = v['out'] as string;
+  if (!quiet)
+    process.stderr.write(
+      `cola experiment: ${r.trained} run(s) trained, ${r.skipped} finished before; outputs in ${out}: ${r.files.slice(0, 3).join(', ')}, plots/\n`,
+    );
+  if (r.stopped) {
+    process.stderr.write('cola experiment: stopped; rerun the same command to continue where it stopped\n');
+    return 130;
   }
+  return 0;
 }
 
-export const experimentCommand: Command = {
+export const experimentCommand = stoppable({
   name: 'experiment',
   summary: 'a grid of methods × learning rates × seeds × tasks at equal budgets; best LR on dev, test mean ± std',
   usage:
     'cola experiment --model DIR (--task rte,sst2 --data-dir DIR | --data CORPUS.txt) --out DIR [--methods LIST] [--lrs LIST] [--seeds N] [options]',
   options: specs,
-  async run(v) {
-    parseExperiment(v); // flag mistakes fail here, before a thread starts
-    const quiet = (v['quiet'] as boolean | undefined) ?? false;
-    const r = await runInWorker(v);
-    const out = v['out'] as string;
-    if (!quiet)
-      process.stderr.write(
-        `cola experiment: ${r.trained} run(s) trained, ${r.skipped} finished before; outputs in ${out}: ${r.files.slice(0, 3).join(', ')}, plots/\n`,
-      );
-    if (r.stopped) {
-      process.stderr.write('cola experiment: stopped; rerun the same command to continue where it stopped\n');
-      return 130;
-    }
-    return 0;
-  },
-};
+  body: experiment,
+});

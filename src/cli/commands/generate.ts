@@ -1,6 +1,6 @@
+import { generateText } from '../../api/generateText.js';
 import { ColaError } from '../../errors.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
-import { generate } from '../../models/generate.js';
 import type { Command } from '../command.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
 
@@ -19,28 +19,19 @@ export const generateCommand: Command = {
     seed: { type: 'int', default: 0, help: 'sampling seed' },
   },
   run(v) {
+    const temperature = v['temperature'] as number;
+    // checked here too, to name the flag and fail before the model loads
+    if (temperature < 0) throw new ColaError(`--temperature must be >= 0, got ${temperature}`);
     const { model, tokenizer } = loadModelAndTokenizer(v);
     if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
-    const prompt = v['prompt'] as string;
-    const ids = prompt ? tokenizer.encode(prompt, { addBos: true }) : tokenizer.bosId !== null ? [tokenizer.bosId] : [];
-    if (ids.length === 0) throw new ColaError('empty prompt and the tokenizer has no BOS token: give --prompt');
-    const temperature = v['temperature'] as number;
-    if (temperature < 0) throw new ColaError(`--temperature must be >= 0, got ${temperature}`);
-    const eos = (tokenizer as { eosIds?: number[] }).eosIds ?? (tokenizer.eosId !== null ? [tokenizer.eosId] : []);
-    // llama2.c models end a story with BOS: stop there too (its run.c does).
-    const stopIds = [...eos, ...(model.config['cola_source'] && tokenizer.bosId !== null ? [tokenizer.bosId] : [])];
-    const out = generate(model, ids, {
+    const text = generateText(model, tokenizer, v['prompt'] as string, {
       maxNewTokens: v['max-new-tokens'] as number,
       temperature,
       topK: v['top-k'] as number | undefined,
       topP: v['top-p'] as number | undefined,
       seed: v['seed'] as number,
-      stopIds,
     });
-    // Decode prompt + continuation together so word-boundary spaces come out right, then cut the prompt off.
-    const full = tokenizer.decode([...ids, ...out]);
-    const head = tokenizer.decode(ids);
-    process.stdout.write((full.startsWith(head) ? full.slice(head.length) : tokenizer.decode(out)) + '\n');
+    process.stdout.write(text + '\n');
     return 0;
   },
 };
