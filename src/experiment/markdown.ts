@@ -2,6 +2,7 @@
  * rate, the LR grid behind the selection, and the budget every method got. */
 import { lrLabel } from './grid.js';
 import { SELECTION_RULE, type Stats } from './select.js';
+import type { Baseline } from './baseline.js';
 import type { BudgetRow, SummaryRow } from './summary.js';
 
 export interface MarkdownMeta {
@@ -13,6 +14,8 @@ export interface MarkdownMeta {
   /** Cells finished / in the grid. */
   finished: number;
   total: number;
+  /** The untrained model's dev/test metric per task (absent when not computed). */
+  base?: Map<string, Baseline>;
 }
 
 /** Accuracy and F1 in percent (as papers print them), perplexity as is. */
@@ -24,7 +27,7 @@ function value(metric: string, x: number): string {
 const unit = (metric: string): string => (metric === 'perplexity' ? metric : `${metric.replace('_', '-')} (%)`);
 const pm = (metric: string, s: Stats): string => (s.n ? `${value(metric, s.mean)} ± ${value(metric, s.std)}` : '—');
 
-function resultsTable(rows: SummaryRow[]): string[] {
+function resultsTable(rows: SummaryRow[], base?: Baseline): string[] {
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r.extra)))];
   const m = rows[0]!.metric;
   const head = ['method', 'selected lr', `dev ${unit(m)}`, `test ${unit(m)}`, ...extra.map((k) => `test ${unit(k)}`), 'seeds'];
@@ -40,6 +43,7 @@ function resultsTable(rows: SummaryRow[]): string[] {
       String(r.test.n),
     ];
   });
+  if (base) body.push(['base model (no training)', '—', pm(m, base.dev), pm(m, base.test), ...extra.map(() => '—'), String(base.test.n)]);
   return mdTable(head, body);
 }
 
@@ -96,7 +100,7 @@ export function renderMarkdown(rows: SummaryRow[], budgets: BudgetRow[], meta: M
       `Test ${mine[0]!.metric} (${mine[0]!.higherIsBetter ? 'higher' : 'lower'} is better)${counts ? `; train/dev/test examples ${counts.train}/${counts.dev}/${counts.test}` : ''}.`,
       '',
     );
-    lines.push(...resultsTable(mine), '');
+    lines.push(...resultsTable(mine, meta.base?.get(task)), '');
     lines.push(`Dev ${unit(mine[0]!.metric)} per learning rate, mean over seeds (runs):`, '', ...gridTable(mine, meta.lrs), '');
     if (b.length) lines.push(budgetLine(b));
   }

@@ -32,6 +32,7 @@ export function writeOutputs(
     finished: cells.length,
     total: meta.total,
     summary: rows,
+    base: Object.fromEntries(meta.base ?? []),
     budgets: budget,
     plots,
     cells,

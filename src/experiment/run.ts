@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { OptionValues } from '../cli/options.js';
 import { runCell, type CellOutcome } from './cell.js';
 import { gridCells, lrLabel, type Cell } from './grid.js';
+import { baselines } from './baseline.js';
 import { writeOutputs } from './outputs.js';
 import type { CellResult } from './result.js';
 import { Session } from './session.js';
@@ -62,6 +63,12 @@ export function runExperiment(v: OptionValues, spec: ExperimentSpec, opts: { qui
     if (o.status === 'done') run.trained++;
     else run.skipped++;
   }
-  run.files = writeOutputs(out, spec, run.cells, { model: path.resolve(v['model'] as string), budget: budgetText(v), total: grid.length });
+  const base = run.stopped ? new Map() : baselines(out, session, spec.tasks, spec.seeds);
+  run.files = writeOutputs(out, spec, run.cells, {
+    model: path.resolve(v['model'] as string),
+    budget: budgetText(v),
+    total: grid.length,
+    base,
+  });
   return run;
 }

@@ -94,6 +94,10 @@ test('experiment: runs every cell once, writes experiment.json, results.md, SVG 
   assert.match(md, /## corpus[\s\S]*\| lora \| (1e-2|1e-3) \| [\d.]+ ± [\d.]+ \|/);
   assert.match(md, /## RTE[\s\S]*test accuracy \(%\)/);
   assert.match(md, /Every method and learning rate ran \d+ optimizer steps/);
+  // the untrained model's row: per data seed for tasks, once for a corpus (its split has no seed)
+  assert.equal((md.match(/^\| base model \(no training\) \| — \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \|/gm) ?? []).length, 2);
+  assert.deepEqual([exp.base.RTE.test.n, exp.base.corpus.test.n], [2, 1]);
+  assert.ok(Number.isFinite(exp.base.corpus.test.mean) && exp.base.corpus.test.mean > 1, 'a perplexity');
   for (const f of exp.plots) {
     const svg = fs.readFileSync(path.join(out, f), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
