@@ -43,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (!debug) {
-      process.stderr.write(`cola ${command.name}: internal error: ${(e as Error).message}\n(this is a bug; rerun with --debug for the stack trace)\n`);
+      process.stderr.write(
+        `cola ${command.name}: internal error: ${(e as Error).message}\n(this is a bug; rerun with --debug for the stack trace)\n`,
+      );
       return 70;
     }
     throw e;

@@ -72,7 +72,9 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, comman
     values[name] = v;
   }
   if (problems.length) {
-    throw new ColaError(`cola ${command}: ${problems.length === 1 ? problems[0] : '\n  ' + problems.join('\n  ')}\nRun \`cola ${command} --help\` for the flags.`);
+    throw new ColaError(
+      `cola ${command}: ${problems.length === 1 ? problems[0] : '\n  ' + problems.join('\n  ')}\nRun \`cola ${command} --help\` for the flags.`,
+    );
   }
   return { values, positionals, given };
 }
@@ -133,7 +135,10 @@ function convert(raw: string, spec: OptionSpec, where: string, problems: string[
       }
       return raw === 'true';
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
   }
 }
 
@@ -157,7 +162,11 @@ function editDistance(a: string, b: string): number {
 export function helpText(usage: string, summary: string, specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, s]) => {
     const flag = `--${name}${s.type === 'boolean' ? '' : ` ${s.meta ?? s.type.toUpperCase()}`}`;
-    const extra = [s.choices ? `one of ${s.choices.join('|')}` : '', s.default !== undefined && s.type !== 'boolean' ? `default ${Array.isArray(s.default) ? s.default.join(',') : s.default}` : '', s.required ? 'required' : '']
+    const extra = [
+      s.choices ? `one of ${s.choices.join('|')}` : '',
+      s.default !== undefined && s.type !== 'boolean' ? `default ${Array.isArray(s.default) ? s.default.join(',') : s.default}` : '',
+      s.required ? 'required' : '',
+    ]
       .filter(Boolean)
       .join('; ');
     return `  ${flag.padEnd(30)} ${s.help}${extra ? ` (${extra})` : ''}`;

@@ -68,6 +68,9 @@ export function exportChain(
       scale: first ? (j < history.links.length ? history.links[j]!.get(first)!.scale : layers[0]![1].scaling) : null,
       init_seed: j,
     })),
-    exported_adapter: cfg.method === 'full' ? null : { rank: links.reduce((s, l) => s + l.rank, 0), lora_alpha: 'equal to rank (s = 1), link scales folded into lora_B' },
+    exported_adapter:
+      cfg.method === 'full'
+        ? null
+        : { rank: links.reduce((s, l) => s + l.rank, 0), lora_alpha: 'equal to rank (s = 1), link scales folded into lora_B' },
   });
 }

@@ -139,9 +139,21 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
       onStep: (r) => {
         step = r.step;
         lastLoss = r.loss;
-        log.write({ event: 'step', step: r.step, link: link.index, epoch: r.step / stepsPerEpoch, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens: r.tokens, tokens_per_s: (r.tokens * 1000) / r.ms, ms: r.ms });
+        log.write({
+          event: 'step',
+          step: r.step,
+          link: link.index,
+          epoch: r.step / stepsPerEpoch,
+          loss: r.loss,
+          lr: r.lr,
+          grad_norm: r.gradNorm,
+          tokens: r.tokens,
+          tokens_per_s: (r.tokens * 1000) / r.ms,
+          ms: r.ms,
+        });
         const endOfLink = r.step === link.end;
-        if (io.dev && ((cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0) || endOfLink)) best = evaluate(io, cfg, model, history, layers, r.step, link, best);
+        if (io.dev && ((cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0) || endOfLink))
+          best = evaluate(io, cfg, model, history, layers, r.step, link, best);
         if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && !endOfLink) save();
       },
       shouldStop: io.shouldStop,
@@ -155,10 +167,26 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
     const next = links[link.index + 1];
     if (next) {
       const before = probe();
-      const moments = cfg.optimizerReset === 'full' ? null : keepMoments(optimizer, cfg.optimizerReset, cfg.seed + link.index, link.rank === next.rank);
-      const deltaNorm = tieKnot(layers.map(([p, l]) => [p, l] as [string, LoraLinear]), history, next.rank, linkSeed(cfg.seed, next.index));
+      const moments =
+        cfg.optimizerReset === 'full' ? null : keepMoments(optimizer, cfg.optimizerReset, cfg.seed + link.index, link.rank === next.rank);
+      const deltaNorm = tieKnot(
+        layers.map(([p, l]) => [p, l] as [string, LoraLinear]),
+        history,
+        next.rank,
+        linkSeed(cfg.seed, next.index),
+      );
       const after = probe();
-      log.write({ event: 'knot', step, link: link.index, next_link: next.index, rank: link.rank, next_rank: next.rank, delta_norm: deltaNorm, loss_before: before, loss_after: after });
+      log.write({
+        event: 'knot',
+        step,
+        link: link.index,
+        next_link: next.index,
+        rank: link.rank,
+        next_rank: next.rank,
+        delta_norm: deltaNorm,
+        loss_before: before,
+        loss_after: after,
+      });
       // A new optimizer for the new factors (paper: full reset); ReLoRA modes carry pruned moments.
       prepared = new AdamW(trainableParams(model, full, layers), { lr: next.lr, weightDecay: cfg.weightDecay });
       if (moments) installMoments(prepared, moments);
@@ -186,7 +214,16 @@ function trainableParams(model: CausalLM, full: boolean, layers: [string, LoraLi
   return layers.flatMap(([, l]) => [l.lora_A, l.lora_B, ...(l.base_layer.bias?.requiresGrad ? [l.base_layer.bias] : [])]);
 }
 
-function evaluate(io: RunInputs, cfg: RunConfig, model: CausalLM, history: ChainHistory, layers: [string, LoraLinear][], step: number, link: Link, best: RunSummary['best']): RunSummary['best'] {
+function evaluate(
+  io: RunInputs,
+  cfg: RunConfig,
+  model: CausalLM,
+  history: ChainHistory,
+  layers: [string, LoraLinear][],
+  step: number,
+  link: Link,
+  best: RunSummary['best'],
+): RunSummary['best'] {
   for (const l of layers) l[1].setTraining(false);
   const metrics = io.dev!();
   for (const l of layers) l[1].setTraining(true);
@@ -194,12 +231,18 @@ function evaluate(io: RunInputs, cfg: RunConfig, model: CausalLM, history: Chain
   const key = Object.keys(metrics)[0]!;
   const better = !best || (io.devHigherIsBetter ? metrics[key]! > best.metrics[key]! : metrics[key]! < best.metrics[key]!);
   if (!better) return best;
-  if (layers.length) exportChain({ ...cfg, outDir: path.join(cfg.outDir, 'best'), saveLinkAdapters: false }, model, layers, history, [], io.baseModel, true);
+  if (layers.length)
+    exportChain({ ...cfg, outDir: path.join(cfg.outDir, 'best'), saveLinkAdapters: false }, model, layers, history, [], io.baseModel, true);
   return { step, metrics };
 }
 
 /** Moments carried across a knot for ReLoRA-style partial resets ('none', 'magnitude:p', 'random:p'). */
-function keepMoments(opt: AdamW, mode: string, seed: number, sameShapes: boolean): { m: Float32Array[]; v: Float32Array[]; t: number } | null {
+function keepMoments(
+  opt: AdamW,
+  mode: string,
+  seed: number,
+  sameShapes: boolean,
+): { m: Float32Array[]; v: Float32Array[]; t: number } | null {
   if (!sameShapes) return null; // a new rank: old moments do not fit the new factors
   const m = /^(magnitude|random):(\d*\.?\d+)$/.exec(mode);
   if (m) opt.prune(m[1] as 'magnitude' | 'random', Number(m[2]), seed);
@@ -212,7 +255,16 @@ function installMoments(opt: AdamW, s: { m: Float32Array[]; v: Float32Array[]; t
   opt.t = s.t;
 }
 
-function snapshot(model: CausalLM, layers: [string, LoraLinear][], history: ChainHistory, opt: AdamW, step: number, best: RunSummary['best'], log: MetricsLog, full: boolean): Checkpoint {
+function snapshot(
+  model: CausalLM,
+  layers: [string, LoraLinear][],
+  history: ChainHistory,
+  opt: AdamW,
+  step: number,
+  best: RunSummary['best'],
+  log: MetricsLog,
+  full: boolean,
+): Checkpoint {
   const arrays = new Map<string, Float32Array>();
   history.links.forEach((link, j) => {
     for (const [p, f] of link) {
@@ -231,7 +283,14 @@ function snapshot(model: CausalLM, layers: [string, LoraLinear][], history: Chai
   return { state: { step, optimT: opt.t, best, metricsBytes: log.bytes(), links: linkMeta }, arrays };
 }
 
-function restore(ckpt: Checkpoint, model: CausalLM, layers: [string, LoraLinear][], history: ChainHistory, links: Link[], cfg: RunConfig): { step: number; best: RunSummary['best'] } {
+function restore(
+  ckpt: Checkpoint,
+  model: CausalLM,
+  layers: [string, LoraLinear][],
+  history: ChainHistory,
+  links: Link[],
+  cfg: RunConfig,
+): { step: number; best: RunSummary['best'] } {
   const a = (name: string): Float32Array => {
     const x = ckpt.arrays.get(name);
     if (!x) throw new ColaError(`${cfg.outDir}/checkpoint: missing array ${name}; the checkpoint does not belong to this configuration`);
@@ -241,7 +300,13 @@ function restore(ckpt: Checkpoint, model: CausalLM, layers: [string, LoraLinear]
   linkMeta.forEach((meta, j) => {
     const link = new Map();
     for (const [p, f] of Object.entries(meta)) {
-      link.set(p, { A: a(`link.${j}.${p}.A`), B: a(`link.${j}.${p}.B`), r: f.r, alpha: f.alpha, scale: loraScale(f.alpha, f.r, cfg.lora.useRslora) });
+      link.set(p, {
+        A: a(`link.${j}.${p}.A`),
+        B: a(`link.${j}.${p}.B`),
+        r: f.r,
+        alpha: f.alpha,
+        scale: loraScale(f.alpha, f.r, cfg.lora.useRslora),
+      });
     }
     history.links.push(link);
   });

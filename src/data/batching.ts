@@ -32,7 +32,8 @@ function epochSeed(seed: number, epoch: number): number {
 /** Groups example indices into batches for one epoch. */
 export function batchOrder(lengths: number[], opts: OrderOptions): number[][] {
   const { batchSize } = opts;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ColaError(`batch size must be a positive integer, found ${batchSize}; fix --batch-size`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ColaError(`batch size must be a positive integer, found ${batchSize}; fix --batch-size`);
   const shuffle = opts.shuffle ?? true;
   const rs = new RandomState(epochSeed(opts.seed ?? 0, opts.epoch ?? 0));
   const order = shuffle ? rs.permutation(lengths.length) : lengths.map((_, i) => i);
@@ -64,7 +65,8 @@ export function collateLm(examples: LmExample[], padId: number): LmBatch {
   const targets = new Int32Array(batch * seqLen).fill(IGNORE);
   const lengths = new Int32Array(batch);
   examples.forEach((e, b) => {
-    if (e.ids.length !== e.lossMask.length) throw new ColaError(`collateLm: example ${b} has ${e.ids.length} ids but ${e.lossMask.length} loss-mask entries`);
+    if (e.ids.length !== e.lossMask.length)
+      throw new ColaError(`collateLm: example ${b} has ${e.ids.length} ids but ${e.lossMask.length} loss-mask entries`);
     lengths[b] = e.ids.length;
     const row = b * seqLen;
     for (let t = 0; t < e.ids.length; t++) {
@@ -110,7 +112,9 @@ function buildRows(examples: ClassificationExample[], maxLen: number, bosId: num
     ex.candidateIds.forEach((cand, c) => {
       const ids = truncateLeft([...ex.promptIds, ...cand], maxLen, bosId);
       if (cand.length >= ids.length) {
-        throw new ColaError(`classification example ${e}: candidate ${c} has ${cand.length} tokens, no room for the prompt within max length ${maxLen}; raise --max-length`);
+        throw new ColaError(
+          `classification example ${e}: candidate ${c} has ${cand.length} tokens, no room for the prompt within max length ${maxLen}; raise --max-length`,
+        );
       }
       rows.push({ ids, optionLen: cand.length, e, c });
     }),
@@ -119,7 +123,11 @@ function buildRows(examples: ClassificationExample[], maxLen: number, bosId: num
 }
 
 /** One row per (prompt + candidate), left-truncated to maxLen keeping BOS. */
-export function collateClassification(examples: ClassificationExample[], padId: number, opts: { maxLen: number; bosId: number | null }): ClassificationBatch {
+export function collateClassification(
+  examples: ClassificationExample[],
+  padId: number,
+  opts: { maxLen: number; bosId: number | null },
+): ClassificationBatch {
   if (examples.length === 0) throw new ColaError('collateClassification: empty batch');
   const rows = buildRows(examples, opts.maxLen, opts.bosId);
   const numSeqs = rows.length;

@@ -31,7 +31,9 @@ export function detectFormat(v: JsonObject): RowFormat | null {
 }
 
 function isMessage(m: unknown): m is ChatMessage {
-  return typeof m === 'object' && m !== null && typeof (m as ChatMessage).role === 'string' && typeof (m as ChatMessage).content === 'string';
+  return (
+    typeof m === 'object' && m !== null && typeof (m as ChatMessage).role === 'string' && typeof (m as ChatMessage).content === 'string'
+  );
 }
 
 /** Label as index: a number in range or one of the candidate strings (compared trimmed). */
@@ -97,7 +99,8 @@ export function promptCompletionToLm(tok: TextTokenizer, prompt: string, complet
 export function rowToLm(tok: TextTokenizer, v: JsonObject, format: RowFormat, opts: LmOptions & { where?: string } = {}): LmExample {
   if (format === 'text') return textToLm(tok, v.text as string, opts);
   if (format === 'prompt_completion') return promptCompletionToLm(tok, v.prompt as string, v.completion as string, opts);
-  if (format === 'chat') return chatToLm(tok, v.messages as ChatMessage[], { template: opts.chatTemplate, addBos: opts.addBos, where: opts.where });
+  if (format === 'chat')
+    return chatToLm(tok, v.messages as ChatMessage[], { template: opts.chatTemplate, addBos: opts.addBos, where: opts.where });
   throw new ColaError(`${opts.where ?? 'row'}: classification rows are not LM examples; train them with the classification objective`);
 }
 

@@ -2,7 +2,16 @@
 export type { ChatMessage, TextTokenizer } from './tokenizer.js';
 export type { ClassificationExample, LmExample, RenderedChoice } from './examples.js';
 export { parseJsonl, readJsonl, type JsonlResult } from './jsonl.js';
-export { checkRow, detectFormat, loadJsonlDataset, promptCompletionToLm, rowToLm, textToLm, type LoadedDataset, type RowFormat } from './formats.js';
+export {
+  checkRow,
+  detectFormat,
+  loadJsonlDataset,
+  promptCompletionToLm,
+  rowToLm,
+  textToLm,
+  type LoadedDataset,
+  type RowFormat,
+} from './formats.js';
 export { chatToLm, type ChatTemplateFn } from './chat.js';
 export { joinPromptCandidate, stripSpaces, tokenizeChoice } from './verbalize.js';
 export { goldToLm } from './goldLm.js';

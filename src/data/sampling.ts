@@ -31,7 +31,9 @@ function checkSizes(s: SampleSizes): void {
 /** MeZO: dev is the last numDev of the sampled pool, train the rest. */
 function splitPool(pool: number[], numDev: number, what: string): { train: number[]; dev: number[] } {
   if (pool.length <= numDev && numDev > 0) {
-    throw new ColaError(`sampling: ${what} has ${pool.length} rows, not more than the ${numDev} dev examples, so no training example would be left; lower --num-dev`);
+    throw new ColaError(
+      `sampling: ${what} has ${pool.length} rows, not more than the ${numDev} dev examples, so no training example would be left; lower --num-dev`,
+    );
   }
   return { train: pool.slice(0, pool.length - numDev), dev: pool.slice(pool.length - numDev) };
 }

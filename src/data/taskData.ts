@@ -35,9 +35,10 @@ export interface TaskData {
 
 function readRows(task: TaskSpec, file: string): TaskRow[] {
   if (!existsSync(file)) {
-    const hint = task.name === 'BoolQ' && file.endsWith('train.jsonl') && !file.includes('FewGLUE')
-      ? ' BoolQ has no train split here: pass --boolq-from-val (carve train/dev/test from val.jsonl) or --fewglue (FewGLUE 32 + 32).'
-      : ' Check --data-dir (it should hold SST-2/, RTE/, ... as in shared/data/README.md).';
+    const hint =
+      task.name === 'BoolQ' && file.endsWith('train.jsonl') && !file.includes('FewGLUE')
+        ? ' BoolQ has no train split here: pass --boolq-from-val (carve train/dev/test from val.jsonl) or --fewglue (FewGLUE 32 + 32).'
+        : ' Check --data-dir (it should hold SST-2/, RTE/, ... as in shared/data/README.md).';
     throw new ColaError(`${task.name}: ${file} not found.${hint}`);
   }
   return (task.readRows ?? jsonlRows)(file);
@@ -59,7 +60,13 @@ export function loadTaskData(task: TaskSpec, dataDir: string, seed: number, opts
   const base = { task: task.name, source, seed };
   if (source === 'val') {
     const ix: SplitIndices = carveFromVal(val.length, seed, sizes);
-    return { ...base, train: pick(task, val, ix.train), dev: pick(task, val, ix.dev), test: pick(task, val, ix.test), available: { train: 0, val: val.length } };
+    return {
+      ...base,
+      train: pick(task, val, ix.train),
+      dev: pick(task, val, ix.dev),
+      test: pick(task, val, ix.test),
+      available: { train: 0, val: val.length },
+    };
   }
   if (source === 'fewglue') {
     if (!task.hasFewGlue) throw new ColaError(`${task.name} has no FewGLUE split; FewGLUE covers BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC`);
@@ -67,9 +74,29 @@ export function loadTaskData(task: TaskSpec, dataDir: string, seed: number, opts
     const train = readRows(task, path.join(few, 'train.jsonl'));
     const dev = readRows(task, path.join(few, 'dev32.jsonl'));
     const test = mezoSample(0, val.length, seed, { ...sizes, numTrain: 0, numDev: 0 }).test;
-    return { ...base, train: pick(task, train, train.map((_, i) => i)), dev: pick(task, dev, dev.map((_, i) => i)), test: pick(task, val, test), available: { train: train.length, val: val.length } };
+    return {
+      ...base,
+      train: pick(
+        task,
+        train,
+        train.map((_, i) => i),
+      ),
+      dev: pick(
+        task,
+        dev,
+        dev.map((_, i) => i),
+      ),
+      test: pick(task, val, test),
+      available: { train: train.length, val: val.length },
+    };
   }
   const train = readRows(task, path.join(dir, task.trainFile));
   const ix = mezoSample(train.length, val.length, seed, sizes);
-  return { ...base, train: pick(task, train, ix.train), dev: pick(task, train, ix.dev), test: pick(task, val, ix.test), available: { train: train.length, val: val.length } };
+  return {
+    ...base,
+    train: pick(task, train, ix.train),
+    dev: pick(task, train, ix.dev),
+    test: pick(task, val, ix.test),
+    available: { train: train.length, val: val.length },
+  };
 }

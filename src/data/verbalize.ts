@@ -37,11 +37,7 @@ export interface TokenizeChoiceOptions {
  * full text. When the full text's tokens do not start with the prompt's (a merge across
  * the boundary, rare with real tokenizers), the option is tokenized on its own instead.
  */
-export function tokenizeChoice(
-  tok: TextTokenizer,
-  r: RenderedChoice,
-  opts: TokenizeChoiceOptions = {},
-): ClassificationExample {
+export function tokenizeChoice(tok: TextTokenizer, r: RenderedChoice, opts: TokenizeChoiceOptions = {}): ClassificationExample {
   const addBos = opts.addBos ?? true;
   const prompt = stripSpaces(r.prompt);
   const promptIds = tok.encode(prompt, { addBos });

@@ -44,7 +44,10 @@ export function evaluateClassification(
     }
     const labels = examples.map((e) => e.label);
     const correct = preds.filter((p, i) => p === labels[i]).length;
-    return { metrics: { accuracy: correct / Math.max(examples.length, 1), macro_f1: macroF1(preds, labels), count: examples.length }, predictions: preds };
+    return {
+      metrics: { accuracy: correct / Math.max(examples.length, 1), macro_f1: macroF1(preds, labels), count: examples.length },
+      predictions: preds,
+    };
   });
 }
 

@@ -51,14 +51,16 @@ export function train(o: TrainOptions): number {
       o.beforeMicroStep?.(micro);
       const r = o.objective.loss(o.model, o.order.batch(micro));
       const value = r.loss.item();
-      if (!Number.isFinite(value)) throw new NonFiniteError(`loss became ${value} at step ${step + 1}; stopping (lower --lr or enable --max-grad-norm)`);
+      if (!Number.isFinite(value))
+        throw new NonFiniteError(`loss became ${value} at step ${step + 1}; stopping (lower --lr or enable --max-grad-norm)`);
       r.loss.backward();
       loss += value / o.accum;
       tokens += r.tokens;
     }
     if (o.accum > 1) for (const p of o.params) if (p.grad) p.backend.axpby(1 / o.accum, p.grad.f32, 0, p.grad.f32);
     const gradNorm = clipGradNorm(o.params, o.maxGradNorm);
-    if (!Number.isFinite(gradNorm)) throw new NonFiniteError(`gradient norm became ${gradNorm} at step ${step + 1}; stopping (lower --lr or set --max-grad-norm)`);
+    if (!Number.isFinite(gradNorm))
+      throw new NonFiniteError(`gradient norm became ${gradNorm} at step ${step + 1}; stopping (lower --lr or set --max-grad-norm)`);
     const lr = o.lrAt(step);
     o.optimizer.step(lr);
     o.optimizer.zeroGrad();

@@ -22,7 +22,10 @@ export function lmObjective(examples: LmExample[], padId: number): Objective {
     size: examples.length,
     lengths: () => examples.map((e) => e.ids.length),
     loss(model, indices) {
-      const b = collateLm(indices.map((i) => examples[i]!), padId);
+      const b = collateLm(
+        indices.map((i) => examples[i]!),
+        padId,
+      );
       const be = model.lmHeadWeight().backend;
       const ids = tensor(be, b.inputIds, [b.batch, b.seqLen], 'i32');
       const targets = tensor(be, b.targets, [b.targets.length], 'i32');
@@ -37,7 +40,11 @@ export function classificationObjective(examples: ClassificationExample[], padId
     size: examples.length,
     lengths: () => examples.map((e) => e.promptIds.length + Math.max(...e.candidateIds.map((c) => c.length))),
     loss(model, indices) {
-      const b: ClassificationBatch = collateClassification(indices.map((i) => examples[i]!), padId, { maxLen, bosId });
+      const b: ClassificationBatch = collateClassification(
+        indices.map((i) => examples[i]!),
+        padId,
+        { maxLen, bosId },
+      );
       return { loss: candidateLoss(candidateScores(model, b), b), tokens: b.lengths.reduce((s, n) => s + n, 0) };
     },
   };

@@ -51,7 +51,10 @@ function readLm(file: string, tok: TextTokenizer, spec: DataSpec): LmExample[] {
   if (file.endsWith('.txt')) return textChunks(fs.readFileSync(file, 'utf8'), tok, spec.maxLength);
   const ds = loadJsonlDataset(file, tok, { skipBad: spec.skipBad });
   if (ds.skipped) process.stderr.write(`cola: skipped ${ds.skipped} bad line(s) of ${file}\n`);
-  if (ds.format === 'classification') throw new ColaError(`${file}: classification rows ({"prompt","candidates","label"}) train with --task or cola eval; use text, prompt/completion or chat rows here`);
+  if (ds.format === 'classification')
+    throw new ColaError(
+      `${file}: classification rows ({"prompt","candidates","label"}) train with --task or cola eval; use text, prompt/completion or chat rows here`,
+    );
   return ds.lm.map((e) => truncateLmExample(e, spec.maxLength, tok.bosId));
 }
 
@@ -83,15 +86,24 @@ function lmData(train: LmExample[], dev: LmExample[], test: LmExample[], tok: Te
 function prepareTask(spec: DataSpec, tok: TextTokenizer): PreparedData {
   if (!spec.dataDir) throw new ColaError(`--task ${spec.task} needs --data-dir DIR (the folder holding SST-2/, RTE/, ...)`);
   const task = getTask(spec.task!);
-  const data = loadTaskData(task, spec.dataDir, spec.seed, { source: spec.source, numTrain: spec.numTrain, numDev: spec.numDev, numEval: spec.numTest });
-  const tokenize = (rows: typeof data.train): ClassificationExample[] => rows.map((r) => tokenizeChoice(tok, r, { addBos: tok.bosId !== null }));
+  const data = loadTaskData(task, spec.dataDir, spec.seed, {
+    source: spec.source,
+    numTrain: spec.numTrain,
+    numDev: spec.numDev,
+    numEval: spec.numTest,
+  });
+  const tokenize = (rows: typeof data.train): ClassificationExample[] =>
+    rows.map((r) => tokenizeChoice(tok, r, { addBos: tok.bosId !== null }));
   const [train, dev, test] = [tokenize(data.train), tokenize(data.dev), tokenize(data.test)];
   const pad = tok.eosId ?? 0;
   const opts = { maxLen: spec.maxLength, bosId: tok.bosId };
   // MeZO trains COPA LM-style on the gold option; every other task as classification.
   const objective = task.trainAsClassification
     ? classificationObjective(train, pad, spec.maxLength, tok.bosId)
-    : lmObjective(train.map((e) => truncateLmExample(goldToLm(e, { bosId: tok.bosId }), spec.maxLength, tok.bosId)), pad);
+    : lmObjective(
+        train.map((e) => truncateLmExample(goldToLm(e, { bosId: tok.bosId }), spec.maxLength, tok.bosId)),
+        pad,
+      );
   return {
     kind: 'classification',
     train: objective,

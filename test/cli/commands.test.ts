@@ -36,7 +36,24 @@ test('train --method cola --chain-length 2 writes a PEFT adapter and a chain of 
 
 test('train --target-regex selects modules by regex (overriding the default --targets)', () => {
   const out = path.join(dir, 'run-regex');
-  ok(['train', '--model', model, '--data', corpus, '--method', 'lora', '--max-steps', '1', '--max-length', '16', '--target-regex', '.*\\.(k_proj|o_proj)', '--out', out, '--quiet']);
+  ok([
+    'train',
+    '--model',
+    model,
+    '--data',
+    corpus,
+    '--method',
+    'lora',
+    '--max-steps',
+    '1',
+    '--max-length',
+    '16',
+    '--target-regex',
+    '.*\\.(k_proj|o_proj)',
+    '--out',
+    out,
+    '--quiet',
+  ]);
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8'));
   assert.equal(cfg.target_modules, '.*\\.(k_proj|o_proj)');
 });

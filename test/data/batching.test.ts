@@ -11,7 +11,10 @@ const lengths = Array.from({ length: 103 }, (_, i) => 1 + ((i * 37) % 50));
 test('batchOrder covers every example exactly once per epoch', () => {
   for (const shuffle of [true, false]) {
     const b = batchOrder(lengths, { batchSize: 8, seed: 3, epoch: 1, shuffle });
-    assert.deepEqual(b.flat().sort((x, y) => x - y), lengths.map((_, i) => i));
+    assert.deepEqual(
+      b.flat().sort((x, y) => x - y),
+      lengths.map((_, i) => i),
+    );
     assert.ok(b.every((x) => x.length <= 8 && x.length > 0));
   }
 });
@@ -24,7 +27,8 @@ test('batchOrder is deterministic for a seed and epoch and changes with them', (
 });
 
 test('length grouping reduces padding versus no grouping', () => {
-  const pad = (bs: number[][]) => bs.reduce((s, b) => s + b.length * Math.max(...b.map((i) => lengths[i])) - b.reduce((t, i) => t + lengths[i], 0), 0);
+  const pad = (bs: number[][]) =>
+    bs.reduce((s, b) => s + b.length * Math.max(...b.map((i) => lengths[i])) - b.reduce((t, i) => t + lengths[i], 0), 0);
   const grouped = batchOrder(lengths, { batchSize: 4, seed: 1, window: 16 });
   const plain = batchOrder(lengths, { batchSize: 4, seed: 1, window: 1 });
   assert.ok(pad(grouped) < pad(plain), `${pad(grouped)} < ${pad(plain)}`);
@@ -61,7 +65,10 @@ test('collateClassification: one row per candidate, option positions and targets
     assert.equal(row[0], BOS, 'left truncation keeps BOS');
     assert.deepEqual(row.slice(cb.optionStart[s], cb.optionStart[s] + cb.optionLen[s]), cand);
     const tg = Array.from(cb.targets.slice(s * cb.seqLen, (s + 1) * cb.seqLen));
-    assert.deepEqual(tg.filter((x) => x !== IGNORE), cand);
+    assert.deepEqual(
+      tg.filter((x) => x !== IGNORE),
+      cand,
+    );
     assert.equal(tg[cb.optionStart[s] - 1], cand[0]);
   }
 });

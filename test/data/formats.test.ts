@@ -67,7 +67,10 @@ test('detectFormat recognises the four row shapes', () => {
 
 test('loadJsonlDataset: error names file, line and expected shape; skipBad counts', () => {
   const p = file('text.jsonl', [{ text: 'a' }, { text: 'b' }, { prompt: 'x' }, { text: 'c' }, '{oops']);
-  assert.throws(() => loadJsonlDataset(p, tok), (e: Error) => e.message.startsWith(`${p} line 3: expected a JSON object with "text", found`));
+  assert.throws(
+    () => loadJsonlDataset(p, tok),
+    (e: Error) => e.message.startsWith(`${p} line 3: expected a JSON object with "text", found`),
+  );
   const r = loadJsonlDataset(p, tok, { skipBad: true });
   assert.equal(r.format, 'text');
   assert.equal(r.lm.length, 3);
@@ -82,7 +85,10 @@ test('loadJsonlDataset: classification rows, label by index or by candidate stri
   ]);
   assert.throws(() => loadJsonlDataset(p, tok), /line 3: .*label "Maybe" is neither/);
   const r = loadJsonlDataset(p, tok, { skipBad: true });
-  assert.deepEqual(r.classification.map((c) => c.label), [1, 0]);
+  assert.deepEqual(
+    r.classification.map((c) => c.label),
+    [1, 0],
+  );
   const [a, b] = r.classification;
   assert.deepEqual(a.texts, ['Good? No', 'Good? Yes']); // prompt stripped of spaces, then one space
   assert.deepEqual(b.texts, ['Bad?\nNo', 'Bad?\nYes']); // no space after a newline

@@ -15,7 +15,10 @@ test('bad JSON names file and 1-based line', () => {
 test('skipBad skips and counts bad lines, keeps line numbers of good ones', () => {
   const r = parseJsonl(text, 'd.jsonl', { skipBad: true });
   assert.equal(r.skipped, 2);
-  assert.deepEqual(r.rows.map((x) => x.line), [1, 5]);
+  assert.deepEqual(
+    r.rows.map((x) => x.line),
+    [1, 5],
+  );
   assert.equal(r.rows[1].value.text, 'c');
   assert.match(r.skippedReasons[1], /line 4: expected a JSON object, found \[1,2\]/);
 });

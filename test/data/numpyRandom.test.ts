@@ -15,7 +15,11 @@ const fixture = JSON.parse(readFileSync(path.join(repoRoot, 'test/data/fixtures/
 test('MT19937 raw outputs equal numpy (across the 624-word twist)', () => {
   for (const { seed, values } of fixture.raw) {
     const rs = new RandomState(seed);
-    assert.deepEqual(values.map(() => rs.nextUint32()), values, `seed ${seed}`);
+    assert.deepEqual(
+      values.map(() => rs.nextUint32()),
+      values,
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -30,7 +34,10 @@ test('permutation equals np.random.permutation after np.random.seed', () => {
 
 test('permutation is a permutation; choice without replacement is its prefix', () => {
   const p = new RandomState(7).permutation(1000);
-  assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    [...p].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.deepEqual(new RandomState(7).choiceNoReplace(1000, 10), p.slice(0, 10));
   assert.throws(() => new RandomState(-1), /seed must be an integer/);
 });

@@ -63,7 +63,13 @@ test('MultiRC', () => {
 });
 
 test('COPA: MeZO CopaTemplate (connector, period dropped, choice lower-cased unless "I")', () => {
-  const r = render('copa', { premise: 'The man turned on the faucet.', choice1: 'The toilet filled.', choice2: 'Water flowed.', question: 'effect', label: 1 });
+  const r = render('copa', {
+    premise: 'The man turned on the faucet.',
+    choice1: 'The toilet filled.',
+    choice2: 'Water flowed.',
+    question: 'effect',
+    label: 1,
+  });
   assert.equal(r.prompt, 'The man turned on the faucet so');
   assert.deepEqual(r.texts, ['The man turned on the faucet so the toilet filled.', 'The man turned on the faucet so water flowed.']);
   const c = render('copa', { premise: 'I was tired. ', choice1: 'I slept.', choice2: 'It rained.', question: 'cause', label: 0 });
@@ -73,7 +79,10 @@ test('COPA: MeZO CopaTemplate (connector, period dropped, choice lower-cased unl
 test('prompts never start or end with a space; bad rows give clear errors', () => {
   for (const name of taskNames()) assert.doesNotThrow(() => getTask(name));
   assert.throws(() => getTask('squad'), /unknown task "squad"; expected one of SST-2, RTE/);
-  assert.throws(() => render('rte', { premise: 'P', hypothesis: 'H', label: 'maybe' }), /expected "label" in "entailment", "not_entailment", found maybe/);
+  assert.throws(
+    () => render('rte', { premise: 'P', hypothesis: 'H', label: 'maybe' }),
+    /expected "label" in "entailment", "not_entailment", found maybe/,
+  );
   assert.throws(() => render('rte', { premise: 'P', label: 'entailment' }), /expected string field "hypothesis"/);
   const r = render('sst2', { sentence: '  padded  ', label: 0 });
   assert.equal(r.prompt, 'padded It was');

@@ -58,7 +58,10 @@ test('prompts on real rows match method.md exactly', { skip: skipShared }, () =>
   assert.equal(getTask('copa').render(copa).prompt, 'The man turned on the faucet so');
   const sst = loadTaskData(getTask('sst2'), sharedData, 0).test;
   assert.equal(sst.length, 872);
-  assert.ok(sst.every((r) => r.prompt.endsWith(' It was') && !r.prompt.endsWith('  It was')), 'trailing space before the tab is trimmed');
+  assert.ok(
+    sst.every((r) => r.prompt.endsWith(' It was') && !r.prompt.endsWith('  It was')),
+    'trailing space before the tab is trimmed',
+  );
 });
 
 test('every sampled example renders and tokenizes; candidate tokens follow the prompt', { skip: skipShared }, () => {

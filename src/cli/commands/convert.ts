@@ -9,7 +9,10 @@ export const convertCommand: Command = {
   options: {},
   run(_v, pos) {
     const [format, modelBin, tokBin, outDir] = pos;
-    if (format !== 'llama2c') throw new ColaError(`unknown source format "${format ?? ''}"; supported: llama2c (usage: cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR)`);
+    if (format !== 'llama2c')
+      throw new ColaError(
+        `unknown source format "${format ?? ''}"; supported: llama2c (usage: cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR)`,
+      );
     if (!modelBin || !tokBin || !outDir) throw new ColaError('usage: cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR');
     const r = convertLlama2c(modelBin, tokBin, outDir);
     process.stderr.write(`cola convert: wrote ${r.files.length} files to ${r.outDir}\n`);

@@ -11,4 +11,15 @@ import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
-export const commands: Command[] = [trainCommand, experimentCommand, evalCommand, generateCommand, dataCommand, infoCommand, exportCommand, convertCommand, pullCommand, benchCommand];
+export const commands: Command[] = [
+  trainCommand,
+  experimentCommand,
+  evalCommand,
+  generateCommand,
+  dataCommand,
+  infoCommand,
+  exportCommand,
+  convertCommand,
+  pullCommand,
+  benchCommand,
+];

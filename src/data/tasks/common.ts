@@ -49,7 +49,10 @@ export function nested(row: JsonObject, obj: string, name: string): string {
 /** Maps a raw label (string, boolean or number) to a candidate index. */
 export function labelOf(row: JsonObject, map: Map<unknown, number>): number {
   const i = map.get(row.label);
-  if (i === undefined) throw new ColaError(`expected "label" in ${[...map.keys()].map((k) => JSON.stringify(k)).join(', ')}, found ${preview(row.label ?? 'nothing')}`);
+  if (i === undefined)
+    throw new ColaError(
+      `expected "label" in ${[...map.keys()].map((k) => JSON.stringify(k)).join(', ')}, found ${preview(row.label ?? 'nothing')}`,
+    );
   return i;
 }
 
@@ -58,7 +61,8 @@ export function renderAt(task: TaskSpec, row: TaskRow): RenderedChoice {
   try {
     return task.render(row.data);
   } catch (e) {
-    if (e instanceof ColaError) throw new ColaError(`${row.where}: ${e.message} (task ${task.name}). Is this the original ${task.name} file?`);
+    if (e instanceof ColaError)
+      throw new ColaError(`${row.where}: ${e.message} (task ${task.name}). Is this the original ${task.name} file?`);
     throw e;
   }
 }

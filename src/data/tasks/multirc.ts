@@ -13,7 +13,8 @@ const LABELS = new Map<unknown, number>([
 
 function arrayField(o: JsonObject, name: string, where: string): JsonObject[] {
   const v = o[name];
-  if (!Array.isArray(v)) throw new ColaError(`${where}: expected array field "${name}", found ${preview(v ?? 'nothing')}; is this the original MultiRC file?`);
+  if (!Array.isArray(v))
+    throw new ColaError(`${where}: expected array field "${name}", found ${preview(v ?? 'nothing')}; is this the original MultiRC file?`);
   return v as JsonObject[];
 }
 
@@ -22,7 +23,8 @@ export function flattenMultiRc(file: string): TaskRow[] {
   for (const r of readJsonl(file).rows) {
     const where = `${file} line ${r.line}`;
     const passage = r.value.passage as JsonObject | undefined;
-    if (!passage || typeof passage.text !== 'string') throw new ColaError(`${where}: expected "passage": {"text", "questions"}, found ${preview(r.value)}`);
+    if (!passage || typeof passage.text !== 'string')
+      throw new ColaError(`${where}: expected "passage": {"text", "questions"}, found ${preview(r.value)}`);
     for (const q of arrayField(passage, 'questions', where)) {
       for (const a of arrayField(q, 'answers', where)) {
         rows.push({ data: { paragraph: passage.text, question: q.question, answer: a.text, label: a.label }, where });

@@ -9,7 +9,9 @@ import { field, type TaskRow, type TaskSpec } from './common.js';
 export function parseSst2Tsv(text: string, file: string): TaskRow[] {
   const lines = text.split('\n');
   if (lines[0].replace(/\r$/, '') !== 'sentence\tlabel') {
-    throw new ColaError(`${file} line 1: expected the header "sentence<TAB>label", found ${JSON.stringify(lines[0].slice(0, 60))}; is this GLUE SST-2?`);
+    throw new ColaError(
+      `${file} line 1: expected the header "sentence<TAB>label", found ${JSON.stringify(lines[0].slice(0, 60))}; is this GLUE SST-2?`,
+    );
   }
   const rows: TaskRow[] = [];
   for (let i = 1; i < lines.length; i++) {

@@ -60,7 +60,8 @@ export function parseLlamaConfig(raw: Record<string, unknown>, file: string): Ll
   if (cfg.num_attention_heads % cfg.num_key_value_heads !== 0) {
     throw new ColaError(`${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${cfg.num_key_value_heads})`);
   }
-  if (cfg.hidden_act !== 'silu') throw new ColaError(`${file}: hidden_act "${cfg.hidden_act}" is not supported for ${modelType} (expected "silu")`);
+  if (cfg.hidden_act !== 'silu')
+    throw new ColaError(`${file}: hidden_act "${cfg.hidden_act}" is not supported for ${modelType} (expected "silu")`);
   return cfg;
 }
 
