@@ -1,6 +1,14 @@
-// Tensor storage: 64-byte aligned, zero-filled blocks handed to JavaScript as
-// external ArrayBuffers. Node's own large ArrayBuffers start 16 bytes past a
-// 64-byte boundary, which costs oneDNN's bf16 path up to 2x (performance.md).
+// Tensor storage must be 64-byte aligned: Node's own large ArrayBuffers start 16
+// bytes past a 64-byte boundary, which costs oneDNN's bf16 path up to 2x
+// (performance.md). Two ways to get it:
+// - alignPad(buffer): the bytes to skip in a JS-owned ArrayBuffer to reach a
+//   64-byte boundary. Tensor storage uses this (over-allocate by 64, view from the
+//   pad): V8 frees such buffers during GC itself. External buffers (below) are
+//   freed by finalizers that Node runs only when the event loop turns, so a
+//   synchronous training loop never released them (OOM at ~21 GB, issue #7).
+// - alloc(bytes): a native block handed to JavaScript as an external ArrayBuffer.
+#include <malloc.h>
+
 #include <cstdlib>
 
 #include "common.h"
@@ -39,8 +47,31 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(info.Env(), data, static_cast<size_t>(bytes), finalizeBlock, hint);
 }
 
+// alignPad(arrayBuffer) -> bytes from its start to the first 64-byte boundary.
+Napi::Value AlignPad(const Napi::CallbackInfo& info) {
+  requireArgs(info, 1, "alignPad");
+  if (!info[0].IsArrayBuffer()) throw argError(info.Env(), "alignPad: buffer must be an ArrayBuffer");
+  auto addr = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  return Napi::Number::New(info.Env(), static_cast<double>((64 - addr % 64) % 64));
+}
+
 }  // namespace
 
-void InitAlloc(Napi::Env env, Napi::Object exports) { exportFn(env, exports, "alloc", Alloc); }
+// Keep freed memory in the process: glibc serves large blocks (> 128 KiB) with
+// mmap and gives them back to the kernel on free, so every fresh activation paid
+// first-touch page faults on each step (a third of the step's system time under
+// the VM, issue #7). Without mmap and trimming, a training step's buffers are
+// recycled from the heap. Peak RSS is unchanged; RSS stays at its peak afterwards,
+// as with PyTorch's caching allocators.
+void keepFreedMemory() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, -1);  // -1: max value (never trim)
+}
+
+void InitAlloc(Napi::Env env, Napi::Object exports) {
+  keepFreedMemory();
+  exportFn(env, exports, "alloc", Alloc);
+  exportFn(env, exports, "alignPad", AlignPad);
+}
 
 }  // namespace cola

@@ -1,8 +1,14 @@
 // Fused scaled-dot-product attention with grouped-query heads and an optional
 // causal mask. Forward stores each query row's logsumexp; backward recomputes the
-// probabilities from it instead of storing [Tq, Tk] (as FlashAttention does).
-// Correctness first: per-row loops vectorised over the head dim, parallel over
-// (batch, head, row) forward and (batch, kv head) backward so nothing races.
+// probabilities from it instead of storing [Tq, Tk] per layer (as FlashAttention).
+//
+// Each head (forward) or (batch, kv head) pair (backward) is one task of an OpenMP
+// loop: its products run as single-threaded oneDNN matmuls on the task's thread,
+// with the row-wise softmax passes in between, on [Tq, Tk] scores that stay in
+// cache. The per-row dot-product loops this replaced ran at ~12 GFLOP/s, and one
+// multi-threaded matmul per stage paid a thread barrier each time, which collapsed
+// when the 2 cores were shared (issue #7). Heads are read in place with row
+// strides, in [B, H, T, D] or [B, T, H, D] (a linear layer's output: no transposes).
 #include <cmath>
 
 #include "common.h"
@@ -15,7 +21,13 @@ struct Attn {
   int64_t B, Hq, Hkv, Tq, Tk, D;
   float scale;
   bool causal;
+  bool bthd;  // [B, T, H, D] storage instead of [B, H, T, D]
   int64_t group() const { return Hq / Hkv; }
+  // Row strides and the first row of head h of batch b, for q/out and k/v.
+  int64_t qStride() const { return bthd ? Hq * D : D; }
+  int64_t kvStride() const { return bthd ? Hkv * D : D; }
+  int64_t qBase(int64_t b, int64_t h) const { return bthd ? (b * Tq * Hq + h) * D : (b * Hq + h) * Tq * D; }
+  int64_t kvBase(int64_t b, int64_t h) const { return bthd ? (b * Tk * Hkv + h) * D : (b * Hkv + h) * Tk * D; }
   // Keys 0..visible(i)-1 are seen by query i (absolute position Tk - Tq + i).
   int64_t visible(int64_t i) const {
     if (!causal) return Tk;
@@ -23,12 +35,13 @@ struct Attn {
   }
 };
 
-// args: batch, headsQ, headsKv, seqQ, seqKv, headDim, scale, causal at `first`.
+// args: batch, headsQ, headsKv, seqQ, seqKv, headDim, scale, causal, bthd at `first`.
 Attn attnArgs(const Napi::CallbackInfo& info, size_t first) {
   Attn a{sizeArg(info, first, "batch"),     sizeArg(info, first + 1, "headsQ"),
          sizeArg(info, first + 2, "headsKv"), sizeArg(info, first + 3, "seqQ"),
          sizeArg(info, first + 4, "seqKv"), sizeArg(info, first + 5, "headDim"),
-         static_cast<float>(numArg(info, first + 6, "scale")), boolArg(info, first + 7, "causal")};
+         static_cast<float>(numArg(info, first + 6, "scale")), boolArg(info, first + 7, "causal"),
+         boolArg(info, first + 8, "bthd")};
   if (a.Hkv == 0 || a.Hq % a.Hkv != 0) {
     throw Napi::RangeError::New(info.Env(), "attention: headsQ (" + std::to_string(a.Hq) +
                                                 ") must be a multiple of headsKv (" + std::to_string(a.Hkv) + ")");
@@ -36,22 +49,59 @@ Attn attnArgs(const Napi::CallbackInfo& info, size_t first) {
   return a;
 }
 
-inline float dot(const float* x, const float* y, int64_t n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t d = 0; d < n; d++) s += x[d] * y[d];
-  return s;
+// A reusable 64-byte aligned float buffer, one per thread.
+struct Buffer {
+  float* p = nullptr;
+  int64_t n = 0;
+  ~Buffer() { alignedFree(p); }
+  float* get(int64_t want) {
+    if (want > n) {
+      alignedFree(p);
+      p = static_cast<float*>(alignedAlloc(static_cast<size_t>(std::max<int64_t>(want, 1)) * sizeof(float)));
+      n = want;
+    }
+    return p;
+  }
+};
+
+// s = scale * Q_bh K_bkv^T: [Tq, Tk].
+void scores(const Attn& a, const float* q, const float* k, float* s) {
+  gemmF32({a.Tq, a.Tk, a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q, k, s);
 }
 
-// Offset of kv row 0 for flat query head bh = b * Hq + h.
-inline int64_t kvBase(const Attn& a, int64_t bh) {
-  const int64_t b = bh / a.Hq, kvHead = (bh % a.Hq) / a.group();
-  return (b * a.Hkv + kvHead) * a.Tk * a.D;
+// In place: scores -> probabilities exp(s - lse) with masked keys at 0. With
+// `lseOut` each row's lse is computed (forward) and stored, else read from lseIn
+// (both [Tq] of this head).
+void probabilities(const Attn& a, float* s, float* lseOut, const float* lseIn) {
+  const int64_t Tk = a.Tk;
+  for (int64_t i = 0; i < a.Tq; i++) {
+    float* row = s + i * Tk;
+    const int64_t count = a.visible(i);
+    float lse;
+    if (lseOut) {
+      float max = -INFINITY;
+      for (int64_t j = 0; j < count; j++) max = std::fmax(max, row[j]);
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < count; j++) sum += expF(row[j] - max);
+      lse = count == 0 ? -INFINITY : max + std::log(sum);
+      lseOut[i] = lse;
+    } else {
+      lse = lseIn[i];
+    }
+    if (count == 0) {
+      std::fill(row, row + Tk, 0.0f);  // a query that sees no key: zero output and gradients
+      continue;
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < count; j++) row[j] = expF(row[j] - lse);
+    std::fill(row + count, row + Tk, 0.0f);
+  }
 }
 
 // attention(q, k, v, out, lse, ...args)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
-  requireArgs(info, 13, "attention");
+  requireArgs(info, 14, "attention");
   Napi::Env env = info.Env();
   View<float> q = arrayArg<float>(info, 0, "q"), k = arrayArg<float>(info, 1, "k"), v = arrayArg<float>(info, 2, "v");
   View<float> out = arrayArg<float>(info, 3, "out"), lse = arrayArg<float>(info, 4, "lse");
@@ -61,53 +111,44 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   requireLen(env, k.size, a.B * a.Hkv * a.Tk * a.D, "attention k");
   requireLen(env, v.size, a.B * a.Hkv * a.Tk * a.D, "attention v");
   requireLen(env, lse.size, a.B * a.Hq * a.Tq, "attention lse");
-  const int64_t heads = a.B * a.Hq, D = a.D;
-#pragma omp parallel
-  {
-    std::vector<float> s(static_cast<size_t>(a.Tk));
-    std::vector<float> acc(static_cast<size_t>(D));
-#pragma omp for collapse(2) schedule(dynamic, 16)
-    for (int64_t bh = 0; bh < heads; bh++) {
-      for (int64_t i = 0; i < a.Tq; i++) {
-        const float* qi = q.data + (bh * a.Tq + i) * D;
-        const float* kb = k.data + kvBase(a, bh);
-        const float* vb = v.data + kvBase(a, bh);
-        const int64_t count = a.visible(i);
-        float max = -INFINITY;
-        for (int64_t j = 0; j < count; j++) {
-          s[j] = a.scale * dot(qi, kb + j * D, D);
-          max = std::fmax(max, s[j]);
-        }
-        double sum = 0.0;
-        for (int64_t j = 0; j < count; j++) {
-          s[j] = expF(s[j] - max);
-          sum += s[j];
-        }
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        float* accp = acc.data();
-        for (int64_t j = 0; j < count; j++) {
-          const float p = s[j];
-          const float* vj = vb + j * D;
-#pragma omp simd
-          for (int64_t d = 0; d < D; d++) accp[d] += p * vj[d];
-        }
-        // A query that sees no key (only when seqQ > seqKv) outputs zeros, lse -inf.
-        const float inv = count == 0 ? 0.0f : static_cast<float>(1.0 / sum);
-        float* o = out.data + (bh * a.Tq + i) * D;
-        for (int64_t d = 0; d < D; d++) o[d] = accp[d] * inv;
-        lse.data[bh * a.Tq + i] = count == 0 ? -INFINITY : static_cast<float>(max + std::log(sum));
-      }
-    }
+  if (a.Tk == 0) {  // nothing to attend to: zeros, lse -inf
+    std::fill(out.data, out.data + a.B * a.Hq * a.Tq * a.D, 0.0f);
+    std::fill(lse.data, lse.data + a.B * a.Hq * a.Tq, -INFINITY);
+    return env.Undefined();
+  }
+  const int64_t heads = a.B * a.Hq;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t bh = 0; bh < heads; bh++) {
+    const int64_t b = bh / a.Hq, h = bh % a.Hq, kv = a.kvBase(b, h / a.group()), qo = a.qBase(b, h);
+    thread_local Buffer sBuf;
+    float* s = sBuf.get(a.Tq * a.Tk);
+    scores(a, q.data + qo, k.data + kv, s);
+    probabilities(a, s, lse.data + bh * a.Tq, nullptr);
+    // out = P V: [Tq, Tk] x [Tk, D]
+    gemmF32({a.Tq, a.D, a.Tk, false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s, v.data + kv, out.data + qo);
   }
   return env.Undefined();
 }
 
-// With p_j = exp(s_j - lse) and dp_j = dOut . v_j:
-//   ds_j = p_j (dp_j - Δ), Δ = dOut . out;  dq += scale Σ_j ds_j k_j,
-//   dk_j += scale ds_j q,  dv_j += p_j dOut.
-// One task per (batch, kv head): it owns that head's dk, dv and its group's dq.
+// dS = P * (dP - delta) * scale in place over dP, delta_i = dOut_i . out_i.
+void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, const float* out) {
+  const int64_t Tk = a.Tk, D = a.D, stride = a.qStride();
+  for (int64_t i = 0; i < a.Tq; i++) {
+    float delta = 0.0f;
+#pragma omp simd reduction(+ : delta)
+    for (int64_t d = 0; d < D; d++) delta += dOut[i * stride + d] * out[i * stride + d];
+    const float* pr = p + i * Tk;
+    float* g = dp + i * Tk;
+#pragma omp simd
+    for (int64_t j = 0; j < Tk; j++) g[j] = a.scale * pr[j] * (g[j] - delta);
+  }
+}
+
+// With P recomputed from lse and dP = dOut V^T:
+//   dV = P^T dOut,  dS = P (dP - delta) scale,  dQ = dS K,  dK = dS^T Q.
+// One task per (batch, kv head): it owns that head's dK, dV, summed over its group.
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 17, "attentionBackward");
+  requireArgs(info, 18, "attentionBackward");
   Napi::Env env = info.Env();
   View<float> q = arrayArg<float>(info, 0, "q"), k = arrayArg<float>(info, 1, "k"), v = arrayArg<float>(info, 2, "v");
   View<float> out = arrayArg<float>(info, 3, "out"), lse = arrayArg<float>(info, 4, "lse");
@@ -125,48 +166,32 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   if (dq.data) requireLen(env, dq.size, qLen, "attentionBackward dq");
   if (dk.data) requireLen(env, dk.size, kvLen, "attentionBackward dk");
   if (dv.data) requireLen(env, dv.size, kvLen, "attentionBackward dv");
-  const int64_t D = a.D, group = a.group();
-#pragma omp parallel
-  {
-    std::vector<float> gk(static_cast<size_t>(a.Tk * D)), gv(static_cast<size_t>(a.Tk * D));
-    std::vector<float> gq(static_cast<size_t>(D));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t bkv = 0; bkv < a.B * a.Hkv; bkv++) {
-      const int64_t b = bkv / a.Hkv, kvHead = bkv % a.Hkv;
-      const float* kb = k.data + bkv * a.Tk * D;
-      const float* vb = v.data + bkv * a.Tk * D;
-      std::fill(gk.begin(), gk.end(), 0.0f);
-      std::fill(gv.begin(), gv.end(), 0.0f);
-      float *gkp = gk.data(), *gvp = gv.data(), *gqp = gq.data();
-      for (int64_t h = kvHead * group; h < (kvHead + 1) * group; h++) {
-        const int64_t bh = b * a.Hq + h;
-        for (int64_t i = 0; i < a.Tq; i++) {
-          const int64_t qo = (bh * a.Tq + i) * D;
-          const float* qi = q.data + qo;
-          const float* doi = dOut.data + qo;
-          const float rowLse = lse.data[bh * a.Tq + i];
-          const float delta = dot(doi, out.data + qo, D);
-          const int64_t count = a.visible(i);
-          std::fill(gq.begin(), gq.end(), 0.0f);
-          for (int64_t j = 0; j < count; j++) {
-            const float* kj = kb + j * D;
-            const float* vj = vb + j * D;
-            const float p = expF(a.scale * dot(qi, kj, D) - rowLse);
-            const float ds = a.scale * p * (dot(doi, vj, D) - delta);
-            float* gkj = gkp + j * D;
-            float* gvj = gvp + j * D;
-#pragma omp simd
-            for (int64_t d = 0; d < D; d++) {
-              gqp[d] += ds * kj[d];
-              gkj[d] += ds * qi[d];
-              gvj[d] += p * doi[d];
-            }
-          }
-          if (dq.data) std::memcpy(dq.data + qo, gqp, static_cast<size_t>(D) * sizeof(float));
-        }
-      }
-      if (dk.data) std::memcpy(dk.data + bkv * a.Tk * D, gkp, static_cast<size_t>(a.Tk * D) * sizeof(float));
-      if (dv.data) std::memcpy(dv.data + bkv * a.Tk * D, gvp, static_cast<size_t>(a.Tk * D) * sizeof(float));
+  if (a.Tk == 0 || a.Tq == 0) {  // no products to write the gradients: they are 0
+    if (dq.data) std::fill(dq.data, dq.data + qLen, 0.0f);
+    if (dk.data) std::fill(dk.data, dk.data + kvLen, 0.0f);
+    if (dv.data) std::fill(dv.data, dv.data + kvLen, 0.0f);
+    return env.Undefined();
+  }
+  const int64_t Tq = a.Tq, Tk = a.Tk, D = a.D, qs = a.qStride(), ks = a.kvStride(), group = a.group();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t pair = 0; pair < a.B * a.Hkv; pair++) {
+    const int64_t b = pair / a.Hkv, kvHead = pair % a.Hkv, kv = a.kvBase(b, kvHead);
+    thread_local Buffer pBuf, dpBuf;
+    float* p = pBuf.get(Tq * Tk);
+    float* dp = dpBuf.get(Tq * Tk);
+    for (int64_t h = kvHead * group; h < (kvHead + 1) * group; h++) {
+      const int64_t qo = a.qBase(b, h);
+      const float sum = h == kvHead * group ? 0.0f : 1.0f;  // dK, dV add up over the group
+      scores(a, q.data + qo, k.data + kv, p);
+      probabilities(a, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
+      // dV = P^T dOut: [Tk, Tq] x [Tq, D]
+      if (dv.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, p, dOut.data + qo, dv.data + kv);
+      if (!dq.data && !dk.data) continue;
+      // dP = dOut V^T: [Tq, D] x [D, Tk]
+      gemmF32({Tq, Tk, D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOut.data + qo, v.data + kv, dp);
+      scoreGrads(a, p, dp, dOut.data + qo, out.data + qo);
+      if (dq.data) gemmF32({Tq, D, Tk, false, false, Tk, ks, qs, 1.0f, 0.0f}, dp, k.data + kv, dq.data + qo);
+      if (dk.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, dp, q.data + qo, dk.data + kv);
     }
   }
   return env.Undefined();

@@ -177,6 +177,18 @@ inline float loadFloat(const FloatView& w, size_t i) {
 void convertF32ToBf16(const float* src, uint16_t* dst, int64_t n);
 void convertBf16ToF32(const uint16_t* src, float* dst, int64_t n);
 
+// C = alpha * op(A) op(B) + beta * C in f32 on oneDNN (matmul.cc), each matrix
+// with its own row stride (lda, ldb: of A and B as stored; ldc of C), for kernels
+// that chain products (attention). Safe to call from inside an OpenMP parallel
+// region, where it runs single-threaded on the calling thread.
+struct Gemm {
+  int64_t m, n, k;
+  bool transA, transB;
+  int64_t lda, ldb, ldc;
+  float alpha, beta;
+};
+void gemmF32(const Gemm& g, const float* a, const float* b, float* c);
+
 // A 64-byte aligned heap block (oneDNN's bf16 path is up to 2x slower unaligned).
 void* alignedAlloc(size_t bytes);
 void alignedFree(void* p);

@@ -1,4 +1,4 @@
-// C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] on oneDNN's matmul primitive.
+// C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b] on oneDNN's matmul primitive.
 // Transposes and batch strides are expressed as memory-descriptor strides (no
 // copies); alpha is an output scale and beta a sum post-op. Primitives are cached
 // by everything that shapes them, because creating one costs ~10 us per call.
@@ -21,9 +21,12 @@ struct MatmulShape {
   int64_t aBatchStride, bBatchStride;  // 0 broadcasts
   float alpha, beta;
   bool bf16;  // both operands bf16 (f32 accumulation and output)
+  bool bias;  // an f32 [n] bias (a linear layer's), added by the primitive itself
+  bool userScratch;  // caller-provided scratchpad: needed to run on several threads at once
+  int64_t lda, ldb, ldc;  // row strides of a single strided product (gemmF32); 0: dense
 };
 
-using Key = std::array<int64_t, 11>;
+using Key = std::array<int64_t, 12>;
 
 struct KeyHash {
   size_t operator()(const Key& k) const {
@@ -37,13 +40,14 @@ Key keyOf(const MatmulShape& s) {
   int32_t alphaBits, betaBits;
   std::memcpy(&alphaBits, &s.alpha, 4);
   std::memcpy(&betaBits, &s.beta, 4);
-  int64_t flags = (s.transA ? 1 : 0) | (s.transB ? 2 : 0) | (s.bf16 ? 4 : 0);
-  return Key{s.batch, s.m, s.n, s.k, s.aBatchStride, s.bBatchStride, flags, alphaBits, betaBits, 0, 0};
+  int64_t flags = (s.transA ? 1 : 0) | (s.transB ? 2 : 0) | (s.bf16 ? 4 : 0) | (s.bias ? 8 : 0) | (s.userScratch ? 16 : 0);
+  // Strides: lda and ldb pack into one slot (each < 2^31 elements), ldc in another.
+  return Key{s.batch, s.m, s.n, s.k, s.aBatchStride, s.bBatchStride, flags, alphaBits, betaBits, (s.lda << 32) | s.ldb, s.ldc, 0};
 }
 
 struct Entry {
   dnnl::matmul prim;
-  memory::desc a, b, c;
+  memory::desc a, b, c, bias, scratch;
 };
 
 // Strided descriptor of op(X) [rows, cols] where X is stored [rows, cols] or,
@@ -57,23 +61,38 @@ memory::desc operandDesc(int64_t batch, int64_t rows, int64_t cols, bool trans, 
   return memory::desc(Dims{bdim, rows, cols}, dt, Dims{bstride, strides2[0], strides2[1]});
 }
 
+// op(X) [rows, cols] of a matrix stored with row stride ld ([rows, cols], or [cols, rows] when trans).
+memory::desc stridedDesc(int64_t rows, int64_t cols, bool trans, int64_t ld, memory::data_type dt) {
+  return memory::desc(Dims{rows, cols}, dt, trans ? Dims{1, ld} : Dims{ld, 1});
+}
+
 Entry createEntry(const MatmulShape& s) {
   auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-  memory::desc a = operandDesc(s.batch, s.m, s.k, s.transA, s.aBatchStride, dt);
-  memory::desc b = operandDesc(s.batch, s.k, s.n, s.transB, s.bBatchStride, dt);
-  memory::desc c = s.batch == 1 ? memory::desc(Dims{s.m, s.n}, memory::data_type::f32, Dims{s.n, 1})
-                                : memory::desc(Dims{s.batch, s.m, s.n}, memory::data_type::f32,
-                                               Dims{s.m * s.n, s.n, 1});
+  const bool strided = s.lda != 0;
+  memory::desc a = strided ? stridedDesc(s.m, s.k, s.transA, s.lda, dt) : operandDesc(s.batch, s.m, s.k, s.transA, s.aBatchStride, dt);
+  memory::desc b = strided ? stridedDesc(s.k, s.n, s.transB, s.ldb, dt) : operandDesc(s.batch, s.k, s.n, s.transB, s.bBatchStride, dt);
+  memory::desc c = strided        ? stridedDesc(s.m, s.n, false, s.ldc, memory::data_type::f32)
+                   : s.batch == 1 ? memory::desc(Dims{s.m, s.n}, memory::data_type::f32, Dims{s.n, 1})
+                                  : memory::desc(Dims{s.batch, s.m, s.n}, memory::data_type::f32,
+                                                 Dims{s.m * s.n, s.n, 1});
   dnnl::primitive_attr attr;
+  // oneDNN's default scratchpad is one global buffer shared by all primitives,
+  // so concurrent executions (attention's per-thread products) would trample it.
+  if (s.userScratch) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (s.alpha != 1.0f) attr.set_output_scales(0, {s.alpha});
   if (s.beta != 0.0f) {
     dnnl::post_ops po;
     po.append_sum(s.beta);
     attr.set_post_ops(po);
   }
-  dnnl::matmul::desc d(a, b, c);
+  memory::desc bias;
+  if (s.bias) {
+    bias = s.batch == 1 ? memory::desc(Dims{1, s.n}, memory::data_type::f32, Dims{s.n, 1})
+                        : memory::desc(Dims{1, 1, s.n}, memory::data_type::f32, Dims{s.n, s.n, 1});
+  }
+  dnnl::matmul::desc d = s.bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
   dnnl::matmul::primitive_desc pd(d, attr, cpuEngine());
-  return Entry{dnnl::matmul(pd), a, b, c};
+  return Entry{dnnl::matmul(pd), a, b, c, bias, pd.scratchpad_desc()};
 }
 
 std::mutex cacheMutex;
@@ -119,6 +138,11 @@ void scaleOnly(float* c, int64_t count, float beta) {
   for (int64_t i = 0; i < count; i++) c[i] *= beta;
 }
 
+void addBiasRows(float* c, const float* bias, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < n; j++) c[r * n + j] += bias[j];
+}
+
 // Folds a batch that shares one B into the M dimension ([batch*m, k] @ [k, n]),
 // the shape oneDNN's 2-D kernels run fastest (a linear layer over B*T rows).
 void foldBroadcastB(MatmulShape& s) {
@@ -129,9 +153,9 @@ void foldBroadcastB(MatmulShape& s) {
   }
 }
 
-// matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta)
+// matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, bias|null)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  requireArgs(info, 13, "matmul");
+  requireArgs(info, 14, "matmul");
   Napi::Env env = info.Env();
   FloatView a = floatArg(info, 0, "a");
   FloatView b = floatArg(info, 1, "b");
@@ -147,10 +171,15 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   s.bBatchStride = sizeArg(info, 10, "bBatchStride");
   s.alpha = static_cast<float>(numArg(info, 11, "alpha"));
   s.beta = static_cast<float>(numArg(info, 12, "beta"));
+  View<float> bias = optArrayArg<float>(info, 13, "bias");
+  s.bias = bias.data != nullptr;
+  if (s.bias && s.alpha != 1.0f) throw argError(env, "matmul: a bias needs alpha 1");
   if (s.batch == 0 || s.m == 0 || s.n == 0) return env.Undefined();
   requireLen(env, c.size, s.batch * s.m * s.n, "c");
+  if (s.bias) requireLen(env, bias.size, s.n, "bias");
   if (s.k == 0) {
     scaleOnly(c.data, s.batch * s.m * s.n, s.beta);
+    if (s.bias) addBiasRows(c.data, bias.data, s.batch * s.m, s.n);
     return env.Undefined();
   }
   const int64_t aSpan = spanOf(s.batch, s.m, s.k, s.aBatchStride);
@@ -178,12 +207,35 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   memory am(e.a, cpuEngine(), const_cast<void*>(aData));
   memory bm(e.b, cpuEngine(), const_cast<void*>(bData));
   memory cm(e.c, cpuEngine(), c.data);
-  e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(e.bias, cpuEngine(), bias.data));
+  e.prim.execute(cpuStream(), args);
   cpuStream().wait();
   return env.Undefined();
 }
 
 }  // namespace
+
+void gemmF32(const Gemm& g, const float* a, const float* b, float* c) {
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0) {
+    for (int64_t r = 0; r < g.m; r++) scaleOnly(c + r * g.ldc, g.n, g.beta);
+    return;
+  }
+  MatmulShape s{1, g.m, g.n, g.k, g.transA, g.transB, 0, 0, g.alpha, g.beta, false, false, true, g.lda, g.ldb, g.ldc};
+  const Entry& e = primitiveFor(s);
+  memory am(e.a, cpuEngine(), const_cast<float*>(a));
+  memory bm(e.b, cpuEngine(), const_cast<float*>(b));
+  memory cm(e.c, cpuEngine(), c);
+  // A stream per thread: kernels call this from inside OpenMP loops, where each
+  // thread runs its own (then single-threaded) products; streams are not
+  // thread-safe, primitives are.
+  thread_local dnnl::stream stream(cpuEngine());
+  thread_local Scratch scratch;
+  memory sm(e.scratch, cpuEngine(), scratch.get(e.scratch.get_size() / sizeof(uint16_t) + 1));
+  e.prim.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
+  stream.wait();
+}
 
 void InitMatmul(Napi::Env env, Napi::Object exports) { exportFn(env, exports, "matmul", Matmul); }
 

@@ -23,7 +23,7 @@ export type UnaryOp = 'relu' | 'silu' | 'gelu_tanh' | 'gelu_erf' | 'exp' | 'neg'
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 export type RopeLayout = 'halves' | 'pairs';
 
-/** C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch. */
+/** C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b] for b < batch. */
 export interface MatmulArgs {
   a: FloatArray; // op(A): [m, k]; A stored [m, k], or [k, m] when transA
   b: FloatArray; // op(B): [k, n]; B stored [k, n], or [n, k] when transB
@@ -44,6 +44,9 @@ export interface MatmulArgs {
    * f32 operand is rounded to bf16 first) with f32 accumulation. */
   aDtype: 'f32' | 'bf16';
   bDtype: 'f32' | 'bf16';
+  /** f32 [n] added to every row of the product (a linear layer's bias, fused so
+   * the output is written once); only with alpha 1. */
+  bias?: Float32Array | null;
 }
 
 /** Causal (optionally) scaled-dot-product attention with grouped-query heads.
@@ -51,6 +54,11 @@ export interface MatmulArgs {
  * Query head h reads kv head floor(h / (Hq / Hkv)). With `causal`, query i sits at
  * absolute position Tk - Tq + i (so a KV cache works) and sees keys 0..that position. */
 export interface AttentionArgs {
+  /** 'bhtd' (default): q [B, Hq, Tq, D], k and v [B, Hkv, Tk, D], out like q.
+   * 'bthd': q [B, Tq, Hq, D], k and v [B, Tk, Hkv, D], out like q: a linear layer's
+   * output viewed as heads, so no transposing copies around the op (issue #7).
+   * lse is [B, Hq, Tq] in both. */
+  layout?: 'bhtd' | 'bthd';
   batch: number;
   headsQ: number;
   headsKv: number;
@@ -81,6 +89,10 @@ export interface Backend {
 
   /** Zero-filled storage of `size` elements (64-byte aligned on native). */
   alloc(dtype: DType, size: number): Storage;
+  /** Storage for an output a primitive overwrites entirely: contents unspecified
+   * (native skips the zero-fill, a memory pass as long as many kernels: issue #7;
+   * the reference returns zeros). */
+  empty(dtype: DType, size: number): Storage;
 
   // --- conversion and copies -------------------------------------------------
   /** Round-to-nearest-even f32 -> bf16 (NaN stays NaN). */

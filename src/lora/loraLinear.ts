@@ -3,6 +3,7 @@ import type { Linear, LinearLike } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { add, scale } from '../tensor/ops/elementwise.js';
+import { loraLinear } from '../tensor/ops/lora.js';
 import { linear } from '../tensor/ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loraScale } from './config.js';
@@ -95,11 +96,13 @@ export class LoraLinear extends Module implements LinearLike {
   }
 
   forward(x: Tensor): Tensor {
-    const y = this.base_layer.forward(x);
-    if (this._merged) return y; // the delta is inside the weight already
+    if (this._merged) return this.base_layer.forward(x); // the delta is inside the weight already
     const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
+    const bias = this.base_layer.bias;
+    // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
+    if (!bias || bias.dtype === 'f32') return loraLinear(x, this.base_layer.weight, bias, this.lora_A, this.lora_B, this.scaling, h);
     const z = scale(linear(h, this.lora_A), this.scaling); // (..., r): scaling the narrow side is cheapest
-    return add(y, linear(z, this.lora_B)); // (..., out)
+    return add(this.base_layer.forward(x), linear(z, this.lora_B)); // (..., out)
   }
 
   /** Dropout on (true) or off; off by default, like a freshly loaded HF model. */

@@ -274,7 +274,7 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
-  it('matmul: f32, bf16 and mixed; transposes, batch strides, broadcast, alpha and beta', () => {
+  it('matmul: f32, bf16 and mixed; transposes, batch strides, broadcast, alpha, beta and bias', () => {
     const shapes = [
       [1, 1, 1],
       [3, 17, 65],
@@ -301,6 +301,10 @@ describe('native backend conformance', { skip }, () => {
         checkMatmul({ ...matmulArgs(3, m, n, k, false, true, aDtype, bDtype, 0, k * n), alpha: 0.5 });
         checkMatmul({ ...matmulArgs(3, m, n, k, false, false, aDtype, bDtype, m * k, 0), beta: 1 });
         checkMatmul({ ...matmulArgs(2, m, n, k, true, false, aDtype, bDtype, m * k + 5, k * n + 3), alpha: -2, beta: 0.5 });
+        // a fused bias: linear layers (broadcast B, folded) and batched, overwrite and accumulate
+        checkMatmul({ ...matmulArgs(1, m, n, k, false, true, aDtype, bDtype), bias: nf32(randn(n, next())) });
+        checkMatmul({ ...matmulArgs(3, m, n, k, false, true, aDtype, bDtype, m * k, 0), bias: nf32(randn(n, next())), beta: 1 });
+        checkMatmul({ ...matmulArgs(2, m, n, k, true, false, aDtype, bDtype), bias: nf32(randn(n, next())) });
       }
     }
   });
@@ -429,6 +433,13 @@ describe('native backend conformance', { skip }, () => {
       { batch: 2, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 4, headDim: 3, scale: 0.5, causal: true }, // rows with no key
       { batch: 1, headsQ: 6, headsKv: 2, seqQ: 65, seqKv: 65, headDim: 16, scale: 0.25, causal: false },
       { batch: 2, headsQ: 4, headsKv: 4, seqQ: 128, seqKv: 128, headDim: 64, scale: 0.125, causal: true },
+      // several blocks of kv pairs in the native kernel (the last one partial), with GQA
+      { batch: 3, headsQ: 6, headsKv: 3, seqQ: 256, seqKv: 256, headDim: 4, scale: 0.5, causal: true },
+      // heads read in place from [B, T, H, D] (a linear layer's output)
+      { layout: 'bthd', batch: 2, headsQ: 4, headsKv: 2, seqQ: 17, seqKv: 17, headDim: 8, scale: 1 / Math.sqrt(8), causal: true },
+      { layout: 'bthd', batch: 1, headsQ: 3, headsKv: 3, seqQ: 5, seqKv: 17, headDim: 17, scale: 0.3, causal: true },
+      { layout: 'bthd', batch: 2, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 4, headDim: 3, scale: 0.5, causal: true },
+      { layout: 'bthd', batch: 2, headsQ: 6, headsKv: 2, seqQ: 65, seqKv: 65, headDim: 16, scale: 0.25, causal: false },
     ];
     for (const a of cases) {
       const what = `attention ${JSON.stringify(a)}`;
@@ -579,7 +590,7 @@ function checkMatmul(args: MatmulArgs): void {
     (be, [c]) => be.matmul({ ...args, c }),
   );
   const bf16 = args.aDtype === 'bf16' || args.bDtype === 'bf16';
-  const shape = { ...args, a: args.aDtype, b: args.bDtype, c: undefined }; // the description, not the data
+  const shape = { ...args, a: args.aDtype, b: args.bDtype, c: undefined, bias: args.bias ? 'f32' : undefined }; // the description, not the data
   // Both round operands identically; only f32-vs-f64 accumulation order differs.
   closeAll(got, want, `matmul ${JSON.stringify(shape)}`, 'f32', bf16 ? { rtol: 1e-3, atol: 1e-3 } : { atol: 1e-4 });
 }

@@ -3,6 +3,8 @@
 
 export interface NativeAddon {
   alloc(bytes: number): ArrayBuffer;
+  /** bytes from the start of `buffer` to its first 64-byte boundary */
+  alignPad(buffer: ArrayBuffer): number;
   castToBf16(src: Float32Array, dst: Uint16Array): void;
   castToF32(src: Uint16Array, dst: Float32Array): void;
   copyStrided(
@@ -45,6 +47,7 @@ export interface NativeAddon {
     bBatchStride: number,
     alpha: number,
     beta: number,
+    bias: Float32Array | null,
   ): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;

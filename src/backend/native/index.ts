@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BinaryOp, DType, Storage, UnaryOp } from '../backend.js';
+import { checkBias } from '../reference/matmul.js';
 import type { NativeAddon } from './addon.js';
 
 const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
@@ -54,12 +55,8 @@ function loadAddon(): NativeAddon | null {
 export function createNativeBackend(addon: NativeAddon): Backend {
   return {
     name: 'native',
-    alloc(dtype, size): Storage {
-      const buffer = addon.alloc(size * BYTES[dtype]); // 64-byte aligned, zero-filled
-      if (dtype === 'f32') return new Float32Array(buffer);
-      if (dtype === 'bf16') return new Uint16Array(buffer);
-      return new Int32Array(buffer);
-    },
+    alloc: (dtype, size) => alignedStorage(addon, dtype, size, true),
+    empty: (dtype, size) => alignedStorage(addon, dtype, size, false),
     castToBf16: (src, dst) => {
       if (src.length !== dst.length)
         throw new RangeError(`castToBf16: src has ${src.length} elements but dst has ${dst.length}; pass arrays of equal length`);
@@ -84,7 +81,7 @@ export function createNativeBackend(addon: NativeAddon): Backend {
       checkDtype(args.a, args.aDtype, 'a');
       checkDtype(args.b, args.bDtype, 'b');
       const { a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta } = args;
-      addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta);
+      addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, checkBias(args));
     },
     softmax: (x, out, rows, cols) => addon.softmax(x, out, rows, cols),
     softmaxBackward: (y, dy, dx, rows, cols, accumulate) => addon.softmaxBackward(y, dy, dx, rows, cols, accumulate),
@@ -101,7 +98,7 @@ export function createNativeBackend(addon: NativeAddon): Backend {
       addon.rope(x, out, positions, cos, sin, a.batch, a.seq, a.heads, a.headDim, a.rotaryDim, layout, a.inverse);
     },
     attention: (q, k, v, out, lse, a) =>
-      addon.attention(q, k, v, out, lse, a.batch, a.headsQ, a.headsKv, a.seqQ, a.seqKv, a.headDim, a.scale, a.causal),
+      addon.attention(q, k, v, out, lse, a.batch, a.headsQ, a.headsKv, a.seqQ, a.seqKv, a.headDim, a.scale, a.causal, a.layout === 'bthd'),
     attentionBackward: (q, k, v, out, lse, dOut, dq, dk, dv, a) =>
       addon.attentionBackward(
         q,
@@ -121,6 +118,7 @@ export function createNativeBackend(addon: NativeAddon): Backend {
         a.headDim,
         a.scale,
         a.causal,
+        a.layout === 'bthd',
       ),
     embedding: (weight, ids, out, dim) => addon.embedding(weight, ids, out, dim),
     embeddingBackward: (ids, dy, dWeight, dim) => addon.embeddingBackward(ids, dy, dWeight, dim),
@@ -129,6 +127,20 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     adamw: (param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
       addon.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step),
   };
+}
+
+/** Storage starting on a 64-byte boundary, in a V8-owned ArrayBuffer over-allocated
+ * by 64 bytes, zero-filled or not (allocUnsafeSlow: unpooled, uninitialised). V8
+ * frees it when it dies, during GC; the addon's external buffers are freed only
+ * once the event loop turns, which a synchronous training loop never lets happen
+ * (native/alloc.cc). */
+function alignedStorage(addon: NativeAddon, dtype: DType, size: number, zeroed: boolean): Storage {
+  const bytes = size * BYTES[dtype] + 64;
+  const buffer = zeroed ? new ArrayBuffer(bytes) : (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer);
+  const pad = addon.alignPad(buffer);
+  if (dtype === 'f32') return new Float32Array(buffer, pad, size);
+  if (dtype === 'bf16') return new Uint16Array(buffer, pad, size);
+  return new Int32Array(buffer, pad, size);
 }
 
 /** The declared dtype must match the storage kind (the addon infers it from the array). */

@@ -11,15 +11,20 @@ function layout(args: AttentionArgs) {
     throw new RangeError(`attention: headsQ (${headsQ}) must be a multiple of headsKv (${headsKv})`);
   }
   const group = headsQ / headsKv;
+  const bthd = args.layout === 'bthd';
   return {
     heads: batch * headsQ,
-    /** offset of query row i of flat head bh in q/out [B, Hq, Tq, D] */
-    qRow: (bh: number, i: number) => (bh * seqQ + i) * headDim,
-    /** offset of key row j for flat query head bh in k/v [B, Hkv, Tk, D] */
+    /** offset of query row i of flat head bh = b * Hq + h in q/out */
+    qRow: (bh: number, i: number) => {
+      if (!bthd) return (bh * seqQ + i) * headDim; // [B, Hq, Tq, D]
+      const b = Math.floor(bh / headsQ);
+      return ((b * seqQ + i) * headsQ + (bh % headsQ)) * headDim; // [B, Tq, Hq, D]
+    },
+    /** offset of key row j for flat query head bh in k/v */
     kvRow: (bh: number, j: number) => {
       const b = Math.floor(bh / headsQ);
       const kvHead = Math.floor((bh % headsQ) / group);
-      return ((b * headsKv + kvHead) * seqKv + j) * headDim;
+      return bthd ? ((b * seqKv + j) * headsKv + kvHead) * headDim : ((b * headsKv + kvHead) * seqKv + j) * headDim;
     },
     /** keys 0..visible(i)-1 are seen by query i (absolute position seqKv - seqQ + i) */
     visible: (i: number) => (causal ? Math.max(0, Math.min(seqKv, seqKv - seqQ + i + 1)) : seqKv),

@@ -22,6 +22,7 @@ export { erf, erfc } from './erf.js';
 export const referenceBackend: Backend = {
   name: 'reference',
   alloc,
+  empty: alloc,
   castToBf16,
   castToF32,
   copyStrided,

@@ -1,4 +1,4 @@
-// Batched matrix product C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b].
+// Batched matrix product C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b].
 
 import type { Backend, FloatArray, MatmulArgs } from '../backend.js';
 import { bf16BitsToF32, roundToBf16 } from './bf16.js';
@@ -19,6 +19,7 @@ export const matmul: Backend['matmul'] = (args: MatmulArgs) => {
   const bf16Product = args.aDtype === 'bf16' || args.bDtype === 'bf16';
   const a = operandValues(args.a, args.aDtype, bf16Product, 'a');
   const b = operandValues(args.b, args.bDtype, bf16Product, 'b');
+  const bias = checkBias(args);
   // Element (row, col) of op(A) and op(B) within one batch item.
   const aAt = transA ? (row: number, col: number) => col * m + row : (row: number, col: number) => row * k + col;
   const bAt = transB ? (row: number, col: number) => col * k + row : (row: number, col: number) => row * n + col;
@@ -30,6 +31,7 @@ export const matmul: Backend['matmul'] = (args: MatmulArgs) => {
       for (let j = 0; j < n; j++) {
         let sum = 0; // f64 accumulation: the exact-as-possible specification
         for (let p = 0; p < k; p++) sum += a[aBase + aAt(i, p)] * b[bBase + bAt(p, j)];
+        if (bias) sum += bias[j];
         const at = cBase + i * n + j;
         // beta 0 overwrites: C may hold garbage (even NaN) that must not leak through.
         c[at] = beta === 0 ? alpha * sum : alpha * sum + beta * c[at];
@@ -37,3 +39,14 @@ export const matmul: Backend['matmul'] = (args: MatmulArgs) => {
     }
   }
 };
+
+/** The bias, checked: f32 [n], and alpha 1 (a bias is not scaled). */
+export function checkBias(args: MatmulArgs): Float32Array | null {
+  const bias = args.bias ?? null;
+  if (!bias) return null;
+  if (!(bias instanceof Float32Array) || bias.length < args.n) {
+    throw new TypeError(`matmul: bias must be a Float32Array of at least n = ${args.n} elements`);
+  }
+  if (args.alpha !== 1) throw new RangeError(`matmul: a bias needs alpha 1, got alpha ${args.alpha}`);
+  return bias;
+}

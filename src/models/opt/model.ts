@@ -1,9 +1,12 @@
 import { embeddingFrom, layerNormFrom, linearFrom } from '../../nn/build.js';
 import type { Embedding } from '../../nn/embedding.js';
-import type { LinearLike } from '../../nn/linear.js';
+import { Linear, type LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { LayerNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
+import { checkpoint } from '../../tensor/ops/checkpoint.js';
+import { linearRelu } from '../../tensor/ops/linearRelu.js';
+import { residualLinear } from '../../tensor/ops/residualLinear.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import { add } from '../../tensor/ops/elementwise.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
@@ -19,6 +22,12 @@ import { hasFinalLayerNorm, type OptConfig } from './config.js';
 export const OPT_POSITION_OFFSET = 2;
 
 const LAYER_NORM_EPS = 1e-5; // nn.LayerNorm's default; OPTConfig has no key for it
+
+/** residual + layer(x): fused into one op for a plain Linear with an f32 (or no) bias. */
+function plusLinear(residual: Tensor, layer: LinearLike, x: Tensor): Tensor {
+  if (layer instanceof Linear && (!layer.bias || layer.bias.dtype === 'f32')) return residualLinear(residual, x, layer.weight, layer.bias);
+  return add(residual, layer.forward(x));
+}
 
 class OPTAttention extends Module {
   k_proj: LinearLike;
@@ -40,16 +49,26 @@ class OPTAttention extends Module {
     this.out_proj = linearFrom(src, `${prefix}.out_proj`, d, d, bias);
   }
 
-  forward(x: Tensor, cache?: KvCache): Tensor {
+  /** residual + self-attention(x); the residual add is fused into out_proj. */
+  forward(x: Tensor, residual: Tensor, cache?: KvCache): Tensor {
     const [B, T, d] = x.shape as [number, number, number]; // x: (B, T, d)
     const H = this._cfg.num_attention_heads;
-    const split = (y: Tensor): Tensor => permute(reshape(y, [B, T, H, d / H]), [0, 2, 1, 3]); // (B, H, T, hd)
+    const heads = (y: Tensor): Tensor => reshape(y, [B, T, H, d / H]); // (B, T, H, hd), a view
+    // HF multiplies q_proj's output by head_dim^-0.5; the op's default scale is the same.
+    if (!cache) {
+      // Heads read in place from the projections' outputs: no transposing copies.
+      const o = attention(heads(this.q_proj.forward(x)), heads(this.k_proj.forward(x)), heads(this.v_proj.forward(x)), {
+        causal: true,
+        layout: 'bthd',
+      });
+      return plusLinear(residual, this.out_proj, reshape(o, [B, T, d])); // o: (B, T, H, hd)
+    }
+    const split = (y: Tensor): Tensor => permute(heads(y), [0, 2, 1, 3]); // (B, H, T, hd): the cache's layout
     let k = split(this.k_proj.forward(x));
     let v = split(this.v_proj.forward(x));
-    if (cache) [k, v] = cache.update(this._layer, k, v);
-    // HF multiplies q_proj's output by head_dim^-0.5; the op's default scale is the same.
+    [k, v] = cache.update(this._layer, k, v);
     const o = attention(split(this.q_proj.forward(x)), k, v, { causal: true }); // (B, H, T, hd)
-    return this.out_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, d]));
+    return plusLinear(residual, this.out_proj, reshape(permute(o, [0, 2, 1, 3]), [B, T, d]));
   }
 }
 
@@ -80,11 +99,18 @@ class OPTDecoderLayer extends Module {
   /** Pre-LN normalises each block's input; post-LN (OPT-350m) its residual sum. */
   forward(h: Tensor, cache?: KvCache): Tensor {
     const pre = this._cfg.do_layer_norm_before;
-    h = add(h, this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(h) : h, cache));
+    h = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(h) : h, h, cache);
     if (!pre) h = this.self_attn_layer_norm.forward(h);
     const x = pre ? this.final_layer_norm.forward(h) : h;
-    h = add(h, this.fc2.forward(this._act(this.fc1.forward(x))));
+    h = plusLinear(h, this.fc2, this.fc1Activated(x));
     return pre ? h : this.final_layer_norm.forward(h);
+  }
+
+  /** act(fc1(x)); relu after a plain Linear (not LoRA-wrapped) is one fused op. */
+  private fc1Activated(x: Tensor): Tensor {
+    const fc1 = this.fc1;
+    const fusable = this._cfg.activation_function === 'relu' && fc1 instanceof Linear && (!fc1.bias || fc1.bias.dtype === 'f32');
+    return fusable ? linearRelu(x, fc1.weight, fc1.bias) : this._act(fc1.forward(x));
   }
 }
 
@@ -125,6 +151,9 @@ class OPTModel extends Module {
 export class OPTForCausalLM extends CausalLM {
   model: OPTModel;
   readonly dims: ModelDims;
+  /** Recompute each decoder layer's activations in backward instead of keeping
+   * them (HF's gradient_checkpointing_enable). Needs LoRA dropout 0. */
+  gradientCheckpointing = false;
 
   constructor(
     src: WeightSource,
@@ -156,7 +185,15 @@ export class OPTForCausalLM extends CausalLM {
     let x = dec.embed_tokens.forward(ids); // (B, T, word_embed_proj_dim)
     if (dec.project_in) x = dec.project_in.forward(x);
     let h = add(x, dec.embed_positions.forward(tensor(ids.backend, rows, [T], 'i32'))); // (B, T, d)
-    for (const layer of dec.layers) h = layer.forward(h, cache);
+    for (const layer of dec.layers) {
+      if (!this.gradientCheckpointing || cache) h = layer.forward(h, cache);
+      else
+        h = checkpoint(
+          (x) => layer.forward(x),
+          h,
+          layer.trainableParameters().map(([, t]) => t),
+        );
+    }
     if (dec.final_layer_norm) h = dec.final_layer_norm.forward(h);
     return dec.project_out ? dec.project_out.forward(h) : h;
   }

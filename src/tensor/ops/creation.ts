@@ -6,6 +6,12 @@ export function zeros(backend: Backend, shape: readonly number[], dtype: DType =
   return new Tensor(backend.alloc(dtype, shapeSize(shape)), [...shape], dtype, backend);
 }
 
+/** A tensor whose contents are unspecified: only for outputs that a primitive
+ * overwrites entirely (on the reference backend it is zero-filled). */
+export function empty(backend: Backend, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+  return new Tensor(backend.empty(dtype, shapeSize(shape)), [...shape], dtype, backend);
+}
+
 export function full(backend: Backend, shape: readonly number[], value: number): Tensor {
   const t = zeros(backend, shape);
   backend.fill(t.f32, value);

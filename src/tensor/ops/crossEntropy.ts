@@ -1,7 +1,7 @@
 import type { FloatArray } from '../../backend/backend.js';
 import { isGradEnabled, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { zeros } from './creation.js';
+import { empty, zeros } from './creation.js';
 
 export const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
 
@@ -15,18 +15,28 @@ function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): 
   return n;
 }
 
+/** Rows per LM-head chunk: up to 2^25 logits (128 MiB f32), split evenly. The
+ * head's weight is streamed from memory once per chunk (77 MB in bf16 at OPT's
+ * vocab), so chunks of ~80 rows spent more time reading it than multiplying
+ * (issue #7); 2^25 gives 4 chunks of 512 rows at batch 8 x 256. */
+function chunkRows(rows: number, vocab: number, requested?: number): number {
+  if (requested !== undefined) return Math.max(1, Math.min(rows, requested));
+  const most = Math.max(1, Math.floor((1 << 25) / vocab));
+  return rows === 0 ? 1 : Math.ceil(rows / Math.ceil(rows / most));
+}
+
 /** Mean negative log-likelihood of targets [N] under logits [N, V], log-softmax
  * fused in (one primitive). Rows whose target is ignoreIndex count for nothing. */
 export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNORE_INDEX): Tensor {
   const vocab = logits.dim(-1);
   const rows = logits.size / vocab;
   const count = countTargets(targets.i32, ignoreIndex, vocab);
-  const perRow = zeros(logits.backend, [rows]);
+  const perRow = empty(logits.backend, [rows]);
   logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, null, rows, vocab, ignoreIndex, 1);
   const out = zeros(logits.backend, [1]);
   out.f32[0] = sumF64(perRow.f32) / Math.max(count, 1);
   return record(out, 'crossEntropy', [logits], (g) => {
-    const gl = zeros(logits.backend, logits.shape);
+    const gl = empty(logits.backend, logits.shape);
     logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, gl.f32, rows, vocab, ignoreIndex, g.f32[0]! / Math.max(count, 1));
     return [gl];
   });
@@ -37,18 +47,23 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
  * then dh = dLogits W and dW += dLogits^T h while the chunk is still hot. The
  * gradients are computed during the forward pass and scaled in backward.
  * hidden [N, d] f32, weight [V, d] f32 or bf16. */
-export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, opts: { ignoreIndex?: number; chunkRows?: number } = {}): Tensor {
+export function lmHeadCrossEntropy(
+  hidden: Tensor,
+  weight: Tensor,
+  targets: Tensor,
+  opts: { ignoreIndex?: number; chunkRows?: number } = {},
+): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;
   const count = Math.max(countTargets(targets.i32, ignoreIndex, vocab), 1);
-  const chunk = Math.max(1, Math.min(rows, opts.chunkRows ?? Math.max(1, Math.floor((1 << 22) / vocab))));
+  const chunk = chunkRows(rows, vocab, opts.chunkRows);
   const be = hidden.backend;
   const wantGrad = isGradEnabled() && (hidden.requiresGrad || weight.requiresGrad);
-  const dh = wantGrad && hidden.requiresGrad ? zeros(be, hidden.shape) : null;
+  const dh = wantGrad && hidden.requiresGrad ? empty(be, hidden.shape) : null;
   const dw = wantGrad && weight.requiresGrad ? zeros(be, weight.shape) : null;
-  const logits = be.alloc('f32', chunk * vocab) as Float32Array;
-  const perRow = be.alloc('f32', chunk) as Float32Array;
+  const logits = be.empty('f32', chunk * vocab) as Float32Array;
+  const perRow = be.empty('f32', chunk) as Float32Array;
   let total = 0;
   const w = weight.data as FloatArray;
   const wDtype = weight.dtype as 'f32' | 'bf16';
@@ -61,8 +76,35 @@ export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tens
     const t = targets.i32.subarray(r0, r0 + n);
     be.crossEntropy(lg, t, perRow.subarray(0, n), wantGrad ? lg : null, n, vocab, ignoreIndex, 1 / count);
     total += sumF64(perRow.subarray(0, n));
-    if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, transA: false, transB: false, aDtype: 'f32', bDtype: wDtype });
-    if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: h, c: dw.f32, m: vocab, n: dim, k: n, transA: true, transB: false, aDtype: 'f32', bDtype: 'f32' });
+    if (dh)
+      be.matmul({
+        ...mm,
+        a: lg,
+        b: w,
+        c: dh.f32.subarray(r0 * dim, (r0 + n) * dim),
+        m: n,
+        n: dim,
+        k: vocab,
+        transA: false,
+        transB: false,
+        aDtype: 'f32',
+        bDtype: wDtype,
+      });
+    if (dw)
+      be.matmul({
+        ...mm,
+        beta: 1,
+        a: lg,
+        b: h,
+        c: dw.f32,
+        m: vocab,
+        n: dim,
+        k: n,
+        transA: true,
+        transB: false,
+        aDtype: 'f32',
+        bDtype: 'f32',
+      });
   }
   const out = zeros(be, [1]);
   out.f32[0] = total / count;
@@ -84,12 +126,17 @@ function sumF64(x: Float32Array): number {
  * hidden [N, d], in row chunks. Used by candidate scoring (classification tasks),
  * where each token's loss gets its own weight, so the backward pass recomputes
  * each chunk's logits instead of keeping them. */
-export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, opts: { ignoreIndex?: number; chunkRows?: number } = {}): Tensor {
+export function lmHeadTokenNll(
+  hidden: Tensor,
+  weight: Tensor,
+  targets: Tensor,
+  opts: { ignoreIndex?: number; chunkRows?: number } = {},
+): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;
   countTargets(targets.i32, ignoreIndex, vocab);
-  const chunk = Math.max(1, Math.min(rows, opts.chunkRows ?? Math.max(1, Math.floor((1 << 22) / vocab))));
+  const chunk = chunkRows(rows, vocab, opts.chunkRows);
   const be = hidden.backend;
   const w = weight.data as FloatArray;
   const wDtype = weight.dtype as 'f32' | 'bf16';
@@ -98,7 +145,19 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
   const chunkLogits = (r0: number, n: number): Float32Array => {
     const lg = logits.subarray(0, n * vocab);
-    be.matmul({ ...mm, a: hidden.f32.subarray(r0 * dim, (r0 + n) * dim), b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
+    be.matmul({
+      ...mm,
+      a: hidden.f32.subarray(r0 * dim, (r0 + n) * dim),
+      b: w,
+      c: lg,
+      m: n,
+      n: vocab,
+      k: dim,
+      transA: false,
+      transB: true,
+      aDtype: 'f32',
+      bDtype: wDtype,
+    });
     return lg;
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
@@ -106,7 +165,7 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
     be.crossEntropy(chunkLogits(r0, n), targets.i32.subarray(r0, r0 + n), out.f32.subarray(r0, r0 + n), null, n, vocab, ignoreIndex, 1);
   }
   return record(out, 'lmHeadTokenNll', [hidden, weight], (g) => {
-    const dh = hidden.requiresGrad ? zeros(be, hidden.shape) : null;
+    const dh = hidden.requiresGrad ? empty(be, hidden.shape) : null;
     const dw = weight.requiresGrad ? zeros(be, weight.shape) : null;
     const scratch = be.alloc('f32', chunk) as Float32Array;
     for (let r0 = 0; r0 < rows; r0 += chunk) {
@@ -117,8 +176,35 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
-      if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, transA: false, transB: false, aDtype: 'f32', bDtype: wDtype });
-      if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: hidden.f32.subarray(r0 * dim, (r0 + n) * dim), c: dw.f32, m: vocab, n: dim, k: n, transA: true, transB: false, aDtype: 'f32', bDtype: 'f32' });
+      if (dh)
+        be.matmul({
+          ...mm,
+          a: lg,
+          b: w,
+          c: dh.f32.subarray(r0 * dim, (r0 + n) * dim),
+          m: n,
+          n: dim,
+          k: vocab,
+          transA: false,
+          transB: false,
+          aDtype: 'f32',
+          bDtype: wDtype,
+        });
+      if (dw)
+        be.matmul({
+          ...mm,
+          beta: 1,
+          a: lg,
+          b: hidden.f32.subarray(r0 * dim, (r0 + n) * dim),
+          c: dw.f32,
+          m: vocab,
+          n: dim,
+          k: n,
+          transA: true,
+          transB: false,
+          aDtype: 'f32',
+          bDtype: 'f32',
+        });
     }
     return [dh, dw];
   });

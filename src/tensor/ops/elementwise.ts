@@ -1,7 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { zeros } from './creation.js';
+import { empty } from './creation.js';
 import { broadcastStrides, sumToShape } from './reduce.js';
 
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
@@ -18,7 +18,7 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
 
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape);
-  const out = zeros(a.backend, shape);
+  const out = empty(a.backend, shape);
   a.backend.binary(op, a.f32, broadcastStrides(a.shape, shape), b.f32, broadcastStrides(b.shape, shape), out.f32, shape);
   return out;
 }
@@ -54,7 +54,7 @@ export function div(a: Tensor, b: Tensor): Tensor {
 }
 
 function scaleRaw(x: Tensor, alpha: number): Tensor {
-  const out = zeros(x.backend, x.shape);
+  const out = empty(x.backend, x.shape);
   x.backend.axpby(alpha, x.f32, 0, out.f32);
   return out;
 }
@@ -65,10 +65,10 @@ export function scale(x: Tensor, alpha: number): Tensor {
 }
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
-  const out = zeros(x.backend, x.shape);
+  const out = empty(x.backend, x.shape);
   x.backend.unary(op, x.f32, out.f32);
   return record(out, op, [x], (g) => {
-    const gx = zeros(x.backend, x.shape);
+    const gx = empty(x.backend, x.shape);
     x.backend.unaryBackward(op, x.f32, g.f32, gx.f32, false);
     return [gx];
   });

@@ -1,20 +1,20 @@
 import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { zeros } from './creation.js';
+import { empty } from './creation.js';
 
 /** RMSNorm over the last axis (Llama): x / sqrt(mean(x^2) + eps) * weight. */
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor {
   const cols = x.dim(-1);
   const rows = x.size / cols;
-  const out = zeros(x.backend, x.shape);
-  const rstd = zeros(x.backend, [rows]);
+  const out = empty(x.backend, x.shape);
+  const rstd = empty(x.backend, [rows]);
   const w = (weight?.data ?? null) as FloatArray | null;
   x.backend.rmsNorm(x.f32, w, out.f32, rstd.f32, rows, cols, eps);
   const inputs = weight ? [x, weight] : [x];
   return record(out, 'rmsNorm', inputs, (g) => {
-    const gx = x.requiresGrad ? zeros(x.backend, x.shape) : null;
-    const gw = weight?.requiresGrad ? zeros(x.backend, weight.shape) : null;
+    const gx = x.requiresGrad ? empty(x.backend, x.shape) : null;
+    const gw = weight?.requiresGrad ? empty(x.backend, weight.shape) : null;
     x.backend.rmsNormBackward(x.f32, w, rstd.f32, g.f32, gx?.f32 ?? null, gw?.f32 ?? null, rows, cols, false);
     return [gx, gw];
   });
@@ -24,17 +24,17 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor {
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const cols = x.dim(-1);
   const rows = x.size / cols;
-  const out = zeros(x.backend, x.shape);
-  const mean = zeros(x.backend, [rows]);
-  const rstd = zeros(x.backend, [rows]);
+  const out = empty(x.backend, x.shape);
+  const mean = empty(x.backend, [rows]);
+  const rstd = empty(x.backend, [rows]);
   const w = (weight?.data ?? null) as FloatArray | null;
   const b = (bias?.data ?? null) as FloatArray | null;
   x.backend.layerNorm(x.f32, w, b, out.f32, mean.f32, rstd.f32, rows, cols, eps);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return record(out, 'layerNorm', inputs, (g) => {
-    const gx = x.requiresGrad ? zeros(x.backend, x.shape) : null;
-    const gw = weight?.requiresGrad ? zeros(x.backend, weight.shape) : null;
-    const gb = bias?.requiresGrad ? zeros(x.backend, bias.shape) : null;
+    const gx = x.requiresGrad ? empty(x.backend, x.shape) : null;
+    const gw = weight?.requiresGrad ? empty(x.backend, weight.shape) : null;
+    const gb = bias?.requiresGrad ? empty(x.backend, bias.shape) : null;
     x.backend.layerNormBackward(x.f32, w, mean.f32, rstd.f32, g.f32, gx?.f32 ?? null, gw?.f32 ?? null, gb?.f32 ?? null, rows, cols, false);
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
   });

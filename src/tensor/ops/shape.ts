@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import { Tensor, contiguousStrides, shapeSize } from '../tensor.js';
-import { zeros } from './creation.js';
+import { empty, zeros } from './creation.js';
 
 /** Same storage, new shape (tensors are always contiguous). One -1 is inferred. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -25,8 +25,17 @@ function resolveShape(x: Tensor, shape: readonly number[]): number[] {
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const xStrides = contiguousStrides(x.shape);
   const shape = perm.map((p) => x.shape[p]!);
-  const out = zeros(x.backend, shape, x.dtype);
-  x.backend.copyStrided(x.data, 0, perm.map((p) => xStrides[p]!), out.data, 0, contiguousStrides(shape), shape, false);
+  const out = empty(x.backend, shape, x.dtype);
+  x.backend.copyStrided(
+    x.data,
+    0,
+    perm.map((p) => xStrides[p]!),
+    out.data,
+    0,
+    contiguousStrides(shape),
+    shape,
+    false,
+  );
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
@@ -48,7 +57,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   if (start < 0 || end > len || start > end) throw new Error(`slice [${start}, ${end}) out of range 0..${len} on axis ${ax}`);
   const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
   const strides = contiguousStrides(x.shape);
-  const out = zeros(x.backend, shape, x.dtype);
+  const out = empty(x.backend, shape, x.dtype);
   x.backend.copyStrided(x.data, start * strides[ax]!, strides, out.data, 0, contiguousStrides(shape), shape, false);
   return record(out, 'slice', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
@@ -65,7 +74,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   const total = xs.reduce((s, t) => s + t.shape[ax]!, 0);
   const shape = first.shape.map((d, i) => (i === ax ? total : d));
   const outStrides = contiguousStrides(shape);
-  const out = zeros(first.backend, shape, first.dtype);
+  const out = empty(first.backend, shape, first.dtype);
   const offsets: number[] = [];
   let at = 0;
   for (const t of xs) {

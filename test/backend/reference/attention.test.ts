@@ -79,3 +79,50 @@ for (const causal of [true, false]) {
     assert.deepEqual(onlyDv, dv);
   });
 }
+
+test("attention: layout 'bthd' equals 'bhtd' on transposed storage, forward and backward", () => {
+  const a: AttentionArgs = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 2, scale: 0.7, causal: true };
+  const n = sizes(a);
+  const [q, k, v, dOut] = [randn(n.q, 31), randn(n.kv, 32), randn(n.kv, 33), randn(n.q, 34)];
+  // [B, H, T, D] <-> [B, T, H, D]
+  const swap = (x: Float32Array, B: number, H: number, T: number, D: number, toBthd: boolean) => {
+    const y = new Float32Array(x.length);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < T; t++)
+          for (let d = 0; d < D; d++) {
+            const bhtd = ((b * H + h) * T + t) * D + d;
+            const bthd = ((b * T + t) * H + h) * D + d;
+            if (toBthd) y[bthd] = x[bhtd];
+            else y[bhtd] = x[bthd];
+          }
+    return y;
+  };
+  const qT = swap(q, a.batch, a.headsQ, a.seqQ, a.headDim, true);
+  const kT = swap(k, a.batch, a.headsKv, a.seqKv, a.headDim, true);
+  const vT = swap(v, a.batch, a.headsKv, a.seqKv, a.headDim, true);
+  const plain = run(q, k, v, a);
+  const t = run(qT, kT, vT, { ...a, layout: 'bthd' });
+  assertClose(swap(t.out, a.batch, a.headsQ, a.seqQ, a.headDim, false), plain.out, { dtype: 'f32', what: 'bthd out' });
+  assertClose(t.lse, plain.lse, { dtype: 'f32', what: 'bthd lse' });
+  const grads = (
+    layout: 'bhtd' | 'bthd',
+    qq: Float32Array,
+    kk: Float32Array,
+    vv: Float32Array,
+    o: Float32Array,
+    lse: Float32Array,
+    g: Float32Array,
+  ) => {
+    const dq = new Float32Array(n.q),
+      dk = new Float32Array(n.kv),
+      dv = new Float32Array(n.kv);
+    ref.attentionBackward(qq, kk, vv, o, lse, g, dq, dk, dv, { ...a, layout });
+    return { dq, dk, dv };
+  };
+  const gp = grads('bhtd', q, k, v, plain.out, plain.lse, dOut);
+  const gt = grads('bthd', qT, kT, vT, t.out, t.lse, swap(dOut, a.batch, a.headsQ, a.seqQ, a.headDim, true));
+  assertClose(swap(gt.dq, a.batch, a.headsQ, a.seqQ, a.headDim, false), gp.dq, { dtype: 'f32', what: 'bthd dq' });
+  assertClose(swap(gt.dk, a.batch, a.headsKv, a.seqKv, a.headDim, false), gp.dk, { dtype: 'f32', what: 'bthd dk' });
+  assertClose(swap(gt.dv, a.batch, a.headsKv, a.seqKv, a.headDim, false), gp.dv, { dtype: 'f32', what: 'bthd dv' });
+});

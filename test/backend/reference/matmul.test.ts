@@ -92,3 +92,13 @@ test('matmul: a dtype that does not match the storage is rejected', () => {
     /Uint16Array/,
   );
 });
+
+test('matmul: a bias is added to every row before beta * C, and needs alpha 1', () => {
+  const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const b = new Float32Array([7, 8, 9, 10, 11, 12]);
+  const bias = new Float32Array([0.5, -1]);
+  const c = new Float32Array([1, 1, 1, 1]);
+  ref.matmul(args({ a, b, c, m: 2, n: 2, k: 3, bias, beta: 1 }));
+  assert.deepEqual(Array.from(c), [59.5, 64, 140.5, 154]);
+  assert.throws(() => ref.matmul(args({ a, b, c, m: 2, n: 2, k: 3, bias, alpha: 2 })), /alpha 1/);
+});

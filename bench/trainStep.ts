@@ -1,0 +1,216 @@
+// Throughput of one LoRA training step on a randomly initialised OPT-shaped model,
+// the same measurement as the PyTorch peer (../shared/bench/torch_lora_bench.py):
+// frozen random weights, LoRA (r, alpha = 2r) on the targets, AdamW (lr 1e-4, no
+// weight decay) on the LoRA factors only, a fixed batch of random tokens; one timed
+// step = zero grads + forward + cross-entropy + backward + AdamW step, median over
+// `steps` steps after `warmup` untimed ones; tokens/s = batch * seq / median.
+//
+//   node bin/cola.js bench train-step --preset opt-125m --dtype bf16 [--json] [--profile]
+
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../src/backend/backend.js';
+import { getBackend, type BackendName } from '../src/backend/index.js';
+import { applyLora } from '../src/lora/inject.js';
+import { DEFAULT_LORA_CONFIG } from '../src/lora/config.js';
+import type { CausalLM } from '../src/models/causalLM.js';
+import { modelFamily } from '../src/models/registry.js';
+import '../src/models/families.js';
+import { AdamW } from '../src/optim/adamw.js';
+import { tensor } from '../src/tensor/ops/creation.js';
+import { mulberry32 } from '../src/tensor/random.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { BenchWeights } from './benchWeights.js';
+import { profileBackend, type ProfileRow } from './profileBackend.js';
+
+export interface ModelShape {
+  d: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
+}
+
+/** The peer's presets (OPT family shapes: ReLU MLP, learned positions, tied head). */
+export const PRESETS: Record<string, ModelShape> = {
+  'opt-125m': { d: 768, layers: 12, heads: 12, ffn: 3072, vocab: 50272 },
+  'opt-1.3b': { d: 2048, layers: 24, heads: 32, ffn: 8192, vocab: 50272 },
+};
+
+/** The peer's --targets all: every block linear. */
+const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'];
+
+export interface TrainStepOptions extends ModelShape {
+  preset: string | null;
+  dtype: 'f32' | 'bf16';
+  batch: number;
+  seq: number;
+  rank: number;
+  targets: string[];
+  steps: number;
+  warmup: number;
+  backend?: BackendName;
+  /** time every backend primitive and print where the step goes */
+  profile: boolean;
+  /** recompute each layer's activations in backward (activation checkpointing) */
+  checkpoint?: boolean;
+}
+
+export interface TrainStepResult {
+  preset: string | null;
+  backend: string;
+  dtype: string;
+  d: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
+  batch: number;
+  seq: number;
+  rank: number;
+  targets: string[];
+  params_lora: number;
+  step_s_median: number;
+  step_s_all: number[];
+  fwd_s_median: number;
+  bwd_s_median: number;
+  tokens_per_s: number;
+  peak_rss_mib: number;
+  loss_first: number;
+  loss_last: number;
+  threads: number;
+  checkpoint: boolean;
+  profile?: ProfileRow[];
+}
+
+function optConfig(o: TrainStepOptions): Record<string, unknown> {
+  return {
+    model_type: 'opt',
+    vocab_size: o.vocab,
+    hidden_size: o.d,
+    word_embed_proj_dim: o.d,
+    ffn_dim: o.ffn,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    max_position_embeddings: o.seq,
+    activation_function: 'relu',
+    do_layer_norm_before: true,
+    enable_bias: true,
+  };
+}
+
+export function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
+  const config = optConfig(o);
+  const model = modelFamily('opt', 'bench').build(config, new BenchWeights(be, 1, o.dtype), 'bench');
+  model.weightDtype = o.dtype;
+  return model;
+}
+
+function randomIds(be: Backend, n: number, vocab: number, seed: number, shape: number[]): Tensor {
+  const rng = mulberry32(seed);
+  return tensor(
+    be,
+    Int32Array.from({ length: n }, () => Math.floor(rng() * vocab)),
+    shape,
+    'i32',
+  );
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+export function expandTargets(targets: readonly string[]): string[] {
+  return targets.length === 1 && targets[0] === 'all' ? ALL_TARGETS : [...targets];
+}
+
+/** Build, warm up, time. Returns the peer's JSON fields (same names). */
+export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
+  const base = getBackend(o.backend);
+  const prof = o.profile ? profileBackend(base) : null;
+  const be = prof ? prof.backend : base;
+  const model = buildModel(o, be);
+  if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
+  const targets = expandTargets(o.targets);
+  const lora = applyLora(model, { ...DEFAULT_LORA_CONFIG, r: o.rank, alpha: 2 * o.rank, targets }, 0);
+  const params = lora.flatMap((l) => [l.lora_A, l.lora_B]);
+  const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
+  const tokens = o.batch * o.seq;
+  const ids = randomIds(be, tokens, o.vocab, 11, [o.batch, o.seq]);
+  const targetsIds = randomIds(be, tokens, o.vocab, 12, [tokens]);
+  const times: number[] = [];
+  const fwd: number[] = [];
+  const bwd: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    if (i === o.warmup) prof?.reset();
+    const t0 = performance.now();
+    opt.zeroGrad();
+    const loss = model.loss(ids, targetsIds);
+    const t1 = performance.now();
+    loss.backward();
+    const t2 = performance.now();
+    opt.step(1e-4);
+    const t3 = performance.now();
+    losses.push(loss.item());
+    if (i >= o.warmup) {
+      times.push((t3 - t0) / 1e3);
+      fwd.push((t1 - t0) / 1e3);
+      bwd.push((t2 - t1) / 1e3);
+    }
+  }
+  const step = median(times);
+  const result: TrainStepResult = {
+    preset: o.preset,
+    backend: base.name,
+    dtype: o.dtype,
+    d: o.d,
+    layers: o.layers,
+    heads: o.heads,
+    ffn: o.ffn,
+    vocab: o.vocab,
+    batch: o.batch,
+    seq: o.seq,
+    rank: o.rank,
+    targets,
+    checkpoint: o.checkpoint ?? false,
+    params_lora: params.reduce((s, p) => s + p.size, 0),
+    step_s_median: round(step, 3),
+    step_s_all: times.map((t) => round(t, 3)),
+    fwd_s_median: round(median(fwd), 3),
+    bwd_s_median: round(median(bwd), 3),
+    tokens_per_s: round(tokens / step, 1),
+    peak_rss_mib: round(process.resourceUsage().maxRSS / 1024, 1),
+    loss_first: round(losses[0]!, 4),
+    loss_last: round(losses[losses.length - 1]!, 4),
+    threads: Number(process.env.OMP_NUM_THREADS) || availableParallelism(), // OpenMP's default
+  };
+  if (prof) result.profile = prof.rows().map((r) => ({ name: r.name, calls: r.calls / o.steps, ms: round(r.ms / o.steps, 2) }));
+  return result;
+}
+
+/** Human-readable summary (and the profile table when one was taken). */
+export function formatTrainStep(r: TrainStepResult): string {
+  const lines = [
+    `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype} on ${r.backend}, ` +
+      `batch ${r.batch} x seq ${r.seq}, LoRA r=${r.rank} on ${r.targets.join(',')}`,
+    `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
+      `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,
+  ];
+  if (r.profile) lines.push(formatProfile(r.profile, r.step_s_median * 1e3));
+  return lines.join('\n');
+}
+
+function formatProfile(rows: ProfileRow[], stepMs: number): string {
+  const total = rows.reduce((s, r) => s + r.ms, 0);
+  const out = ['  per step (mean of timed steps):', '  | primitive | calls | ms | % of step |', '  |---|---|---|---|'];
+  for (const r of rows.filter((x) => x.ms >= 0.5))
+    out.push(`  | ${r.name} | ${r.calls} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)} |`);
+  out.push(
+    `  | (outside primitives: JavaScript, GC) | | ${(stepMs - total).toFixed(1)} | ${((100 * (stepMs - total)) / stepMs).toFixed(1)} |`,
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,48 @@
+import type { FloatArray } from '../../backend/backend.js';
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './creation.js';
+import { linearBiasGrad, linearDims, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
+
+/** A LoRA linear layer as one op: y = x W^T + b + (s h A^T) B^T, where h is x or
+ * a dropout of it. x [..., in], W [out, in] (f32 or bf16), b [out] f32 or null,
+ * A [r, in], B [out, r]. Three products write one output (the last accumulates
+ * with beta 1), and backward keeps only z = s h A^T [rows, r] beyond the inputs:
+ * the unfused form kept four full [rows, out] tensors per layer (issue #7).
+ * Gradients: gz = g B; dB = g^T z; dA = s gz^T h; dh = s gz A; dx = g W (+ dh). */
+export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, A: Tensor, B: Tensor, s: number, h: Tensor = x): Tensor {
+  const [outF, inF] = weight.shape as [number, number];
+  const r = A.dim(0);
+  const rows = x.size / inF;
+  if (x.dim(-1) !== inF) throw new Error(`loraLinear: input has ${x.dim(-1)} features, weight expects ${inF}`);
+  const be = x.backend;
+  const out = empty(be, [...x.shape.slice(0, -1), outF]);
+  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out.f32, linearDims(rows, inF, outF), x, { bias: bias?.f32 ?? null });
+  const z = empty(be, [rows, r]);
+  raw(h.f32, 'f32', A.f32, 'f32', z.f32, linearDims(rows, inF, r), x, { alpha: s });
+  raw(z.f32, 'f32', B.f32, 'f32', out.f32, linearDims(rows, r, outF), x, { beta: 1 });
+  const sameInput = h === x;
+  const inputs = [x, weight, ...(bias ? [bias] : []), A, B, ...(sameInput ? [] : [h])];
+  return record(out, 'loraLinear', inputs, (g) => {
+    const gz = empty(be, [rows, r]);
+    raw(g.f32, 'f32', B.f32, 'f32', gz.f32, { ...linearDims(rows, outF, r), transB: false }, g);
+    const dB = B.requiresGrad ? empty(be, B.shape) : null;
+    if (dB) raw(g.f32, 'f32', z.f32, 'f32', dB.f32, { ...linearDims(outF, rows, r), transA: true, transB: false }, g);
+    const dA = A.requiresGrad ? empty(be, A.shape) : null;
+    if (dA) raw(gz.f32, 'f32', h.f32, 'f32', dA.f32, { ...linearDims(r, rows, inF), transA: true, transB: false }, g, { alpha: s });
+    const lora = { ...linearDims(rows, r, inF), transB: false }; // gz [rows, r] @ A [r, in]
+    let dx: Tensor | null = null;
+    let dh: Tensor | null = null;
+    if (x.requiresGrad || (sameInput && h.requiresGrad)) {
+      dx = linearInputGrad(g, weight, x.shape);
+      if (sameInput) raw(gz.f32, 'f32', A.f32, 'f32', dx.f32, lora, g, { alpha: s, beta: 1 });
+    }
+    if (!sameInput && h.requiresGrad) {
+      dh = empty(be, h.shape);
+      raw(gz.f32, 'f32', A.f32, 'f32', dh.f32, lora, g, { alpha: s });
+    }
+    const dW = weight.requiresGrad ? linearWeightGrad(g, x, weight) : null;
+    const db = bias?.requiresGrad ? linearBiasGrad(g, outF) : null;
+    return [dx, dW, ...(bias ? [db] : []), dA, dB, ...(sameInput ? [] : [dh])];
+  });
+}
