@@ -26,7 +26,8 @@ function value(metric: string, x: number): string {
 
 const unit = (metric: string): string => (metric === 'perplexity' ? metric : `${metric.replace('_', '-')} (%)`);
 /** mean ± std; a single run has no spread to show */
-const pm = (metric: string, s: Stats): string => (s.n > 1 ? `${value(metric, s.mean)} ± ${value(metric, s.std)}` : s.n ? value(metric, s.mean) : '—');
+const pm = (metric: string, s: Stats): string =>
+  s.n > 1 ? `${value(metric, s.mean)} ± ${value(metric, s.std)}` : s.n ? value(metric, s.mean) : '—';
 
 function resultsTable(rows: SummaryRow[], base?: Baseline): string[] {
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r.extra)))];

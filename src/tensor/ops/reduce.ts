@@ -66,7 +66,10 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
     const want = ax < off ? 1 : shape[ax - off]!;
     if (cur.shape[ax] === want) continue;
     const { outer, mid, inner } = split(cur.shape, ax);
-    const next = zeros(g.backend, cur.shape.map((d, i) => (i === ax ? 1 : d)));
+    const next = zeros(
+      g.backend,
+      cur.shape.map((d, i) => (i === ax ? 1 : d)),
+    );
     g.backend.reduceSum(cur.f32, outer, mid, inner, next.f32, false);
     cur = next;
   }

@@ -33,7 +33,8 @@ export function ropeTable(backend: Backend, rotaryDim: number, maxPositions: num
 export function rope(x: Tensor, positions: Int32Array, table: RopeTable, layout: RopeLayout): Tensor {
   const [batch, seq, heads, headDim] = x.shape as [number, number, number, number];
   if (positions.length !== seq) throw new Error(`rope: ${positions.length} positions for ${seq} rows`);
-  for (const p of positions) if (p < 0 || p >= table.maxPositions) throw new Error(`rope: position ${p} beyond the table (${table.maxPositions})`);
+  for (const p of positions)
+    if (p < 0 || p >= table.maxPositions) throw new Error(`rope: position ${p} beyond the table (${table.maxPositions})`);
   const args = { batch, seq, heads, headDim, rotaryDim: table.rotaryDim, layout, inverse: false };
   const out = zeros(x.backend, x.shape);
   x.backend.rope(x.f32, out.f32, positions, table.cos, table.sin, args);
