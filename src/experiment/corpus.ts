@@ -3,9 +3,7 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../errors.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
-import { evaluateLm } from '../eval/evaluate.js';
-import { lmObjective } from '../train/objective.js';
-import { textChunks, type PreparedData } from '../train/prepare.js';
+import { lmData, textChunks, type PreparedData } from '../train/prepare.js';
 
 export interface CorpusSplit {
   devFraction: number;
@@ -34,13 +32,5 @@ export function splitCorpus(file: string, tok: TextTokenizer, o: CorpusSplit): P
   const train = chunks.slice(0, Math.min(nTrain, o.numTrain ?? nTrain));
   const dev = chunks.slice(nTrain, nTrain + Math.min(nDev, o.numDev ?? nDev));
   const test = chunks.slice(nTrain + nDev, nTrain + nDev + Math.min(nTest, o.numTest ?? nTest));
-  const pad = tok.eosId ?? 0;
-  return {
-    kind: 'lm',
-    train: lmObjective(train, pad),
-    counts: { train: train.length, dev: dev.length, test: test.length },
-    evaluate: (model, split) => evaluateLm(model, split === 'dev' ? dev : test, pad),
-    higherIsBetter: false,
-    hasSplit: (split) => (split === 'dev' ? dev : test).length > 0,
-  };
+  return lmData(train, dev, test, tok);
 }

@@ -71,7 +71,8 @@ export function textChunks(text: string, tok: TextTokenizer, maxLength: number):
   return out;
 }
 
-function lmData(train: LmExample[], dev: LmExample[], test: LmExample[], tok: TextTokenizer): PreparedData {
+/** Text splits as PreparedData: the LM objective on train, perplexity on dev/test. */
+export function lmData(train: LmExample[], dev: LmExample[], test: LmExample[], tok: TextTokenizer): PreparedData {
   const pad = tok.eosId ?? 0;
   return {
     kind: 'lm',

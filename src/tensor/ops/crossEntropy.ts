@@ -1,4 +1,4 @@
-import type { FloatArray } from '../../backend/backend.js';
+import type { Backend, FloatArray } from '../../backend/backend.js';
 import { isGradEnabled, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zeros } from './creation.js';
@@ -76,35 +76,7 @@ export function lmHeadCrossEntropy(
     const t = targets.i32.subarray(r0, r0 + n);
     be.crossEntropy(lg, t, perRow.subarray(0, n), wantGrad ? lg : null, n, vocab, ignoreIndex, 1 / count);
     total += sumF64(perRow.subarray(0, n));
-    if (dh)
-      be.matmul({
-        ...mm,
-        a: lg,
-        b: w,
-        c: dh.f32.subarray(r0 * dim, (r0 + n) * dim),
-        m: n,
-        n: dim,
-        k: vocab,
-        transA: false,
-        transB: false,
-        aDtype: 'f32',
-        bDtype: wDtype,
-      });
-    if (dw)
-      be.matmul({
-        ...mm,
-        beta: 1,
-        a: lg,
-        b: h,
-        c: dw.f32,
-        m: vocab,
-        n: dim,
-        k: n,
-        transA: true,
-        transB: false,
-        aDtype: 'f32',
-        bDtype: 'f32',
-      });
+    headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw);
   }
   const out = zeros(be, [1]);
   out.f32[0] = total / count;
@@ -114,6 +86,26 @@ export function lmHeadCrossEntropy(
     if (dw && s !== 1) be.axpby(s, dw.f32, 0, dw.f32);
     return [dh, dw];
   });
+}
+
+/** One chunk of the LM head's backward, from dLogits lg [n, V] of hidden rows h
+ * [n, d] starting at row r0: dh[r0:r0+n] = lg W, dW += lg^T h. */
+function headChunkBackward(
+  be: Backend,
+  lg: Float32Array,
+  w: FloatArray,
+  wDtype: 'f32' | 'bf16',
+  h: Float32Array,
+  r0: number,
+  n: number,
+  dim: number,
+  vocab: number,
+  dh: Tensor | null,
+  dw: Tensor | null,
+): void {
+  const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, transA: false, transB: false, aDtype: 'f32' as const };
+  if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, bDtype: wDtype });
+  if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: h, c: dw.f32, m: vocab, n: dim, k: n, transA: true, bDtype: 'f32' });
 }
 
 function sumF64(x: Float32Array): number {
@@ -176,35 +168,7 @@ export function lmHeadTokenNll(
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
-      if (dh)
-        be.matmul({
-          ...mm,
-          a: lg,
-          b: w,
-          c: dh.f32.subarray(r0 * dim, (r0 + n) * dim),
-          m: n,
-          n: dim,
-          k: vocab,
-          transA: false,
-          transB: false,
-          aDtype: 'f32',
-          bDtype: wDtype,
-        });
-      if (dw)
-        be.matmul({
-          ...mm,
-          beta: 1,
-          a: lg,
-          b: hidden.f32.subarray(r0 * dim, (r0 + n) * dim),
-          c: dw.f32,
-          m: vocab,
-          n: dim,
-          k: n,
-          transA: true,
-          transB: false,
-          aDtype: 'f32',
-          bDtype: 'f32',
-        });
+      headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw);
     }
     return [dh, dw];
   });
