@@ -14,6 +14,7 @@ ${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 /** The CLI dispatcher: finds the command, parses its flags, runs it. User
  * mistakes (ColaError) print one message and exit 1; --debug shows the stack. */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const debug = argv.includes('--debug') || process.env['COLA_DEBUG'] === '1';
   const args = argv.filter((a) => a !== '--debug');
   const name = args[0];
@@ -49,5 +50,16 @@ export async function main(argv: string[]): Promise<number> {
       return 70;
     }
     throw e;
+  }
+}
+
+/** `cola train --json | head`: when the reader closes the pipe, stop quietly (as
+ * Unix tools do) instead of dying on an unhandled EPIPE with a stack trace. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
   }
 }

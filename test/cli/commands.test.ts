@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commands } from '../../src/cli/commands/index.js';
 import { makeTmpDir } from '../io/tmpdir.js';
+import { colaBin } from '../helpers/trainRuns.js';
 import { cola, tinyModelDir, writeCorpus, writeRte, writeTinyLlama2c } from './harness.js';
 
 const dir = makeTmpDir('cli');
@@ -170,4 +171,21 @@ test('--help of every command exits 0 and lists all its flags', () => {
   const top = cola(['--help']);
   assert.equal(top.status, 0);
   for (const c of commands) assert.match(top.stdout, new RegExp(`\\b${c.name}\\b`));
+});
+
+test('train --json into a reader that closes early (| head) stops quietly, no EPIPE stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    [colaBin, ...trainArgs, '--max-length', '16', '--max-steps', '200', '--out', path.join(dir, 'run-pipe'), '--json'],
+    {
+      env: { ...process.env, COLA_BACKEND: 'reference' },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy()); // the reader goes away after the first event
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error|at /);
 });
