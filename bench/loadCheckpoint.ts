@@ -14,27 +14,10 @@ import { loadModel, randomModel } from '../src/models/load.js';
 import { saveModelFolder } from '../src/models/save.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { tensor } from '../src/tensor/ops/creation.js';
+import { optConfig, PRESETS } from './trainStep.js';
 
-/** facebook/opt-1.3b's config.json (the fields the loader reads). */
-export const OPT_1_3B_CONFIG: Record<string, unknown> = {
-  model_type: 'opt',
-  architectures: ['OPTForCausalLM'],
-  vocab_size: 50272,
-  hidden_size: 2048,
-  num_hidden_layers: 24,
-  num_attention_heads: 32,
-  ffn_dim: 8192,
-  max_position_embeddings: 2048,
-  word_embed_proj_dim: 2048,
-  do_layer_norm_before: true,
-  activation_function: 'relu',
-  enable_bias: true,
-  layer_norm_elementwise_affine: true,
-  bos_token_id: 2,
-  eos_token_id: 2,
-  pad_token_id: 1,
-  tie_word_embeddings: true,
-};
+/** facebook/opt-1.3b's shape and context length (the peer's opt-1.3b preset). */
+export const OPT_1_3B_CONFIG = optConfig(PRESETS['opt-1.3b']!, 2048);
 
 const MIB = 1024 * 1024;
 const peakRssMib = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB

@@ -82,7 +82,8 @@ export interface TrainStepResult {
   profile?: ProfileRow[];
 }
 
-function optConfig(o: TrainStepOptions): Record<string, unknown> {
+/** An OPT config.json of the given shape. */
+export function optConfig(o: ModelShape, maxPositions: number): Record<string, unknown> {
   return {
     model_type: 'opt',
     vocab_size: o.vocab,
@@ -91,7 +92,7 @@ function optConfig(o: TrainStepOptions): Record<string, unknown> {
     ffn_dim: o.ffn,
     num_hidden_layers: o.layers,
     num_attention_heads: o.heads,
-    max_position_embeddings: o.seq,
+    max_position_embeddings: maxPositions,
     activation_function: 'relu',
     do_layer_norm_before: true,
     enable_bias: true,
@@ -99,7 +100,7 @@ function optConfig(o: TrainStepOptions): Record<string, unknown> {
 }
 
 export function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
-  const config = optConfig(o);
+  const config = optConfig(o, o.seq);
   const model = modelFamily('opt', 'bench').build(config, new BenchWeights(be, 1, o.dtype), 'bench');
   model.weightDtype = o.dtype;
   return model;

@@ -13,6 +13,7 @@ import { AdamW } from '../../src/optim/adamw.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 
+import { stepLosses } from '../helpers/trainRuns.js';
 import { config, examples, logitsOf, model } from './tinyRun.js';
 
 test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empty', () => {
@@ -93,14 +94,6 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
 });
 
 test('same seed, same backend: identical losses; a stopped run resumes to the same loss curve', () => {
-  const losses = (dir: string): number[] =>
-    fs
-      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.event === 'step')
-      .map((e) => e.loss);
   const a = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-a-'));
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-b-'));
   const c = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-c-'));
@@ -117,9 +110,9 @@ test('same seed, same backend: identical losses; a stopped run resumes to the sa
   };
   run(a, null, false);
   run(b, null, false);
-  assert.deepEqual(losses(a), losses(b));
+  assert.deepEqual(stepLosses(a), stepLosses(b));
   run(c, 5, false); // stops after step 5, mid-link 2 (knots at 4 and 8)
-  assert.equal(losses(c).length, 5);
+  assert.equal(stepLosses(c).length, 5);
   run(c, null, true);
-  assert.deepEqual(losses(c), losses(a));
+  assert.deepEqual(stepLosses(c), stepLosses(a));
 });

@@ -15,6 +15,7 @@ import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { NonFiniteError } from '../../src/train/loop.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective, type Objective } from '../../src/train/objective.js';
+import { stepLosses } from '../helpers/trainRuns.js';
 import { be, config, examples, logitsOf, model } from './tinyRun.js';
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `cola-${name}-`));
@@ -25,10 +26,6 @@ const events = (dir: string): Event[] =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Event);
-const stepLosses = (dir: string): number[] =>
-  events(dir)
-    .filter((e) => e.event === 'step')
-    .map((e) => e.loss as number);
 
 test('full fine-tuning: every weight trains, no adapters, loss falls, model/ reloads to the trained outputs', () => {
   const dir = tmp('full');

@@ -1,16 +1,9 @@
 // Seeded random test data: the same seed gives the same arrays on every run and machine.
 
-/** mulberry32 (Tommy Ettinger): a small 32-bit PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// one PRNG for the library and its tests
+import { mulberry32 } from '../../src/tensor/random.js';
+
+export { mulberry32 };
 
 /** n standard normal samples (Box-Muller). */
 export function randn(n: number, seed: number): Float32Array {
