@@ -122,6 +122,16 @@ struct Scratch {
     }
     return static_cast<uint16_t*>(p);
   }
+  // Gives a large block back to malloc, where the next tensors reuse it: kept, the
+  // bf16 copy of the LM head's [rows, vocab] gradient stayed resident for the rest
+  // of the step (~50 MB at OPT's vocabulary, issue #7). Small ones stay cached.
+  void shrink() {
+    if (bytes <= kKeepBytes) return;
+    alignedFree(p);
+    p = nullptr;
+    bytes = 0;
+  }
+  static constexpr size_t kKeepBytes = size_t{8} << 20;
 };
 
 // Elements an operand spans: the last batch item's start plus one matrix.
@@ -211,6 +221,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(e.bias, cpuEngine(), bias.data));
   e.prim.execute(cpuStream(), args);
   cpuStream().wait();
+  scratchA.shrink();
+  scratchB.shrink();
   return env.Undefined();
 }
 

@@ -1,5 +1,18 @@
+import type { Storage } from '../../backend/backend.js';
 import { backward, isGradEnabled, noGrad, record, withGrad } from '../autograd.js';
 import { Tensor } from '../tensor.js';
+import { empty } from './creation.js';
+
+export interface CheckpointOptions {
+  /** Items of x's first axis recomputed and backpropagated together. Set it only
+   * when fn treats those items independently (a decoder layer over a batch of
+   * sequences without a padding mask): backward then holds one slice's
+   * activations at a time instead of the whole batch's, a factor of batch /
+   * sliceItems less for the largest term of a checkpointed step (issue #7). The
+   * FLOPs are the same; the trainable parameters' gradients are summed slice by
+   * slice, so they differ from an unsliced run only by rounding. Default: all. */
+  sliceItems?: number;
+}
 
 /** Activation checkpointing: y = fn(x) keeping only x, not fn's intermediates;
  * backward runs fn again with the graph recorded and backpropagates through it
@@ -7,13 +20,38 @@ import { Tensor } from '../tensor.js';
  * model trains in ~1.3x its bf16 weights, issue #7). `params` are the trainable
  * tensors fn reads: they get their gradients (.grad) from the inner sweep. fn must
  * be deterministic: no dropout, whose masks would differ on the second run. */
-export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonly Tensor[]): Tensor {
+export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonly Tensor[], opts: CheckpointOptions = {}): Tensor {
   if (!isGradEnabled()) return fn(x);
   const out = noGrad(() => fn(x));
+  const items = x.rank === 0 ? 1 : x.dim(0);
+  const per = Math.max(1, Math.min(items, opts.sliceItems ?? items));
   return record(out, 'checkpoint', [x, ...params], (g) => {
-    const leaf = new Tensor(x.data, x.shape, x.dtype, x.backend, x.requiresGrad);
-    const y = withGrad(() => fn(leaf));
-    if (y.requiresGrad) backward(y, g);
-    return [leaf.grad, ...params.map(() => null)];
+    if (per === items) return [recomputeSlice(fn, x, g), ...params.map(() => null)];
+    const dx = x.requiresGrad ? empty(x.backend, x.shape) : null;
+    const xStride = x.size / items;
+    const gStride = g.size / items;
+    for (let i0 = 0; i0 < items; i0 += per) {
+      const n = Math.min(per, items - i0);
+      const xs = view(x, i0 * xStride, n * xStride, [n, ...x.shape.slice(1)]);
+      const gs = view(g, i0 * gStride, n * gStride, [n, ...g.shape.slice(1)]);
+      const dxs = recomputeSlice(fn, xs, gs);
+      if (dx && dxs) dx.f32.set(dxs.f32, i0 * xStride);
+    }
+    return [dx, ...params.map(() => null)];
   });
+}
+
+/** fn(x) again with the graph recorded, backpropagated from g: x's gradient (the
+ * params' gradients accumulate into their .grad on the way). */
+function recomputeSlice(fn: (x: Tensor) => Tensor, x: Tensor, g: Tensor): Tensor | null {
+  const leaf = new Tensor(x.data, x.shape, x.dtype, x.backend, x.requiresGrad);
+  const y = withGrad(() => fn(leaf));
+  if (y.requiresGrad) backward(y, g);
+  return leaf.grad;
+}
+
+/** A tensor over `count` elements of t's storage from `offset` (no copy). */
+function view(t: Tensor, offset: number, count: number, shape: number[]): Tensor {
+  const data = (t.data as Storage).subarray(offset, offset + count) as Storage;
+  return new Tensor(data, shape, t.dtype, t.backend, t.requiresGrad);
 }

@@ -15,13 +15,15 @@ function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): 
   return n;
 }
 
-/** Rows per LM-head chunk: up to 2^25 logits (128 MiB f32), split evenly. The
+/** Rows per LM-head chunk: up to 2^24 logits (64 MiB f32), split evenly. The
  * head's weight is streamed from memory once per chunk (77 MB in bf16 at OPT's
  * vocab), so chunks of ~80 rows spent more time reading it than multiplying
- * (issue #7); 2^25 gives 4 chunks of 512 rows at batch 8 x 256. */
+ * (issue #7). 2^24 gives 7 chunks of 293 rows at batch 8 x 256. 2^25 chunks
+ * (147 MiB with dLogits' bf16 copy for dh) set OPT-1.3B's peak; 2^23 chunks ran
+ * OPT-125m's step ~5% slower (bench/RESULTS.md). */
 function chunkRows(rows: number, vocab: number, requested?: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(rows, requested));
-  const most = Math.max(1, Math.floor((1 << 25) / vocab));
+  const most = Math.max(1, Math.floor((1 << 24) / vocab));
   return rows === 0 ? 1 : Math.ceil(rows / Math.ceil(rows / most));
 }
 
