@@ -1,7 +1,9 @@
 // Matrix-product throughput of the native backend (GFLOP/s, median of repeated
 // runs after warm-up) at the shapes of a GPT-2-small training step: the linear
 // layers over B*T = 2048 rows, the 512-row large-K case, and the skinny LoRA
-// products (K or N = r = 16). Compare with bench/torch_matmul.py in the same run:
+// products (K or N = r = 16). Each dtype runs twice: B as stored (row-major) and B
+// packed once beforehand, the path of frozen f32 weights in training
+// (src/tensor/ops/packedWeight.ts). Compare with bench/torch_matmul.py in the same run:
 // the machine is noisy, so only ratios measured together mean anything.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/matmul.js [--json] [--repeats N]
@@ -24,7 +26,19 @@ export interface MatmulResult {
   k: number;
   n: number;
   gflops: number;
+  /** B as stored (plain row-major) or packed once beforehand, as the engine does
+   * for frozen f32 weights (src/tensor/ops/packedWeight.ts); the bf16 packed row
+   * shows what packing would give bf16 weights, which the engine leaves plain. */
+  b: 'plain' | 'packed';
 }
+
+type Variant = { dtype: 'f32' | 'bf16'; b: 'plain' | 'packed' };
+const VARIANTS: readonly Variant[] = [
+  { dtype: 'f32', b: 'plain' },
+  { dtype: 'f32', b: 'packed' },
+  { dtype: 'bf16', b: 'plain' },
+  { dtype: 'bf16', b: 'packed' },
+];
 
 /** A [size] array of uniform values in [-0.5, 0.5) in native storage of `dtype`. */
 function randomStorage(be: Backend, dtype: 'f32' | 'bf16', size: number): FloatArray {
@@ -41,10 +55,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** One shape and dtype: activations [m, k] times weights [k, n] (plain row-major layout). */
-function measure(be: Backend, dtype: 'f32' | 'bf16', m: number, k: number, n: number, repeats: number): MatmulResult {
+/** One shape and variant: activations [m, k] times weights [k, n] (row-major, or packed once). */
+function measure(be: Backend, { dtype, b: layout }: Variant, m: number, k: number, n: number, repeats: number): MatmulResult {
   const a = randomStorage(be, dtype, m * k);
   const b = randomStorage(be, dtype, k * n);
+  const bPacked = layout === 'packed' ? be.packMatmulB!(b, k, n, false) : null;
   const c = be.alloc('f32', m * n) as Float32Array;
   const args = {
     a,
@@ -62,6 +77,7 @@ function measure(be: Backend, dtype: 'f32' | 'bf16', m: number, k: number, n: nu
     beta: 0,
     aDtype: dtype,
     bDtype: dtype,
+    bPacked,
   };
   for (let i = 0; i < 3; i++) be.matmul(args); // warm-up: primitive creation, caches, thread pool
   const seconds: number[] = [];
@@ -70,16 +86,16 @@ function measure(be: Backend, dtype: 'f32' | 'bf16', m: number, k: number, n: nu
     be.matmul(args);
     seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9 };
+  return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9, b: layout };
 }
 
 export async function benchMatmul(opts: { json: boolean; repeats: number }): Promise<MatmulResult[]> {
   const be = loadNativeBackend();
   if (!be) throw new Error(`benchMatmul needs the native backend: ${nativeLoadError()}; run \`npm run build:native\``);
   const results: MatmulResult[] = [];
-  for (const dtype of ['f32', 'bf16'] as const) {
+  for (const variant of VARIANTS) {
     for (const [m, k, n] of MATMUL_SHAPES) {
-      const r = measure(be, dtype, m, k, n, opts.repeats);
+      const r = measure(be, variant, m, k, n, opts.repeats);
       results.push(r);
       if (opts.json) console.log(JSON.stringify(r));
     }
@@ -91,9 +107,9 @@ export async function benchMatmul(opts: { json: boolean; repeats: number }): Pro
 function printTable(results: MatmulResult[]): void {
   const header = ['dtype', ...MATMUL_SHAPES.map(([m, k, n]) => `${m}x${k}x${n}`)];
   console.log(`native matmul, GFLOP/s (M x K x N)\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const dtype of ['f32', 'bf16'] as const) {
-    const row = results.filter((r) => r.dtype === dtype).map((r) => r.gflops.toFixed(0));
-    console.log(`| ${dtype} | ${row.join(' | ')} |`);
+  for (const { dtype, b } of VARIANTS) {
+    const row = results.filter((r) => r.dtype === dtype && r.b === b).map((r) => r.gflops.toFixed(0));
+    console.log(`| ${dtype}${b === 'packed' ? ' (B packed)' : ''} | ${row.join(' | ')} |`);
   }
 }
 

@@ -23,6 +23,7 @@ struct MatmulShape {
   bool bf16;  // both operands bf16 (f32 accumulation and output)
   bool bias;  // an f32 [n] bias (a linear layer's), added by the primitive itself
   bool userScratch;  // caller-provided scratchpad: needed to run on several threads at once
+  bool packedB;  // B is in oneDNN's blocked layout (packB), not strided
   int64_t lda, ldb, ldc;  // row strides of a single strided product (gemmF32); 0: dense
 };
 
@@ -40,7 +41,7 @@ Key keyOf(const MatmulShape& s) {
   int32_t alphaBits, betaBits;
   std::memcpy(&alphaBits, &s.alpha, 4);
   std::memcpy(&betaBits, &s.beta, 4);
-  int64_t flags = (s.transA ? 1 : 0) | (s.transB ? 2 : 0) | (s.bf16 ? 4 : 0) | (s.bias ? 8 : 0) | (s.userScratch ? 16 : 0);
+  int64_t flags = (s.transA ? 1 : 0) | (s.transB ? 2 : 0) | (s.bf16 ? 4 : 0) | (s.bias ? 8 : 0) | (s.userScratch ? 16 : 0) | (s.packedB ? 32 : 0);
   // Strides: lda and ldb pack into one slot (each < 2^31 elements), ldc in another.
   return Key{s.batch, s.m, s.n, s.k, s.aBatchStride, s.bBatchStride, flags, alphaBits, betaBits, (s.lda << 32) | s.ldb, s.ldc, 0};
 }
@@ -66,11 +67,30 @@ memory::desc stridedDesc(int64_t rows, int64_t cols, bool trans, int64_t ld, mem
   return memory::desc(Dims{rows, cols}, dt, trans ? Dims{1, ld} : Dims{ld, 1});
 }
 
+// The blocked layout oneDNN's matmul picks for a [k, n] B of this dtype. On the
+// CPUs seen it depends on the dtype only (BA16a64b for f32, BA16a64b2a for bf16),
+// not on M, so one packed copy serves every batch of rows.
+memory::desc packedDesc(int64_t k, int64_t n, memory::data_type dt) {
+  static std::mutex mutex;
+  static std::unordered_map<Key, memory::desc, KeyHash> descs;
+  std::lock_guard<std::mutex> lock(mutex);
+  Key key{k, n, static_cast<int64_t>(dt), 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  auto it = descs.find(key);
+  if (it != descs.end()) return it->second;
+  memory::desc a(Dims{256, k}, dt, Dims{k, 1});
+  memory::desc b(Dims{k, n}, dt, memory::format_tag::any);
+  memory::desc c(Dims{256, n}, memory::data_type::f32, Dims{n, 1});
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), cpuEngine());
+  return descs.emplace(key, pd.weights_desc()).first->second;
+}
+
 Entry createEntry(const MatmulShape& s) {
   auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   const bool strided = s.lda != 0;
   memory::desc a = strided ? stridedDesc(s.m, s.k, s.transA, s.lda, dt) : operandDesc(s.batch, s.m, s.k, s.transA, s.aBatchStride, dt);
-  memory::desc b = strided ? stridedDesc(s.k, s.n, s.transB, s.ldb, dt) : operandDesc(s.batch, s.k, s.n, s.transB, s.bBatchStride, dt);
+  memory::desc b = s.packedB ? packedDesc(s.k, s.n, dt)
+                   : strided ? stridedDesc(s.k, s.n, s.transB, s.ldb, dt)
+                             : operandDesc(s.batch, s.k, s.n, s.transB, s.bBatchStride, dt);
   memory::desc c = strided        ? stridedDesc(s.m, s.n, false, s.ldc, memory::data_type::f32)
                    : s.batch == 1 ? memory::desc(Dims{s.m, s.n}, memory::data_type::f32, Dims{s.n, 1})
                                   : memory::desc(Dims{s.batch, s.m, s.n}, memory::data_type::f32,
@@ -183,6 +203,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   s.beta = static_cast<float>(numArg(info, 12, "beta"));
   View<float> bias = optArrayArg<float>(info, 13, "bias");
   s.bias = bias.data != nullptr;
+  // Optional: B as packB wrote it. b stays the operand of record (its size is
+  // checked, and it is what a product falls back to when packed cannot serve).
+  FloatView packed = info.Length() > 14 && !info[14].IsNull() && !info[14].IsUndefined() ? floatArg(info, 14, "bPacked") : FloatView{};
   if (s.bias && s.alpha != 1.0f) throw argError(env, "matmul: a bias needs alpha 1");
   if (s.batch == 0 || s.m == 0 || s.n == 0) return env.Undefined();
   requireLen(env, c.size, s.batch * s.m * s.n, "c");
@@ -197,6 +220,13 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   requireLen(env, a.size, aSpan, "a");
   requireLen(env, b.size, bSpan, "b");
   s.bf16 = a.bf16 || b.bf16;
+  foldBroadcastB(s);
+  if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && packed.bf16 == b.bf16) {
+    auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    if (static_cast<size_t>(packed.size) * (s.bf16 ? 2 : 4) < packedDesc(s.k, s.n, dt).get_size())
+      throw argError(env, "matmul: bPacked is smaller than the packed layout of a [k, n] B");
+    s.packedB = true;
+  }
 
   // Mixed dtypes: round the f32 operand to bf16 first, exactly as the reference.
   thread_local Scratch scratchA, scratchB;
@@ -212,10 +242,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     convertF32ToBf16(static_cast<const float*>(b.data), t, bSpan);
     bData = t;
   }
-  foldBroadcastB(s);
   const Entry& e = primitiveFor(s);
   memory am(e.a, cpuEngine(), const_cast<void*>(aData));
-  memory bm(e.b, cpuEngine(), const_cast<void*>(bData));
+  memory bm(e.b, cpuEngine(), const_cast<void*>(s.packedB ? packed.data : bData));
   memory cm(e.c, cpuEngine(), c.data);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
   if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(e.bias, cpuEngine(), bias.data));
@@ -234,7 +263,7 @@ void gemmF32(const Gemm& g, const float* a, const float* b, float* c) {
     for (int64_t r = 0; r < g.m; r++) scaleOnly(c + r * g.ldc, g.n, g.beta);
     return;
   }
-  MatmulShape s{1, g.m, g.n, g.k, g.transA, g.transB, 0, 0, g.alpha, g.beta, false, false, true, g.lda, g.ldb, g.ldc};
+  MatmulShape s{1, g.m, g.n, g.k, g.transA, g.transB, 0, 0, g.alpha, g.beta, false, false, true, false, g.lda, g.ldb, g.ldc};
   const Entry& e = primitiveFor(s);
   memory am(e.a, cpuEngine(), const_cast<float*>(a));
   memory bm(e.b, cpuEngine(), const_cast<float*>(b));
@@ -249,6 +278,45 @@ void gemmF32(const Gemm& g, const float* a, const float* b, float* c) {
   stream.wait();
 }
 
-void InitMatmul(Napi::Env env, Napi::Object exports) { exportFn(env, exports, "matmul", Matmul); }
+namespace {
+
+// packedBytes(k, n, bf16) -> bytes of a [k, n] B in the packed layout.
+Napi::Value PackedBytes(const Napi::CallbackInfo& info) {
+  requireArgs(info, 3, "packedBytes");
+  int64_t k = sizeArg(info, 0, "k"), n = sizeArg(info, 1, "n");
+  if (k == 0 || n == 0) throw argError(info.Env(), "packedBytes: k and n must be positive");
+  auto dt = boolArg(info, 2, "bf16") ? memory::data_type::bf16 : memory::data_type::f32;
+  return Napi::Number::New(info.Env(), static_cast<double>(packedDesc(k, n, dt).get_size()));
+}
+
+// packB(b, out, k, n, transB): B ([k, n], or stored [n, k] when transB) reordered
+// into out in the packed layout; b and out of the same dtype.
+Napi::Value PackB(const Napi::CallbackInfo& info) {
+  requireArgs(info, 5, "packB");
+  Napi::Env env = info.Env();
+  FloatView b = floatArg(info, 0, "b");
+  FloatView out = floatArg(info, 1, "out");
+  int64_t k = sizeArg(info, 2, "k"), n = sizeArg(info, 3, "n");
+  bool transB = boolArg(info, 4, "transB");
+  if (k == 0 || n == 0) throw argError(env, "packB: k and n must be positive");
+  if (b.bf16 != out.bf16) throw argError(env, "packB: b and out must have the same dtype");
+  requireLen(env, b.size, k * n, "b");
+  auto dt = b.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  memory::desc dst = packedDesc(k, n, dt);
+  if (static_cast<size_t>(out.size) * (b.bf16 ? 2 : 4) < dst.get_size()) throw argError(env, "packB: out is smaller than packedBytes(k, n)");
+  memory src(operandDesc(1, k, n, transB, 0, dt), cpuEngine(), const_cast<void*>(b.data));
+  memory dstMem(dst, cpuEngine(), const_cast<void*>(out.data));
+  dnnl::reorder(src, dstMem).execute(cpuStream(), src, dstMem);
+  cpuStream().wait();
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitMatmul(Napi::Env env, Napi::Object exports) {
+  exportFn(env, exports, "matmul", Matmul);
+  exportFn(env, exports, "packedBytes", PackedBytes);
+  exportFn(env, exports, "packB", PackB);
+}
 
 }  // namespace cola

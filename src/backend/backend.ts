@@ -47,6 +47,10 @@ export interface MatmulArgs {
   /** f32 [n] added to every row of the product (a linear layer's bias, fused so
    * the output is written once); only with alpha 1. */
   bias?: Float32Array | null;
+  /** B as `packMatmulB` laid it out for this backend (a frozen weight reordered
+   * once, issue #2). Only a hint: `b` stays the operand of record, and backends
+   * without packing (the reference) ignore it. Same dtype as b, batch 1. */
+  bPacked?: FloatArray | null;
 }
 
 /** Causal (optionally) scaled-dot-product attention with grouped-query heads.
@@ -140,6 +144,12 @@ export interface Backend {
 
   // --- linear algebra ------------------------------------------------------------
   matmul(args: MatmulArgs): void;
+  /** Optional: B ([k, n], or stored [n, k] when transB) copied into the layout
+   * the backend's kernels read fastest, for `MatmulArgs.bPacked`. oneDNN copies a
+   * plain B into that layout inside every product (once per thread); a frozen
+   * weight can pay it once. The caller owns invalidation: a packed copy is stale
+   * once b changes. */
+  packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean): FloatArray;
 
   // --- rows: softmax, norms ------------------------------------------------------
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;

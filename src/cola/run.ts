@@ -19,6 +19,7 @@ import { ChainHistory } from './history.js';
 import { replayKnots, tieKnot } from './knot.js';
 import { planChain, type Link } from './plan.js';
 import { exportChain } from './export.js';
+import { markWritten } from '../tensor/version.js';
 
 export type Method = 'lora' | 'cola' | 'full' | 'relora';
 
@@ -315,7 +316,11 @@ function restore(
   for (const [p, l] of layers) {
     l.setAdapter(a(`live.${p}.A`), a(`live.${p}.B`), liveRank);
   }
-  for (const [n, t] of model.namedParameters()) if (t.requiresGrad && ckpt.arrays.has(`param.${n}`)) t.f32.set(a(`param.${n}`));
+  for (const [n, t] of model.namedParameters()) {
+    if (!t.requiresGrad || !ckpt.arrays.has(`param.${n}`)) continue;
+    t.f32.set(a(`param.${n}`));
+    markWritten(t);
+  }
   return { step: ckpt.state['step'] as number, best: (ckpt.state['best'] as RunSummary['best']) ?? null };
 }
 

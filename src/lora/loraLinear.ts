@@ -8,6 +8,7 @@ import { linear } from '../tensor/ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loraScale } from './config.js';
 import { deriveSeed, initLoraA, mulberry32 } from './init.js';
+import { markWritten } from '../tensor/version.js';
 
 export interface LoraLinearOptions {
   r: number;
@@ -153,6 +154,7 @@ export class LoraLinear extends Module implements LinearLike {
     this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
     this.backend.axpby(1, delta, 1, target);
     if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
+    markWritten(w);
     this._merged = true;
   }
 
@@ -164,6 +166,7 @@ export class LoraLinear extends Module implements LinearLike {
     if (this._undo) target.set(this._undo);
     else this.backend.axpby(-1, this.deltaWeight(), 1, target);
     if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
+    markWritten(w);
     this._undo = null;
     this._merged = false;
   }

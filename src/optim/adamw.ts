@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor/tensor.js';
+import { markWritten } from '../tensor/version.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -40,6 +41,7 @@ export class AdamW {
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       p.backend.adamw(p.f32, p.grad.f32, this.m[i]!, this.v[i]!, lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.t);
+      markWritten(p);
     });
   }
 

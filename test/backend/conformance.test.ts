@@ -309,6 +309,32 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
+  it('matmul with B packed once (frozen weights): same products as the plain operand', () => {
+    for (const [m, n, k] of [
+      [1, 1, 1],
+      [3, 17, 65],
+      [65, 3, 17],
+      [64, 64, 64],
+      [130, 33, 70],
+    ]) {
+      for (const [aDtype, bDtype] of [
+        ['f32', 'f32'],
+        ['bf16', 'bf16'],
+        ['f32', 'bf16'],
+        ['bf16', 'f32'], // packed f32 B cannot serve a bf16 product: the plain path runs
+      ] as const) {
+        for (const transB of [false, true]) {
+          const packed = (args: MatmulArgs): MatmulArgs => ({ ...args, bPacked: native.packMatmulB!(args.b, k, n, transB) });
+          checkMatmul(packed(matmulArgs(1, m, n, k, false, transB, aDtype, bDtype)));
+          checkMatmul(packed({ ...matmulArgs(1, m, n, k, false, transB, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 }));
+          checkMatmul(packed({ ...matmulArgs(1, m, n, k, true, transB, aDtype, bDtype), alpha: 0.5 }));
+          // a batch sharing B folds into rows, which the packed copy serves too
+          checkMatmul(packed(matmulArgs(3, m, n, k, false, transB, aDtype, bDtype, m * k, 0)));
+        }
+      }
+    }
+  });
+
   it('softmax, logSoftmax and their backward passes', () => {
     for (const [rows, cols] of [
       [1, 1],

@@ -48,7 +48,10 @@ export interface NativeAddon {
     alpha: number,
     beta: number,
     bias: Float32Array | null,
+    bPacked: Float32Array | Uint16Array | null,
   ): void;
+  packedBytes(k: number, n: number, bf16: boolean): number;
+  packB(b: Float32Array | Uint16Array, out: Float32Array | Uint16Array, k: number, n: number, transB: boolean): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number, accumulate: boolean): void;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, BinaryOp, DType, Storage, UnaryOp } from '../backend.js';
+import type { Backend, BinaryOp, DType, FloatArray, Storage, UnaryOp } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
 import type { NativeAddon } from './addon.js';
 
@@ -81,7 +81,16 @@ export function createNativeBackend(addon: NativeAddon): Backend {
       checkDtype(args.a, args.aDtype, 'a');
       checkDtype(args.b, args.bDtype, 'b');
       const { a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta } = args;
-      addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, checkBias(args));
+      const packed = args.bPacked ?? null;
+      if (packed) checkDtype(packed, args.bDtype, 'bPacked');
+      addon.matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, checkBias(args), packed);
+    },
+    packMatmulB(b, k, n, transB) {
+      const bf16 = b instanceof Uint16Array;
+      const bytes = addon.packedBytes(k, n, bf16);
+      const out = alignedStorage(addon, bf16 ? 'bf16' : 'f32', Math.ceil(bytes / (bf16 ? 2 : 4)), false) as FloatArray;
+      addon.packB(b, out, k, n, transB);
+      return out;
     },
     softmax: (x, out, rows, cols) => addon.softmax(x, out, rows, cols),
     softmaxBackward: (y, dy, dx, rows, cols, accumulate) => addon.softmaxBackward(y, dy, dx, rows, cols, accumulate),

@@ -1,8 +1,7 @@
-import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
-import { linearBiasGrad, linearDims, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
+import { linearBiasGrad, linearDims, linearForward, linearInputGrad, linearWeightGrad } from './matmul.js';
 
 /** relu(x W^T + b) as one op: the product (bias fused) is rectified in place, so
  * one [rows, out] tensor is written and kept instead of two (OPT's fc1 is the
@@ -13,7 +12,7 @@ export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null): Tens
   if (x.dim(-1) !== inF) throw new Error(`linearRelu: input has ${x.dim(-1)} features, weight expects ${inF}`);
   const be = x.backend;
   const out = empty(be, [...x.shape.slice(0, -1), outF]);
-  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out.f32, linearDims(x.size / inF, inF, outF), x, { bias: bias?.f32 ?? null });
+  linearForward(x, weight, bias, out.f32, linearDims(x.size / inF, inF, outF));
   be.unary('relu', out.f32, out.f32);
   return record(out, 'linearRelu', bias ? [x, weight, bias] : [x, weight], (g) => {
     const gPre = empty(be, out.shape);

@@ -1,8 +1,7 @@
-import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
-import { linearBiasGrad, linearDims, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
+import { linearBiasGrad, linearDims, linearForward, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
 
 /** A LoRA linear layer as one op: y = x W^T + b + (s h A^T) B^T, where h is x or
  * a dropout of it. x [..., in], W [out, in] (f32 or bf16), b [out] f32 or null,
@@ -17,7 +16,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, A: Te
   if (x.dim(-1) !== inF) throw new Error(`loraLinear: input has ${x.dim(-1)} features, weight expects ${inF}`);
   const be = x.backend;
   const out = empty(be, [...x.shape.slice(0, -1), outF]);
-  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out.f32, linearDims(rows, inF, outF), x, { bias: bias?.f32 ?? null });
+  linearForward(x, weight, bias, out.f32, linearDims(rows, inF, outF));
   const z = empty(be, [rows, r]);
   raw(h.f32, 'f32', A.f32, 'f32', z.f32, linearDims(rows, inF, r), x, { alpha: s });
   raw(z.f32, 'f32', B.f32, 'f32', out.f32, linearDims(rows, r, outF), x, { beta: 1 });

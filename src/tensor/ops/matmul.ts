@@ -2,6 +2,7 @@ import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zeros } from './creation.js';
+import { packedWeight } from './packedWeight.js';
 import { sumToShape } from './reduce.js';
 import { reshape } from './shape.js';
 
@@ -113,7 +114,7 @@ export function raw(
   c: Float32Array,
   d: Dims,
   owner: Tensor,
-  extra: { alpha?: number; beta?: number; bias?: Float32Array | null } = {},
+  extra: { alpha?: number; beta?: number; bias?: Float32Array | null; bPacked?: FloatArray | null } = {},
 ): void {
   owner.backend.matmul({
     a,
@@ -132,6 +133,7 @@ export function raw(
     aDtype: aDtype as 'f32' | 'bf16',
     bDtype: bDtype as 'f32' | 'bf16',
     bias: extra.bias ?? null,
+    bPacked: extra.bPacked ?? null,
   });
 }
 
@@ -143,7 +145,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const outF = weight.dim(0);
   if (x.dim(-1) !== inF) throw new Error(`linear: input has ${x.dim(-1)} features, weight expects ${inF}`);
   const rows = x.size / inF;
-  if (bias && bias.dtype === 'f32') return linearFused(x, weight, bias, rows);
+  if (!bias || bias.dtype === 'f32') return linearFused(x, weight, bias ?? null, rows);
   const x2 = reshape(x, [rows, inF]);
   let y = matmul(x2, weight, { transB: true });
   if (bias) y = addBias(y, bias);
@@ -155,15 +157,25 @@ export function linearDims(rows: number, inF: number, outF: number): Dims {
   return { batch: 1, m: rows, n: outF, k: inF, transA: false, transB: true, aBatch: 0, bBatch: 0 };
 }
 
-function linearFused(x: Tensor, weight: Tensor, bias: Tensor, rows: number): Tensor {
+function linearFused(x: Tensor, weight: Tensor, bias: Tensor | null, rows: number): Tensor {
   const [outF, inF] = weight.shape as [number, number];
   const out = empty(x.backend, [...x.shape.slice(0, -1), outF]);
-  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out.f32, linearDims(rows, inF, outF), x, { bias: bias.f32 });
-  return record(out, 'linear', [x, weight, bias], (g) => [
+  linearForward(x, weight, bias, out.f32, linearDims(rows, inF, outF));
+  return record(out, 'linear', bias ? [x, weight, bias] : [x, weight], (g) => [
     x.requiresGrad ? linearInputGrad(g, weight, x.shape) : null,
     weight.requiresGrad ? linearWeightGrad(g, x, weight) : null,
-    bias.requiresGrad ? linearBiasGrad(g, outF) : null,
+    ...(bias ? [bias.requiresGrad ? linearBiasGrad(g, outF) : null] : []),
   ]);
+}
+
+/** out (=, or += with beta 1) x W^T (+ bias): the product every linear layer's
+ * forward runs, on the weight's packed copy where there is one. */
+export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims, beta = 0): void {
+  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out, d, x, {
+    bias: bias?.f32 ?? null,
+    beta,
+    bPacked: packedWeight(weight, 'forward'),
+  });
 }
 
 /** dx = g W: g [rows, out], W [out, in] -> [..., in] */
@@ -171,7 +183,7 @@ export function linearInputGrad(g: Tensor, weight: Tensor, xShape: readonly numb
   const [outF, inF] = weight.shape as [number, number];
   const gx = empty(g.backend, xShape);
   const d = { batch: 1, m: g.size / outF, n: inF, k: outF, transA: false, transB: false, aBatch: 0, bBatch: 0 };
-  raw(g.f32, 'f32', weight.data as FloatArray, weight.dtype, gx.f32, d, g);
+  raw(g.f32, 'f32', weight.data as FloatArray, weight.dtype, gx.f32, d, g, { bPacked: packedWeight(weight, 'inputGrad') });
   return gx;
 }
 

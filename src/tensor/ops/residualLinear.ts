@@ -1,8 +1,7 @@
-import type { FloatArray } from '../../backend/backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
-import { linearBiasGrad, linearDims, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
+import { linearBiasGrad, linearDims, linearForward, linearInputGrad, linearWeightGrad } from './matmul.js';
 
 /** h + (x W^T + b) as one op, a residual connection around a linear layer: the
  * product accumulates (beta 1) onto a copy of h, so one output is written and kept
@@ -14,10 +13,7 @@ export function residualLinear(h: Tensor, x: Tensor, weight: Tensor, bias: Tenso
   if (h.size !== (x.size / inF) * outF) throw new Error(`residualLinear: residual [${h.shape}] does not match output rows x ${outF}`);
   const out = empty(h.backend, h.shape);
   out.f32.set(h.f32);
-  raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out.f32, linearDims(x.size / inF, inF, outF), x, {
-    beta: 1,
-    bias: bias?.f32 ?? null,
-  });
+  linearForward(x, weight, bias, out.f32, linearDims(x.size / inF, inF, outF), 1);
   return record(out, 'residualLinear', bias ? [h, x, weight, bias] : [h, x, weight], (g) => [
     g,
     x.requiresGrad ? linearInputGrad(g, weight, x.shape) : null,
