@@ -335,6 +335,20 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
+  it('matmul: a plain B large enough to be packed per call (M >= 512, K and N >= 256) gives the same products', () => {
+    const [m, n, k] = [515, 259, 257];
+    for (const [aDtype, bDtype] of [
+      ['f32', 'f32'],
+      ['bf16', 'bf16'],
+      ['f32', 'bf16'],
+      ['bf16', 'f32'],
+    ] as const) {
+      checkMatmul(matmulArgs(1, m, n, k, false, false, aDtype, bDtype));
+      checkMatmul({ ...matmulArgs(1, m, n, k, true, false, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 });
+      checkMatmul({ ...matmulArgs(2, 300, n, k, false, false, aDtype, bDtype, 300 * k, 0), alpha: 0.5 }); // folds to 600 rows
+    }
+  });
+
   it('softmax, logSoftmax and their backward passes', () => {
     for (const [rows, cols] of [
       [1, 1],
