@@ -56,6 +56,7 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   // checked before any file is written (runChain checks it too, after creating the folder)
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')
     throw new ColaError('method full trains every weight in f32: load the model in f32 (cola train: --dtype f32)');
+  if (cfg.gradientCheckpointing) enableCheckpointing(o.model, cfg);
   ensureRunDir(cfg.outDir, cfg.resume);
   const config = { ...o.settings, dtype: o.model.weightDtype, counts: data.counts };
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
@@ -72,6 +73,15 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   if (o.report ?? true) writeRunReport(cfg.outDir);
   const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
+}
+
+/** The recomputed forward pass must match the first one, so no random dropout masks. */
+function enableCheckpointing(model: CausalLM, cfg: RunConfig): void {
+  if (cfg.method !== 'full' && cfg.lora.dropout > 0)
+    throw new ColaError(
+      `--gradient-checkpointing needs --lora-dropout 0 (got ${cfg.lora.dropout}): the recomputed forward pass would draw other dropout masks`,
+    );
+  model.enableGradientCheckpointing();
 }
 
 function dataSpec(d: FineTuneData, seed: number, model: CausalLM): DataSpec {

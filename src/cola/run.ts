@@ -25,6 +25,8 @@ export type Method = 'lora' | 'cola' | 'full' | 'relora';
 
 export interface RunConfig {
   method: Method;
+  /** recompute each block's activations in backward (OPT; needs LoRA dropout 0) */
+  gradientCheckpointing?: boolean;
   outDir: string;
   seed: number;
   epochs: number;

@@ -4,6 +4,7 @@ import { reshape } from '../tensor/ops/shape.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { KvCache } from './kvCache.js';
+import { ColaError } from '../errors.js';
 
 /** The few numbers every decoder-only model exposes, whatever its config.json says. */
 export interface ModelDims {
@@ -41,6 +42,14 @@ export abstract class CausalLM extends Module {
   /** Logits [B, T, V]. */
   logits(ids: Tensor, cache?: KvCache): Tensor {
     return linear(this.hidden(ids, cache), this.lmHeadWeight());
+  }
+
+  /** Recompute activations in backward instead of keeping them (HF's
+   * gradient_checkpointing_enable). Families without it say so. */
+  enableGradientCheckpointing(): void {
+    throw new ColaError(
+      `gradient checkpointing is not implemented for ${this.dims.modelType} models yet (OPT has it); train without --gradient-checkpointing`,
+    );
   }
 
   /** Mean next-token cross-entropy: ids [B, T], targets [B, T] (-100 = ignore).

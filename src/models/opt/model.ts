@@ -201,6 +201,10 @@ export class OPTForCausalLM extends CausalLM {
     return dec.project_out ? dec.project_out.forward(h) : h;
   }
 
+  override enableGradientCheckpointing(): void {
+    this.gradientCheckpointing = true;
+  }
+
   /** The decoder layers in checkpointed segments of `checkpointSegmentLayers`:
    * only each segment's input is kept; backward recomputes a segment a slice of
    * sequences at a time. */

@@ -4,9 +4,9 @@ import { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
 
 export interface CheckpointOptions {
-  /** Items of x's first axis recomputed and backpropagated together. Set it only
-   * when fn treats those items independently (a decoder layer over a batch of
-   * sequences without a padding mask): backward then holds one slice's
+  /** Items of x's first axis run, recomputed and backpropagated together. Set it
+   * only when fn treats those items independently (a decoder layer over a batch of
+   * sequences without a padding mask): both passes then hold one slice's
    * activations at a time instead of the whole batch's, a factor of batch /
    * sliceItems less for the largest term of a checkpointed step (issue #7). The
    * FLOPs are the same; the trainable parameters' gradients are summed slice by
@@ -22,9 +22,9 @@ export interface CheckpointOptions {
  * be deterministic: no dropout, whose masks would differ on the second run. */
 export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonly Tensor[], opts: CheckpointOptions = {}): Tensor {
   if (!isGradEnabled()) return fn(x);
-  const out = noGrad(() => fn(x));
   const items = x.rank === 0 ? 1 : x.dim(0);
   const per = Math.max(1, Math.min(items, opts.sliceItems ?? items));
+  const out = noGrad(() => (per === items ? fn(x) : forwardInSlices(fn, x, items, per)));
   return record(out, 'checkpoint', [x, ...params], (g) => {
     if (per === items) return [recomputeSlice(fn, x, g), ...params.map(() => null)];
     const dx = x.requiresGrad ? empty(x.backend, x.shape) : null;
@@ -39,6 +39,23 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonl
     }
     return [dx, ...params.map(() => null)];
   });
+}
+
+/** fn(x) a slice of items at a time, into one output. The forward pass's
+ * intermediates are then slice-sized too: full-batch ones (OPT-1.3B's fc1 output:
+ * 64 MiB) left holes that the kept outputs could not fill, and peak RSS crept up
+ * step after step (bench/RESULTS.md). */
+function forwardInSlices(fn: (x: Tensor) => Tensor, x: Tensor, items: number, per: number): Tensor {
+  const xStride = x.size / items;
+  let out: Tensor | null = null;
+  for (let i0 = 0; i0 < items; i0 += per) {
+    const n = Math.min(per, items - i0);
+    const y = fn(view(x, i0 * xStride, n * xStride, [n, ...x.shape.slice(1)]));
+    if (y.dtype !== 'f32') throw new Error(`checkpoint: fn must return f32 to run in slices, got ${y.dtype}`);
+    out ??= empty(x.backend, [items, ...y.shape.slice(1)]);
+    out.f32.set(y.f32, (i0 * y.size) / n);
+  }
+  return out!;
 }
 
 /** fn(x) again with the graph recorded, backpropagated from g: x's gradient (the
