@@ -204,6 +204,14 @@ const void* packPlainB(const void* b, const MatmulShape& s, Scratch& scratch) {
   return out;
 }
 
+// oneDNN's gemm (dnnl_sgemm: packs panels of B as it goes, like OpenBLAS) beat
+// the whole-B reorder above for f32 products with a wide plain B: at 512x4096x4096
+// 333-335 vs 310-320 GFLOP/s, at 2048x768x3072 363-369 vs 341-351 (C++ harness,
+// this machine). It was slower where N is small (2048x768x768: ~200-240 vs ~320).
+bool worthSgemm(const MatmulShape& s) {
+  return !s.bf16 && !s.bias && !s.packedB && s.batch == 1 && !s.transB && s.lda == 0 && s.m >= 512 && s.k >= 256 && s.n >= 2048;
+}
+
 // matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, bias|null, bPacked|null)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   requireArgs(info, 14, "matmul");
@@ -249,6 +257,15 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     s.packedB = true;
   }
   const void* bPackedData = s.packedB ? packed.data : nullptr;
+
+  if (worthSgemm(s)) {
+    // Row-major C = alpha op(A) B + beta C; A stored [m, k], or [k, m] when transposed.
+    const auto* af = static_cast<const float*>(a.data);
+    const auto* bf = static_cast<const float*>(b.data);
+    dnnl_status_t st = dnnl_sgemm(s.transA ? 'T' : 'N', 'N', s.m, s.n, s.k, s.alpha, af, s.transA ? s.m : s.k, bf, s.n, s.beta, c.data, s.n);
+    if (st != dnnl_success) throw argError(env, "matmul: dnnl_sgemm failed with status " + std::to_string(static_cast<int>(st)));
+    return env.Undefined();
+  }
 
   // Mixed dtypes: round the f32 operand to bf16 first, exactly as the reference.
   thread_local Scratch scratchA, scratchB;

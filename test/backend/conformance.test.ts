@@ -335,7 +335,7 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
-  it('matmul: a plain B large enough to be packed per call (M >= 512, K and N >= 256) gives the same products', () => {
+  it('matmul: a plain B large enough to be packed per call, or to go to sgemm, gives the same products', () => {
     const [m, n, k] = [515, 259, 257];
     for (const [aDtype, bDtype] of [
       ['f32', 'f32'],
@@ -347,6 +347,12 @@ describe('native backend conformance', { skip }, () => {
       checkMatmul({ ...matmulArgs(1, m, n, k, true, false, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 });
       checkMatmul({ ...matmulArgs(2, 300, n, k, false, false, aDtype, bDtype, 300 * k, 0), alpha: 0.5 }); // folds to 600 rows
     }
+    // f32 with a wide plain B (N >= 2048) goes to oneDNN's sgemm instead
+    const wide = 2049;
+    checkMatmul(matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'));
+    checkMatmul({ ...matmulArgs(1, m, wide, k, true, false, 'f32', 'f32'), alpha: -0.5, beta: 1 });
+    checkMatmul({ ...matmulArgs(2, 300, wide, k, false, false, 'f32', 'f32', 300 * k, 0), beta: 0.25 });
+    checkMatmul({ ...matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'), bias: nf32(randn(wide, next())) }); // bias: not sgemm
   });
 
   it('softmax, logSoftmax and their backward passes', () => {
