@@ -67,6 +67,8 @@ memory::desc stridedDesc(int64_t rows, int64_t cols, bool trans, int64_t ld, mem
   return memory::desc(Dims{rows, cols}, dt, trans ? Dims{1, ld} : Dims{ld, 1});
 }
 
+memory::data_type dtypeOf(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
+
 // The blocked layout oneDNN's matmul picks for a [k, n] B of this dtype. On the
 // CPUs seen it depends on the dtype only (BA16a64b for f32, BA16a64b2a for bf16),
 // not on M, so one packed copy serves every batch of rows.
@@ -84,8 +86,13 @@ memory::desc packedDesc(int64_t k, int64_t n, memory::data_type dt) {
   return descs.emplace(key, pd.weights_desc()).first->second;
 }
 
+// Whether `v` has room for a [k, n] B of its own dtype in the packed layout.
+bool holdsPacked(const FloatView& v, int64_t k, int64_t n) {
+  return static_cast<size_t>(v.size) * (v.bf16 ? 2 : 4) >= packedDesc(k, n, dtypeOf(v.bf16)).get_size();
+}
+
 Entry createEntry(const MatmulShape& s) {
-  auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  auto dt = dtypeOf(s.bf16);
   const bool strided = s.lda != 0;
   memory::desc a = strided ? stridedDesc(s.m, s.k, s.transA, s.lda, dt) : operandDesc(s.batch, s.m, s.k, s.transA, s.aBatchStride, dt);
   memory::desc b = s.packedB ? packedDesc(s.k, s.n, dt)
@@ -195,7 +202,7 @@ bool worthPackingPerCall(const MatmulShape& s) {
 
 // B [k, n] (row-major, already in the product's dtype) reordered into scratch.
 const void* packPlainB(const void* b, const MatmulShape& s, Scratch& scratch) {
-  auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  auto dt = dtypeOf(s.bf16);
   memory::desc dst = packedDesc(s.k, s.n, dt);
   void* out = scratch.get(dst.get_size() / sizeof(uint16_t) + 1);
   memory src(operandDesc(1, s.k, s.n, false, 0, dt), cpuEngine(), const_cast<void*>(b));
@@ -251,9 +258,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   s.bf16 = a.bf16 || b.bf16;
   foldBroadcastB(s);
   if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && packed.bf16 == b.bf16) {
-    auto dt = s.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-    if (static_cast<size_t>(packed.size) * (s.bf16 ? 2 : 4) < packedDesc(s.k, s.n, dt).get_size())
-      throw argError(env, "matmul: bPacked is smaller than the packed layout of a [k, n] B");
+    if (!holdsPacked(packed, s.k, s.n)) throw argError(env, "matmul: bPacked is smaller than the packed layout of a [k, n] B");
     s.packedB = true;
   }
   const void* bPackedData = s.packedB ? packed.data : nullptr;
@@ -330,8 +335,7 @@ Napi::Value PackedBytes(const Napi::CallbackInfo& info) {
   requireArgs(info, 3, "packedBytes");
   int64_t k = sizeArg(info, 0, "k"), n = sizeArg(info, 1, "n");
   if (k == 0 || n == 0) throw argError(info.Env(), "packedBytes: k and n must be positive");
-  auto dt = boolArg(info, 2, "bf16") ? memory::data_type::bf16 : memory::data_type::f32;
-  return Napi::Number::New(info.Env(), static_cast<double>(packedDesc(k, n, dt).get_size()));
+  return Napi::Number::New(info.Env(), static_cast<double>(packedDesc(k, n, dtypeOf(boolArg(info, 2, "bf16"))).get_size()));
 }
 
 // packB(b, out, k, n, transB): B ([k, n], or stored [n, k] when transB) reordered
@@ -346,11 +350,9 @@ Napi::Value PackB(const Napi::CallbackInfo& info) {
   if (k == 0 || n == 0) throw argError(env, "packB: k and n must be positive");
   if (b.bf16 != out.bf16) throw argError(env, "packB: b and out must have the same dtype");
   requireLen(env, b.size, k * n, "b");
-  auto dt = b.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-  memory::desc dst = packedDesc(k, n, dt);
-  if (static_cast<size_t>(out.size) * (b.bf16 ? 2 : 4) < dst.get_size()) throw argError(env, "packB: out is smaller than packedBytes(k, n)");
-  memory src(operandDesc(1, k, n, transB, 0, dt), cpuEngine(), const_cast<void*>(b.data));
-  memory dstMem(dst, cpuEngine(), const_cast<void*>(out.data));
+  if (!holdsPacked(out, k, n)) throw argError(env, "packB: out is smaller than packedBytes(k, n)");
+  memory src(operandDesc(1, k, n, transB, 0, dtypeOf(b.bf16)), cpuEngine(), const_cast<void*>(b.data));
+  memory dstMem(packedDesc(k, n, dtypeOf(b.bf16)), cpuEngine(), const_cast<void*>(out.data));
   dnnl::reorder(src, dstMem).execute(cpuStream(), src, dstMem);
   cpuStream().wait();
   return env.Undefined();

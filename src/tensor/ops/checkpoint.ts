@@ -28,14 +28,10 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonl
   return record(out, 'checkpoint', [x, ...params], (g) => {
     if (per === items) return [recomputeSlice(fn, x, g), ...params.map(() => null)];
     const dx = x.requiresGrad ? empty(x.backend, x.shape) : null;
-    const xStride = x.size / items;
-    const gStride = g.size / items;
     for (let i0 = 0; i0 < items; i0 += per) {
-      const n = Math.min(per, items - i0);
-      const xs = view(x, i0 * xStride, n * xStride, [n, ...x.shape.slice(1)]);
-      const gs = view(g, i0 * gStride, n * gStride, [n, ...g.shape.slice(1)]);
-      const dxs = recomputeSlice(fn, xs, gs);
-      if (dx && dxs) dx.f32.set(dxs.f32, i0 * xStride);
+      const xs = itemSlice(x, i0, per);
+      const dxs = recomputeSlice(fn, xs, itemSlice(g, i0, per));
+      if (dx && dxs) dx.f32.set(dxs.f32, (i0 * x.size) / items);
     }
     return [dx, ...params.map(() => null)];
   });
@@ -46,14 +42,12 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonl
  * 64 MiB) left holes that the kept outputs could not fill, and peak RSS crept up
  * step after step (bench/RESULTS.md). */
 function forwardInSlices(fn: (x: Tensor) => Tensor, x: Tensor, items: number, per: number): Tensor {
-  const xStride = x.size / items;
   let out: Tensor | null = null;
   for (let i0 = 0; i0 < items; i0 += per) {
-    const n = Math.min(per, items - i0);
-    const y = fn(view(x, i0 * xStride, n * xStride, [n, ...x.shape.slice(1)]));
+    const y = fn(itemSlice(x, i0, per));
     if (y.dtype !== 'f32') throw new Error(`checkpoint: fn must return f32 to run in slices, got ${y.dtype}`);
     out ??= empty(x.backend, [items, ...y.shape.slice(1)]);
-    out.f32.set(y.f32, (i0 * y.size) / n);
+    out.f32.set(y.f32, (i0 * y.size) / y.dim(0));
   }
   return out!;
 }
@@ -67,8 +61,11 @@ function recomputeSlice(fn: (x: Tensor) => Tensor, x: Tensor, g: Tensor): Tensor
   return leaf.grad;
 }
 
-/** A tensor over `count` elements of t's storage from `offset` (no copy). */
-function view(t: Tensor, offset: number, count: number, shape: number[]): Tensor {
-  const data = (t.data as Storage).subarray(offset, offset + count) as Storage;
-  return new Tensor(data, shape, t.dtype, t.backend, t.requiresGrad);
+/** Items i0 .. i0 + per (fewer at the end) of t's first axis, sharing t's storage. */
+function itemSlice(t: Tensor, i0: number, per: number): Tensor {
+  const items = t.dim(0);
+  const n = Math.min(per, items - i0);
+  const stride = t.size / items;
+  const data = (t.data as Storage).subarray(i0 * stride, (i0 + n) * stride) as Storage;
+  return new Tensor(data, [n, ...t.shape.slice(1)], t.dtype, t.backend, t.requiresGrad);
 }
