@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { referenceBackend as backend } from '../src/backend/reference/index.js';
 import { runChain } from '../src/cola/run.js';
-import { DEFAULT_LORA_CONFIG } from '../src/lora/config.js';
+import { makeRunConfig } from '../src/cola/runConfig.js';
 import { mergeAndUnload } from '../src/lora/inject.js';
 import { loadPeftAdapter } from '../src/lora/peftLoad.js';
 import { loadModel } from '../src/models/load.js';
@@ -46,30 +46,31 @@ function check(name: string, out: string): void {
   });
   const model = loadModel(base, { backend });
   runChain(
+    makeRunConfig(
+      {
+        method: 'cola',
+        out: run,
+        seed: 1,
+        epochs: 3,
+        batchSize: 4,
+        lr: 3e-2,
+        schedule: 'constant',
+        maxGradNorm: 0,
+        chainLength: 3,
+        linkRanks: ['4', '4', '2'],
+        saveEvery: 0,
+      },
+      {},
+      { lora: { r: 4, alpha: 8, targets: TARGETS[name]! } },
+    ),
     {
-      method: 'cola',
-      outDir: run,
-      seed: 1,
-      epochs: 3,
-      batchSize: 4,
-      gradAccum: 1,
-      lr: 3e-2,
-      schedule: 'constant',
-      warmupSteps: 0,
-      weightDecay: 0,
-      maxGradNorm: 0,
-      chainLength: 3,
-      linkRanks: [4, 4, 2],
-      chainSchedule: 'continue',
-      rewarmupSteps: 0,
-      optimizerReset: 'full',
-      lora: { ...DEFAULT_LORA_CONFIG, r: 4, alpha: 8, targets: TARGETS[name]! },
-      evalEvery: 0,
-      saveEvery: 0,
-      saveLinkAdapters: false,
-      resume: false,
+      model,
+      objective: lmObjective(examples, 0),
+      metric: { name: 'perplexity', higherIsBetter: false },
+      log: new MetricsLog(run),
+      shouldStop: () => false,
+      baseModel: base,
     },
-    { model, objective: lmObjective(examples, 0), log: new MetricsLog(run), shouldStop: () => false, baseModel: base },
   );
   mergeAndUnload(model);
   saveModelFolder(model, path.join(run, 'merged'));

@@ -22,8 +22,10 @@ export { LoraLinear } from './lora/loraLinear.js';
 export { saveLoraAdapter, saveChainAdapter, loadPeftAdapter, type SaveAdapterOptions } from './lora/peft.js';
 
 // Training: fineTune() is `cola train`; runChain() is the chain runner underneath it
-export { fineTune, runConfig, type FineTuneData, type FineTuneOptions, type FineTuneResult } from './api/fineTune.js';
-export { runChain, type Method, type RunConfig, type RunInputs, type RunSummary } from './cola/run.js';
+export { fineTune, runConfig, type FineTuneOptions, type FineTuneResult } from './api/fineTune.js';
+export { runChain, type RunInputs, type RunSummary } from './cola/run.js';
+export { makeRunConfig, resolveRunConfig, type Method, type RunConfig } from './cola/runConfig.js';
+export { RUN_FLAGS, DATA_FLAGS, type RunFlags, type DataFlags } from './cola/runFlags.js';
 export { exportChain } from './cola/export.js';
 export { prepareData, textChunks, type DataSpec, type PreparedData } from './train/prepare.js';
 export { MetricsLog, type RunEvent } from './train/metricsLog.js';

@@ -1,26 +1,37 @@
-/** fineTune(): `cola train` as one function call. The defaults are the CLI's own (read
- * from its option specs in src/train/options.ts), and the run goes through the same
- * trainRun, so a library run and a CLI run with the same settings write the same run
- * folder (adapter/, chain.json, metrics.jsonl, report.html). */
-import type { Method, RunConfig } from '../cola/run.js';
+/** fineTune(): `cola train` as one function call. Options are the flags of `cola train`
+ * in camelCase (cola/runFlags.ts: same defaults, same validation through
+ * resolveRunConfig), and the run goes through the same trainRun, so a library run and a
+ * CLI run with the same settings write the same run folder. */
+import { defaultsOf } from '../config/flags.js';
+import { resolveRunConfig, type RunConfig } from '../cola/runConfig.js';
+import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from '../cola/runFlags.js';
+import type { DataSource } from '../data/taskData.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { ColaError } from '../errors.js';
-import { validateLoraConfig, type LoraConfig } from '../lora/config.js';
+import type { LoraConfig } from '../lora/config.js';
 import type { CausalLM } from '../models/causalLM.js';
 import type { RunEvent } from '../train/metricsLog.js';
-import { runConfigFrom, trainDefaults } from '../train/options.js';
-import { trainRun, type FineTuneData, type FineTuneResult } from './trainRun.js';
+import { trainRun, type FineTuneResult } from './trainRun.js';
 
-export type { FineTuneData, FineTuneResult } from './trainRun.js';
+export type { FineTuneResult } from './trainRun.js';
 
-export type FineTuneOptions = FineTuneData &
-  Partial<Omit<RunConfig, 'lora' | 'outDir' | 'method'>> & {
+/** LoRA settings come as `lora` (PEFT's LoraConfig in camelCase), not as rank/alpha flags. */
+type LoraFlag = 'rank' | 'alpha' | 'rslora' | 'targets' | 'targetRegex' | 'loraDropout' | 'loraInit';
+type RunOptions = Partial<Omit<RunFlags, 'out' | 'linkRanks' | 'linkLrs' | LoraFlag>>;
+type DataOptions = Partial<Omit<DataFlags, 'boolqFromVal' | 'fewglue'>>;
+
+export type FineTuneOptions = RunOptions &
+  DataOptions & {
     model: CausalLM;
     tokenizer: TextTokenizer;
     /** the run folder (`cola train --out`) */
     outDir: string;
-    /** default 'cola' */
-    method?: Method;
+    /** COLA/ReLoRA rank per link (the last repeats) */
+    linkRanks?: number[];
+    /** peak learning rate per link (the last repeats) */
+    linkLrs?: number[];
+    /** the paper's tasks: 'official' splits (default), 'fewglue', or 'val' (BoolQ from val.jsonl) */
+    source?: DataSource;
     /** LoRA settings over the paper's (r 8, alpha 16 on q_proj, v_proj) */
     lora?: Partial<LoraConfig>;
     /** every metrics.jsonl event (step, eval, knot, done) as it is written */
@@ -33,8 +44,8 @@ export type FineTuneOptions = FineTuneData &
     report?: boolean;
   };
 
-const OWN_KEYS = ['model', 'tokenizer', 'outDir', 'method', 'lora', 'onEvent', 'shouldStop', 'baseModel', 'report'];
-const DATA_KEYS = ['data', 'devData', 'task', 'dataDir', 'source', 'dataSeed', 'numTrain', 'numDev', 'numTest', 'maxLength', 'skipBad'];
+const OWN_KEYS = ['model', 'tokenizer', 'outDir', 'linkRanks', 'linkLrs', 'source', 'lora', 'onEvent', 'shouldStop', 'baseModel', 'report'];
+const LORA_FLAGS: readonly string[] = ['rank', 'alpha', 'rslora', 'targets', 'targetRegex', 'loraDropout', 'loraInit'];
 
 /** Fine-tune `model` in place (its targeted layers end up wrapped in the last link's
  * LoRA, earlier links merged into the weights) and write the run folder. */
@@ -44,30 +55,37 @@ export function fineTune(o: FineTuneOptions): FineTuneResult {
   return trainRun(cfg, {
     model: o.model,
     tokenizer: o.tokenizer,
-    data: o,
-    settings: { ...cfg, base_model: baseModel },
     baseModel,
+    meta: { base_model: baseModel },
     onEvent: o.onEvent,
     shouldStop: o.shouldStop,
     report: o.report,
   });
 }
 
-/** `cola train`'s defaults for `method`, overridden by the options given. */
+/** The RunConfig `cola train` would build from the same settings. */
 export function runConfig(o: FineTuneOptions): RunConfig {
-  const allowed = new Set([...OWN_KEYS, ...DATA_KEYS, ...Object.keys(runConfigFrom({ ...trainDefaults(), out: '.' }))]);
+  const runKeys = Object.keys(RUN_FLAGS).filter((k) => k !== 'out' && !LORA_FLAGS.includes(k));
+  const dataKeys = Object.keys(DATA_FLAGS).filter((k) => k !== 'boolqFromVal' && k !== 'fewglue');
+  const allowed = new Set([...OWN_KEYS, ...runKeys, ...dataKeys]);
   const unknown = Object.keys(o).filter((k) => !allowed.has(k));
   if (unknown.length) throw new ColaError(`fineTune: unknown option(s) ${unknown.join(', ')}; see FineTuneOptions in docs/API.md`);
-  const method = o.method ?? (trainDefaults()['method'] as Method);
-  const base = runConfigFrom({ ...trainDefaults(), method, out: o.outDir });
-  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k in base && k !== 'lora'));
-  // A regex selects alone (as --target-regex overrides --targets): drop the default suffixes.
-  const regexOnly = o.lora?.targetRegex !== undefined && o.lora.targets === undefined ? { targets: [] } : {};
-  return {
-    ...base,
-    ...given,
-    method,
-    outDir: o.outDir,
-    lora: validateLoraConfig({ ...base.lora, ...regexOnly, ...o.lora }, 'fineTune lora'),
+  const given = (keys: string[]) =>
+    Object.fromEntries(
+      keys.flatMap((k) => ((o as Record<string, unknown>)[k] === undefined ? [] : [[k, (o as Record<string, unknown>)[k]]])),
+    );
+  const run: RunFlags = {
+    ...defaultsOf(RUN_FLAGS),
+    ...given(runKeys),
+    out: o.outDir,
+    linkRanks: o.linkRanks?.map(String),
+    linkLrs: o.linkLrs?.map(String),
   };
+  const data: DataFlags = {
+    ...defaultsOf(DATA_FLAGS),
+    ...given(dataKeys),
+    boolqFromVal: o.source === 'val',
+    fewglue: o.source === 'fewglue',
+  };
+  return resolveRunConfig(run, data, { lora: o.lora, where: 'fineTune' });
 }

@@ -1,25 +1,17 @@
 /** One fine-tuning run into its folder: the data, config.json, metrics.jsonl, the chain
- * (runChain) and report.html. fineTune() and `cola train` both call it, so the library
- * and the CLI train through one code path and write the same bytes. */
+ * (runChain) and report.html. `cola train`, fineTune() and every `cola experiment` cell
+ * call it with a RunConfig (cola/runConfig.ts), so they train through one code path. */
 import * as path from 'node:path';
-import { ensureRunDir, runChain, type RunConfig, type RunSummary } from '../cola/run.js';
+import { ensureRunDir, runChain, type RunSummary } from '../cola/run.js';
+import type { RunConfig } from '../cola/runConfig.js';
+import { planRun } from '../cola/plan.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { ColaError } from '../errors.js';
 import { writeJsonAtomic } from '../io/fileIo.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { writeRunReport } from '../report/runReport.js';
 import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
-import { trainDefaults } from '../train/options.js';
-import { prepareData, type DataSpec } from '../train/prepare.js';
-
-/** Training data, as `cola train`'s data flags: `data` (+ `devData`) files, or a `task` of
- * the paper with its `dataDir`. */
-export type FineTuneData = Omit<DataSpec, 'seed' | 'maxLength'> & {
-  /** seed of the task sampling (default: the run's seed) */
-  dataSeed?: number;
-  /** tokens per sequence (default 256, never more than the model's context) */
-  maxLength?: number;
-};
+import { prepareData, type PreparedData } from '../train/prepare.js';
 
 export interface FineTuneResult extends RunSummary {
   outDir: string;
@@ -39,11 +31,12 @@ export interface RunStart {
 export interface TrainRunInputs {
   model: CausalLM;
   tokenizer: TextTokenizer;
-  data: FineTuneData;
-  /** the caller's settings, recorded in config.json with the dtype and the data counts */
-  settings: Record<string, unknown>;
   /** base_model_name_or_path in adapter_config.json */
   baseModel: string;
+  /** recorded in config.json beside the run config (model folder, backend, ...) */
+  meta?: Record<string, unknown>;
+  /** data already prepared (an experiment shares it across cells); default: from cfg.data */
+  data?: PreparedData;
   onStart?: (s: RunStart) => void;
   onEvent?: (e: RunEvent) => void;
   shouldStop?: () => boolean;
@@ -52,20 +45,23 @@ export interface TrainRunInputs {
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
-  const data = prepareData(dataSpec(o.data, cfg.seed, o.model), o.tokenizer);
-  // checked before any file is written (runChain checks it too, after creating the folder)
+  const data = o.data ?? prepareData(dataSpec(cfg, o.model), o.tokenizer);
+  if (data.counts.train === 0) throw new ColaError(`${cfg.data.data ?? cfg.data.task}: no training examples; nothing to train on`);
+  // checked before any file is written
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')
     throw new ColaError('method full trains every weight in f32: load the model in f32 (cola train: --dtype f32)');
-  if (cfg.gradientCheckpointing) enableCheckpointing(o.model, cfg);
+  if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
   ensureRunDir(cfg.outDir, cfg.resume);
-  const config = { ...o.settings, dtype: o.model.weightDtype, counts: data.counts };
+  const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts };
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
-  o.onStart?.({ config, ...planSize(cfg, data.counts.train) });
+  const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
+  o.onStart?.({ config, totalSteps: plan.totalSteps, links: plan.links.length });
   const summary = runChain(cfg, {
     model: o.model,
     objective: data.train,
     dev: data.hasSplit('dev') ? () => data.evaluate(o.model, 'dev') : undefined,
-    devHigherIsBetter: data.higherIsBetter,
+    test: data.hasSplit('test') ? () => data.evaluate(o.model, 'test') : undefined,
+    metric: { name: data.kind === 'lm' ? 'perplexity' : 'accuracy', higherIsBetter: data.higherIsBetter },
     log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : []),
     shouldStop: o.shouldStop ?? (() => false),
     baseModel: o.baseModel,
@@ -75,37 +71,12 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
 }
 
-/** The recomputed forward pass must match the first one, so no random dropout masks. */
-function enableCheckpointing(model: CausalLM, cfg: RunConfig): void {
-  if (cfg.method !== 'full' && cfg.lora.dropout > 0)
-    throw new ColaError(
-      `--gradient-checkpointing needs --lora-dropout 0 (got ${cfg.lora.dropout}): the recomputed forward pass would draw other dropout masks`,
-    );
-  model.enableGradientCheckpointing();
-}
-
-function dataSpec(d: FineTuneData, seed: number, model: CausalLM): DataSpec {
-  const maxLength = d.maxLength ?? (trainDefaults()['max-length'] as number);
-  return {
-    data: d.data,
-    devData: d.devData,
-    task: d.task,
-    dataDir: d.dataDir,
-    source: d.source,
-    seed: d.dataSeed ?? seed,
-    numTrain: d.numTrain,
-    numDev: d.numDev,
-    numTest: d.numTest,
-    // never longer than the model's context (RoPE tables / position embeddings)
-    maxLength: Math.min(maxLength, model.dims.maxPositions),
-    skipBad: d.skipBad,
-  };
-}
-
-/** Steps and links of the run, for progress lines (runChain plans the exact chain). */
-function planSize(cfg: RunConfig, trainCount: number): { totalSteps: number; links: number } {
-  const totalSteps = cfg.maxSteps ?? cfg.epochs * Math.ceil(Math.ceil(trainCount / cfg.batchSize) / cfg.gradAccum);
-  if (cfg.method === 'cola') return { totalSteps, links: (cfg.knots?.length ?? cfg.chainLength - 1) + 1 };
-  if (cfg.method === 'relora') return { totalSteps, links: Math.ceil(totalSteps / (cfg.knotEvery ?? totalSteps)) };
-  return { totalSteps, links: 1 };
+/** The data section of the config, its length never beyond the model's context (RoPE
+ * tables / position embeddings): undefined means the context, as MeZO. */
+function dataSpec(cfg: RunConfig, model: CausalLM) {
+  const context = model.dims.maxPositions;
+  const asked = cfg.data.maxLength;
+  if (asked !== undefined && asked > context)
+    process.stderr.write(`cola: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
+  return { ...cfg.data, skipBad: cfg.data.skipBad, maxLength: Math.min(asked ?? context, context) };
 }

@@ -2,19 +2,18 @@ import * as fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ColaError } from '../errors.js';
 
-/** One flag of a command: its type, default and help. Flags are kebab-case; the
- * same names are the keys of a --config file. */
-export interface OptionSpec {
-  type: 'string' | 'number' | 'int' | 'boolean' | 'list';
-  help: string;
-  default?: string | number | boolean | string[];
-  choices?: readonly string[];
-  required?: boolean;
-  /** Shown in --help instead of the type, e.g. DIR, FILE. */
-  meta?: string;
-}
+import { flagName, type FlagSpec, type FlagTable } from '../config/flags.js';
 
+/** One flag of a command: its type, default and help (see src/config/flags.ts). */
+export type OptionSpec = FlagSpec;
+
+/** Flags by their kebab-case name, as parsed. */
 export type OptionSpecs = Record<string, OptionSpec>;
+
+/** A typed config's flag table (camelCase keys) as flags by kebab-case name. */
+export function specsOf(table: FlagTable): OptionSpecs {
+  return Object.fromEntries(Object.entries(table).map(([k, s]) => [flagName(k), s]));
+}
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;
 
 export interface Parsed {
@@ -66,7 +65,8 @@ export function parseOptions(argv: readonly string[], specs: OptionSpecs, comman
   const values: OptionValues = {};
   const given = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
-    const v = cli[name] ?? file[name] ?? spec.default;
+    const v =
+      cli[name] ?? file[name] ?? (Array.isArray(spec.default) ? [...(spec.default as string[])] : (spec.default as OptionValues[string]));
     if (cli[name] !== undefined || file[name] !== undefined) given.add(name);
     if (v === undefined && spec.required) problems.push(`--${name} is required (${spec.help})`);
     values[name] = v;
@@ -121,8 +121,9 @@ function convert(raw: string, spec: OptionSpec, where: string, problems: string[
       return raw;
     case 'number':
     case 'int': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
+      // decimal only: Number() would also read "0x2" as 2 and "" as 0
+      const n = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
         problems.push(`${where}: expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
         return undefined;
       }

@@ -1,13 +1,16 @@
+/** A run's outputs: adapter/ (the whole chain as ONE PEFT LoRA of rank Σ r_j),
+ * optionally links/link-j/ (one adapter per link), chain.json (the manifest); full
+ * fine-tuning writes model/ (a complete model folder). */
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../io/fileIo.js';
 import type { ChainLink } from '../lora/chain.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 import { saveChainAdapter } from '../lora/peft.js';
-import type { CausalLM } from '../models/causalLM.js';
 import { saveModelFolder } from '../models/save.js';
+import { linkSeed, type Chain } from './chain.js';
 import type { ChainHistory } from './history.js';
 import type { Link } from './plan.js';
-import type { RunConfig } from './run.js';
+import type { RunConfig } from './runConfig.js';
 
 /** Per module, every link in order: the merged ones from the history plus the live adapter. */
 export function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHistory): Map<string, ChainLink[]> {
@@ -19,58 +22,88 @@ export function chainLinks(layers: readonly [string, LoraLinear][], history: Cha
   return chain;
 }
 
-/** Write a run's outputs: adapter/ (the whole chain as ONE PEFT LoRA of rank
- * Σ r_j), optionally links/link-j/ (one adapter per link), chain.json (the
- * manifest); full fine-tuning writes model/ (a complete model folder). */
-export function exportChain(
-  cfg: RunConfig,
-  model: CausalLM,
-  layers: readonly [string, LoraLinear][],
-  history: ChainHistory,
-  links: Link[],
-  baseModel: string,
-  adapterOnly = false,
-): void {
+export interface ExportArgs {
+  cfg: RunConfig;
+  chain: Chain;
+  /** the planned links, for chain.json */
+  links: readonly Link[];
+  baseModel: string;
+  outDir: string;
+  /** write adapter/ only (the best-on-dev export) */
+  adapterOnly?: boolean;
+}
+
+export function exportChain(a: ExportArgs): void {
+  const { cfg, chain } = a;
+  const model = chain.model;
   const meta = { method: cfg.method, seed: cfg.seed, weight_dtype: model.weightDtype };
   if (cfg.method === 'full') {
-    saveModelFolder(model, path.join(cfg.outDir, 'model'));
+    if (!a.adapterOnly) saveModelFolder(model, path.join(a.outDir, 'model'));
   } else {
-    const chain = chainLinks(layers, history);
-    saveChainAdapter(path.join(cfg.outDir, 'adapter'), chain, cfg.lora, { baseModel, colaMeta: meta });
-    if (cfg.saveLinkAdapters && !adapterOnly) {
-      const count = [...chain.values()][0]!.length;
+    const links = chainLinks(chain.layers, chain.history);
+    saveChainAdapter(path.join(a.outDir, 'adapter'), links, cfg.lora, { baseModel: a.baseModel, colaMeta: meta });
+    if (cfg.saveLinkAdapters && !a.adapterOnly) {
+      const count = [...links.values()][0]!.length;
       for (let j = 0; j < count; j++) {
-        const one = new Map([...chain].map(([p, ls]) => [p, [ls[j]!]]));
-        saveChainAdapter(path.join(cfg.outDir, 'links', `link-${j}`), one, cfg.lora, { baseModel, colaMeta: { ...meta, link: j } });
+        const one = new Map([...links].map(([p, ls]) => [p, [ls[j]!]]));
+        saveChainAdapter(path.join(a.outDir, 'links', `link-${j}`), one, cfg.lora, {
+          baseModel: a.baseModel,
+          colaMeta: { ...meta, link: j },
+        });
       }
     }
   }
-  if (adapterOnly) return;
-  const first = layers[0]?.[0];
-  writeJsonAtomic(path.join(cfg.outDir, 'chain.json'), {
+  if (!a.adapterOnly) writeJsonAtomic(path.join(a.outDir, 'chain.json'), manifest(a));
+}
+
+/** chain.json: what each link was, with the values actually used (rank, alpha and scale
+ * of the first adapted module, the seed its A was drawn from: layer i adds i). */
+function manifest({ cfg, chain, links, baseModel }: ExportArgs): Record<string, unknown> {
+  const first = chain.layers[0];
+  const factors = (j: number): { r: number; alpha: number; scale: number } | null => {
+    if (!first) return null;
+    const merged = chain.history.links[j]?.get(first[0]);
+    const l = first[1];
+    return merged ? { r: merged.r, alpha: merged.alpha, scale: merged.scale } : { r: l.r, alpha: l.alpha, scale: l.scaling };
+  };
+  return {
     method: cfg.method,
     base_model: baseModel,
-    weight_dtype: model.weightDtype,
+    weight_dtype: chain.model.weightDtype,
     seed: cfg.seed,
     total_steps: links.at(-1)?.end ?? 0,
     knots: links.slice(1).map((l) => l.start),
-    chain_schedule: cfg.chainSchedule,
-    optimizer_reset: cfg.optimizerReset,
-    targets: layers.map(([p]) => p),
-    links: links.map((l, j) => ({
-      index: l.index,
-      start: l.start,
-      end: l.end,
-      steps: l.end - l.start,
-      rank: l.rank,
-      lr: l.lr,
-      alpha: cfg.lora.alpha,
-      scale: first ? (j < history.links.length ? history.links[j]!.get(first)!.scale : layers[0]![1].scaling) : null,
-      init_seed: j,
-    })),
+    chain_schedule: cfg.chain.schedule,
+    optimizer_reset: cfg.chain.optimizerReset,
+    eval: { every: cfg.eval.every === 0 ? 'epoch' : cfg.eval.every, at_knots: cfg.eval.atKnots, select_by: cfg.eval.selectBy },
+    best: chain.best,
+    targets: chain.layers.map(([p]) => p),
+    links: links.map((l, j) => {
+      const f = factors(j);
+      return {
+        index: l.index,
+        start: l.start,
+        end: l.end,
+        steps: l.end - l.start,
+        rank: l.rank,
+        lr: l.lr,
+        alpha: f?.alpha ?? null,
+        scale: f?.scale ?? null,
+        init_seed: cfg.method === 'full' ? null : linkSeed(cfg.seed, j),
+      };
+    }),
     exported_adapter:
       cfg.method === 'full'
         ? null
-        : { rank: links.reduce((s, l) => s + l.rank, 0), lora_alpha: 'equal to rank (s = 1), link scales folded into lora_B' },
-  });
+        : {
+            rank: chain.layers.reduce((s, [p]) => Math.max(s, chainLinksRank(chain, p)), 0),
+            lora_alpha: 'equal to rank (s = 1), link scales folded into lora_B',
+          },
+  };
+}
+
+/** Σ r_j of one module's chain. */
+function chainLinksRank(chain: Chain, p: string): number {
+  const live = chain.layers.find(([q]) => q === p)![1].r;
+  return chain.history.links.reduce((s, link) => s + (link.get(p)?.r ?? 0), live);
 }

@@ -1,4 +1,6 @@
 import { ColaError } from '../errors.js';
+import { patternValue, type LoraConfig } from '../lora/config.js';
+import type { RunConfig } from './runConfig.js';
 
 /** One link of the chain: global optimizer steps [start, end), its LoRA rank and peak LR. */
 export interface Link {
@@ -67,4 +69,43 @@ function parseKnot(k: string, stepsPerEpoch: number): number {
   const m = /^(\d+(?:\.\d+)?)(e?)$/.exec(k.trim());
   if (!m) throw new ColaError(`knot "${k}": expected a step number (e.g. 120) or an epoch position (e.g. 1.5e)`);
   return m[2] ? Math.round(Number(m[1]) * stepsPerEpoch) : Number(m[1]);
+}
+
+/** A run's plan, made once from its config and its number of micro-batches per epoch:
+ * the budget in optimizer steps, the links, and the steps at which dev is evaluated. */
+export interface RunPlan {
+  stepsPerEpoch: number;
+  totalSteps: number;
+  links: Link[];
+  /** Dev evaluations, ascending: at the end of every epoch (MeZO's evaluation_strategy
+   * epoch) or every `eval.every` steps, always at the last step, at knots only when
+   * asked. The same steps for every method: a chain gets no extra selection points. */
+  evalSteps: number[];
+}
+
+export function planRun(cfg: RunConfig, microBatchesPerEpoch: number): RunPlan {
+  const stepsPerEpoch = Math.max(1, Math.ceil(microBatchesPerEpoch / cfg.budget.gradAccum));
+  const totalSteps = cfg.budget.maxSteps ?? Math.max(1, Math.round(cfg.budget.epochs * stepsPerEpoch));
+  const links = planChain({
+    totalSteps,
+    stepsPerEpoch,
+    chainLength: cfg.chain.length,
+    knots: cfg.chain.knots,
+    knotEvery: cfg.chain.knotEvery,
+    rank: cfg.lora.r,
+    linkRanks: cfg.chain.linkRanks,
+    lr: cfg.optim.lr,
+    linkLrs: cfg.chain.linkLrs,
+  });
+  const every = cfg.eval.every > 0 ? cfg.eval.every : stepsPerEpoch;
+  const steps = new Set<number>([totalSteps]);
+  for (let s = every; s < totalSteps; s += every) steps.add(s);
+  if (cfg.eval.atKnots) for (const l of links.slice(1)) steps.add(l.start);
+  return { stepsPerEpoch, totalSteps, links, evalSteps: [...steps].sort((a, b) => a - b) };
+}
+
+/** The rank of the adapter at `path` in `link`: the LoRA config's rank pattern when one
+ * matches (PEFT's rank_pattern), else the link's rank. The one place a rank is decided. */
+export function moduleRank(lora: LoraConfig, link: Link, path: string): number {
+  return patternValue(lora.rankPattern, path) ?? link.rank;
 }

@@ -1,30 +1,28 @@
 /** One cell of the grid: a training run (method, lr, seed, task) in its own folder,
- * through the same machinery as `cola train`. A cell with result.json is finished and
+ * through the same trainRun as `cola train`. A cell with result.json is finished and
  * skipped; one with a checkpoint resumes from it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runConfigFrom } from '../train/options.js';
-import type { OptionValues } from '../cli/options.js';
-import { ensureRunDir, runChain, type RunConfig, type RunSummary } from '../cola/run.js';
+import { trainRun } from '../api/trainRun.js';
+import type { RunSummary } from '../cola/run.js';
+import { resolveRunConfig, type RunConfig } from '../cola/runConfig.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject, writeJsonAtomic } from '../io/fileIo.js';
-import { writeRunReport } from '../report/runReport.js';
-import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
+import { readRun } from '../report/runData.js';
 import type { PreparedData } from '../train/prepare.js';
 import { dataSettings, reportMetrics, type TaskRef } from './data.js';
+import type { ExperimentConfig } from './flags.js';
 import { cellDir, type Cell } from './grid.js';
 import type { MethodSpec } from './methods.js';
 import { devAndTokens, readResult, RESULT_FILE, settingsDiff, type CellResult } from './result.js';
 import type { Session } from './session.js';
-import { TestLog } from './testLog.js';
 
 const CELL_FILE = 'cell.json';
 
 export interface CellInputs {
   cell: Cell;
   out: string;
-  /** The experiment's flags (shared by every cell). */
-  values: OptionValues;
+  config: ExperimentConfig;
   method: MethodSpec;
   task: TaskRef;
   session: Session;
@@ -33,25 +31,24 @@ export interface CellInputs {
 
 export type CellOutcome = { status: 'done' | 'skipped'; result: CellResult } | { status: 'stopped'; steps: number };
 
-/** The `cola train` flags of this cell: the shared ones, the method's, its lr and seed. */
-export function cellValues(inp: CellInputs, resume: boolean): OptionValues {
-  const { cell, method, values } = inp;
-  return { ...values, ...method.flags, lr: cell.lr, seed: cell.seed, out: cellDir(inp.out, cell), resume };
+/** The cell's RunConfig: the shared flags, the method's, its lr and seed. */
+export function cellConfig(inp: CellInputs, resume: boolean): RunConfig {
+  const { cell, method, config } = inp;
+  const run = { ...config.run, ...method.flags, lr: cell.lr, seed: cell.seed, out: cellDir(inp.out, cell), resume };
+  return resolveRunConfig(run, config.data, { where: `cola experiment (${cell.method})` });
 }
 
-const dataSeedOf = (inp: CellInputs): number => (inp.values['data-seed'] as number | undefined) ?? inp.cell.seed;
-
-/** Everything that decides the cell's numbers, JSON-normalised. Output-only flags
- * (checkpoint cadence, backend, quiet) are left out: they do not change the result. */
+/** Everything that decides the cell's numbers, JSON-normalised. Output-only settings
+ * (checkpoint cadence, folders) are left out: they do not change the result. */
 export function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> {
-  const outputOnly = new Set(['outDir', 'resume', 'saveEvery', 'saveLinkAdapters']);
+  const outputOnly = new Set(['outDir', 'resume', 'saveEvery', 'saveLinkAdapters', 'data']);
   const run = Object.fromEntries(Object.entries(cfg).filter(([k]) => !outputOnly.has(k)));
   const full = cfg.method === 'full';
   const settings = {
-    model: path.resolve(inp.values['model'] as string),
-    dtype: full ? 'f32' : (inp.values['dtype'] ?? 'checkpoint'),
+    model: path.resolve(inp.config.exp.model!),
+    dtype: full ? 'f32' : (inp.config.exp.dtype ?? 'checkpoint'),
     run,
-    data: dataSettings(inp.task, inp.values, dataSeedOf(inp), inp.values['max-length'] as number),
+    data: dataSettings(inp.task, inp.config, cfg.data.seed, inp.session.maxLength()),
   };
   return JSON.parse(JSON.stringify(settings)) as Record<string, unknown>;
 }
@@ -73,8 +70,7 @@ function checkSettings(dir: string, file: string, old: Record<string, unknown>, 
 export function runCell(inp: CellInputs): CellOutcome {
   const dir = cellDir(inp.out, inp.cell);
   const resume = hasCheckpoint(dir);
-  const values = cellValues(inp, resume);
-  const cfg = runConfigFrom(values);
+  const cfg = cellConfig(inp, resume);
   const settings = cellSettings(inp, cfg);
   const done = readResult(dir);
   if (done) {
@@ -83,52 +79,28 @@ export function runCell(inp: CellInputs): CellOutcome {
   }
   if (resume) checkSettings(dir, CELL_FILE, readJsonObject(path.join(dir, CELL_FILE))['settings'] as Record<string, unknown>, settings);
   const start = Date.now();
-  const data = inp.session.data(inp.task, dataSeedOf(inp));
-  const { summary, test } = train(inp, cfg, values, data, settings);
+  const data = inp.session.data(inp.task, cfg.data.seed);
+  const summary = train(inp, cfg, data, settings);
   if (summary.stopped) return { status: 'stopped', steps: summary.steps };
-  writeRunReport(dir);
-  const result = assemble(inp, cfg, data, summary, test, settings, (Date.now() - start) / 1000);
+  const result = assemble(inp, cfg, data, summary, settings, (Date.now() - start) / 1000);
   writeJsonAtomic(path.join(dir, RESULT_FILE), result);
   return { status: 'done', result };
 }
 
-function train(
-  inp: CellInputs,
-  cfg: RunConfig,
-  values: OptionValues,
-  data: PreparedData,
-  settings: Record<string, unknown>,
-): { summary: RunSummary; test: TestLog } {
-  const { model, dir, backend } = inp.session.model(cfg.method === 'full');
-  if (cfg.method === 'full') model.requiresGrad(true);
-  ensureRunDir(cfg.outDir, cfg.resume);
-  const test = new TestLog(cfg.outDir);
+function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Record<string, unknown>): RunSummary {
+  const { model, tokenizer, dir, backend } = inp.session.model(cfg.method === 'full');
   if (!cfg.resume) {
-    test.reset();
+    fs.mkdirSync(cfg.outDir, { recursive: true });
     writeJsonAtomic(path.join(cfg.outDir, CELL_FILE), { ...inp.cell, settings });
   }
-  const effective = {
-    ...Object.fromEntries(Object.entries(values).filter(([, x]) => x !== undefined)),
-    backend: backend.name,
-    dtype: model.weightDtype,
-    counts: data.counts,
-  };
-  writeJsonAtomic(path.join(cfg.outDir, 'config.json'), effective);
-  let step = 0; // dev is evaluated inside the step callback, right after the step is logged
-  const log = new MetricsLog(cfg.outDir, [(e: RunEvent) => void (e.event === 'step' && (step = e['step'] as number))]);
-  const summary = runChain(cfg, {
+  return trainRun(cfg, {
     model,
-    objective: data.train,
-    dev: () => {
-      test.write(step, data.evaluate(model, 'test'));
-      return data.evaluate(model, 'dev');
-    },
-    devHigherIsBetter: data.higherIsBetter,
-    log,
-    shouldStop: inp.shouldStop,
+    tokenizer,
     baseModel: path.resolve(dir),
+    meta: { model: path.resolve(dir), backend: backend.name },
+    data,
+    shouldStop: inp.shouldStop,
   });
-  return { summary, test };
 }
 
 function assemble(
@@ -136,7 +108,6 @@ function assemble(
   cfg: RunConfig,
   data: PreparedData,
   s: RunSummary,
-  test: TestLog,
   settings: Record<string, unknown>,
   wall: number,
 ): CellResult {
@@ -144,20 +115,33 @@ function assemble(
   const { perLink, final, tokens } = devAndTokens(cfg.outDir, s.links);
   return {
     ...inp.cell,
-    dataSeed: dataSeedOf(inp),
+    dataSeed: cfg.data.seed,
     kind: data.kind,
     metric: reportMetrics(inp.task).metric,
     higherIsBetter: data.higherIsBetter,
+    selectBy: cfg.eval.selectBy,
     runDir: path.relative(inp.out, cfg.outDir),
     steps: s.steps,
     tokens,
     counts: data.counts,
     links: s.links,
     dev: { perLink, final, best: s.best },
-    test: test.at(s.best.step),
+    test: testAt(cfg.outDir, s.best.step),
     lossCurve: 'metrics.jsonl',
     wallSeconds: wall,
     resumed: cfg.resume,
     settings,
   };
+}
+
+/** Test metrics of the best-on-dev evaluation (logged beside dev at every evaluation, so
+ * every method alike, and on disk, so a resume keeps them). A step evaluated twice (a
+ * resume) holds the same model state: the last line wins. */
+function testAt(runDir: string, step: number): Record<string, number> {
+  const e = readRun(runDir)
+    .evals.filter((x) => x.step === step)
+    .at(-1);
+  if (!e || Object.keys(e.test).length === 0)
+    throw new ColaError(`${runDir}/metrics.jsonl: no test evaluation at step ${step}; remove ${runDir} to rerun the cell`);
+  return e.test;
 }

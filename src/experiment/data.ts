@@ -2,12 +2,13 @@
  * classification tasks (accuracy; CB also macro-F1) or a text corpus the tool splits
  * itself (perplexity). */
 import * as path from 'node:path';
-import type { OptionValues } from '../cli/options.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/registry.js';
 import { ColaError } from '../errors.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
 import { splitCorpus } from './corpus.js';
+import type { DataFlags } from '../cola/runFlags.js';
+import type { ExperimentConfig, ExperimentFlags } from './flags.js';
 
 export interface TaskRef {
   /** The name in tables and folders: the task's canonical name, or the corpus file's stem. */
@@ -24,17 +25,17 @@ export function reportMetrics(ref: TaskRef): { metric: string; extra: string[] }
 }
 
 /** The tasks of --task and --data, problems appended to `problems`. */
-export function taskRefs(v: OptionValues, problems: string[]): TaskRef[] {
+export function taskRefs(exp: ExperimentFlags, data: DataFlags, problems: string[]): TaskRef[] {
   const refs: TaskRef[] = [];
-  for (const name of (v['task'] as string[] | undefined) ?? []) {
+  for (const name of exp.task ?? []) {
     try {
       refs.push({ name: getTask(name).name });
     } catch (e) {
       problems.push(`--task: ${(e as Error).message}`);
     }
   }
-  if (refs.length && !v['data-dir']) problems.push('--task needs --data-dir DIR (the folder holding SST-2/, RTE/, ...)');
-  const corpus = v['data'] as string | undefined;
+  if (refs.length && !data.dataDir) problems.push('--task needs --data-dir DIR (the folder holding SST-2/, RTE/, ...)');
+  const corpus = exp.data;
   if (corpus !== undefined) {
     if (!corpus.endsWith('.txt'))
       problems.push(`--data ${corpus}: an experiment's corpus is a plain .txt file (split into train/dev/test by the tool)`);
@@ -46,37 +47,23 @@ export function taskRefs(v: OptionValues, problems: string[]): TaskRef[] {
   return refs;
 }
 
+const sourceOf = (d: DataFlags) => (d.boolqFromVal ? ('val' as const) : d.fewglue ? ('fewglue' as const) : undefined);
+
 /** Everything about the data that decides a cell's result (for the resume check). */
-export function dataSettings(ref: TaskRef, v: OptionValues, dataSeed: number, maxLength: number): Record<string, unknown> {
-  const common = { numTrain: v['num-train'], numDev: v['num-dev'], numTest: v['num-test'], maxLength };
-  if (ref.corpus) return { corpus: path.resolve(ref.corpus), devFraction: v['dev-fraction'], testFraction: v['test-fraction'], ...common };
-  const source = v['boolq-from-val'] ? 'val' : v['fewglue'] ? 'fewglue' : undefined;
-  return { task: ref.name, dataDir: path.resolve(v['data-dir'] as string), source, dataSeed, ...common };
+export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number, maxLength: number): Record<string, unknown> {
+  const d = c.data;
+  const common = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength };
+  if (ref.corpus) return { corpus: path.resolve(ref.corpus), devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, ...common };
+  return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }
 
-export function prepareTaskData(ref: TaskRef, v: OptionValues, dataSeed: number, tok: TextTokenizer, maxLength: number): PreparedData {
-  const split = {
-    numTrain: v['num-train'] as number | undefined,
-    numDev: v['num-dev'] as number | undefined,
-    numTest: v['num-test'] as number | undefined,
-  };
+export function prepareTaskData(ref: TaskRef, c: ExperimentConfig, dataSeed: number, tok: TextTokenizer, maxLength: number): PreparedData {
+  const d = c.data;
+  const split = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest };
   const data = ref.corpus
-    ? splitCorpus(ref.corpus, tok, {
-        devFraction: v['dev-fraction'] as number,
-        testFraction: v['test-fraction'] as number,
-        maxLength,
-        ...split,
-      })
+    ? splitCorpus(ref.corpus, tok, { devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, maxLength, ...split })
     : prepareData(
-        {
-          task: ref.name,
-          dataDir: v['data-dir'] as string,
-          source: v['boolq-from-val'] ? 'val' : v['fewglue'] ? 'fewglue' : undefined,
-          seed: dataSeed,
-          maxLength,
-          skipBad: v['skip-bad'] as boolean | undefined,
-          ...split,
-        },
+        { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), seed: dataSeed, maxLength, skipBad: d.skipBad, ...split },
         tok,
       );
   // Selection needs dev and reporting needs test: a grid without them measures nothing.

@@ -23,6 +23,8 @@ export interface CellResult extends Cell {
   /** The reported metric (accuracy, perplexity) and whether larger is better. */
   metric: string;
   higherIsBetter: boolean;
+  /** How the best checkpoint of the run was chosen: dev loss (MeZO) or the metric. */
+  selectBy: 'loss' | 'metric';
   /** Relative to the experiment's --out, so the folder can move. */
   runDir: string;
   steps: number;

@@ -1,7 +1,6 @@
 /** Run an experiment grid cell by cell (skipping finished ones), then write its
  * summary files. Stops between cells, or inside one at its next checkpoint, on request. */
 import * as path from 'node:path';
-import type { OptionValues } from '../cli/options.js';
 import { runCell, type CellOutcome } from './cell.js';
 import { gridCells, lrLabel, type Cell } from './grid.js';
 import { baselines } from './baseline.js';
@@ -9,6 +8,7 @@ import { writeOutputs } from './outputs.js';
 import type { CellResult } from './result.js';
 import { Session } from './session.js';
 import type { ExperimentSpec } from './spec.js';
+import type { ExperimentConfig } from './flags.js';
 
 export interface ExperimentRun {
   cells: CellResult[];
@@ -19,9 +19,14 @@ export interface ExperimentRun {
 }
 
 /** The budget every method shares, in words (results.md, experiment.json). */
-export function budgetText(v: OptionValues): string {
-  const steps = v['max-steps'] !== undefined ? `${v['max-steps']} optimizer steps` : `${v['epochs']} epochs`;
-  return `${steps}, batch ${v['batch-size']} × grad-accum ${v['grad-accum']}, ${v['schedule']} LR schedule, max length ${v['max-length']}`;
+export function budgetText(c: ExperimentConfig, maxLength: number): string {
+  const r = c.run;
+  const steps = r.maxSteps !== undefined ? `${r.maxSteps} optimizer steps` : `${r.epochs} epochs`;
+  const evals = r.evalEvery > 0 ? `every ${r.evalEvery} steps` : 'every epoch';
+  return (
+    `${steps}, batch ${r.batchSize} × grad-accum ${r.gradAccum}, ${r.schedule} LR schedule, max length ${maxLength}; ` +
+    `dev evaluated ${evals}${r.evalAtKnots ? ' and at knots' : ''}, best checkpoint by dev ${r.selectBy}`
+  );
 }
 
 function line(i: number, n: number, c: Cell, o: CellOutcome, seconds: number): string {
@@ -35,9 +40,13 @@ function line(i: number, n: number, c: Cell, o: CellOutcome, seconds: number): s
     : `${head} ${text}, ${seconds.toFixed(1)} s${r.resumed ? ' (resumed)' : ''}`;
 }
 
-export function runExperiment(v: OptionValues, spec: ExperimentSpec, opts: { quiet: boolean; shouldStop: () => boolean }): ExperimentRun {
-  const out = v['out'] as string;
-  const session = new Session(v);
+export function runExperiment(
+  c: ExperimentConfig,
+  spec: ExperimentSpec,
+  opts: { quiet: boolean; shouldStop: () => boolean },
+): ExperimentRun {
+  const out = c.exp.out!;
+  const session = new Session(c);
   const grid = gridCells(
     spec.tasks.map((t) => t.name),
     spec.methods.map((m) => m.name),
@@ -53,7 +62,7 @@ export function runExperiment(v: OptionValues, spec: ExperimentSpec, opts: { qui
     const start = Date.now();
     const method = spec.methods.find((m) => m.name === cell.method)!;
     const task = spec.tasks.find((t) => t.name === cell.task)!;
-    const o = runCell({ cell, out, values: v, method, task, session, shouldStop: opts.shouldStop });
+    const o = runCell({ cell, out, config: c, method, task, session, shouldStop: opts.shouldStop });
     if (!opts.quiet) process.stderr.write(`cola experiment ${line(i, grid.length, cell, o, (Date.now() - start) / 1000)}\n`);
     if (o.status === 'stopped') {
       run.stopped = true;
@@ -65,8 +74,8 @@ export function runExperiment(v: OptionValues, spec: ExperimentSpec, opts: { qui
   }
   const base = run.stopped ? new Map() : baselines(out, session, spec.tasks, spec.seeds);
   run.files = writeOutputs(out, spec, run.cells, {
-    model: path.resolve(v['model'] as string),
-    budget: budgetText(v),
+    model: path.resolve(c.exp.model!),
+    budget: budgetText(c, session.maxLength()),
     total: grid.length,
     base,
   });

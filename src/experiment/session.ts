@@ -2,23 +2,32 @@
  * and each task's prepared data (per data seed), built once and only when a cell
  * actually has to train. The model itself is loaded fresh per cell: training merges
  * adapters into its weights. */
-import type { OptionValues } from '../cli/options.js';
-import { loadModelAndTokenizer, type LoadedModel } from '../cli/setup.js';
+import { loadPretrained, type Pretrained } from '../api/load.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import type { PreparedData } from '../train/prepare.js';
 import { prepareTaskData, type TaskRef } from './data.js';
+import type { ExperimentConfig } from './flags.js';
 
 export class Session {
   private base: { tokenizer: TextTokenizer; maxLength: number } | null = null;
   private readonly cache = new Map<string, PreparedData>();
 
-  constructor(private readonly values: OptionValues) {}
+  constructor(private readonly cfg: ExperimentConfig) {}
 
-  /** Never longer than the model's context (RoPE tables / position embeddings), as in `cola train`. */
+  /** The effective max length: --max-length, else the model's context (MeZO), never
+   * longer than the context (RoPE tables / position embeddings), as in `cola train`. */
+  maxLength(): number {
+    return this.shared().maxLength;
+  }
+
   private shared(): { tokenizer: TextTokenizer; maxLength: number } {
     if (!this.base) {
-      const { model, tokenizer } = loadModelAndTokenizer(this.values);
-      this.base = { tokenizer, maxLength: Math.min(this.values['max-length'] as number, model.dims.maxPositions) };
+      const { model, tokenizer } = this.model(false);
+      const context = model.dims.maxPositions;
+      const asked = this.cfg.data.maxLength;
+      if (asked !== undefined && asked > context)
+        process.stderr.write(`cola experiment: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
+      this.base = { tokenizer, maxLength: Math.min(asked ?? context, context) };
     }
     return this.base;
   }
@@ -29,14 +38,18 @@ export class Session {
     let d = this.cache.get(key);
     if (!d) {
       const { tokenizer, maxLength } = this.shared();
-      d = prepareTaskData(ref, this.values, dataSeed, tokenizer, maxLength);
+      d = prepareTaskData(ref, this.cfg, dataSeed, tokenizer, maxLength);
       this.cache.set(key, d);
     }
     return d;
   }
 
   /** A fresh model; full fine-tuning trains every weight and needs them in f32. */
-  model(full: boolean): LoadedModel {
-    return loadModelAndTokenizer(full ? { ...this.values, dtype: 'f32' } : this.values);
+  model(full: boolean): Pretrained {
+    const { model, backend, dtype } = this.cfg.exp;
+    return loadPretrained(model!, {
+      backend: backend as 'native' | 'reference' | undefined,
+      dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
+    });
   }
 }

@@ -1,7 +1,7 @@
 /** The grid an experiment's flags describe, every flag problem reported at once. */
-import type { OptionValues } from '../cli/options.js';
 import { ColaError } from '../errors.js';
 import { taskRefs, type TaskRef } from './data.js';
+import type { ExperimentConfig } from './flags.js';
 import { parseLrs, parseSeeds } from './grid.js';
 import { methodSpec, type MethodSpec } from './methods.js';
 
@@ -12,43 +12,38 @@ export interface ExperimentSpec {
   seeds: number[];
 }
 
-function positiveInts(raw: string[], flag: string, problems: string[]): number[] {
+function positiveInts(raw: readonly string[], flag: string, problems: string[]): number[] {
   const ns = raw.map(Number);
   if (ns.length === 0 || ns.some((n) => !Number.isInteger(n) || n < 1))
     problems.push(`--${flag}: expected positive integers separated by commas, got ${raw.join(',') || 'nothing'}`);
   return ns;
 }
 
-function checkFractions(v: OptionValues, problems: string[]): void {
-  const dev = v['dev-fraction'] as number;
-  const test = v['test-fraction'] as number;
-  if (!(dev > 0 && test > 0 && dev + test < 1))
-    problems.push(`--dev-fraction ${dev} and --test-fraction ${test}: each must be > 0 and together < 1`);
-}
-
-export function parseExperiment(v: OptionValues): ExperimentSpec {
+export function parseExperiment(c: ExperimentConfig): ExperimentSpec {
+  const { exp } = c;
   const problems: string[] = [];
-  const tasks = taskRefs(v, problems);
-  const ranks = positiveInts(v['stepdown-ranks'] as string[], 'stepdown-ranks', problems);
-  const names = [...new Set(v['methods'] as string[])];
+  const tasks = taskRefs(exp, c.data, problems);
+  const ranks = positiveInts(exp.stepdownRanks, 'stepdown-ranks', problems);
+  const names = [...new Set(exp.methods)];
   if (names.length === 0) problems.push('--methods: name at least one method');
   const methods = names
-    .map((n) => methodSpec(n, ranks, v['stepdown-knots'] as string[] | undefined))
+    .map((n) => methodSpec(n, ranks, exp.stepdownKnots, c.run.epochs))
     .filter((m): m is MethodSpec => {
       if (typeof m === 'string') problems.push(m);
       return typeof m !== 'string';
     });
-  const knots = v['stepdown-knots'] as string[] | undefined;
+  const knots = exp.stepdownKnots;
   if (names.includes('cola-stepdown') && knots && knots.length + 1 !== ranks.length) {
     problems.push(
       `--stepdown-knots ${knots.join(',')} makes ${knots.length + 1} links but --stepdown-ranks ${ranks.join(',')} gives ${ranks.length} ranks`,
     );
   }
-  if (names.includes('full') && v['dtype'] === 'bf16')
+  if (names.includes('full') && exp.dtype === 'bf16')
     problems.push('--methods full trains every weight in f32: drop --dtype bf16 (full cells load f32 by themselves)');
-  const lrs = parseLrs(v['lrs'] as string[], problems);
-  const seeds = parseSeeds(v['seeds'] as string[], problems);
-  if (tasks.some((t) => t.corpus)) checkFractions(v, problems);
+  const lrs = parseLrs(exp.lrs, problems);
+  const seeds = parseSeeds(exp.seeds, problems);
+  if (tasks.some((t) => t.corpus) && !(exp.devFraction > 0 && exp.testFraction > 0 && exp.devFraction + exp.testFraction < 1))
+    problems.push(`--dev-fraction ${exp.devFraction} and --test-fraction ${exp.testFraction}: each must be > 0 and together < 1`);
   if (problems.length) throw new ColaError(problems.length === 1 ? problems[0]! : '\n  ' + problems.join('\n  '));
   return { tasks, methods, lrs, seeds };
 }

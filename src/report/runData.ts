@@ -23,6 +23,8 @@ export interface EvalEvent {
   link?: number;
   /** Every numeric dev_* key of the event. */
   metrics: Record<string, number>;
+  /** Every numeric test_* key, without the prefix (logged beside dev, never selected on). */
+  test: Record<string, number>;
 }
 
 export interface KnotEvent {
@@ -109,12 +111,18 @@ function devMetrics(o: Json): Record<string, number> {
   return out;
 }
 
+function testMetrics(o: Json): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (k.startsWith('test_') && num(v) !== undefined) out[k.slice(5)] = v as number;
+  return out;
+}
+
 function addEvent(run: RunData, e: Json): void {
   const step = num(e.step);
   if (e.event === 'done') run.done = { step, elapsed_s: num(e.elapsed_s), final: isObject(e.final) ? e.final : {} };
   else if (step === undefined) return;
   else if (e.event === 'step') run.steps.push({ step, ...numbers(e, STEP_KEYS) });
-  else if (e.event === 'eval') run.evals.push({ step, link: num(e.link), metrics: devMetrics(e) });
+  else if (e.event === 'eval') run.evals.push({ step, link: num(e.link), metrics: devMetrics(e), test: testMetrics(e) });
   else if (e.event === 'knot') run.knots.push({ step, ...numbers(e, KNOT_KEYS) });
 }
 

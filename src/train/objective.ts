@@ -1,6 +1,7 @@
 import { collateClassification, collateLm, type ClassificationBatch } from '../data/batching.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
 import type { CausalLM } from '../models/causalLM.js';
+import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { candidateLoss, candidateScores } from './candidateScores.js';
@@ -48,4 +49,22 @@ export function classificationObjective(examples: ClassificationExample[], padId
       return { loss: candidateLoss(candidateScores(model, b), b), tokens: b.lengths.reduce((s, n) => s + n, 0) };
     },
   };
+}
+
+/** The objective's mean loss over all its examples, without gradients (MeZO's eval_loss:
+ * the Trainer's loss on the eval set, computed as in training). Classification losses
+ * average over examples, LM losses over predicted tokens. */
+export function meanLoss(objective: Objective, model: CausalLM, batchSize = 8): number {
+  return noGrad(() => {
+    let total = 0;
+    let weight = 0;
+    for (let i = 0; i < objective.size; i += batchSize) {
+      const idx = Array.from({ length: Math.min(batchSize, objective.size - i) }, (_, k) => i + k);
+      const r = objective.loss(model, idx);
+      const w = objective.kind === 'lm' ? r.tokens : idx.length;
+      total += r.loss.item() * w;
+      weight += w;
+    }
+    return weight > 0 ? total / weight : NaN;
+  });
 }

@@ -10,7 +10,7 @@ import { tokenizeChoice } from '../data/verbalize.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../eval/evaluate.js';
-import { classificationObjective, lmObjective, type Objective } from './objective.js';
+import { classificationObjective, lmObjective, meanLoss, type Objective } from './objective.js';
 
 /** Where training data comes from: a user file or one of the paper's tasks. */
 export interface DataSpec {
@@ -99,17 +99,24 @@ function prepareTask(spec: DataSpec, tok: TextTokenizer): PreparedData {
   const pad = tok.eosId ?? 0;
   const opts = { maxLen: spec.maxLength, bosId: tok.bosId };
   // MeZO trains COPA LM-style on the gold option; every other task as classification.
-  const objective = task.trainAsClassification
-    ? classificationObjective(train, pad, spec.maxLength, tok.bosId)
-    : lmObjective(
-        train.map((e) => truncateLmExample(goldToLm(e, { bosId: tok.bosId }), spec.maxLength, tok.bosId)),
-        pad,
-      );
+  const objectiveOf = (rows: ClassificationExample[]): Objective =>
+    task.trainAsClassification
+      ? classificationObjective(rows, pad, spec.maxLength, tok.bosId)
+      : lmObjective(
+          rows.map((e) => truncateLmExample(goldToLm(e, { bosId: tok.bosId }), spec.maxLength, tok.bosId)),
+          pad,
+        );
+  const objective = objectiveOf(train);
+  const held = { dev: objectiveOf(dev), test: objectiveOf(test) };
   return {
     kind: 'classification',
     train: objective,
     counts: { train: train.length, dev: dev.length, test: test.length },
-    evaluate: (model, split) => evaluateClassification(model, split === 'dev' ? dev : test, pad, opts).metrics,
+    // loss: the training objective on the split (MeZO's eval_loss, what it selects by)
+    evaluate: (model, split) => ({
+      ...evaluateClassification(model, split === 'dev' ? dev : test, pad, opts).metrics,
+      loss: meanLoss(held[split], model),
+    }),
     higherIsBetter: true,
     hasSplit: (split) => (split === 'dev' ? dev : test).length > 0,
   };

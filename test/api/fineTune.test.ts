@@ -81,14 +81,14 @@ test("runConfig takes cola train's defaults, method-dependent ones included", ()
   const base = { model, tokenizer, outDir: path.join(dir, 'x') };
   const cfg = runConfig(base);
   assert.equal(cfg.method, 'cola');
-  assert.equal(cfg.lr, 5e-4);
-  assert.equal(cfg.chainLength, 3);
-  assert.equal(cfg.chainSchedule, 'continue');
-  assert.equal(cfg.optimizerReset, 'full');
+  assert.equal(cfg.optim.lr, 5e-4);
+  assert.equal(cfg.chain.length, 3);
+  assert.equal(cfg.chain.schedule, 'continue');
+  assert.equal(cfg.chain.optimizerReset, 'full');
   assert.deepEqual([cfg.lora.r, cfg.lora.alpha, cfg.lora.targets], [8, 16, ['q_proj', 'v_proj']]);
   const relora = runConfig({ ...base, method: 'relora', lr: 1e-3, lora: { r: 4 } });
   assert.deepEqual(
-    [relora.chainSchedule, relora.optimizerReset, relora.lr, relora.lora.r, relora.lora.alpha],
+    [relora.chain.schedule, relora.chain.optimizerReset, relora.optim.lr, relora.lora.r, relora.lora.alpha],
     ['jagged', 'magnitude:0.99', 1e-3, 4, 16],
   );
 });

@@ -100,7 +100,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ],
   ['--resume with no checkpoint', train(p('fresh'), '--resume'), /--resume given but the run folder has no checkpoint/],
   ['--out already holding a run', train(p('run')), /already holds a run; pass --resume/],
-  ['--link-ranks 0', train(p('x'), '--link-ranks', '0'), /--link-ranks: expected positive numbers/],
+  ['--link-ranks 0', train(p('x'), '--link-ranks', '0'), /--link-ranks: expected integers of at least 1/],
   ['--knots beyond the run', train(p('x'), '--method', 'cola', '--knots', '100'), /knots must be .* inside the run/],
   ['--optimizer-reset bogus', train(p('x'), '--optimizer-reset', 'sometimes'), /--optimizer-reset: expected full, none/],
 ];

@@ -4,23 +4,28 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runChain } from '../../src/cola/run.js';
-import { ChainHistory } from '../../src/cola/history.js';
-import { tieKnot } from '../../src/cola/knot.js';
-import { DEFAULT_LORA_CONFIG } from '../../src/lora/config.js';
-import { applyLora, loraLayers } from '../../src/lora/inject.js';
+import { Chain } from '../../src/cola/chain.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
-import { AdamW } from '../../src/optim/adamw.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 
 import { stepLosses } from '../helpers/trainRuns.js';
 import { config, examples, logitsOf, model } from './tinyRun.js';
 
-test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empty', () => {
+test('a knot adds s*B*A to the base, re-draws A, zeroes B, and builds a new optimizer with empty moments', () => {
   const m = model();
-  applyLora(m, { ...DEFAULT_LORA_CONFIG, r: 4, alpha: 8 }, 1);
-  const layers = loraLayers(m);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-knot-'));
+  const cfg = config(dir, { linkRanks: [4, 2] });
+  const chain = new Chain(m, cfg, [
+    { index: 0, start: 0, end: 2, rank: 4, lr: 1e-2 },
+    { index: 1, start: 2, end: 4, rank: 2, lr: 1e-2 },
+  ]);
+  const layers = chain.layers;
   for (const [, l] of layers) l.lora_B.f32.forEach((_, i, b) => (b[i] = Math.sin(i + 1) * 0.1));
+  chain.optimizer.m[0]!.fill(0.5); // moments a full reset must not carry
+  chain.optimizer.t = 7;
+  const oldOptimizer = chain.optimizer;
+  const oldA = layers.map(([, l]) => l.lora_A.f32.slice());
   const before = logitsOf(m);
   const expected = layers.map(([, l]) => {
     const w = l.base_layer.weight.f32.slice();
@@ -33,24 +38,35 @@ test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empt
       }
     return w;
   });
-  const norm = tieKnot(layers, new ChainHistory(), 2, 99);
-  assert.ok(norm > 0);
+  const { deltaNorm } = chain.knot(chain.links[0]!, chain.links[1]!);
+  assert.ok(deltaNorm > 0);
   layers.forEach(([, l], j) => {
-    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - expected[j]![i]!) < 1e-6));
+    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - expected[j]![i]!) < 1e-6, 'W <- W + s B A'));
     assert.ok(
       l.lora_B.f32.every((x) => x === 0),
       'B is zero after the knot',
     );
     assert.equal(l.r, 2, 'the next link has the stepped-down rank');
+    const bound = 1 / Math.sqrt(l.inFeatures);
+    assert.ok(
+      l.lora_A.f32.every((x) => Math.abs(x) <= bound),
+      'the new A is Kaiming-uniform',
+    );
+    assert.notDeepEqual([...l.lora_A.f32], [...oldA[j]!.slice(0, l.lora_A.f32.length)], 'A is re-drawn');
   });
   const after = logitsOf(m);
   before.forEach((x, i) => assert.ok(Math.abs(x - after[i]!) < 1e-5, 'the merge does not change the outputs'));
-  const opt = new AdamW(
-    layers.flatMap(([, l]) => [l.lora_A, l.lora_B]),
-    { lr: 1 },
+  assert.notEqual(chain.optimizer, oldOptimizer, 'a new optimizer');
+  assert.equal(chain.optimizer.t, 0, 'its step count starts at 0');
+  assert.ok(
+    chain.optimizer.m.every((x) => x.every((v) => v === 0)) && chain.optimizer.v.every((x) => x.every((v) => v === 0)),
+    'its moments are all zero',
   );
-  assert.equal(opt.t, 0);
-  assert.ok(opt.m.every((x) => x.every((v) => v === 0)));
+  assert.deepEqual(
+    chain.optimizer.params,
+    layers.flatMap(([, l]) => [l.lora_A, l.lora_B]),
+    'it trains exactly the new factors',
+  );
 });
 
 test('COLA run: base frozen within a link, exported single adapter on the original base equals the merged model', () => {

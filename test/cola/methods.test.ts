@@ -115,7 +115,7 @@ function poisonedAfter(from: number): Objective {
 
 test('a NaN loss stops the run with a clear error; the last good checkpoint stays and resumes', () => {
   const dir = tmp('nan');
-  const cfg = config(dir, { saveEvery: 2, chainLength: 1, method: 'lora' });
+  const cfg = config(dir, { saveEvery: 2, method: 'lora' });
   const run = (objective: Objective, resume: boolean): unknown =>
     runChain({ ...cfg, resume }, { model: model(), objective, log: new MetricsLog(dir), shouldStop: () => false, baseModel: 'tiny' });
   assert.throws(

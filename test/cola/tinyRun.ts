@@ -1,7 +1,7 @@
 // The tiny model, data and run configuration the chain tests share.
 import { referenceBackend } from '../../src/backend/reference/index.js';
-import type { RunConfig } from '../../src/cola/run.js';
-import { DEFAULT_LORA_CONFIG } from '../../src/lora/config.js';
+import { makeRunConfig, type RunConfig } from '../../src/cola/runConfig.js';
+import type { RunFlags } from '../../src/cola/runFlags.js';
 import type { CausalLM } from '../../src/models/causalLM.js';
 import { randomModel } from '../../src/models/load.js';
 import { noGrad } from '../../src/tensor/autograd.js';
@@ -30,28 +30,26 @@ export function examples(n: number) {
   });
 }
 
-export function config(outDir: string, over: Partial<RunConfig> = {}): RunConfig {
-  return {
-    method: 'cola',
-    outDir,
-    seed: 3,
-    epochs: 3,
-    batchSize: 4,
-    gradAccum: 1,
-    lr: 1e-2,
-    schedule: 'linear',
-    warmupSteps: 0,
-    weightDecay: 0,
-    maxGradNorm: 1,
-    chainLength: 3,
-    chainSchedule: 'continue',
-    rewarmupSteps: 2,
-    optimizerReset: 'full',
-    lora: { ...DEFAULT_LORA_CONFIG, r: 4, alpha: 8 },
-    evalEvery: 0,
-    saveEvery: 2,
-    saveLinkAdapters: true,
-    resume: false,
-    ...over,
-  };
+/** The chain tests' run: cola, 3 links of rank 4 (alpha 8), 3 epochs of batch 4. */
+export function config(outDir: string, over: Partial<Omit<RunFlags, 'linkRanks'>> & { linkRanks?: number[] } = {}): RunConfig {
+  const { linkRanks, ...rest } = over;
+  return makeRunConfig(
+    {
+      method: 'cola',
+      out: outDir,
+      seed: 3,
+      epochs: 3,
+      batchSize: 4,
+      lr: 1e-2,
+      schedule: 'linear',
+      maxGradNorm: 1,
+      chainLength: rest.method === undefined || rest.method === 'cola' ? 3 : undefined,
+      saveEvery: 2,
+      saveLinkAdapters: rest.method !== 'full',
+      ...rest,
+      linkRanks: linkRanks?.map(String),
+    },
+    {},
+    { lora: { r: 4, alpha: 8 } },
+  );
 }

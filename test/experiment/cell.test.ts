@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { experimentCommand } from '../../src/cli/commands/experiment.js';
+import { experimentCommand, experimentConfigOf } from '../../src/cli/commands/experiment.js';
 import { parseOptions } from '../../src/cli/options.js';
 import { runCell, type CellInputs } from '../../src/experiment/cell.js';
 import { Session } from '../../src/experiment/session.js';
@@ -44,15 +44,15 @@ function inputs(out: string, shouldStop: () => boolean): CellInputs {
     '--out',
     out,
   ];
-  const { values } = parseOptions(argv, experimentCommand.options, 'experiment');
-  const spec = parseExperiment(values);
+  const config = experimentConfigOf(parseOptions(argv, experimentCommand.options, 'experiment').values);
+  const spec = parseExperiment(config);
   return {
     cell: { task: 'corpus', method: 'cola-l3', lr: 5e-3, seed: 0 },
     out,
-    values,
+    config,
     method: spec.methods[0]!,
     task: spec.tasks[0]!,
-    session: new Session(values),
+    session: new Session(config),
     shouldStop,
   };
 }

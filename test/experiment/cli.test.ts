@@ -126,7 +126,7 @@ test('experiment: a finished cell made with other settings is an error naming th
   if (!fs.existsSync(path.join(out, 'experiment.json'))) return; // the first test failed; it says why
   const r = cola(args.map((a, i) => (args[i - 1] === '--epochs' ? '3' : a)));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /was made with other settings:\n {2}run\.epochs: 2 → 3/);
+  assert.match(r.stderr, /was made with other settings:\n {2}run\.budget\.epochs: 2 → 3/);
 });
 
 test('experiment: bad flags give one clear message listing every problem, no stack trace', () => {

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runConfigFrom } from '../../src/train/options.js';
-import { planChain } from '../../src/cola/plan.js';
-import { cellValues } from '../../src/experiment/cell.js';
+import { planChain, planRun } from '../../src/cola/plan.js';
+import { cellConfig } from '../../src/experiment/cell.js';
 import { cellDir, gridCells, parseLrs, parseSeeds } from '../../src/experiment/grid.js';
-import { DEFAULT_METHODS, methodSpec, type MethodSpec } from '../../src/experiment/methods.js';
-import { experimentCommand } from '../../src/cli/commands/experiment.js';
+import { DEFAULT_METHODS, methodSpec, stepdownKnot, type MethodSpec } from '../../src/experiment/methods.js';
+import { experimentCommand, experimentConfigOf } from '../../src/cli/commands/experiment.js';
 import { parseOptions } from '../../src/cli/options.js';
 import type { Session } from '../../src/experiment/session.js';
 
@@ -33,64 +32,68 @@ test('the grid is seed-major and every cell gets its own folder', () => {
 });
 
 test('methods: names map to train flags; unknown names are problems', () => {
-  const m = methodSpec('cola-l3', [8], undefined) as MethodSpec;
-  assert.equal(m.flags['chain-length'], 3);
-  const sd = methodSpec('cola-stepdown', [8, 8, 4], undefined) as MethodSpec;
-  assert.deepEqual(sd.flags['link-ranks'], ['8', '8', '4']);
-  assert.match(methodSpec('cola', [8], undefined) as string, /unknown method "cola"/);
-  assert.match(methodSpec('cola-l0', [8], undefined) as string, /at least one link/);
+  const m = methodSpec('cola-l3', [8], undefined, 5) as MethodSpec;
+  assert.equal(m.flags.chainLength, 3);
+  const sd = methodSpec('cola-stepdown', [8, 8, 4], undefined, 5) as MethodSpec;
+  assert.deepEqual(sd.flags.linkRanks, ['8', '8', '4']);
+  assert.match(methodSpec('cola', [8], undefined, 5) as string, /unknown method "cola"/);
+  assert.match(methodSpec('cola-l0', [8], undefined, 5) as string, /at least one link/);
+});
+
+test("cola-stepdown is the paper's: two links, rank 8 for 3 of 5 epochs, then the smaller rank, knot on an epoch boundary", () => {
+  const sd = methodSpec('cola-stepdown', [8, 4], undefined, 5) as MethodSpec;
+  assert.deepEqual(sd.flags, { method: 'cola', knots: ['3e'], linkRanks: ['8', '4'] });
+  assert.equal(stepdownKnot(10), '6e');
+  assert.equal(stepdownKnot(2), '1e', 'at least one epoch per link');
+  const links = planChain({ totalSteps: 125, stepsPerEpoch: 25, knots: sd.flags.knots, rank: 8, linkRanks: [8, 4], lr: 1e-3 });
+  assert.deepEqual(
+    links.map((l) => [l.start, l.end, l.rank]),
+    [
+      [0, 75, 8],
+      [75, 125, 4],
+    ],
+  );
 });
 
 test('equal budgets: every method trains the same total optimizer steps; a chain only splits them', () => {
-  const { values } = parseOptions(
-    ['--model', 'm', '--data', 'c.txt', '--out', '/o', '--epochs', '5', '--batch-size', '4'],
-    experimentCommand.options,
-    'experiment',
+  const config = experimentConfigOf(
+    parseOptions(
+      ['--model', 'm', '--data', 'c.txt', '--out', '/o', '--epochs', '5', '--batch-size', '4'],
+      experimentCommand.options,
+      'experiment',
+    ).values,
   );
-  const stepsPerEpoch = 25; // e.g. 100 examples at batch 4
+  const microBatches = 25; // e.g. 100 examples at batch 4
   const plans = DEFAULT_METHODS.map((name) => {
-    const method = methodSpec(name, [8, 8, 4], undefined) as MethodSpec;
+    const method = methodSpec(name, [8, 4], undefined, 5) as MethodSpec;
     const inp = {
       cell: { task: 'c', method: name, lr: 1e-3, seed: 0 },
       out: '/o',
-      values,
+      config,
       method,
       task: { name: 'c', corpus: 'c.txt' },
       session: null as unknown as Session,
       shouldStop: () => false,
     };
-    const cfg = runConfigFrom(cellValues(inp, false));
-    const total = cfg.epochs * stepsPerEpoch;
-    const chainLength = cfg.method === 'cola' ? cfg.chainLength : 1;
-    return {
-      name,
-      cfg,
-      links: planChain({
-        totalSteps: total,
-        stepsPerEpoch,
-        chainLength,
-        knots: cfg.knots,
-        rank: cfg.lora.r,
-        linkRanks: cfg.linkRanks,
-        lr: cfg.lr,
-      }),
-    };
+    const cfg = cellConfig(inp, false);
+    return { name, cfg, plan: planRun(cfg, microBatches) };
   });
   for (const p of plans) {
-    assert.equal(
-      p.links.reduce((s, l) => s + (l.end - l.start), 0),
-      125,
+    assert.equal(p.plan.totalSteps, 125, p.name);
+    assert.equal(p.plan.links.at(-1)!.end, 125, p.name);
+    assert.deepEqual(p.plan.evalSteps, [25, 50, 75, 100, 125], `${p.name}: dev at every epoch end, the same for every method`);
+    assert.deepEqual(
+      [p.cfg.budget.epochs, p.cfg.budget.batchSize, p.cfg.budget.gradAccum, p.cfg.budget.maxSteps],
+      [5, 4, 1, undefined],
       p.name,
     );
-    assert.equal(p.links.at(-1)!.end, 125, p.name);
-    assert.deepEqual([p.cfg.epochs, p.cfg.batchSize, p.cfg.gradAccum, p.cfg.maxSteps], [5, 4, 1, undefined], p.name);
   }
   assert.deepEqual(
-    plans.map((p) => p.links.length),
-    [1, 1, 2, 3, 3],
+    plans.map((p) => p.plan.links.length),
+    [1, 1, 2, 3, 2],
   );
   assert.deepEqual(
-    plans.at(-1)!.links.map((l) => l.rank),
-    [8, 8, 4],
+    plans.at(-1)!.plan.links.map((l) => l.rank),
+    [8, 4],
   );
 });

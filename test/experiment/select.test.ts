@@ -16,6 +16,7 @@ function cell(method: string, lr: number, seed: number, dev: number, test: numbe
     kind: higher ? 'classification' : 'lm',
     metric,
     higherIsBetter: higher,
+    selectBy: 'loss',
     runDir: `runs/${method}/${lr}/${seed}`,
     steps: 10,
     tokens: 100 + seed,

@@ -6,14 +6,14 @@ import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import type { CausalLM } from '../../models/causalLM.js';
-import { dataOptions } from '../../train/options.js';
+import { DATA_FLAGS } from '../../cola/runFlags.js';
 import { prepareData, textChunks } from '../../train/prepare.js';
 import type { Command } from '../command.js';
-import type { OptionValues } from '../options.js';
+import { specsOf, type OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
 
 // train's data flags minus --dev-data: eval scores one file or one split.
-const evalDataOptions = Object.fromEntries(Object.entries(dataOptions).filter(([k]) => k !== 'dev-data'));
+const evalDataOptions = Object.fromEntries(Object.entries(specsOf(DATA_FLAGS)).filter(([k]) => k !== 'dev-data'));
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -39,6 +39,8 @@ export const evalCommand: Command = {
   },
   run(v) {
     if (v['task'] && v['data']) throw new ColaError('give either --task NAME --data-dir DIR or --data FILE, not both');
+    if (v['task'] && v['skip-bad'])
+      throw new ColaError("--skip-bad applies to --data JSONL files; the paper's task files are read whole (drop --skip-bad)");
     if (!v['task'] && !v['data'])
       throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
     // Check the data file before the (slower) model load.
@@ -48,7 +50,12 @@ export const evalCommand: Command = {
     const split = v['split'] as 'dev' | 'test';
     // Sequences longer than the model's context cannot be scored: cut them to fit.
     const maxPositions = model.dims.maxPositions;
-    if ((v['max-length'] as number) > maxPositions) v = { ...v, 'max-length': maxPositions };
+    const asked = v['max-length'] as number | undefined;
+    if (asked !== undefined && asked > maxPositions)
+      process.stderr.write(
+        `cola eval: --max-length ${asked} is longer than the model's context (${maxPositions}); using ${maxPositions}\n`,
+      );
+    v = { ...v, 'max-length': Math.min(asked ?? maxPositions, maxPositions) };
     if ((v['max-length'] as number) < 2) throw new ColaError(`--max-length must be at least 2, got ${v['max-length'] as number}`);
     const metrics = v['data'] ? evalFile(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
     const where = v['data'] ? (v['data'] as string) : `${v['task'] as string} ${split}`;

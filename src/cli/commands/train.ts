@@ -2,8 +2,10 @@ import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
 import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
-import { dataOptions, dataSpecFrom, runConfigFrom, trainOptions } from '../../train/options.js';
-import type { OptionSpecs, OptionValues } from '../options.js';
+import { valuesOf } from '../../config/flags.js';
+import { resolveRunConfig } from '../../cola/runConfig.js';
+import { DATA_FLAGS, RUN_FLAGS } from '../../cola/runFlags.js';
+import { specsOf, type OptionSpecs, type OptionValues } from '../options.js';
 import { progressPrinter, type OutputMode } from '../progress.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
 import { stoppable } from '../worker.js';
@@ -16,15 +18,14 @@ export const outputOptions: OptionSpecs = {
 
 /** The run, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
 function train(v: OptionValues, shouldStop: () => boolean): number {
-  const cfg = runConfigFrom(v);
+  const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
   const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
   const mode: OutputMode = v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
   let print: (e: RunEvent) => void = () => {};
   const r = trainRun(cfg, {
     model,
     tokenizer,
-    data: dataSpecFrom(v),
-    settings: { ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)), backend: backend.name },
+    meta: { model: path.resolve(dir), backend: backend.name },
     baseModel: path.resolve(dir),
     onStart: (s) => {
       if (mode === 'progress') process.stderr.write(`cola train: ${JSON.stringify(s.config)}\n`);
@@ -48,6 +49,6 @@ export const trainCommand = stoppable({
   name: 'train',
   summary: 'fine-tune with LoRA, COLA (chain of LoRA), ReLoRA or full fine-tuning',
   usage: 'cola train --model DIR (--data FILE | --task NAME --data-dir DIR) --method lora|cola|relora|full --out RUN_DIR [options]',
-  options: { ...modelOptions, ...dataOptions, ...trainOptions, ...outputOptions },
+  options: { ...modelOptions, ...specsOf(DATA_FLAGS), ...specsOf(RUN_FLAGS), ...outputOptions },
   body: train,
 });

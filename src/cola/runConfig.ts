@@ -1,0 +1,266 @@
+/** RunConfig: everything a training run needs, typed and validated once. `cola train`,
+ * `fineTune` and every `cola experiment` cell build it with `resolveRunConfig` from the
+ * flag values of runFlags.ts, then call the same run function (api/trainRun.ts). Every
+ * problem is reported at once; a flag the chosen method would ignore is refused
+ * (issue 12: no option dropped in silence). */
+import { ColaError } from '../errors.js';
+import { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from '../lora/config.js';
+import type { ChainScheduleMode, ScheduleKind } from '../optim/schedule.js';
+import type { DataSource } from '../data/taskData.js';
+import { defaultsOf } from '../config/flags.js';
+import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from './runFlags.js';
+
+export type Method = 'lora' | 'cola' | 'full' | 'relora';
+export type SelectBy = 'loss' | 'metric';
+
+/** Where the data comes from (a file or a task) and how it is sampled and cut. */
+export interface DataConfig {
+  data?: string;
+  devData?: string;
+  task?: string;
+  dataDir?: string;
+  source?: DataSource;
+  /** seed of the task sampling (default: the run's seed) */
+  seed: number;
+  numTrain?: number;
+  numDev?: number;
+  numTest?: number;
+  /** tokens per sequence; undefined = the model's context (MeZO) */
+  maxLength?: number;
+  skipBad: boolean;
+}
+
+/** The chain's shape. Which fields count depends on the method: lora and full are a
+ * chain of one link; cola spaces `length` links evenly or cuts at `knots`; relora
+ * knots every `knotEvery` steps. */
+export interface ChainConfig {
+  length: number;
+  knots?: string[];
+  knotEvery?: number;
+  /** rank per link (the last repeats); undefined = lora.r for every link */
+  linkRanks?: number[];
+  /** peak LR per link (the last repeats); undefined = optim.lr */
+  linkLrs?: number[];
+  schedule: ChainScheduleMode;
+  rewarmupSteps: number;
+  /** 'full' (paper), 'none', 'magnitude:p' or 'random:p' (ReLoRA) */
+  optimizerReset: string;
+}
+
+export interface OptimConfig {
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+}
+
+export interface BudgetConfig {
+  epochs: number;
+  maxSteps?: number;
+  batchSize: number;
+  gradAccum: number;
+}
+
+export interface EvalConfig {
+  /** evaluate every N steps; 0 = at the end of every epoch (MeZO's evaluation_strategy epoch) */
+  every: number;
+  /** also evaluate at knots (extra selection points only chains get; off by default) */
+  atKnots: boolean;
+  /** the best checkpoint by dev loss (MeZO) or by the task metric */
+  selectBy: SelectBy;
+}
+
+export interface RunConfig {
+  method: Method;
+  seed: number;
+  outDir: string;
+  resume: boolean;
+  data: DataConfig;
+  budget: BudgetConfig;
+  optim: OptimConfig;
+  chain: ChainConfig;
+  lora: LoraConfig;
+  eval: EvalConfig;
+  saveEvery: number;
+  saveLinkAdapters: boolean;
+  /** recompute each block's activations in backward (needs LoRA dropout 0) */
+  gradientCheckpointing: boolean;
+}
+
+/** What the caller knows beyond the flags: the library's LoRA overrides (rank and
+ * alpha patterns, trainBias) and which flags were given explicitly. */
+export interface ResolveOptions {
+  lora?: Partial<LoraConfig>;
+  /** where the values came from, for messages ("cola train", "fineTune") */
+  where?: string;
+}
+
+/** The flags a method does not read; giving one is an error, not a silent no-op. */
+const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
+  lora: ['chainLength', 'knots', 'knotEvery', 'linkRanks', 'linkLrs', 'chainSchedule', 'rewarmupSteps', 'optimizerReset', 'evalAtKnots'],
+  full: [
+    'chainLength',
+    'knots',
+    'knotEvery',
+    'linkRanks',
+    'linkLrs',
+    'chainSchedule',
+    'rewarmupSteps',
+    'optimizerReset',
+    'evalAtKnots',
+    'rslora',
+    'targetRegex',
+    'saveLinkAdapters',
+  ],
+  cola: ['knotEvery'],
+  relora: ['chainLength', 'knots'],
+};
+
+export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOptions = {}): RunConfig {
+  const where = opts.where ?? 'cola train';
+  const p: string[] = [];
+  const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const method = run.method as Method;
+  for (const k of UNUSED_BY[method]) {
+    const v = run[k];
+    if (v !== undefined && v !== false) p.push(`${flag(k)} does not apply to --method ${method}; drop it`);
+  }
+  const positive = (k: keyof RunFlags, v: number | undefined, min: number, what: string): void => {
+    if (v !== undefined && !(v >= min)) p.push(`${flag(k)} must be ${what}, got ${v}`);
+  };
+  positive('lr', run.lr, Number.MIN_VALUE, 'a positive number');
+  positive('epochs', run.epochs, Number.MIN_VALUE, 'a positive number');
+  positive('maxSteps', run.maxSteps, 1, 'at least 1');
+  positive('batchSize', run.batchSize, 1, 'at least 1');
+  positive('gradAccum', run.gradAccum, 1, 'at least 1');
+  positive('weightDecay', run.weightDecay, 0, '0 or more');
+  positive('maxGradNorm', run.maxGradNorm, 0, '0 (off) or more');
+  positive('warmupSteps', run.warmupSteps, 0, '0 or more');
+  positive('evalEvery', run.evalEvery, 0, '0 (every epoch) or more');
+  positive('saveEvery', run.saveEvery, 0, '0 (only at knots and the end) or more');
+  positive('chainLength', run.chainLength, 1, 'at least 1');
+  positive('knotEvery', run.knotEvery, 1, 'at least 1');
+  positive('rewarmupSteps', run.rewarmupSteps, 0, '0 or more');
+  const linkRanks = numberList(run.linkRanks, 'linkRanks', p, { integer: true });
+  const linkLrs = numberList(run.linkLrs, 'linkLrs', p, { integer: false });
+  const chainSchedule = (run.chainSchedule ?? (method === 'relora' ? 'jagged' : 'continue')) as ChainScheduleMode;
+  if (run.rewarmupSteps !== undefined && chainSchedule !== 'jagged')
+    p.push(`--rewarmup-steps applies to --chain-schedule jagged only (this run: ${chainSchedule}); drop it`);
+  const optimizerReset = run.optimizerReset ?? (method === 'relora' ? 'magnitude:0.99' : 'full');
+  if (!/^(full|none|(magnitude|random):(0(\.\d+)?|1(\.0+)?|\.\d+))$/.test(optimizerReset))
+    p.push(`--optimizer-reset: expected full, none, magnitude:P or random:P with P in [0, 1], got "${optimizerReset}"`);
+  // A partial reset carries Adam moments into the next link; moments of another rank do not fit it.
+  if (optimizerReset !== 'full' && linkRanks && new Set(linkRanks).size > 1)
+    p.push(
+      `--optimizer-reset ${optimizerReset} carries Adam moments across knots, but --link-ranks ${linkRanks.join(',')} changes the rank: ` +
+        'moments of one rank cannot fit factors of another. Use --optimizer-reset full, or one rank for every link',
+    );
+  if (data.task !== undefined && data.data !== undefined) p.push('give --task or --data, not both');
+  if (data.task !== undefined && data.skipBad)
+    p.push("--skip-bad applies to --data JSONL files; the paper's task files are read whole (drop --skip-bad)");
+  if (data.fewglue && (data.numTrain !== undefined || data.numDev !== undefined))
+    p.push("--fewglue uses FewGLUE's fixed 32-example train and dev32 splits: drop --num-train/--num-dev");
+  if (data.maxLength !== undefined && data.maxLength < 2)
+    p.push(`--max-length must be at least 2 (a token and the one it predicts), got ${data.maxLength}`);
+  if (run.out === undefined || run.out === '') p.push('--out DIR is required (the run folder)');
+  const lora = loraConfig(run, opts.lora, where, p);
+  if (lora && linkRanks && lora.rankPattern && Object.keys(lora.rankPattern).length)
+    p.push('a rank pattern and --link-ranks both set ranks: use one of them');
+  if (lora && lora.trainBias !== 'none')
+    p.push(
+      `trainBias "${lora.trainBias}" is not supported: cola would train biases it neither checkpoints nor exports. Use trainBias "none"`,
+    );
+  if (run.gradientCheckpointing && method !== 'full' && run.loraDropout > 0)
+    p.push(
+      `--gradient-checkpointing needs --lora-dropout 0 (got ${run.loraDropout}): the recomputed forward pass would draw other dropout masks`,
+    );
+  if (p.length) throw new ColaError(`${where}: ${p.length === 1 ? p[0] : '\n  ' + p.join('\n  ')}`);
+  return {
+    method,
+    seed: run.seed,
+    outDir: run.out!,
+    resume: run.resume,
+    data: {
+      data: data.data,
+      devData: data.devData,
+      task: data.task,
+      dataDir: data.dataDir,
+      source: data.boolqFromVal ? 'val' : data.fewglue ? 'fewglue' : undefined,
+      seed: data.dataSeed ?? run.seed,
+      numTrain: data.numTrain,
+      numDev: data.numDev,
+      numTest: data.numTest,
+      maxLength: data.maxLength,
+      skipBad: data.skipBad,
+    },
+    budget: { epochs: run.epochs, maxSteps: run.maxSteps, batchSize: run.batchSize, gradAccum: run.gradAccum },
+    optim: {
+      lr: run.lr,
+      schedule: run.schedule as ScheduleKind,
+      warmupSteps: run.warmupSteps,
+      weightDecay: run.weightDecay,
+      maxGradNorm: run.maxGradNorm,
+    },
+    chain: {
+      length: method === 'cola' ? (run.knots?.length ? run.knots.length + 1 : (run.chainLength ?? 3)) : 1,
+      knots: method === 'cola' && run.knots?.length ? run.knots : undefined,
+      knotEvery: method === 'relora' ? (run.knotEvery ?? 100) : undefined,
+      linkRanks,
+      linkLrs,
+      schedule: chainSchedule,
+      rewarmupSteps: run.rewarmupSteps ?? 10,
+      optimizerReset,
+    },
+    lora: lora!,
+    eval: { every: run.evalEvery, atKnots: run.evalAtKnots, selectBy: run.selectBy as SelectBy },
+    saveEvery: run.saveEvery,
+    saveLinkAdapters: run.saveLinkAdapters,
+    gradientCheckpointing: run.gradientCheckpointing,
+  };
+}
+
+function loraConfig(run: RunFlags, over: Partial<LoraConfig> | undefined, where: string, p: string[]): LoraConfig | null {
+  // --target-regex selects alone (it overrides --targets and its default)
+  const targets =
+    run.targetRegex !== undefined ? [] : run.targets.length === 1 && run.targets[0] === 'all-linear' ? 'all-linear' : run.targets;
+  const regexOnly = over?.targetRegex !== undefined && over.targets === undefined ? { targets: [] } : {};
+  const cfg: LoraConfig = {
+    ...DEFAULT_LORA_CONFIG,
+    r: run.rank,
+    alpha: run.alpha,
+    dropout: run.loraDropout,
+    useRslora: run.rslora,
+    init: run.loraInit as LoraConfig['init'],
+    targets,
+    targetRegex: run.targetRegex,
+    ...regexOnly,
+    ...over,
+  };
+  try {
+    return validateLoraConfig(cfg, `${where} lora`);
+  } catch (e) {
+    p.push((e as Error).message);
+    return null;
+  }
+}
+
+function numberList(v: string[] | undefined, k: string, p: string[], o: { integer: boolean }): number[] | undefined {
+  if (v === undefined || v.length === 0) return undefined;
+  const out = v.map((s) => (/^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(s) ? Number(s) : NaN));
+  const ok = out.every((x) => Number.isFinite(x) && x > 0 && (!o.integer || (Number.isInteger(x) && x >= 1)));
+  if (!ok) {
+    const what = o.integer ? 'integers of at least 1' : 'positive numbers';
+    p.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected ${what} separated by commas, got ${v.join(',')}`);
+  }
+  return out;
+}
+
+/** A RunConfig from `cola train`'s defaults and the given flag values (tests, scripts). */
+export function makeRunConfig(
+  run: Partial<RunFlags> & { out: string },
+  data: Partial<DataFlags> = {},
+  opts: ResolveOptions = {},
+): RunConfig {
+  return resolveRunConfig({ ...defaultsOf(RUN_FLAGS), ...run }, { ...defaultsOf(DATA_FLAGS), ...data }, opts);
+}
