@@ -19,7 +19,6 @@ import { ChainHistory } from './history.js';
 import { replayKnots, tieKnot } from './knot.js';
 import { planChain, type Link } from './plan.js';
 import { exportChain } from './export.js';
-import { markWritten } from '../tensor/version.js';
 
 export type Method = 'lora' | 'cola' | 'full' | 'relora';
 
@@ -320,8 +319,7 @@ function restore(
   }
   for (const [n, t] of model.namedParameters()) {
     if (!t.requiresGrad || !ckpt.arrays.has(`param.${n}`)) continue;
-    t.f32.set(a(`param.${n}`));
-    markWritten(t);
+    t.assign(a(`param.${n}`));
   }
   return { step: ckpt.state['step'] as number, best: (ckpt.state['best'] as RunSummary['best']) ?? null };
 }

@@ -8,7 +8,6 @@ import { linear } from '../tensor/ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loraScale } from './config.js';
 import { deriveSeed, initLoraA, mulberry32 } from './init.js';
-import { markWritten } from '../tensor/version.js';
 
 export interface LoraLinearOptions {
   r: number;
@@ -152,9 +151,10 @@ export class LoraLinear extends Module implements LinearLike {
     const delta = this.deltaWeight();
     const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
     this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
-    this.backend.axpby(1, delta, 1, target);
-    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
-    markWritten(w);
+    w.update((data) => {
+      this.backend.axpby(1, delta, 1, target); // target is data itself for an f32 weight
+      if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
+    });
     this._merged = true;
   }
 
@@ -163,10 +163,12 @@ export class LoraLinear extends Module implements LinearLike {
     if (!this._merged) throw new Error('LoraLinear.unmerge(): not merged');
     const w = this.base_layer.weight;
     const target = w.dtype === 'bf16' ? this._master! : w.f32;
-    if (this._undo) target.set(this._undo);
-    else this.backend.axpby(-1, this.deltaWeight(), 1, target);
-    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
-    markWritten(w);
+    w.update((data) => {
+      if (this._undo)
+        target.set(this._undo); // target is data itself for an f32 weight
+      else this.backend.axpby(-1, this.deltaWeight(), 1, target);
+      if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
+    });
     this._undo = null;
     this._merged = false;
   }
