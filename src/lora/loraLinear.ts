@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { Linear, LinearLike } from '../nn/linear.js';
+import { finishLinear, type Linear, type LinearLike, type LinearOptions } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { add, scale } from '../tensor/ops/elementwise.js';
@@ -95,14 +95,20 @@ export class LoraLinear extends Module implements LinearLike {
     return this.base_layer.weight.backend;
   }
 
-  forward(x: Tensor): Tensor {
-    if (this._merged) return this.base_layer.forward(x); // the delta is inside the weight already
+  /** Honours Linear's options: a residual is added inside the fused op; an
+   * activation (no fused LoRA kernel) is applied after it. */
+  forward(x: Tensor, opts: LinearOptions = {}): Tensor {
+    if (this._merged) return this.base_layer.forward(x, opts); // the delta is inside the weight already
     const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
-    const bias = this.base_layer.bias;
+    const { weight, bias } = this.base_layer;
     // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
-    if (!bias || bias.dtype === 'f32') return loraLinear(x, this.base_layer.weight, bias, this.lora_A, this.lora_B, this.scaling, h);
+    if (!bias || bias.dtype === 'f32') {
+      const params = { weight, bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
+      if (!opts.activation) return loraLinear(x, { ...params, residual: opts.residual });
+      return finishLinear(loraLinear(x, params), opts);
+    }
     const z = scale(linear(h, this.lora_A), this.scaling); // (..., r): scaling the narrow side is cheapest
-    return add(this.base_layer.forward(x), linear(z, this.lora_B)); // (..., out)
+    return finishLinear(add(this.base_layer.forward(x), linear(z, this.lora_B)), opts); // (..., out)
   }
 
   /** Dropout on (true) or off; off by default, like a freshly loaded HF model. */

@@ -168,12 +168,11 @@ function linearFused(x: Tensor, weight: Tensor, bias: Tensor | null, rows: numbe
   ]);
 }
 
-/** out (=, or += with beta 1) x W^T (+ bias): the product every linear layer's
- * forward runs, on the weight's packed copy where there is one. */
-export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims, beta = 0): void {
+/** out = x W^T (+ bias): the product every linear layer's forward runs, on the
+ * weight's packed copy where there is one. */
+export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims): void {
   raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out, d, x, {
     bias: bias?.f32 ?? null,
-    beta,
     bPacked: packedWeight(weight, 'forward'),
   });
 }
