@@ -15,7 +15,7 @@ const UNARY_CODES: Record<UnaryOp, number> = { relu: 0, silu: 1, gelu_tanh: 2, g
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
 
 /** Where `npm run build:native` (node-gyp) puts the addon, relative to the repo root. */
-export const ADDON_RELATIVE_PATH = join('build', 'Release', 'cola_native.node');
+const ADDON_RELATIVE_PATH = join('build', 'Release', 'cola_native.node');
 
 /** The repository root: the nearest ancestor of this module holding package.json
  * (this file runs from dist/src/backend/native/ or src/backend/native/). */
@@ -52,7 +52,7 @@ function loadAddon(): NativeAddon | null {
 }
 
 /** A Backend forwarding every primitive to `addon`. */
-export function createNativeBackend(addon: NativeAddon): Backend {
+function createNativeBackend(addon: NativeAddon): Backend {
   return {
     name: 'native',
     alloc: (dtype, size) => alignedStorage(addon, dtype, size, true),
@@ -172,6 +172,3 @@ export function loadNativeBackend(): Backend | null {
   }
   return cached;
 }
-
-/** The native backend when built, else null. */
-export const nativeBackend: Backend | null = loadNativeBackend();

@@ -1,4 +1,4 @@
-import { embeddingFrom, layerNormFrom, linearFrom } from '../../nn/build.js';
+import { embeddingFrom, layerNormFrom, linearFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Activation } from '../../nn/activation.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';

@@ -1,4 +1,4 @@
-import { linearFrom, embeddingFrom, rmsNormFrom } from '../../nn/build.js';
+import { linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -14,7 +14,7 @@ import type { WeightSource } from '../weightSource.js';
 import { llama3InvFreq, type LlamaConfig } from './config.js';
 
 /** Positions [T] starting at `start`. */
-export function positionsFrom(start: number, count: number): Int32Array {
+function positionsFrom(start: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => start + i);
 }
 

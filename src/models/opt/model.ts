@@ -1,4 +1,4 @@
-import { embeddingFrom, layerNormFrom, linearFrom } from '../../nn/build.js';
+import { embeddingFrom, layerNormFrom, linearFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Activation } from '../../nn/activation.js';
 import type { LinearLike } from '../../nn/linear.js';
@@ -18,7 +18,7 @@ import { hasFinalLayerNorm, type OptConfig } from './config.js';
 
 /** OPTLearnedPositionalEmbedding: position p reads row p + 2 (fairseq kept rows
  * 0 and 1 for padding), so the table has max_position_embeddings + 2 rows. */
-export const OPT_POSITION_OFFSET = 2;
+const OPT_POSITION_OFFSET = 2;
 
 const LAYER_NORM_EPS = 1e-5; // nn.LayerNorm's default; OPTConfig has no key for it
 

@@ -3,7 +3,7 @@ import { isGradEnabled, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zeros } from './creation.js';
 
-export const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
+const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
 
 function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): number {
   let n = 0;

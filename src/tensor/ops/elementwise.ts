@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
 import { broadcastStrides, sumToShape } from './reduce.js';
 
-export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -78,7 +78,6 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
 export const silu = (x: Tensor): Tensor => unary('silu', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
 export const neg = (x: Tensor): Tensor => unary('neg', x);
-export const square = (x: Tensor): Tensor => unary('sqr', x);
 /** GELU; 'tanh' is the GPT-2 approximation (gelu_new), 'erf' the exact one (OPT/BERT). */
 export const gelu = (x: Tensor, approximate: 'tanh' | 'erf' = 'tanh'): Tensor =>
   unary(approximate === 'tanh' ? 'gelu_tanh' : 'gelu_erf', x);

@@ -40,7 +40,7 @@ function split(shape: readonly number[], ax: number): { outer: number; mid: numb
 }
 
 /** Repeat x (whose shape broadcasts to `shape`, aligned right) into a new tensor. */
-export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const out = zeros(x.backend, shape);
   x.backend.copyStrided(x.data, 0, broadcastStrides(x.shape, shape), out.data, 0, contiguousStrides(shape), shape, false);
   return out;
