@@ -41,7 +41,18 @@ export class AdamW {
       if (!p.grad) return;
       const grad = p.grad.f32;
       p.update((data) =>
-        p.backend.adamw(data as Float32Array, grad, this.m[i]!, this.v[i]!, lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.t),
+        p.backend.adamw({
+          param: data as Float32Array,
+          grad,
+          m: this.m[i]!,
+          v: this.v[i]!,
+          lr,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          eps: this.eps,
+          weightDecay: this.weightDecay,
+          step: this.t,
+        }),
       );
     });
   }

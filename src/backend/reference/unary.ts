@@ -64,7 +64,7 @@ export const unary: Backend['unary'] = (op, x, out) => {
   for (let i = 0; i < x.length; i++) out[i] = unaryValue(op, x[i]);
 };
 
-export const unaryBackward: Backend['unaryBackward'] = (op, x, dy, dx, accumulate) => {
+export const unaryBackward: Backend['unaryBackward'] = ({ op, x, dy, dx, accumulate }) => {
   checkLengths('unaryBackward', x.length, dy.length, dx.length);
   for (let i = 0; i < x.length; i++) {
     const g = dy[i] * unaryDerivative(op, x[i]);

@@ -19,7 +19,15 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape);
   const out = empty(a.backend, shape);
-  a.backend.binary(op, a.f32, broadcastStrides(a.shape, shape), b.f32, broadcastStrides(b.shape, shape), out.f32, shape);
+  a.backend.binary({
+    op,
+    a: a.f32,
+    aStrides: broadcastStrides(a.shape, shape),
+    b: b.f32,
+    bStrides: broadcastStrides(b.shape, shape),
+    out: out.f32,
+    shape,
+  });
   return out;
 }
 
@@ -69,7 +77,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   x.backend.unary(op, x.f32, out.f32);
   return record(out, op, [x], (g) => {
     const gx = empty(x.backend, x.shape);
-    x.backend.unaryBackward(op, x.f32, g.f32, gx.f32, false);
+    x.backend.unaryBackward({ op, x: x.f32, dy: g.f32, dx: gx.f32, accumulate: false });
     return [gx];
   });
 }
