@@ -7,14 +7,14 @@
 namespace cola {
 namespace {
 
-// adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step)
+// adamw(AdamWArgs { param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step })
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
-  requireArgs(info, 10, "adamw");
+  const Record r = recordArg(info, "adamw");
   Napi::Env env = info.Env();
-  View<float> p = arrayArg<float>(info, 0, "param"), g = arrayArg<float>(info, 1, "grad");
-  View<float> m = arrayArg<float>(info, 2, "m"), v = arrayArg<float>(info, 3, "v");
-  const double lr = numArg(info, 4, "lr"), beta1 = numArg(info, 5, "beta1"), beta2 = numArg(info, 6, "beta2");
-  const double eps = numArg(info, 7, "eps"), wd = numArg(info, 8, "weightDecay"), step = numArg(info, 9, "step");
+  View<float> p = arrayArg<float>(r, "param"), g = arrayArg<float>(r, "grad");
+  View<float> m = arrayArg<float>(r, "m"), v = arrayArg<float>(r, "v");
+  const double lr = numArg(r, "lr"), beta1 = numArg(r, "beta1"), beta2 = numArg(r, "beta2");
+  const double eps = numArg(r, "eps"), wd = numArg(r, "weightDecay"), step = numArg(r, "step");
   if (!(step >= 1)) throw Napi::RangeError::New(env, "adamw: step is 1-based, got " + std::to_string(step));
   const int64_t n = static_cast<int64_t>(p.size);
   requireLen(env, g.size, n, "adamw grad");

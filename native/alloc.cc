@@ -1,12 +1,11 @@
 // Tensor storage must be 64-byte aligned: Node's own large ArrayBuffers start 16
 // bytes past a 64-byte boundary, which costs oneDNN's bf16 path up to 2x
-// (performance.md). Two ways to get it:
-// - alignPad(buffer): the bytes to skip in a JS-owned ArrayBuffer to reach a
-//   64-byte boundary. Tensor storage uses this (over-allocate by 64, view from the
-//   pad): V8 frees such buffers during GC itself. External buffers (below) are
-//   freed by finalizers that Node runs only when the event loop turns, so a
-//   synchronous training loop never released them (OOM at ~21 GB, issue #7).
-// - alloc(bytes): a native block handed to JavaScript as an external ArrayBuffer.
+// (performance.md). alignPad(buffer) gives the bytes to skip in a JS-owned
+// ArrayBuffer to reach a 64-byte boundary; tensor storage over-allocates by 64 and
+// views from the pad, so V8 frees it during GC itself. (External buffers, freed by
+// finalizers that Node runs only when the event loop turns, were never released
+// by a synchronous training loop: OOM at ~21 GB, issue #7.) alignedAlloc below is
+// for the kernels' own scratch.
 #include <malloc.h>
 
 #include <cstdlib>
@@ -26,26 +25,6 @@ void* alignedAlloc(size_t bytes) {
 void alignedFree(void* p) { std::free(p); }
 
 namespace {
-
-// Frees the block and tells V8 the external memory is gone.
-void finalizeBlock(Napi::Env env, void* data, size_t* bytes) {
-  alignedFree(data);
-  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*bytes));
-  delete bytes;
-}
-
-// alloc(bytes) -> ArrayBuffer of exactly `bytes`, zero-filled, 64-byte aligned.
-Napi::Value Alloc(const Napi::CallbackInfo& info) {
-  requireArgs(info, 1, "alloc");
-  int64_t bytes = sizeArg(info, 0, "bytes");
-  void* data = alignedAlloc(static_cast<size_t>(bytes));
-  std::memset(data, 0, static_cast<size_t>(bytes));
-  // V8 cannot see this memory; without the hint it would not collect dead
-  // tensors soon enough and RSS would grow far past the live set.
-  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), bytes);
-  auto* hint = new size_t(static_cast<size_t>(bytes));
-  return Napi::ArrayBuffer::New(info.Env(), data, static_cast<size_t>(bytes), finalizeBlock, hint);
-}
 
 // alignPad(arrayBuffer) -> bytes from its start to the first 64-byte boundary.
 Napi::Value AlignPad(const Napi::CallbackInfo& info) {
@@ -70,7 +49,6 @@ void keepFreedMemory() {
 
 void InitAlloc(Napi::Env env, Napi::Object exports) {
   keepFreedMemory();
-  exportFn(env, exports, "alloc", Alloc);
   exportFn(env, exports, "alignPad", AlignPad);
 }
 

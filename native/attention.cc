@@ -35,15 +35,14 @@ struct Attn {
   }
 };
 
-// args: batch, headsQ, headsKv, seqQ, seqKv, headDim, scale, causal, bthd at `first`.
-Attn attnArgs(const Napi::CallbackInfo& info, size_t first) {
-  Attn a{sizeArg(info, first, "batch"),     sizeArg(info, first + 1, "headsQ"),
-         sizeArg(info, first + 2, "headsKv"), sizeArg(info, first + 3, "seqQ"),
-         sizeArg(info, first + 4, "seqKv"), sizeArg(info, first + 5, "headDim"),
-         static_cast<float>(numArg(info, first + 6, "scale")), boolArg(info, first + 7, "causal"),
-         boolArg(info, first + 8, "bthd")};
+// The shape fields of AttentionArgs (backend.ts); layout 'bhtd' when absent.
+Attn attnArgs(const Record& r) {
+  Attn a{sizeArg(r, "batch"),   sizeArg(r, "headsQ"),  sizeArg(r, "headsKv"),
+         sizeArg(r, "seqQ"),    sizeArg(r, "seqKv"),   sizeArg(r, "headDim"),
+         static_cast<float>(numArg(r, "scale")), boolArg(r, "causal"),
+         asEnum(arg(r, "layout"), "layout", {"bhtd", "bthd"}, 0) == 1};
   if (a.Hkv == 0 || a.Hq % a.Hkv != 0) {
-    throw Napi::RangeError::New(info.Env(), "attention: headsQ (" + std::to_string(a.Hq) +
+    throw Napi::RangeError::New(r.env, "attention: headsQ (" + std::to_string(a.Hq) +
                                                 ") must be a multiple of headsKv (" + std::to_string(a.Hkv) + ")");
   }
   return a;
@@ -99,13 +98,13 @@ void probabilities(const Attn& a, float* s, float* lseOut, const float* lseIn) {
   }
 }
 
-// attention(q, k, v, out, lse, ...args)
+// attention(AttentionArgs { q, k, v, out, lse, ...shape })
 Napi::Value Attention(const Napi::CallbackInfo& info) {
-  requireArgs(info, 14, "attention");
+  const Record r = recordArg(info, "attention");
   Napi::Env env = info.Env();
-  View<float> q = arrayArg<float>(info, 0, "q"), k = arrayArg<float>(info, 1, "k"), v = arrayArg<float>(info, 2, "v");
-  View<float> out = arrayArg<float>(info, 3, "out"), lse = arrayArg<float>(info, 4, "lse");
-  const Attn a = attnArgs(info, 5);
+  View<float> q = arrayArg<float>(r, "q"), k = arrayArg<float>(r, "k"), v = arrayArg<float>(r, "v");
+  View<float> out = arrayArg<float>(r, "out"), lse = arrayArg<float>(r, "lse");
+  const Attn a = attnArgs(r);
   requireLen(env, q.size, a.B * a.Hq * a.Tq * a.D, "attention q");
   requireLen(env, out.size, a.B * a.Hq * a.Tq * a.D, "attention out");
   requireLen(env, k.size, a.B * a.Hkv * a.Tk * a.D, "attention k");
@@ -148,14 +147,14 @@ void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, con
 //   dV = P^T dOut,  dS = P (dP - delta) scale,  dQ = dS K,  dK = dS^T Q.
 // One task per (batch, kv head): it owns that head's dK, dV, summed over its group.
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 18, "attentionBackward");
+  const Record r = recordArg(info, "attentionBackward");
   Napi::Env env = info.Env();
-  View<float> q = arrayArg<float>(info, 0, "q"), k = arrayArg<float>(info, 1, "k"), v = arrayArg<float>(info, 2, "v");
-  View<float> out = arrayArg<float>(info, 3, "out"), lse = arrayArg<float>(info, 4, "lse");
-  View<float> dOut = arrayArg<float>(info, 5, "dOut");
-  View<float> dq = optArrayArg<float>(info, 6, "dq"), dk = optArrayArg<float>(info, 7, "dk");
-  View<float> dv = optArrayArg<float>(info, 8, "dv");
-  const Attn a = attnArgs(info, 9);
+  View<float> q = arrayArg<float>(r, "q"), k = arrayArg<float>(r, "k"), v = arrayArg<float>(r, "v");
+  View<float> out = arrayArg<float>(r, "out"), lse = arrayArg<float>(r, "lse");
+  View<float> dOut = arrayArg<float>(r, "dOut");
+  View<float> dq = optArrayArg<float>(r, "dq"), dk = optArrayArg<float>(r, "dk");
+  View<float> dv = optArrayArg<float>(r, "dv");
+  const Attn a = attnArgs(r);
   const int64_t qLen = a.B * a.Hq * a.Tq * a.D, kvLen = a.B * a.Hkv * a.Tk * a.D;
   requireLen(env, q.size, qLen, "attentionBackward q");
   requireLen(env, out.size, qLen, "attentionBackward out");

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -54,85 +55,147 @@ inline void* typedArrayData(const Napi::TypedArray& ta) {
   return static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
 }
 
-// info[i] as a typed array of element type T; throws a JS TypeError otherwise.
+// Arguments arrive either positionally (primitives of up to 4 arguments) or as
+// one record whose fields are named as in src/backend/backend.ts (the XxxArgs
+// interfaces). Every reader below takes the value itself; `arg(info, i)` and
+// `arg(record, "field")` fetch it from either place.
+struct Arg {
+  Napi::Env env;
+  Napi::Value value;
+};
+
+inline Arg arg(const Napi::CallbackInfo& info, size_t i) { return Arg{info.Env(), info[i]}; }
+
+// The single argument of a primitive that takes a record.
+struct Record {
+  Napi::Env env;
+  Napi::Object object;
+};
+
+inline Record recordArg(const Napi::CallbackInfo& info, const char* fn) {
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    throw argError(info.Env(), std::string(fn) + " expects one argument record (see src/backend/backend.ts)");
+  }
+  return Record{info.Env(), info[0].As<Napi::Object>()};
+}
+
+inline Arg arg(const Record& r, const char* field) { return Arg{r.env, r.object.Get(field)}; }
+
+// A typed array of element type T; throws a JS TypeError otherwise.
 template <typename T>
-View<T> arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray()) throw argError(info.Env(), std::string(name) + " must be a typed array");
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+View<T> asArray(const Arg& a, const char* name) {
+  if (!a.value.IsTypedArray()) throw argError(a.env, std::string(name) + " must be a typed array");
+  Napi::TypedArray ta = a.value.As<Napi::TypedArray>();
   if (ta.TypedArrayType() != typedArrayTypeOf<T>()) {
-    throw argError(info.Env(), std::string(name) + " must be a " + typedArrayName(typedArrayTypeOf<T>()) +
-                                   ", got " + typedArrayName(ta.TypedArrayType()));
+    throw argError(a.env, std::string(name) + " must be a " + typedArrayName(typedArrayTypeOf<T>()) + ", got " +
+                              typedArrayName(ta.TypedArrayType()));
   }
   return View<T>{static_cast<T*>(typedArrayData(ta)), ta.ElementLength()};
 }
 
+inline bool isAbsent(const Arg& a) { return a.value.IsNull() || a.value.IsUndefined(); }
+
 // Optional array: null/undefined gives an empty view with data == nullptr.
 template <typename T>
-View<T> optArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info[i].IsNull() || info[i].IsUndefined()) return View<T>{};
-  return arrayArg<T>(info, i, name);
+View<T> asOptArray(const Arg& a, const char* name) {
+  if (isAbsent(a)) return View<T>{};
+  return asArray<T>(a, name);
 }
 
-inline FloatView floatArg(const Napi::CallbackInfo& info, size_t i, const char* name, bool optional = false) {
-  Napi::Value v = info[i];
-  if (optional && (v.IsNull() || v.IsUndefined())) return FloatView{};
-  if (!v.IsTypedArray()) throw argError(info.Env(), std::string(name) + " must be a Float32Array or Uint16Array");
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+inline FloatView asFloatArray(const Arg& a, const char* name, bool optional = false) {
+  if (optional && isAbsent(a)) return FloatView{};
+  if (!a.value.IsTypedArray()) throw argError(a.env, std::string(name) + " must be a Float32Array or Uint16Array");
+  Napi::TypedArray ta = a.value.As<Napi::TypedArray>();
   if (ta.TypedArrayType() == napi_float32_array) return FloatView{typedArrayData(ta), ta.ElementLength(), false};
   if (ta.TypedArrayType() == napi_uint16_array) return FloatView{typedArrayData(ta), ta.ElementLength(), true};
-  throw argError(info.Env(), std::string(name) + " must be a Float32Array (f32) or Uint16Array (bf16), got " +
-                                 typedArrayName(ta.TypedArrayType()));
+  throw argError(a.env, std::string(name) + " must be a Float32Array (f32) or Uint16Array (bf16), got " +
+                            typedArrayName(ta.TypedArrayType()));
 }
 
-inline double numArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw argError(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+inline double asNumber(const Arg& a, const char* name) {
+  if (!a.value.IsNumber()) throw argError(a.env, std::string(name) + " must be a number");
+  return a.value.As<Napi::Number>().DoubleValue();
 }
 
 // A non-negative integer size; rejects fractions, negatives and absurd values.
-inline int64_t sizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  double d = numArg(info, i, name);
+inline int64_t asSize(const Arg& a, const char* name) {
+  double d = asNumber(a, name);
   if (!(d >= 0) || d != std::floor(d) || d > 9.0e15) {
-    throw argError(info.Env(), std::string(name) + " must be a non-negative integer, got " + std::to_string(d));
+    throw argError(a.env, std::string(name) + " must be a non-negative integer, got " + std::to_string(d));
   }
   return static_cast<int64_t>(d);
 }
 
-inline int64_t intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  double d = numArg(info, i, name);
+inline int64_t asInt(const Arg& a, const char* name) {
+  double d = asNumber(a, name);
   if (d != std::floor(d) || std::fabs(d) > 9.0e15) {
-    throw argError(info.Env(), std::string(name) + " must be an integer, got " + std::to_string(d));
+    throw argError(a.env, std::string(name) + " must be an integer, got " + std::to_string(d));
   }
   return static_cast<int64_t>(d);
 }
 
-inline bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBoolean()) throw argError(info.Env(), std::string(name) + " must be a boolean");
-  return info[i].As<Napi::Boolean>().Value();
+inline bool asBool(const Arg& a, const char* name) {
+  if (!a.value.IsBoolean()) throw argError(a.env, std::string(name) + " must be a boolean");
+  return a.value.As<Napi::Boolean>().Value();
+}
+
+// One of the strings of a string-union type (an op name, a layout), as its index
+// in `names`; `fallback` when absent and fallback >= 0.
+inline int asEnum(const Arg& a, const char* name, std::initializer_list<const char*> names, int fallback = -1) {
+  if (fallback >= 0 && isAbsent(a)) return fallback;
+  std::string allowed;
+  if (a.value.IsString()) {
+    std::string v = a.value.As<Napi::String>().Utf8Value();
+    int i = 0;
+    for (const char* n : names) {
+      if (v == n) return i;
+      i++;
+    }
+  }
+  for (const char* n : names) allowed += std::string(allowed.empty() ? "" : ", ") + n;
+  throw argError(a.env, std::string(name) + " must be one of " + allowed);
 }
 
 // An array of integers (strides, shapes); JS arrays or Int32Array both accepted.
-inline std::vector<int64_t> intListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+inline std::vector<int64_t> asIntList(const Arg& a, const char* name) {
   std::vector<int64_t> out;
-  Napi::Value v = info[i];
-  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    View<int32_t> a = arrayArg<int32_t>(info, i, name);
-    out.assign(a.data, a.data + a.size);
+  if (a.value.IsTypedArray() && a.value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    View<int32_t> v = asArray<int32_t>(a, name);
+    out.assign(v.data, v.data + v.size);
     return out;
   }
-  if (!v.IsArray()) throw argError(info.Env(), std::string(name) + " must be an array of integers");
-  Napi::Array arr = v.As<Napi::Array>();
+  if (!a.value.IsArray()) throw argError(a.env, std::string(name) + " must be an array of integers");
+  Napi::Array arr = a.value.As<Napi::Array>();
   out.resize(arr.Length());
   for (uint32_t j = 0; j < arr.Length(); j++) {
     Napi::Value e = arr.Get(j);
-    if (!e.IsNumber()) throw argError(info.Env(), std::string(name) + " must contain only numbers");
+    if (!e.IsNumber()) throw argError(a.env, std::string(name) + " must contain only numbers");
     double d = e.As<Napi::Number>().DoubleValue();
-    if (d != std::floor(d) || std::fabs(d) > 9.0e15) throw argError(info.Env(), std::string(name) + " must contain integers");
+    if (d != std::floor(d) || std::fabs(d) > 9.0e15) throw argError(a.env, std::string(name) + " must contain integers");
     out[j] = static_cast<int64_t>(d);
   }
   return out;
 }
+
+// The readers by place: (info, i, name) for a positional argument, (record, "field").
+template <typename T>
+View<T> arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return asArray<T>(arg(info, i), name); }
+template <typename T>
+View<T> arrayArg(const Record& r, const char* field) { return asArray<T>(arg(r, field), field); }
+template <typename T>
+View<T> optArrayArg(const Record& r, const char* field) { return asOptArray<T>(arg(r, field), field); }
+inline FloatView floatArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return asFloatArray(arg(info, i), name); }
+inline FloatView floatArg(const Record& r, const char* field, bool optional = false) {
+  return asFloatArray(arg(r, field), field, optional);
+}
+inline double numArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return asNumber(arg(info, i), name); }
+inline double numArg(const Record& r, const char* field) { return asNumber(arg(r, field), field); }
+inline int64_t sizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return asSize(arg(info, i), name); }
+inline int64_t sizeArg(const Record& r, const char* field) { return asSize(arg(r, field), field); }
+inline int64_t intArg(const Record& r, const char* field) { return asInt(arg(r, field), field); }
+inline bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return asBool(arg(info, i), name); }
+inline bool boolArg(const Record& r, const char* field) { return asBool(arg(r, field), field); }
+inline std::vector<int64_t> intListArg(const Record& r, const char* field) { return asIntList(arg(r, field), field); }
 
 // Throws unless `have` >= `need` elements: the single guard against reading or
 // writing past the end of a JS buffer.

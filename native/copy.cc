@@ -11,12 +11,13 @@ struct AnyView {
   napi_typedarray_type type;
 };
 
-AnyView anyArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsTypedArray()) throw argError(info.Env(), std::string(name) + " must be a typed array");
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+AnyView anyArrayArg(const Record& r, const char* name) {
+  Arg a = arg(r, name);
+  if (!a.value.IsTypedArray()) throw argError(r.env, std::string(name) + " must be a typed array");
+  Napi::TypedArray ta = a.value.As<Napi::TypedArray>();
   auto t = ta.TypedArrayType();
   if (t != napi_float32_array && t != napi_uint16_array && t != napi_int32_array) {
-    throw argError(info.Env(), std::string(name) + " must be a Float32Array, Uint16Array or Int32Array");
+    throw argError(r.env, std::string(name) + " must be a Float32Array, Uint16Array or Int32Array");
   }
   return AnyView{typedArrayData(ta), ta.ElementLength(), t};
 }
@@ -39,18 +40,18 @@ void copyRows(const StridedSpace<2>& s, const T* src, int64_t srcOffset, T* dst,
   });
 }
 
-// copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate)
+// copyStrided(CopyStridedArgs { src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate })
 Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
-  requireArgs(info, 8, "copyStrided");
+  const Record r = recordArg(info, "copyStrided");
   Napi::Env env = info.Env();
-  AnyView src = anyArrayArg(info, 0, "src");
-  int64_t srcOffset = intArg(info, 1, "srcOffset");
-  std::vector<int64_t> srcStrides = intListArg(info, 2, "srcStrides");
-  AnyView dst = anyArrayArg(info, 3, "dst");
-  int64_t dstOffset = intArg(info, 4, "dstOffset");
-  std::vector<int64_t> dstStrides = intListArg(info, 5, "dstStrides");
-  std::vector<int64_t> shape = intListArg(info, 6, "shape");
-  bool accumulate = boolArg(info, 7, "accumulate");
+  AnyView src = anyArrayArg(r, "src");
+  int64_t srcOffset = intArg(r, "srcOffset");
+  std::vector<int64_t> srcStrides = intListArg(r, "srcStrides");
+  AnyView dst = anyArrayArg(r, "dst");
+  int64_t dstOffset = intArg(r, "dstOffset");
+  std::vector<int64_t> dstStrides = intListArg(r, "dstStrides");
+  std::vector<int64_t> shape = intListArg(r, "shape");
+  bool accumulate = boolArg(r, "accumulate");
   if (src.type != dst.type) throw argError(env, "copyStrided: src and dst must be the same kind of typed array");
   if (accumulate && src.type == napi_uint16_array) {
     throw argError(env, "copyStrided: accumulate is not defined for bf16 storage; accumulate in f32 and cast");

@@ -11,17 +11,17 @@ double rowLogSumExp(const float* x, int64_t cols);  // softmax.cc
 
 namespace {
 
-// crossEntropy(logits, targets, loss, dLogits|null, rows, vocab, ignoreIndex, gradScale)
+// crossEntropy(CrossEntropyArgs { logits, targets, loss, dLogits|null, rows, vocab, ignoreIndex, gradScale })
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
-  requireArgs(info, 8, "crossEntropy");
+  const Record r = recordArg(info, "crossEntropy");
   Napi::Env env = info.Env();
-  View<float> logits = arrayArg<float>(info, 0, "logits");
-  View<int32_t> targets = arrayArg<int32_t>(info, 1, "targets");
-  View<float> loss = arrayArg<float>(info, 2, "loss");
-  View<float> dLogits = optArrayArg<float>(info, 3, "dLogits");
-  const int64_t rows = sizeArg(info, 4, "rows"), vocab = sizeArg(info, 5, "vocab");
-  const int64_t ignoreIndex = intArg(info, 6, "ignoreIndex");
-  const float gradScale = static_cast<float>(numArg(info, 7, "gradScale"));
+  View<float> logits = arrayArg<float>(r, "logits");
+  View<int32_t> targets = arrayArg<int32_t>(r, "targets");
+  View<float> loss = arrayArg<float>(r, "loss");
+  View<float> dLogits = optArrayArg<float>(r, "dLogits");
+  const int64_t rows = sizeArg(r, "rows"), vocab = sizeArg(r, "vocab");
+  const int64_t ignoreIndex = intArg(r, "ignoreIndex");
+  const float gradScale = static_cast<float>(numArg(r, "gradScale"));
   requireLen(env, logits.size, rows * vocab, "crossEntropy logits");
   requireLen(env, targets.size, rows, "crossEntropy targets");
   requireLen(env, loss.size, rows, "crossEntropy loss");

@@ -34,17 +34,17 @@ void binaryRows(const StridedSpace<3>& s, const float* a, const float* b, float*
   });
 }
 
-// binary(op, a, aStrides, b, bStrides, out, shape); op: 0 add, 1 sub, 2 mul, 3 div
+// binary(BinaryArgs { op: 'add' | 'sub' | 'mul' | 'div', a, aStrides, b, bStrides, out, shape })
 Napi::Value BinaryFn(const Napi::CallbackInfo& info) {
-  requireArgs(info, 7, "binary");
+  const Record r = recordArg(info, "binary");
   Napi::Env env = info.Env();
-  int64_t op = intArg(info, 0, "op");
-  View<float> a = arrayArg<float>(info, 1, "a");
-  std::vector<int64_t> aStrides = intListArg(info, 2, "aStrides");
-  View<float> b = arrayArg<float>(info, 3, "b");
-  std::vector<int64_t> bStrides = intListArg(info, 4, "bStrides");
-  View<float> out = arrayArg<float>(info, 5, "out");
-  std::vector<int64_t> shape = intListArg(info, 6, "shape");
+  const int op = asEnum(arg(r, "op"), "binary op", {"add", "sub", "mul", "div"});
+  View<float> a = arrayArg<float>(r, "a");
+  std::vector<int64_t> aStrides = intListArg(r, "aStrides");
+  View<float> b = arrayArg<float>(r, "b");
+  std::vector<int64_t> bStrides = intListArg(r, "bStrides");
+  View<float> out = arrayArg<float>(r, "out");
+  std::vector<int64_t> shape = intListArg(r, "shape");
   if (aStrides.size() != shape.size() || bStrides.size() != shape.size()) {
     throw argError(env, "binary: aStrides and bStrides must have one entry per dim of shape");
   }
@@ -65,7 +65,7 @@ Napi::Value BinaryFn(const Napi::CallbackInfo& info) {
     case 1: binaryRows<Binary::Sub>(s, a.data, b.data, out.data); break;
     case 2: binaryRows<Binary::Mul>(s, a.data, b.data, out.data); break;
     case 3: binaryRows<Binary::Div>(s, a.data, b.data, out.data); break;
-    default: throw argError(env, "binary: unknown op code " + std::to_string(op));
+    default: break;  // asEnum admits only the four
   }
   return env.Undefined();
 }
@@ -105,9 +105,9 @@ inline float unaryDerivative(Unary op, float x) {
   return 0.0f;
 }
 
-Unary unaryOp(Napi::Env env, int64_t code) {
-  if (code < 0 || code > 6) throw argError(env, "unary: unknown op code " + std::to_string(code));
-  return static_cast<Unary>(code);
+// A UnaryOp name (backend.ts), in the order of enum Unary.
+Unary unaryOp(const Arg& a) {
+  return static_cast<Unary>(asEnum(a, "unary op", {"relu", "silu", "gelu_tanh", "gelu_erf", "exp", "neg", "sqr"}));
 }
 
 template <Unary op>
@@ -152,10 +152,10 @@ struct UnaryBackward {
   }
 };
 
-// unary(op, x, out)
+// unary(op, x, out); op a UnaryOp name
 Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
   requireArgs(info, 3, "unary");
-  Unary op = unaryOp(info.Env(), intArg(info, 0, "op"));
+  Unary op = unaryOp(arg(info, 0));
   View<float> x = arrayArg<float>(info, 1, "x");
   View<float> out = arrayArg<float>(info, 2, "out");
   if (x.size != out.size) throw argError(info.Env(), "unary: x and out must have equal lengths");
@@ -163,14 +163,14 @@ Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// unaryBackward(op, x, dy, dx, accumulate)
+// unaryBackward(UnaryBackwardArgs { op, x, dy, dx, accumulate })
 Napi::Value UnaryBackwardFn(const Napi::CallbackInfo& info) {
-  requireArgs(info, 5, "unaryBackward");
-  Unary op = unaryOp(info.Env(), intArg(info, 0, "op"));
-  View<float> x = arrayArg<float>(info, 1, "x");
-  View<float> dy = arrayArg<float>(info, 2, "dy");
-  View<float> dx = arrayArg<float>(info, 3, "dx");
-  bool acc = boolArg(info, 4, "accumulate");
+  const Record r = recordArg(info, "unaryBackward");
+  Unary op = unaryOp(arg(r, "op"));
+  View<float> x = arrayArg<float>(r, "x");
+  View<float> dy = arrayArg<float>(r, "dy");
+  View<float> dx = arrayArg<float>(r, "dx");
+  bool acc = boolArg(r, "accumulate");
   if (x.size != dy.size || x.size != dx.size) throw argError(info.Env(), "unaryBackward: arrays must have equal lengths");
   dispatchUnary<UnaryBackward>(op, static_cast<const float*>(x.data), static_cast<const float*>(dy.data), dx.data,
                                static_cast<int64_t>(x.size), acc);
@@ -196,14 +196,14 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// reduceSum(x, outer, mid, inner, out, accumulate): out[o, i] (+)= Σ_m x[o, m, i]
+// reduceSum(ReduceSumArgs { x, outer, mid, inner, out, accumulate }): out[o, i] (+)= Σ_m x[o, m, i]
 Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
-  requireArgs(info, 6, "reduceSum");
+  const Record r = recordArg(info, "reduceSum");
   Napi::Env env = info.Env();
-  View<float> x = arrayArg<float>(info, 0, "x");
-  const int64_t outer = sizeArg(info, 1, "outer"), mid = sizeArg(info, 2, "mid"), inner = sizeArg(info, 3, "inner");
-  View<float> out = arrayArg<float>(info, 4, "out");
-  const bool acc = boolArg(info, 5, "accumulate");
+  View<float> x = arrayArg<float>(r, "x");
+  const int64_t outer = sizeArg(r, "outer"), mid = sizeArg(r, "mid"), inner = sizeArg(r, "inner");
+  View<float> out = arrayArg<float>(r, "out");
+  const bool acc = boolArg(r, "accumulate");
   requireLen(env, x.size, outer * mid * inner, "reduceSum x");
   requireLen(env, out.size, outer * inner, "reduceSum out");
   // Columns of `inner` are split into blocks so [rows, cols] -> [cols] (a bias
@@ -254,14 +254,14 @@ inline uint32_t dropoutBits(uint32_t seed, uint32_t index) {
 // JS ToUint32 of an integral double (Math.imul and ^ wrap modulo 2^32).
 inline uint32_t toUint32(double d) { return static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(d))); }
 
-// dropout(x, out, p, seed, offset): out = keep ? x / (1 - p) : 0
+// dropout(DropoutArgs { x, out, p, seed, offset }): out = keep ? x / (1 - p) : 0
 Napi::Value Dropout(const Napi::CallbackInfo& info) {
-  requireArgs(info, 5, "dropout");
-  View<float> x = arrayArg<float>(info, 0, "x");
-  View<float> out = arrayArg<float>(info, 1, "out");
-  const double p = numArg(info, 2, "p");
-  const uint32_t seed = toUint32(numArg(info, 3, "seed"));
-  const double offsetD = numArg(info, 4, "offset");
+  const Record r = recordArg(info, "dropout");
+  View<float> x = arrayArg<float>(r, "x");
+  View<float> out = arrayArg<float>(r, "out");
+  const double p = numArg(r, "p");
+  const uint32_t seed = toUint32(numArg(r, "seed"));
+  const double offsetD = numArg(r, "offset");
   if (x.size != out.size) throw argError(info.Env(), "dropout: x and out must have equal lengths");
   const uint32_t offset = toUint32(offsetD);
   // As the reference: keep iff u >= p compared in f64, scaled by x * (1 / (1 - p)) in f64.

@@ -219,29 +219,29 @@ bool worthSgemm(const MatmulShape& s) {
   return !s.bf16 && !s.bias && !s.packedB && s.batch == 1 && !s.transB && s.lda == 0 && s.m >= 512 && s.k >= 256 && s.n >= 2048;
 }
 
-// matmul(a, b, c, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, bias|null, bPacked|null)
+// matmul(MatmulArgs); aDtype and bDtype are checked in TypeScript (src/backend/native/index.ts)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  requireArgs(info, 14, "matmul");
+  const Record r = recordArg(info, "matmul");
   Napi::Env env = info.Env();
-  FloatView a = floatArg(info, 0, "a");
-  FloatView b = floatArg(info, 1, "b");
-  View<float> c = arrayArg<float>(info, 2, "c");
+  FloatView a = floatArg(r, "a");
+  FloatView b = floatArg(r, "b");
+  View<float> c = arrayArg<float>(r, "c");
   MatmulShape s{};
-  s.batch = sizeArg(info, 3, "batch");
-  s.m = sizeArg(info, 4, "m");
-  s.n = sizeArg(info, 5, "n");
-  s.k = sizeArg(info, 6, "k");
-  s.transA = boolArg(info, 7, "transA");
-  s.transB = boolArg(info, 8, "transB");
-  s.aBatchStride = sizeArg(info, 9, "aBatchStride");
-  s.bBatchStride = sizeArg(info, 10, "bBatchStride");
-  s.alpha = static_cast<float>(numArg(info, 11, "alpha"));
-  s.beta = static_cast<float>(numArg(info, 12, "beta"));
-  View<float> bias = optArrayArg<float>(info, 13, "bias");
+  s.batch = sizeArg(r, "batch");
+  s.m = sizeArg(r, "m");
+  s.n = sizeArg(r, "n");
+  s.k = sizeArg(r, "k");
+  s.transA = boolArg(r, "transA");
+  s.transB = boolArg(r, "transB");
+  s.aBatchStride = sizeArg(r, "aBatchStride");
+  s.bBatchStride = sizeArg(r, "bBatchStride");
+  s.alpha = static_cast<float>(numArg(r, "alpha"));
+  s.beta = static_cast<float>(numArg(r, "beta"));
+  View<float> bias = optArrayArg<float>(r, "bias");
   s.bias = bias.data != nullptr;
   // Optional: B as packB wrote it. b stays the operand of record (its size is
   // checked, and it is what a product falls back to when packed cannot serve).
-  FloatView packed = info.Length() > 14 && !info[14].IsNull() && !info[14].IsUndefined() ? floatArg(info, 14, "bPacked") : FloatView{};
+  FloatView packed = floatArg(r, "bPacked", true);
   if (s.bias && s.alpha != 1.0f) throw argError(env, "matmul: a bias needs alpha 1");
   if (s.batch == 0 || s.m == 0 || s.n == 0) return env.Undefined();
   requireLen(env, c.size, s.batch * s.m * s.n, "c");

@@ -21,9 +21,9 @@ std::vector<float> columnValues(const FloatView& w, int64_t cols, float absent) 
   return out;
 }
 
-FloatView optWeight(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t cols) {
-  FloatView w = floatArg(info, i, name, true);
-  if (w.data) requireLen(info.Env(), w.size, cols, name);
+FloatView optWeight(const Record& r, const char* name, int64_t cols) {
+  FloatView w = floatArg(r, name, true);
+  if (w.data) requireLen(r.env, w.size, cols, name);
   return w;
 }
 
@@ -43,15 +43,15 @@ struct ColumnPartials {
   }
 };
 
-// rmsNorm(x, weight|null, out, rstd, rows, cols, eps)
+// rmsNorm(RmsNormArgs { x, weight|null, out, rstd, rows, cols, eps })
 Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
-  requireArgs(info, 7, "rmsNorm");
+  const Record r = recordArg(info, "rmsNorm");
   Napi::Env env = info.Env();
-  View<float> x = arrayArg<float>(info, 0, "x");
-  const int64_t rows = sizeArg(info, 4, "rows"), cols = sizeArg(info, 5, "cols");
-  FloatView wv = optWeight(info, 1, "weight", cols);
-  View<float> out = arrayArg<float>(info, 2, "out"), rstd = arrayArg<float>(info, 3, "rstd");
-  const double eps = numArg(info, 6, "eps");
+  View<float> x = arrayArg<float>(r, "x");
+  const int64_t rows = sizeArg(r, "rows"), cols = sizeArg(r, "cols");
+  FloatView wv = optWeight(r, "weight", cols);
+  View<float> out = arrayArg<float>(r, "out"), rstd = arrayArg<float>(r, "rstd");
+  const double eps = numArg(r, "eps");
   requireLen(env, x.size, rows * cols, "rmsNorm x");
   requireLen(env, out.size, rows * cols, "rmsNorm out");
   requireLen(env, rstd.size, rows, "rmsNorm rstd");
@@ -72,17 +72,17 @@ Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rmsNormBackward(x, weight|null, rstd, dy, dx|null, dWeight|null, rows, cols, accumulate)
+// rmsNormBackward(RmsNormBackwardArgs { x, weight|null, rstd, dy, dx|null, dWeight|null, rows, cols, accumulate })
 // dx_j = s w_j dy_j - (s^3 / cols) x_j Σ_i dy_i w_i x_i;  dW_j += Σ_rows dy_j x_j s
 Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 9, "rmsNormBackward");
+  const Record r = recordArg(info, "rmsNormBackward");
   Napi::Env env = info.Env();
-  const int64_t rows = sizeArg(info, 6, "rows"), cols = sizeArg(info, 7, "cols");
-  const bool acc = boolArg(info, 8, "accumulate");
-  View<float> x = arrayArg<float>(info, 0, "x");
-  FloatView wv = optWeight(info, 1, "weight", cols);
-  View<float> rstd = arrayArg<float>(info, 2, "rstd"), dy = arrayArg<float>(info, 3, "dy");
-  View<float> dx = optArrayArg<float>(info, 4, "dx"), dW = optArrayArg<float>(info, 5, "dWeight");
+  const int64_t rows = sizeArg(r, "rows"), cols = sizeArg(r, "cols");
+  const bool acc = boolArg(r, "accumulate");
+  View<float> x = arrayArg<float>(r, "x");
+  FloatView wv = optWeight(r, "weight", cols);
+  View<float> rstd = arrayArg<float>(r, "rstd"), dy = arrayArg<float>(r, "dy");
+  View<float> dx = optArrayArg<float>(r, "dx"), dW = optArrayArg<float>(r, "dWeight");
   requireLen(env, x.size, rows * cols, "rmsNormBackward x");
   requireLen(env, dy.size, rows * cols, "rmsNormBackward dy");
   requireLen(env, rstd.size, rows, "rmsNormBackward rstd");
@@ -118,16 +118,16 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// layerNorm(x, weight|null, bias|null, out, mean, rstd, rows, cols, eps)
+// layerNorm(LayerNormArgs { x, weight|null, bias|null, out, mean, rstd, rows, cols, eps })
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
-  requireArgs(info, 9, "layerNorm");
+  const Record r = recordArg(info, "layerNorm");
   Napi::Env env = info.Env();
-  const int64_t rows = sizeArg(info, 6, "rows"), cols = sizeArg(info, 7, "cols");
-  View<float> x = arrayArg<float>(info, 0, "x");
-  FloatView wv = optWeight(info, 1, "weight", cols), bv = optWeight(info, 2, "bias", cols);
-  View<float> out = arrayArg<float>(info, 3, "out"), mean = arrayArg<float>(info, 4, "mean");
-  View<float> rstd = arrayArg<float>(info, 5, "rstd");
-  const double eps = numArg(info, 8, "eps");
+  const int64_t rows = sizeArg(r, "rows"), cols = sizeArg(r, "cols");
+  View<float> x = arrayArg<float>(r, "x");
+  FloatView wv = optWeight(r, "weight", cols), bv = optWeight(r, "bias", cols);
+  View<float> out = arrayArg<float>(r, "out"), mean = arrayArg<float>(r, "mean");
+  View<float> rstd = arrayArg<float>(r, "rstd");
+  const double eps = numArg(r, "eps");
   requireLen(env, x.size, rows * cols, "layerNorm x");
   requireLen(env, out.size, rows * cols, "layerNorm out");
   requireLen(env, mean.size, rows, "layerNorm mean");
@@ -155,19 +155,20 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// layerNormBackward(x, weight|null, mean, rstd, dy, dx|null, dWeight|null, dBias|null, rows, cols, accumulate)
+// layerNormBackward(LayerNormBackwardArgs { x, weight|null, mean, rstd, dy, dx|null, dWeight|null, dBias|null,
+//                                          rows, cols, accumulate })
 // With xhat = (x - mean) s and g = dy w: dx = s (g - mean(g) - xhat mean(g xhat)).
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 11, "layerNormBackward");
+  const Record r = recordArg(info, "layerNormBackward");
   Napi::Env env = info.Env();
-  const int64_t rows = sizeArg(info, 8, "rows"), cols = sizeArg(info, 9, "cols");
-  const bool acc = boolArg(info, 10, "accumulate");
-  View<float> x = arrayArg<float>(info, 0, "x");
-  FloatView wv = optWeight(info, 1, "weight", cols);
-  View<float> mean = arrayArg<float>(info, 2, "mean"), rstd = arrayArg<float>(info, 3, "rstd");
-  View<float> dy = arrayArg<float>(info, 4, "dy");
-  View<float> dx = optArrayArg<float>(info, 5, "dx"), dW = optArrayArg<float>(info, 6, "dWeight");
-  View<float> dB = optArrayArg<float>(info, 7, "dBias");
+  const int64_t rows = sizeArg(r, "rows"), cols = sizeArg(r, "cols");
+  const bool acc = boolArg(r, "accumulate");
+  View<float> x = arrayArg<float>(r, "x");
+  FloatView wv = optWeight(r, "weight", cols);
+  View<float> mean = arrayArg<float>(r, "mean"), rstd = arrayArg<float>(r, "rstd");
+  View<float> dy = arrayArg<float>(r, "dy");
+  View<float> dx = optArrayArg<float>(r, "dx"), dW = optArrayArg<float>(r, "dWeight");
+  View<float> dB = optArrayArg<float>(r, "dBias");
   requireLen(env, x.size, rows * cols, "layerNormBackward x");
   requireLen(env, dy.size, rows * cols, "layerNormBackward dy");
   requireLen(env, mean.size, rows, "layerNormBackward mean");

@@ -5,17 +5,17 @@
 namespace cola {
 namespace {
 
-// rope(x, out, positions, cos, sin, batch, seq, heads, headDim, rotaryDim, layout(0 halves, 1 pairs), inverse)
+// rope(RopeArgs { x, out, positions, cos, sin, batch, seq, heads, headDim, rotaryDim, layout, inverse })
 Napi::Value Rope(const Napi::CallbackInfo& info) {
-  requireArgs(info, 12, "rope");
+  const Record r = recordArg(info, "rope");
   Napi::Env env = info.Env();
-  View<float> x = arrayArg<float>(info, 0, "x"), out = arrayArg<float>(info, 1, "out");
-  View<int32_t> positions = arrayArg<int32_t>(info, 2, "positions");
-  View<float> cosT = arrayArg<float>(info, 3, "cos"), sinT = arrayArg<float>(info, 4, "sin");
-  const int64_t B = sizeArg(info, 5, "batch"), T = sizeArg(info, 6, "seq"), H = sizeArg(info, 7, "heads");
-  const int64_t D = sizeArg(info, 8, "headDim"), rot = sizeArg(info, 9, "rotaryDim");
-  const bool pairs = intArg(info, 10, "layout") == 1;
-  const float sign = boolArg(info, 11, "inverse") ? -1.0f : 1.0f;  // rotating by -angle undoes the rotation
+  View<float> x = arrayArg<float>(r, "x"), out = arrayArg<float>(r, "out");
+  View<int32_t> positions = arrayArg<int32_t>(r, "positions");
+  View<float> cosT = arrayArg<float>(r, "cos"), sinT = arrayArg<float>(r, "sin");
+  const int64_t B = sizeArg(r, "batch"), T = sizeArg(r, "seq"), H = sizeArg(r, "heads");
+  const int64_t D = sizeArg(r, "headDim"), rot = sizeArg(r, "rotaryDim");
+  const bool pairs = asEnum(arg(r, "layout"), "layout", {"halves", "pairs"}) == 1;
+  const float sign = boolArg(r, "inverse") ? -1.0f : 1.0f;  // rotating by -angle undoes the rotation
   if (rot % 2 != 0 || rot > D) {
     throw Napi::RangeError::New(env, "rope: rotaryDim must be even and <= headDim (" + std::to_string(D) + "), got " +
                                          std::to_string(rot));

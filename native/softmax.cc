@@ -28,14 +28,14 @@ struct RowArgs {
   int64_t rows, cols;
 };
 
-// (a, b, c, rows, cols) with a, b, c all at least rows * cols long.
-RowArgs rowArgs(const Napi::CallbackInfo& info, const char* fn) {
-  RowArgs r{arrayArg<float>(info, 0, "arg 0"), arrayArg<float>(info, 1, "arg 1"), arrayArg<float>(info, 2, "arg 2"),
-            sizeArg(info, 3, "rows"), sizeArg(info, 4, "cols")};
+// SoftmaxBackwardArgs (backend.ts): y, dy, dx all at least rows * cols long.
+RowArgs rowArgs(const Record& rec, const char* fn) {
+  RowArgs r{arrayArg<float>(rec, "y"), arrayArg<float>(rec, "dy"), arrayArg<float>(rec, "dx"), sizeArg(rec, "rows"),
+            sizeArg(rec, "cols")};
   const int64_t n = r.rows * r.cols;
-  requireLen(info.Env(), r.a.size, n, fn);
-  requireLen(info.Env(), r.b.size, n, fn);
-  requireLen(info.Env(), r.c.size, n, fn);
+  requireLen(rec.env, r.a.size, n, fn);
+  requireLen(rec.env, r.b.size, n, fn);
+  requireLen(rec.env, r.c.size, n, fn);
   return r;
 }
 
@@ -75,11 +75,11 @@ Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// softmaxBackward(y, dy, dx, rows, cols, accumulate): dx (+)= y (dy - Σ dy y)
+// softmaxBackward(SoftmaxBackwardArgs { y, dy, dx, rows, cols, accumulate }): dx (+)= y (dy - Σ dy y)
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 6, "softmaxBackward");
-  RowArgs a = rowArgs(info, "softmaxBackward");
-  const bool acc = boolArg(info, 5, "accumulate");
+    const Record rec = recordArg(info, "softmaxBackward");
+  RowArgs a = rowArgs(rec, "softmaxBackward");
+  const bool acc = boolArg(rec, "accumulate");
   const int64_t cols = a.cols;
 #pragma omp parallel for schedule(static) if (a.rows * cols > kParallelMin)
   for (int64_t r = 0; r < a.rows; r++) {
@@ -96,11 +96,11 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// logSoftmaxBackward(y, dy, dx, rows, cols, accumulate): dx (+)= dy - exp(y) Σ dy
+// logSoftmaxBackward(SoftmaxBackwardArgs): dx (+)= dy - exp(y) Σ dy
 Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
-  requireArgs(info, 6, "logSoftmaxBackward");
-  RowArgs a = rowArgs(info, "logSoftmaxBackward");
-  const bool acc = boolArg(info, 5, "accumulate");
+    const Record rec = recordArg(info, "logSoftmaxBackward");
+  RowArgs a = rowArgs(rec, "logSoftmaxBackward");
+  const bool acc = boolArg(rec, "accumulate");
   const int64_t cols = a.cols;
 #pragma omp parallel for schedule(static) if (a.rows * cols > kParallelMin)
   for (int64_t r = 0; r < a.rows; r++) {

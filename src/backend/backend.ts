@@ -14,6 +14,11 @@
 // - Outputs are written, never allocated, by primitives: the caller owns memory.
 // - "Backward" primitives write gradients into the given arrays; `accumulate`
 //   says whether they add to (true) or overwrite (false) what is there.
+// - A primitive of more than 4 arguments takes one record (`XxxArgs` below), so
+//   no call site passes a row of bare numbers and booleans. The native addon reads
+//   the same records by field name (native/common.h), and its TypeScript type is
+//   derived from this interface (native/addon.ts): a new primitive is written here,
+//   in reference/, and in native/ (binding and kernel), nowhere else.
 
 export type DType = 'f32' | 'bf16' | 'i32';
 export type FloatArray = Float32Array | Uint16Array; // f32 or bf16 storage
@@ -53,11 +58,167 @@ export interface MatmulArgs {
   bPacked?: FloatArray | null;
 }
 
+/** dst[dstOffset + Σ i_d dstStrides[d]] (+)= src[srcOffset + Σ i_d srcStrides[d]]
+ * over the index space `shape`. Covers transpose, slice, concat and broadcast.
+ * src and dst are the same kind (both f32, both bf16 or both i32). With
+ * `accumulate` dst must not alias itself (no zero strides in dstStrides). */
+export interface CopyStridedArgs {
+  src: Storage;
+  srcOffset: number;
+  srcStrides: readonly number[];
+  dst: Storage;
+  dstOffset: number;
+  dstStrides: readonly number[];
+  shape: readonly number[];
+  accumulate: boolean;
+}
+
+/** out[i] = a[ai] op b[bi] over `shape`; strides of 0 broadcast; out contiguous. */
+export interface BinaryArgs {
+  op: BinaryOp;
+  a: Float32Array;
+  aStrides: readonly number[];
+  b: Float32Array;
+  bStrides: readonly number[];
+  out: Float32Array;
+  shape: readonly number[];
+}
+
+/** dx (+)= dy * f'(x) */
+export interface UnaryBackwardArgs {
+  op: UnaryOp;
+  x: Float32Array;
+  dy: Float32Array;
+  dx: Float32Array;
+  accumulate: boolean;
+}
+
+/** out[o, i] (+)= Σ_m x[o, m, i]: sums the middle axis of x [outer, mid, inner]. */
+export interface ReduceSumArgs {
+  x: Float32Array;
+  outer: number;
+  mid: number;
+  inner: number;
+  out: Float32Array;
+  accumulate: boolean;
+}
+
+/** out = x * mask / (1 - p) where mask[i] = hash(seed, offset + i) >= p;
+ * the hash is `dropoutUniform` below, identical on every backend. */
+export interface DropoutArgs {
+  x: Float32Array;
+  out: Float32Array;
+  p: number;
+  seed: number;
+  offset: number;
+}
+
+/** softmax: dx (+)= y * (dy - Σ dy*y); logSoftmax: dx (+)= dy - exp(y) * Σ dy.
+ * y is the forward output, [rows, cols]. */
+export interface SoftmaxBackwardArgs {
+  y: Float32Array;
+  dy: Float32Array;
+  dx: Float32Array;
+  rows: number;
+  cols: number;
+  accumulate: boolean;
+}
+
+/** out = x * rstd * weight, rstd[r] = 1/sqrt(mean(x_r^2) + eps); weight may be bf16. */
+export interface RmsNormArgs {
+  x: Float32Array;
+  weight: FloatArray | null;
+  out: Float32Array;
+  rstd: Float32Array;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** dx (+)= ..., dWeight (+)= ... (dWeight null when the weight is frozen or absent) */
+export interface RmsNormBackwardArgs {
+  x: Float32Array;
+  weight: FloatArray | null;
+  rstd: Float32Array;
+  dy: Float32Array;
+  dx: Float32Array | null;
+  dWeight: Float32Array | null;
+  rows: number;
+  cols: number;
+  accumulate: boolean;
+}
+
+/** out = (x - mean) * rstd * weight + bias */
+export interface LayerNormArgs {
+  x: Float32Array;
+  weight: FloatArray | null;
+  bias: FloatArray | null;
+  out: Float32Array;
+  mean: Float32Array;
+  rstd: Float32Array;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+export interface LayerNormBackwardArgs {
+  x: Float32Array;
+  weight: FloatArray | null;
+  mean: Float32Array;
+  rstd: Float32Array;
+  dy: Float32Array;
+  dx: Float32Array | null;
+  dWeight: Float32Array | null;
+  dBias: Float32Array | null;
+  rows: number;
+  cols: number;
+  accumulate: boolean;
+}
+
+/** Rotary embedding over x [B, T, H, D] (rotating the first `rotaryDim` of D).
+ * `positions` [T] give each row's absolute position; cos/sin tables are
+ * [maxPositions, rotaryDim / 2]. 'halves' pairs i with i + rotaryDim/2 (HF Llama);
+ * 'pairs' pairs 2i with 2i+1 (llama2.c, GPT-J). `inverse` rotates by -angle, which
+ * is exactly the backward pass. out may be x. */
+export interface RopeArgs extends RopeShape {
+  x: Float32Array;
+  out: Float32Array;
+  positions: Int32Array;
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
+export interface RopeShape {
+  batch: number;
+  seq: number;
+  heads: number;
+  headDim: number;
+  rotaryDim: number;
+  layout: RopeLayout;
+  inverse: boolean;
+}
+
 /** Causal (optionally) scaled-dot-product attention with grouped-query heads.
  * q [B, Hq, Tq, D], k and v [B, Hkv, Tk, D], out [B, Hq, Tq, D], lse [B, Hq, Tq].
  * Query head h reads kv head floor(h / (Hq / Hkv)). With `causal`, query i sits at
  * absolute position Tk - Tq + i (so a KV cache works) and sees keys 0..that position. */
-export interface AttentionArgs {
+export interface AttentionArgs extends AttentionShape {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  out: Float32Array;
+  lse: Float32Array;
+}
+
+/** Gradients of attention; dq, dk, dv are overwritten (null = not needed). */
+export interface AttentionBackwardArgs extends AttentionArgs {
+  dOut: Float32Array;
+  dq: Float32Array | null;
+  dk: Float32Array | null;
+  dv: Float32Array | null;
+}
+
+export interface AttentionShape {
   /** 'bhtd' (default): q [B, Hq, Tq, D], k and v [B, Hkv, Tk, D], out like q.
    * 'bthd': q [B, Tq, Hq, D], k and v [B, Tk, Hkv, D], out like q: a linear layer's
    * output viewed as heads, so no transposing copies around the op (issue #7).
@@ -73,19 +234,33 @@ export interface AttentionArgs {
   causal: boolean;
 }
 
-/** Rotary embedding over x [B, T, H, D] (rotating the first `rotaryDim` of D).
- * `positions` [T] give each row's absolute position; cos/sin tables are
- * [maxPositions, rotaryDim / 2]. 'halves' pairs i with i + rotaryDim/2 (HF Llama);
- * 'pairs' pairs 2i with 2i+1 (llama2.c, GPT-J). `inverse` rotates by -angle, which
- * is exactly the backward pass. */
-export interface RopeArgs {
-  batch: number;
-  seq: number;
-  heads: number;
-  headDim: number;
-  rotaryDim: number;
-  layout: RopeLayout;
-  inverse: boolean;
+/** Fused log-softmax + negative log-likelihood over logits [rows, vocab].
+ * loss[r] = logsumexp(logits_r) - logits_r[target_r], or 0 where target == ignoreIndex.
+ * When dLogits is given it receives gradScale * (softmax(logits_r) - onehot(target_r))
+ * (zero rows for ignored targets); dLogits may alias logits (in-place). */
+export interface CrossEntropyArgs {
+  logits: Float32Array;
+  targets: Int32Array;
+  loss: Float32Array;
+  dLogits: Float32Array | null;
+  rows: number;
+  vocab: number;
+  ignoreIndex: number;
+  gradScale: number;
+}
+
+/** One AdamW step in place (decoupled weight decay: p -= lr * wd * p). `step` is 1-based. */
+export interface AdamWArgs {
+  param: Float32Array;
+  grad: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
 }
 
 export interface Backend {
@@ -102,45 +277,19 @@ export interface Backend {
   /** Round-to-nearest-even f32 -> bf16 (NaN stays NaN). */
   castToBf16(src: Float32Array, dst: Uint16Array): void;
   castToF32(src: Uint16Array, dst: Float32Array): void;
-  /** dst[dstOffset + Σ i_d dstStrides[d]] (+)= src[srcOffset + Σ i_d srcStrides[d]]
-   * over the index space `shape`. Covers transpose, slice, concat and broadcast.
-   * src and dst are the same kind (both f32, both bf16 or both i32). With
-   * `accumulate` dst must not alias itself (no zero strides in dstStrides). */
-  copyStrided(
-    src: Storage,
-    srcOffset: number,
-    srcStrides: readonly number[],
-    dst: Storage,
-    dstOffset: number,
-    dstStrides: readonly number[],
-    shape: readonly number[],
-    accumulate: boolean,
-  ): void;
+  copyStrided(args: CopyStridedArgs): void;
   fill(x: Float32Array, value: number): void;
 
   // --- elementwise -------------------------------------------------------------
-  /** out[i] = a[ai] op b[bi] over `shape`; strides of 0 broadcast; out contiguous. */
-  binary(
-    op: BinaryOp,
-    a: Float32Array,
-    aStrides: readonly number[],
-    b: Float32Array,
-    bStrides: readonly number[],
-    out: Float32Array,
-    shape: readonly number[],
-  ): void;
+  binary(args: BinaryArgs): void;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
-  /** dx (+)= dy * f'(x) */
-  unaryBackward(op: UnaryOp, x: Float32Array, dy: Float32Array, dx: Float32Array, accumulate: boolean): void;
+  unaryBackward(args: UnaryBackwardArgs): void;
   /** y = alpha * x + beta * y (beta 0 overwrites; y may be x). */
   axpby(alpha: number, x: Float32Array, beta: number, y: Float32Array): void;
-  /** out[o, i] (+)= Σ_m x[o, m, i]: sums the middle axis of x [outer, mid, inner]. */
-  reduceSum(x: Float32Array, outer: number, mid: number, inner: number, out: Float32Array, accumulate: boolean): void;
+  reduceSum(args: ReduceSumArgs): void;
   /** Σ x[i]^2 in f64 accumulation (for gradient norms). */
   sumSquares(x: Float32Array): number;
-  /** out = x * mask / (1 - p) where mask[i] = hash(seed, offset + i) >= p;
-   * the hash is `dropoutKeep` below, identical on every backend. */
-  dropout(x: Float32Array, out: Float32Array, p: number, seed: number, offset: number): void;
+  dropout(args: DropoutArgs): void;
 
   // --- linear algebra ------------------------------------------------------------
   matmul(args: MatmulArgs): void;
@@ -148,105 +297,32 @@ export interface Backend {
    * the backend's kernels read fastest, for `MatmulArgs.bPacked`. oneDNN copies a
    * plain B into that layout inside every product (once per thread); a frozen
    * weight can pay it once. The caller owns invalidation: a packed copy is stale
-   * once b changes. */
+   * once b changes (tensor/ops/packedWeight.ts keys it on the weight's version). */
   packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean): FloatArray;
 
   // --- rows: softmax, norms ------------------------------------------------------
+  /** out[r] = softmax(x[r]) over rows of `cols` */
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** dx (+)= y * (dy - Σ dy*y) */
-  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  softmaxBackward(args: SoftmaxBackwardArgs): void;
   logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** dx (+)= dy - exp(y) * Σ dy */
-  logSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number, accumulate: boolean): void;
-  /** out = x * rstd * weight, rstd[r] = 1/sqrt(mean(x_r^2) + eps); weight may be bf16. */
-  rmsNorm(x: Float32Array, weight: FloatArray | null, out: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number): void;
-  /** dx (+)= ..., dWeight (+)= ... (dWeight null when the weight is frozen or absent) */
-  rmsNormBackward(
-    x: Float32Array,
-    weight: FloatArray | null,
-    rstd: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dWeight: Float32Array | null,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void;
-  /** out = (x - mean) * rstd * weight + bias */
-  layerNorm(
-    x: Float32Array,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    out: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
-  layerNormBackward(
-    x: Float32Array,
-    weight: FloatArray | null,
-    mean: Float32Array,
-    rstd: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dWeight: Float32Array | null,
-    dBias: Float32Array | null,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void;
+  logSoftmaxBackward(args: SoftmaxBackwardArgs): void;
+  rmsNorm(args: RmsNormArgs): void;
+  rmsNormBackward(args: RmsNormBackwardArgs): void;
+  layerNorm(args: LayerNormArgs): void;
+  layerNormBackward(args: LayerNormBackwardArgs): void;
 
   // --- transformer pieces ------------------------------------------------------
-  rope(x: Float32Array, out: Float32Array, positions: Int32Array, cos: Float32Array, sin: Float32Array, args: RopeArgs): void;
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, args: AttentionArgs): void;
-  /** Gradients of attention; dq, dk, dv are overwritten (null = not needed). */
-  attentionBackward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dOut: Float32Array,
-    dq: Float32Array | null,
-    dk: Float32Array | null,
-    dv: Float32Array | null,
-    args: AttentionArgs,
-  ): void;
+  rope(args: RopeArgs): void;
+  attention(args: AttentionArgs): void;
+  attentionBackward(args: AttentionBackwardArgs): void;
   /** out[i, :] = weight[ids[i], :] (weight f32 or bf16, out f32). Ids are checked by the caller. */
   embedding(weight: FloatArray, ids: Int32Array, out: Float32Array, dim: number): void;
   /** dWeight[ids[i], :] += dy[i, :] */
   embeddingBackward(ids: Int32Array, dy: Float32Array, dWeight: Float32Array, dim: number): void;
-  /** Fused log-softmax + negative log-likelihood over logits [rows, vocab].
-   * loss[r] = logsumexp(logits_r) - logits_r[target_r], or 0 where target == ignoreIndex.
-   * When dLogits is given it receives gradScale * (softmax(logits_r) - onehot(target_r))
-   * (zero rows for ignored targets); dLogits may alias logits (in-place). */
-  crossEntropy(
-    logits: Float32Array,
-    targets: Int32Array,
-    loss: Float32Array,
-    dLogits: Float32Array | null,
-    rows: number,
-    vocab: number,
-    ignoreIndex: number,
-    gradScale: number,
-  ): void;
+  crossEntropy(args: CrossEntropyArgs): void;
 
   // --- optimizer ------------------------------------------------------------------
-  /** One AdamW step in place (decoupled weight decay: p -= lr * wd * p). `step` is 1-based. */
-  adamw(
-    param: Float32Array,
-    grad: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
+  adamw(args: AdamWArgs): void;
 }
 
 /** The dropout hash shared by every backend: keep element i iff u >= p, with u a

@@ -14,7 +14,6 @@ import { AdamW } from '../optim/adamw.js';
 import { carryMoments, installMoments, parseMomentReset } from '../optim/momentReset.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { markWritten } from '../tensor/version.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { parseChainState, type Best, type ChainState } from './chainState.js';
 import { ChainHistory } from './history.js';
@@ -167,9 +166,7 @@ export class Chain {
     const live = this.links[state.links.length] ?? this.links.at(-1)!;
     for (const [p, l] of this.layers) l.setAdapter(a(`live.${p}.A`), a(`live.${p}.B`), moduleRank(this.cfg.lora, live, p));
     for (const [n, t] of this.model.namedParameters()) {
-      if (!t.requiresGrad || !ckpt.arrays.has(`param.${n}`)) continue;
-      t.f32.set(a(`param.${n}`));
-      markWritten(t);
+      if (t.requiresGrad && ckpt.arrays.has(`param.${n}`)) t.assign(a(`param.${n}`));
     }
     this.optimizer = this.newOptimizer(live);
     this.optimizer.m.forEach((x, i) => x.set(a(`optim.m.${i}`)));

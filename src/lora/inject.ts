@@ -94,14 +94,6 @@ export function mergeAll(model: Module, opts?: MergeOptions): void {
   for (const [, layer] of loraLayers(model)) layer.merge(opts);
 }
 
-/** Dropout on or off in every LoRA layer, with the masks of `step` (seeded per layer). */
-export function setLoraTraining(model: Module, training: boolean, seed = 0, step = 0): void {
-  loraLayers(model).forEach(([, layer], i) => {
-    layer.setTraining(training);
-    layer.setDropoutSeed(deriveSeed(seed, i), step);
-  });
-}
-
 /** Number of trainable elements (A and B, plus biases per trainBias). */
 export function trainableCount(model: Module): number {
   return countParameters(model.trainableParameters().map(([, t]) => t));

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { Linear, LinearLike } from '../nn/linear.js';
+import { finishLinear, type Linear, type LinearLike, type LinearOptions } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { add, scale } from '../tensor/ops/elementwise.js';
@@ -8,7 +8,6 @@ import { linear } from '../tensor/ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loraScale } from './config.js';
 import { deriveSeed, initLoraA, mulberry32 } from './init.js';
-import { markWritten } from '../tensor/version.js';
 
 export interface LoraLinearOptions {
   r: number;
@@ -96,14 +95,20 @@ export class LoraLinear extends Module implements LinearLike {
     return this.base_layer.weight.backend;
   }
 
-  forward(x: Tensor): Tensor {
-    if (this._merged) return this.base_layer.forward(x); // the delta is inside the weight already
+  /** Honours Linear's options: a residual is added inside the fused op; an
+   * activation (no fused LoRA kernel) is applied after it. */
+  forward(x: Tensor, opts: LinearOptions = {}): Tensor {
+    if (this._merged) return this.base_layer.forward(x, opts); // the delta is inside the weight already
     const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
-    const bias = this.base_layer.bias;
+    const { weight, bias } = this.base_layer;
     // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
-    if (!bias || bias.dtype === 'f32') return loraLinear(x, this.base_layer.weight, bias, this.lora_A, this.lora_B, this.scaling, h);
+    if (!bias || bias.dtype === 'f32') {
+      const params = { weight, bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
+      if (!opts.activation) return loraLinear(x, { ...params, residual: opts.residual });
+      return finishLinear(loraLinear(x, params), opts);
+    }
     const z = scale(linear(h, this.lora_A), this.scaling); // (..., r): scaling the narrow side is cheapest
-    return add(this.base_layer.forward(x), linear(z, this.lora_B)); // (..., out)
+    return finishLinear(add(this.base_layer.forward(x), linear(z, this.lora_B)), opts); // (..., out)
   }
 
   /** Dropout on (true) or off; off by default, like a freshly loaded HF model. */
@@ -152,9 +157,10 @@ export class LoraLinear extends Module implements LinearLike {
     const delta = this.deltaWeight();
     const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
     this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
-    this.backend.axpby(1, delta, 1, target);
-    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
-    markWritten(w);
+    w.update((data) => {
+      this.backend.axpby(1, delta, 1, target); // target is data itself for an f32 weight
+      if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
+    });
     this._merged = true;
   }
 
@@ -163,10 +169,12 @@ export class LoraLinear extends Module implements LinearLike {
     if (!this._merged) throw new Error('LoraLinear.unmerge(): not merged');
     const w = this.base_layer.weight;
     const target = w.dtype === 'bf16' ? this._master! : w.f32;
-    if (this._undo) target.set(this._undo);
-    else this.backend.axpby(-1, this.deltaWeight(), 1, target);
-    if (w.dtype === 'bf16') this.backend.castToBf16(target, w.data as Uint16Array);
-    markWritten(w);
+    w.update((data) => {
+      if (this._undo)
+        target.set(this._undo); // target is data itself for an f32 weight
+      else this.backend.axpby(-1, this.deltaWeight(), 1, target);
+      if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
+    });
     this._undo = null;
     this._merged = false;
   }

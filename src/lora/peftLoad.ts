@@ -67,7 +67,7 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
     return layer;
   });
   // Biases by their unwrapped names; after wrapping, the same tensors sit under base_layer.
-  for (const [name, key] of keys.bias) params.get(name)!.f32.set(file.read(key));
+  for (const [name, key] of keys.bias) params.get(name)!.assign(file.read(key));
   return { config: cfg, layers };
 }
 

@@ -1,15 +1,14 @@
 import { ColaError } from '../errors.js';
-import { gelu, relu } from '../tensor/ops/elementwise.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Activation } from '../nn/activation.js';
 
 /** transformers' ACT2FN names for the MLP activations OPT and GPT-2 configs use.
  * gelu_new, gelu_fast and gelu_pytorch_tanh are the same tanh formula. */
-const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
-  relu,
-  gelu: (x) => gelu(x, 'erf'),
-  gelu_new: (x) => gelu(x, 'tanh'),
-  gelu_fast: (x) => gelu(x, 'tanh'),
-  gelu_pytorch_tanh: (x) => gelu(x, 'tanh'),
+const ACTIVATIONS: Record<string, Activation> = {
+  relu: 'relu',
+  gelu: 'gelu_erf',
+  gelu_new: 'gelu_tanh',
+  gelu_fast: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
 };
 
 /** Checks an activation name from config.json (`file`, `key`) and returns it. */
@@ -20,8 +19,9 @@ export function activationName(name: string, file: string, key: string): string 
   return name;
 }
 
-export function activation(name: string): (x: Tensor) => Tensor {
-  const fn = ACTIVATIONS[name];
-  if (!fn) throw new Error(`unknown activation ${name}`);
-  return fn;
+/** The activation a config.json name stands for. */
+export function activation(name: string): Activation {
+  const act = ACTIVATIONS[name];
+  if (!act) throw new Error(`unknown activation ${name}`);
+  return act;
 }

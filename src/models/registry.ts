@@ -28,7 +28,3 @@ export function modelFamily(modelType: unknown, file: string): ModelFamily {
   }
   return family;
 }
-
-export function supportedModelTypes(): string[] {
-  return [...families.keys()].sort();
-}

@@ -1,6 +1,20 @@
+import { add } from '../tensor/ops/elementwise.js';
+import { linearRelu } from '../tensor/ops/linearRelu.js';
 import { linear } from '../tensor/ops/matmul.js';
+import { residualLinear } from '../tensor/ops/residualLinear.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { activate, type Activation } from './activation.js';
 import { Module } from './module.js';
+
+/** What a model does with a linear layer's output, stated at the call so the
+ * layer can run it fused (issue 13: the fusions live below the model line, so
+ * every family gets them): y = residual + activation(x W^T + b). */
+export interface LinearOptions {
+  /** applied to the product (with bias) */
+  activation?: Activation;
+  /** added last: a residual connection around the layer, same shape as the output */
+  residual?: Tensor;
+}
 
 /** y = x W^T + b with weight [out, in] (the PyTorch / checkpoint layout). */
 export class Linear extends Module {
@@ -19,14 +33,28 @@ export class Linear extends Module {
     return this.weight.dim(0);
   }
 
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+  /** Fused where a kernel exists (ReLU after the product; a residual added onto
+   * it), else composed; either way the same numbers (test/nn/linear.test.ts). */
+  forward(x: Tensor, opts: LinearOptions = {}): Tensor {
+    const { activation, residual } = opts;
+    const fusable = !this.bias || this.bias.dtype === 'f32'; // the kernels take an f32 bias
+    if (fusable && activation === 'relu' && !residual) return linearRelu(x, this.weight, this.bias);
+    if (fusable && residual && !activation) return residualLinear(residual, x, this.weight, this.bias);
+    return finishLinear(linear(x, this.weight, this.bias), opts);
   }
 }
 
-/** Anything that maps [..., in] to [..., out] like a Linear (LoRA wraps these). */
+/** Anything that maps [..., in] to [..., out] like a Linear (LoRA wraps these),
+ * honouring the same options. */
 export interface LinearLike extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  forward(x: Tensor): Tensor;
+  forward(x: Tensor, opts?: LinearOptions): Tensor;
+}
+
+/** residual + activation(y): the options applied by separate ops, for paths
+ * without a fused kernel. */
+export function finishLinear(y: Tensor, opts: LinearOptions): Tensor {
+  const activated = opts.activation ? activate(y, opts.activation) : y;
+  return opts.residual ? add(opts.residual, activated) : activated;
 }

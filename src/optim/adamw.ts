@@ -1,5 +1,4 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { markWritten } from '../tensor/version.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -40,8 +39,21 @@ export class AdamW {
     this.t++;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      p.backend.adamw(p.f32, p.grad.f32, this.m[i]!, this.v[i]!, lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.t);
-      markWritten(p);
+      const grad = p.grad.f32;
+      p.update((data) =>
+        p.backend.adamw({
+          param: data as Float32Array,
+          grad,
+          m: this.m[i]!,
+          v: this.v[i]!,
+          lr,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          eps: this.eps,
+          weightDecay: this.weightDecay,
+          step: this.t,
+        }),
+      );
     });
   }
 

@@ -145,7 +145,7 @@ function cloneF32(g: Tensor, shape: readonly number[] = g.shape): Tensor {
 /** a + b in a new tensor (same shapes, f32, contiguous). */
 function addF32(a: Tensor, b: Tensor): Tensor {
   const data = a.backend.empty('f32', a.size) as Float32Array;
-  a.backend.binary('add', a.f32, [1], b.f32, [1], data, [a.size]);
+  a.backend.binary({ op: 'add', a: a.f32, aStrides: [1], b: b.f32, bStrides: [1], out: data, shape: [a.size] });
   return new (a.constructor as TensorCtor)(data, a.shape, 'f32', a.backend);
 }
 

@@ -1,5 +1,6 @@
 import type { Backend, DType, Storage } from '../backend/backend.js';
 import { backward as runBackward, type GradFn } from './autograd.js';
+import { bumpVersion, writeVersion } from './version.js';
 
 /** A dense, contiguous, row-major array on one backend, with optional gradient.
  * Kept thin on purpose: ops live in src/tensor/ops/, autograd in autograd.ts. */
@@ -53,6 +54,30 @@ export class Tensor {
     if (this.size !== 1) throw new Error(`item() needs one element, shape is [${this.shape.join(', ')}]`);
     if (this.dtype === 'bf16') throw new Error('item() of a bf16 tensor: cast to f32 first');
     return this.data[0] as number;
+  }
+
+  /** Overwrite every value with `values` (same length and storage kind: a
+   * checkpoint restore). Writes after creation go through here or `update`, which
+   * bump the write version, so caches of the values (a packed weight) are rebuilt. */
+  assign(values: Storage): void {
+    if (values.length !== this.size || values.constructor !== this.data.constructor) {
+      throw new Error(`Tensor.assign: ${this} takes ${this.size} values of its own kind, got ${values.constructor.name}(${values.length})`);
+    }
+    this.data.set(values as never);
+    bumpVersion(this.data.buffer);
+  }
+
+  /** Modify the values in place with `write` (a merge, an optimizer step), then
+   * bump the write version like `assign`. */
+  update(write: (data: Storage) => void): void {
+    write(this.data);
+    bumpVersion(this.data.buffer);
+  }
+
+  /** How many times this tensor's memory was written by assign/update (shared by
+   * every tensor viewing the same storage). */
+  get version(): number {
+    return writeVersion(this.data.buffer);
   }
 
   /** Backpropagate from this scalar (or with an explicit upstream gradient). */

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttentionArgs, Backend, FloatArray, MatmulArgs, RopeArgs, UnaryOp } from '../../src/backend/backend.js';
+import type { AttentionShape, Backend, FloatArray, MatmulArgs, RopeShape, UnaryOp } from '../../src/backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../../src/backend/native/index.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { randint, randn, randu } from '../helpers/random.js';
@@ -64,6 +64,21 @@ let seed = 1;
 const next = () => seed++;
 
 describe('native backend conformance', { skip }, () => {
+  it('implements every primitive of the contract, taking the same argument records', () => {
+    const missing = Object.keys(ref).filter(
+      (key) => typeof (native as unknown as Record<string, unknown>)[key] !== typeof ref[key as keyof Backend],
+    );
+    assert.deepEqual(missing, []);
+    assert.throws(
+      () => native.reduceSum({ x: nf32([1, 2]), outer: 1, mid: 2, inner: 1, out: nf32([0]), accumulate: 'no' as never }),
+      /accumulate must be a boolean/,
+    );
+    assert.throws(
+      () => native.binary({ op: 'pow' as never, a: nf32([1]), aStrides: [1], b: nf32([1]), bStrides: [1], out: nf32([0]), shape: [1] }),
+      /op must be one of add, sub, mul, div/,
+    );
+  });
+
   it('alloc gives zero-filled storage of each kind', () => {
     for (const [dtype, kind] of [
       ['f32', Float32Array],
@@ -129,21 +144,67 @@ describe('native backend conformance', { skip }, () => {
       const init = randn(dstLen, next());
       const { got, want } = onBoth(
         () => [nf32(init)],
-        (be, [d]) => be.copyStrided(srcF, c.so, c.src, d, c.dOff, c.dst, c.shape, c.acc),
+        (be, [d]) =>
+          be.copyStrided({
+            src: srcF,
+            srcOffset: c.so,
+            srcStrides: c.src,
+            dst: d,
+            dstOffset: c.dOff,
+            dstStrides: c.dst,
+            shape: c.shape,
+            accumulate: c.acc,
+          }),
       );
       assert.deepEqual(got[0], want[0], what);
       const srcI = ni32(randint(srcLen, next(), -1000, 1000));
       const di = ni32(randint(dstLen, 7, -5, 5));
       const dr = Int32Array.from(di);
-      native.copyStrided(srcI, c.so, c.src, di, c.dOff, c.dst, c.shape, c.acc);
-      ref.copyStrided(srcI, c.so, c.src, dr, c.dOff, c.dst, c.shape, c.acc);
+      native.copyStrided({
+        src: srcI,
+        srcOffset: c.so,
+        srcStrides: c.src,
+        dst: di,
+        dstOffset: c.dOff,
+        dstStrides: c.dst,
+        shape: c.shape,
+        accumulate: c.acc,
+      });
+      ref.copyStrided({
+        src: srcI,
+        srcOffset: c.so,
+        srcStrides: c.src,
+        dst: dr,
+        dstOffset: c.dOff,
+        dstStrides: c.dst,
+        shape: c.shape,
+        accumulate: c.acc,
+      });
       assert.deepEqual(di, dr, `${what} i32`);
       if (!c.acc) {
         const srcH = nbf16(randn(srcLen, next()));
         const dh = native.alloc('bf16', dstLen) as Uint16Array;
         const dhr = new Uint16Array(dstLen);
-        native.copyStrided(srcH, c.so, c.src, dh, c.dOff, c.dst, c.shape, false);
-        ref.copyStrided(srcH, c.so, c.src, dhr, c.dOff, c.dst, c.shape, false);
+        native.copyStrided({
+          src: srcH,
+          srcOffset: c.so,
+          srcStrides: c.src,
+          dst: dh,
+          dstOffset: c.dOff,
+          dstStrides: c.dst,
+          shape: c.shape,
+          accumulate: false,
+        });
+        ref.copyStrided({
+          src: srcH,
+          srcOffset: c.so,
+          srcStrides: c.src,
+          dst: dhr,
+          dstOffset: c.dOff,
+          dstStrides: c.dst,
+          shape: c.shape,
+          accumulate: false,
+        });
         assert.deepEqual(dh, dhr, `${what} bf16`);
       }
     }
@@ -152,8 +213,25 @@ describe('native backend conformance', { skip }, () => {
   it('copyStrided and matmul reject out-of-bounds arguments instead of reading past the end', () => {
     const x = nf32(randn(10, next()));
     const y = nf32(new Float32Array(10));
-    assert.throws(() => native.copyStrided(x, 0, [1], y, 0, [1], [11], false), /outside|elements/);
-    assert.throws(() => native.copyStrided(x, 5, [2], y, 0, [1], [4], false), /outside/);
+    assert.throws(
+      () =>
+        native.copyStrided({
+          src: x,
+          srcOffset: 0,
+          srcStrides: [1],
+          dst: y,
+          dstOffset: 0,
+          dstStrides: [1],
+          shape: [11],
+          accumulate: false,
+        }),
+      /outside|elements/,
+    );
+    assert.throws(
+      () =>
+        native.copyStrided({ src: x, srcOffset: 5, srcStrides: [2], dst: y, dstOffset: 0, dstStrides: [1], shape: [4], accumulate: false }),
+      /outside/,
+    );
     const args = matmulArgs(1, 4, 4, 4, false, false, 'f32', 'f32');
     assert.throws(() => native.matmul({ ...args, a: nf32(new Float32Array(15)) }), /elements/);
     assert.throws(() => native.softmax(x, y, 3, 4), /elements/);
@@ -202,7 +280,7 @@ describe('native backend conformance', { skip }, () => {
         const b = nf32(randu(size, next(), 0.5, 2));
         const { got, want } = onBoth(
           () => [nf32(new Float32Array(size))],
-          (be, [o]) => be.binary(op, a, s.a, b, s.b, o, s.shape),
+          (be, [o]) => be.binary({ op, a, aStrides: s.a, b, bStrides: s.b, out: o, shape: s.shape }),
         );
         closeAll(got, want, `binary ${op} ${JSON.stringify(s)}`);
       }
@@ -226,7 +304,7 @@ describe('native backend conformance', { skip }, () => {
         for (const acc of [false, true]) {
           const r2 = onBoth(
             () => [nf32(start)],
-            (be, [dx]) => be.unaryBackward(op, x, dy, dx, acc),
+            (be, [dx]) => be.unaryBackward({ op, x, dy, dx, accumulate: acc }),
           );
           closeAll(r2.got, r2.want, `unaryBackward ${op} n=${n} acc=${acc}`);
         }
@@ -247,7 +325,7 @@ describe('native backend conformance', { skip }, () => {
       for (const acc of [false, true]) {
         const { got, want } = onBoth(
           () => [nf32(start)],
-          (be, [o]) => be.reduceSum(x, outer, mid, inner, o, acc),
+          (be, [o]) => be.reduceSum({ x, outer, mid, inner, out: o, accumulate: acc }),
         );
         closeAll(got, want, `reduceSum ${outer}x${mid}x${inner} acc=${acc}`);
       }
@@ -268,7 +346,7 @@ describe('native backend conformance', { skip }, () => {
       const x = nf32(randn(n, next()));
       const { got, want } = onBoth(
         () => [nf32(new Float32Array(n))],
-        (be, [o]) => be.dropout(x, o, p, seedValue, offset),
+        (be, [o]) => be.dropout({ x, out: o, p, seed: seedValue, offset }),
       );
       assert.deepEqual(got[0], want[0], `dropout n=${n} p=${p}`);
     }
@@ -376,12 +454,12 @@ describe('native backend conformance', { skip }, () => {
       for (const acc of [false, true]) {
         const b1 = onBoth(
           () => [nf32(start)],
-          (be, [dx]) => be.softmaxBackward(sm.want[0], dy, dx, rows, cols, acc),
+          (be, [dx]) => be.softmaxBackward({ y: sm.want[0], dy, dx, rows, cols, accumulate: acc }),
         );
         closeAll(b1.got, b1.want, `softmaxBackward ${rows}x${cols} acc=${acc}`);
         const b2 = onBoth(
           () => [nf32(start)],
-          (be, [dx]) => be.logSoftmaxBackward(lsm.want[0], dy, dx, rows, cols, acc),
+          (be, [dx]) => be.logSoftmaxBackward({ y: lsm.want[0], dy, dx, rows, cols, accumulate: acc }),
         );
         closeAll(b2.got, b2.want, `logSoftmaxBackward ${rows}x${cols} acc=${acc}`, 'f32', { atol: 1e-4 });
       }
@@ -405,12 +483,12 @@ describe('native backend conformance', { skip }, () => {
         const what = `${rows}x${cols} weight=${wd}`;
         const fr = onBoth(
           () => [nf32(new Float32Array(rows * cols)), nf32(new Float32Array(rows))],
-          (be, [o, rstd]) => be.rmsNorm(x, w, o, rstd, rows, cols, 1e-5),
+          (be, [o, rstd]) => be.rmsNorm({ x, weight: w, out: o, rstd, rows, cols, eps: 1e-5 }),
         );
         closeAll(fr.got, fr.want, `rmsNorm ${what}`);
         const fl = onBoth(
           () => [nf32(new Float32Array(rows * cols)), nf32(new Float32Array(rows)), nf32(new Float32Array(rows))],
-          (be, [o, mean, rstd]) => be.layerNorm(x, w, bias, o, mean, rstd, rows, cols, 1e-5),
+          (be, [o, mean, rstd]) => be.layerNorm({ x, weight: w, bias, out: o, mean, rstd, rows, cols, eps: 1e-5 }),
         );
         closeAll(fl.got, fl.want, `layerNorm ${what}`);
         const dxStart = randn(rows * cols, next());
@@ -418,19 +496,45 @@ describe('native backend conformance', { skip }, () => {
         for (const acc of [false, true]) {
           const br = onBoth(
             () => [nf32(dxStart), nf32(dwStart)],
-            (be, [dx, dw]) => be.rmsNormBackward(x, w, fr.want[1], dy, dx, dw, rows, cols, acc),
+            (be, [dx, dw]) => be.rmsNormBackward({ x, weight: w, rstd: fr.want[1], dy, dx, dWeight: dw, rows, cols, accumulate: acc }),
           );
           closeAll(br.got, br.want, `rmsNormBackward ${what} acc=${acc}`, 'f32', { atol: 1e-4 });
           const bl = onBoth(
             () => [nf32(dxStart), nf32(dwStart), nf32(dwStart)],
-            (be, [dx, dw, db]) => be.layerNormBackward(x, w, fl.want[1], fl.want[2], dy, dx, dw, db, rows, cols, acc),
+            (be, [dx, dw, db]) =>
+              be.layerNormBackward({
+                x,
+                weight: w,
+                mean: fl.want[1],
+                rstd: fl.want[2],
+                dy,
+                dx,
+                dWeight: dw,
+                dBias: db,
+                rows,
+                cols,
+                accumulate: acc,
+              }),
           );
           closeAll(bl.got, bl.want, `layerNormBackward ${what} acc=${acc}`, 'f32', { atol: 1e-4 });
         }
         // Frozen weight: only dx.
         const bn = onBoth(
           () => [nf32(dxStart)],
-          (be, [dx]) => be.layerNormBackward(x, w, fl.want[1], fl.want[2], dy, dx, null, null, rows, cols, false),
+          (be, [dx]) =>
+            be.layerNormBackward({
+              x,
+              weight: w,
+              mean: fl.want[1],
+              rstd: fl.want[2],
+              dy,
+              dx,
+              dWeight: null,
+              dBias: null,
+              rows,
+              cols,
+              accumulate: false,
+            }),
         );
         closeAll(bn.got, bn.want, `layerNormBackward ${what} dx only`, 'f32', { atol: 1e-4 });
       }
@@ -454,16 +558,16 @@ describe('native backend conformance', { skip }, () => {
       const x = nf32(randn(size, next()));
       for (const layout of ['halves', 'pairs'] as const) {
         for (const inverse of [false, true]) {
-          const args: RopeArgs = { batch, seq, heads, headDim, rotaryDim, layout, inverse };
+          const args: RopeShape = { batch, seq, heads, headDim, rotaryDim, layout, inverse };
           const what = `rope ${JSON.stringify(args)}`;
           const r = onBoth(
             () => [nf32(new Float32Array(size))],
-            (be, [o]) => be.rope(x, o, positions, cos, sin, args),
+            (be, [o]) => be.rope({ x, out: o, positions, cos, sin, ...args }),
           );
           closeAll(r.got, r.want, what);
           const inPlace = onBoth(
             () => [nf32(x)],
-            (be, [o]) => be.rope(o, o, positions, cos, sin, args),
+            (be, [o]) => be.rope({ x: o, out: o, positions, cos, sin, ...args }),
           );
           closeAll(inPlace.got, inPlace.want, `${what} in place`);
         }
@@ -472,7 +576,7 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('attention forward and backward: causal, GQA, KV cache, rows seeing no key', () => {
-    const cases: AttentionArgs[] = [
+    const cases: AttentionShape[] = [
       { batch: 1, headsQ: 1, headsKv: 1, seqQ: 1, seqKv: 1, headDim: 1, scale: 1, causal: true },
       { batch: 2, headsQ: 4, headsKv: 2, seqQ: 17, seqKv: 17, headDim: 8, scale: 1 / Math.sqrt(8), causal: true },
       { batch: 1, headsQ: 3, headsKv: 3, seqQ: 5, seqKv: 17, headDim: 17, scale: 0.3, causal: true }, // KV cache
@@ -496,18 +600,18 @@ describe('native backend conformance', { skip }, () => {
       const v = nf32(randn(kvn, next()));
       const f = onBoth(
         () => [nf32(new Float32Array(qn)), nf32(new Float32Array(a.batch * a.headsQ * a.seqQ))],
-        (be, [out, lse]) => be.attention(q, k, v, out, lse, a),
+        (be, [out, lse]) => be.attention({ q, k, v, out, lse, ...a }),
       );
       closeAll(f.got, f.want, what);
       const dOut = nf32(randn(qn, next()));
       const b = onBoth(
         () => [nf32(new Float32Array(qn).fill(7)), nf32(new Float32Array(kvn).fill(7)), nf32(new Float32Array(kvn).fill(7))],
-        (be, [dq, dk, dv]) => be.attentionBackward(q, k, v, f.want[0], f.want[1], dOut, dq, dk, dv, a),
+        (be, [dq, dk, dv]) => be.attentionBackward({ q, k, v, out: f.want[0], lse: f.want[1], dOut, dq, dk, dv, ...a }),
       );
       closeAll(b.got, b.want, `${what} backward`, 'f32', { atol: 1e-4 });
       const only = onBoth(
         () => [nf32(new Float32Array(kvn))],
-        (be, [dv]) => be.attentionBackward(q, k, v, f.want[0], f.want[1], dOut, null, null, dv, a),
+        (be, [dv]) => be.attentionBackward({ q, k, v, out: f.want[0], lse: f.want[1], dOut, dq: null, dk: null, dv, ...a }),
       );
       closeAll(only.got, only.want, `${what} backward dv only`, 'f32', { atol: 1e-4 });
     }
@@ -555,17 +659,17 @@ describe('native backend conformance', { skip }, () => {
       const lg = nf32(logits);
       const withGrad = onBoth(
         () => [nf32(new Float32Array(rows)), nf32(new Float32Array(rows * vocab).fill(NaN))],
-        (be, [loss, d]) => be.crossEntropy(lg, targets, loss, d, rows, vocab, -100, 1 / rows),
+        (be, [loss, d]) => be.crossEntropy({ logits: lg, targets, loss, dLogits: d, rows, vocab, ignoreIndex: -100, gradScale: 1 / rows }),
       );
       closeAll(withGrad.got, withGrad.want, `crossEntropy ${rows}x${vocab}`);
       const inPlace = onBoth(
         () => [nf32(new Float32Array(rows)), nf32(logits)],
-        (be, [loss, d]) => be.crossEntropy(d, targets, loss, d, rows, vocab, -100, 0.5),
+        (be, [loss, d]) => be.crossEntropy({ logits: d, targets, loss, dLogits: d, rows, vocab, ignoreIndex: -100, gradScale: 0.5 }),
       );
       closeAll(inPlace.got, inPlace.want, `crossEntropy in place ${rows}x${vocab}`);
       const lossOnly = onBoth(
         () => [nf32(new Float32Array(rows))],
-        (be, [loss]) => be.crossEntropy(lg, targets, loss, null, rows, vocab, -100, 1),
+        (be, [loss]) => be.crossEntropy({ logits: lg, targets, loss, dLogits: null, rows, vocab, ignoreIndex: -100, gradScale: 1 }),
       );
       closeAll(lossOnly.got, lossOnly.want, `crossEntropy loss only ${rows}x${vocab}`);
     }
@@ -583,7 +687,7 @@ describe('native backend conformance', { skip }, () => {
       ]) {
         const { got, want } = onBoth(
           () => [nf32(p0), nf32(m0), nf32(v0)],
-          (be, [p, m, v]) => be.adamw(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, wd, step),
+          (be, [p, m, v]) => be.adamw({ param: p, grad: g, m, v, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd, step }),
         );
         closeAll(got, want, `adamw n=${n} wd=${wd} step=${step}`);
       }

@@ -43,9 +43,11 @@ test('loraLinear: gradients of x, W, b, A and B (h = x), and of a separate h', (
   const b = leaf(outF, [outF], 3);
   const A = leaf(r * inF, [r, inF], 4);
   const B = leaf(outF * r, [outF, r], 5);
-  checkAll('loraLinear', () => loraLinear(x, W, b, A, B, 1.7), { x, W, b, A, B }, 6);
+  checkAll('loraLinear', () => loraLinear(x, { weight: W, bias: b, A, B, scale: 1.7 }), { x, W, b, A, B }, 6);
   const h = leaf(rows * inF, [rows, inF], 7);
-  checkAll('loraLinear (h != x)', () => loraLinear(x, W, null, A, B, 0.5, h), { x, h, A, B }, 8);
+  checkAll('loraLinear (h != x)', () => loraLinear(x, { weight: W, bias: null, A, B, scale: 0.5, h }), { x, h, A, B }, 8);
+  const res = leaf(rows * outF, [rows, outF], 9);
+  checkAll('loraLinear (+ residual)', () => loraLinear(x, { weight: W, bias: b, A, B, scale: 1.3, residual: res }), { x, res, A, B }, 10);
 });
 
 test('linearRelu and residualLinear: gradients of every input', () => {
@@ -64,7 +66,8 @@ test('checkpoint: the same output and gradients as running fn directly', () => {
   const W = tensor(ref, randn(outF * inF, 22), [outF, inF]); // frozen
   const A = leaf(r * inF, [r, inF], 23);
   const B = leaf(outF * r, [outF, r], 24);
-  const fn = (t: Tensor) => linearRelu(loraLinear(t, W, null, A, B, 2), tensor(ref, randn(outF * inF, 25), [inF, outF]), null);
+  const fn = (t: Tensor) =>
+    linearRelu(loraLinear(t, { weight: W, bias: null, A, B, scale: 2 }), tensor(ref, randn(outF * inF, 25), [inF, outF]), null);
   const grads = (y: Tensor) => {
     for (const t of [x, A, B]) t.grad = null;
     y.backward(tensor(ref, randn(y.size, 26), y.shape));

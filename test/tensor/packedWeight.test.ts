@@ -1,6 +1,7 @@
 // Frozen f32 weights are packed once for the native matmul (issue #2) and must
-// never be read stale: every in-place writer of a weight marks it written
-// (tensor/version.ts), and a trainable weight is never packed.
+// never be read stale: every write to a weight goes through Tensor.assign or
+// Tensor.update, which move its write version (tensor/version.ts), and a
+// trainable weight is never packed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadNativeBackend, nativeLoadError } from '../../src/backend/native/index.js';
@@ -74,4 +75,18 @@ test('a trainable weight is never packed; once frozen after training, it is pack
   opt.step(0.1);
   w.requiresGrad = false;
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after an optimizer step' });
+});
+
+test('assign (a checkpoint restore) and update move the version, and the next product reads the new values', { skip }, () => {
+  const { x, w } = setup(native!);
+  const view = w.detach();
+  noGrad(() => linear(x, w)); // packs the current values
+  const before = w.version;
+  w.assign(randn(w.size, 9));
+  assert.equal(w.version, before + 1);
+  assert.equal(view.version, w.version, 'views of one storage share the version');
+  assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after assign' });
+  w.update((data) => (data as Float32Array).fill(0.25));
+  assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after update' });
+  assert.throws(() => w.assign(new Float32Array(3)), /takes 3150 values/);
 });

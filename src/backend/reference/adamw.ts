@@ -2,7 +2,7 @@
 
 import type { Backend } from '../backend.js';
 
-export const adamw: Backend['adamw'] = (param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step) => {
+export const adamw: Backend['adamw'] = ({ param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step }) => {
   if (!(step >= 1)) throw new RangeError(`adamw: step is 1-based, got ${step}`);
   const correction1 = 1 - beta1 ** step;
   const correction2 = 1 - beta2 ** step;

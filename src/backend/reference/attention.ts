@@ -2,10 +2,10 @@
 // Forward stores each query row's logsumexp; backward recomputes the probabilities
 // from it instead of storing the [Tq, Tk] matrix (as FlashAttention does).
 
-import type { AttentionArgs, Backend } from '../backend.js';
+import type { AttentionShape, Backend } from '../backend.js';
 
 /** Offsets and visibility shared by forward and backward. */
-function layout(args: AttentionArgs) {
+function layout(args: AttentionShape) {
   const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal } = args;
   if (headsQ % headsKv !== 0) {
     throw new RangeError(`attention: headsQ (${headsQ}) must be a multiple of headsKv (${headsKv})`);
@@ -44,7 +44,7 @@ function scores(
   qo: number,
   bh: number,
   count: number,
-  args: AttentionArgs,
+  args: AttentionShape,
   kvRow: (bh: number, j: number) => number,
 ) {
   const s = new Float64Array(count);
@@ -52,7 +52,8 @@ function scores(
   return s;
 }
 
-export const attention: Backend['attention'] = (q, k, v, out, lse, args) => {
+export const attention: Backend['attention'] = (args) => {
+  const { q, k, v, out, lse } = args;
   const D = args.headDim;
   const { heads, qRow, kvRow, visible } = layout(args);
   for (let bh = 0; bh < heads; bh++) {
@@ -81,7 +82,8 @@ export const attention: Backend['attention'] = (q, k, v, out, lse, args) => {
 // With p_j = exp(s_j - lse) and dp_j = dOut . v_j:
 //   ds_j = p_j (dp_j - Δ), Δ = Σ_j p_j dp_j = dOut . out  (FlashAttention-2's rowsum)
 //   dq += scale Σ_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dOut.
-export const attentionBackward: Backend['attentionBackward'] = (q, k, v, out, lse, dOut, dq, dk, dv, args) => {
+export const attentionBackward: Backend['attentionBackward'] = (args) => {
+  const { q, k, v, out, lse, dOut, dq, dk, dv } = args;
   const D = args.headDim;
   const { heads, qRow, kvRow, visible } = layout(args);
   // Sums over many rows and heads: accumulate in f64, store once at the end.

@@ -3,7 +3,7 @@
 import type { Backend } from '../backend.js';
 import { forEachOffset } from './strided.js';
 
-export const copyStrided: Backend['copyStrided'] = (src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) => {
+export const copyStrided: Backend['copyStrided'] = ({ src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate }) => {
   if (src.constructor !== dst.constructor) {
     throw new TypeError(`copyStrided: src is a ${src.constructor.name} but dst is a ${dst.constructor.name}; both must be the same kind`);
   }

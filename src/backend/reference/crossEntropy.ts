@@ -3,7 +3,7 @@
 import type { Backend } from '../backend.js';
 import { rowLogSumExp } from './softmax.js';
 
-export const crossEntropy: Backend['crossEntropy'] = (logits, targets, loss, dLogits, rows, vocab, ignoreIndex, gradScale) => {
+export const crossEntropy: Backend['crossEntropy'] = ({ logits, targets, loss, dLogits, rows, vocab, ignoreIndex, gradScale }) => {
   for (let r = 0; r < rows; r++) {
     const o = r * vocab;
     const target = targets[r];

@@ -16,7 +16,7 @@ function binaryValue(op: BinaryOp, a: number, b: number): number {
   }
 }
 
-export const binary: Backend['binary'] = (op, a, aStrides, b, bStrides, out, shape) => {
+export const binary: Backend['binary'] = ({ op, a, aStrides, b, bStrides, out, shape }) => {
   const outStrides = contiguousStrides(shape);
   forEachOffset(shape, [0, 0, 0], [aStrides, bStrides, outStrides], ([ai, bi, oi]) => {
     out[oi] = binaryValue(op, a[ai], b[bi]);
@@ -31,7 +31,7 @@ export const axpby: Backend['axpby'] = (alpha, x, beta, y) => {
   }
 };
 
-export const reduceSum: Backend['reduceSum'] = (x, outer, mid, inner, out, accumulate) => {
+export const reduceSum: Backend['reduceSum'] = ({ x, outer, mid, inner, out, accumulate }) => {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let sum = 0;
@@ -48,7 +48,7 @@ export const sumSquares: Backend['sumSquares'] = (x) => {
   return sum;
 };
 
-export const dropout: Backend['dropout'] = (x, out, p, seed, offset) => {
+export const dropout: Backend['dropout'] = ({ x, out, p, seed, offset }) => {
   const scale = 1 / (1 - p);
   for (let i = 0; i < x.length; i++) {
     // Dropped elements are written as 0 explicitly, so p = 1 gives zeros, not NaN.

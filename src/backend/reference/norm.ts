@@ -13,7 +13,7 @@ function store(dst: Float32Array, at: number, value: number, accumulate: boolean
   dst[at] = accumulate ? dst[at] + value : value;
 }
 
-export const rmsNorm: Backend['rmsNorm'] = (x, weight, out, rstd, rows, cols, eps) => {
+export const rmsNorm: Backend['rmsNorm'] = ({ x, weight, out, rstd, rows, cols, eps }) => {
   const w = columnValues(weight, cols, 1);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -27,7 +27,7 @@ export const rmsNorm: Backend['rmsNorm'] = (x, weight, out, rstd, rows, cols, ep
 
 // y_j = x_j s w_j with s = (mean(x^2) + eps)^(-1/2), so ds/dx_j = -s^3 x_j / cols and
 // dx_j = s w_j dy_j - (s^3 / cols) x_j Σ_i dy_i w_i x_i.
-export const rmsNormBackward: Backend['rmsNormBackward'] = (x, weight, rstd, dy, dx, dWeight, rows, cols, accumulate) => {
+export const rmsNormBackward: Backend['rmsNormBackward'] = ({ x, weight, rstd, dy, dx, dWeight, rows, cols, accumulate }) => {
   const w = columnValues(weight, cols, 1);
   const dW = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
@@ -43,7 +43,7 @@ export const rmsNormBackward: Backend['rmsNormBackward'] = (x, weight, rstd, dy,
   if (dWeight) for (let j = 0; j < cols; j++) store(dWeight, j, dW[j], accumulate);
 };
 
-export const layerNorm: Backend['layerNorm'] = (x, weight, bias, out, mean, rstd, rows, cols, eps) => {
+export const layerNorm: Backend['layerNorm'] = ({ x, weight, bias, out, mean, rstd, rows, cols, eps }) => {
   const w = columnValues(weight, cols, 1);
   const b = columnValues(bias, cols, 0);
   for (let r = 0; r < rows; r++) {
@@ -61,7 +61,19 @@ export const layerNorm: Backend['layerNorm'] = (x, weight, bias, out, mean, rstd
 };
 
 // With xhat = (x - mean) s and g = dy * w: dx = s (g - mean(g) - xhat mean(g xhat)).
-export const layerNormBackward: Backend['layerNormBackward'] = (x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, cols, accumulate) => {
+export const layerNormBackward: Backend['layerNormBackward'] = ({
+  x,
+  weight,
+  mean,
+  rstd,
+  dy,
+  dx,
+  dWeight,
+  dBias,
+  rows,
+  cols,
+  accumulate,
+}) => {
   const w = columnValues(weight, cols, 1);
   const dW = new Float64Array(cols);
   const dB = new Float64Array(cols);

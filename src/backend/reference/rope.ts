@@ -2,7 +2,8 @@
 
 import type { Backend } from '../backend.js';
 
-export const rope: Backend['rope'] = (x, out, positions, cos, sin, args) => {
+export const rope: Backend['rope'] = (args) => {
+  const { x, out, positions, cos, sin } = args;
   const { batch, seq, heads, headDim, rotaryDim, layout, inverse } = args;
   if (rotaryDim % 2 !== 0 || rotaryDim > headDim) {
     throw new RangeError(`rope: rotaryDim must be even and <= headDim (${headDim}), got ${rotaryDim}`);

@@ -28,7 +28,7 @@ export const logSoftmax: Backend['logSoftmax'] = (x, out, rows, cols) => {
   }
 };
 
-export const softmaxBackward: Backend['softmaxBackward'] = (y, dy, dx, rows, cols, accumulate) => {
+export const softmaxBackward: Backend['softmaxBackward'] = ({ y, dy, dx, rows, cols, accumulate }) => {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let dot = 0;
@@ -40,7 +40,7 @@ export const softmaxBackward: Backend['softmaxBackward'] = (y, dy, dx, rows, col
   }
 };
 
-export const logSoftmaxBackward: Backend['logSoftmaxBackward'] = (y, dy, dx, rows, cols, accumulate) => {
+export const logSoftmaxBackward: Backend['logSoftmaxBackward'] = ({ y, dy, dx, rows, cols, accumulate }) => {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let sum = 0;

@@ -13,7 +13,7 @@ function sigmoid(x: number): number {
 }
 
 /** f(x) for each op. */
-export function unaryValue(op: UnaryOp, x: number): number {
+function unaryValue(op: UnaryOp, x: number): number {
   switch (op) {
     case 'relu':
       return x > 0 ? x : 0;
@@ -34,7 +34,7 @@ export function unaryValue(op: UnaryOp, x: number): number {
 }
 
 /** f'(x) for each op (relu'(0) = 0, as PyTorch). */
-export function unaryDerivative(op: UnaryOp, x: number): number {
+function unaryDerivative(op: UnaryOp, x: number): number {
   switch (op) {
     case 'relu':
       return x > 0 ? 1 : 0;
@@ -64,7 +64,7 @@ export const unary: Backend['unary'] = (op, x, out) => {
   for (let i = 0; i < x.length; i++) out[i] = unaryValue(op, x[i]);
 };
 
-export const unaryBackward: Backend['unaryBackward'] = (op, x, dy, dx, accumulate) => {
+export const unaryBackward: Backend['unaryBackward'] = ({ op, x, dy, dx, accumulate }) => {
   checkLengths('unaryBackward', x.length, dy.length, dx.length);
   for (let i = 0; i < x.length; i++) {
     const g = dy[i] * unaryDerivative(op, x[i]);

@@ -14,7 +14,3 @@ registerModelFamily({
     ...(config['tie_word_embeddings'] === false ? [] : [/^lm_head\.weight$/]),
   ],
 });
-
-export { GPT2LMHeadModel } from './model.js';
-export { CONV1D_WEIGHT } from './conv1d.js';
-export type { Gpt2Config } from './config.js';

@@ -1,5 +1,6 @@
-import { embeddingFrom, layerNormFrom, linearFrom } from '../../nn/build.js';
+import { embeddingFrom, layerNormFrom, linearFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
+import type { Activation } from '../../nn/activation.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { LayerNorm } from '../../nn/norm.js';
@@ -32,7 +33,8 @@ class GPT2Attention extends Module {
     this.c_proj = conv1dFrom(src, `${prefix}.c_proj`, d, d);
   }
 
-  forward(x: Tensor, cache?: KvCache): Tensor {
+  /** residual + self-attention(x); c_proj adds the residual. */
+  forward(x: Tensor, residual: Tensor, cache?: KvCache): Tensor {
     const [B, T, d] = x.shape as [number, number, number]; // x: (B, T, d)
     const H = this._cfg.n_head;
     const qkv = permute(reshape(this.c_attn.forward(x), [B, T, 3, H, d / H]), [2, 0, 3, 1, 4]); // (3, B, H, T, hd)
@@ -41,14 +43,14 @@ class GPT2Attention extends Module {
     let v = part(2);
     if (cache) [k, v] = cache.update(this._layer, k, v);
     const o = attention(part(0), k, v, { causal: true, scale: attentionScale(this._cfg, this._layer) }); // (B, H, T, hd)
-    return this.c_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, d]));
+    return this.c_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, d]), { residual });
   }
 }
 
 class GPT2MLP extends Module {
   c_fc: LinearLike;
   c_proj: LinearLike;
-  private readonly _act: (x: Tensor) => Tensor;
+  private readonly _act: Activation;
 
   constructor(src: WeightSource, prefix: string, cfg: Gpt2Config) {
     super();
@@ -57,8 +59,9 @@ class GPT2MLP extends Module {
     this._act = activation(cfg.activation_function);
   }
 
-  forward(x: Tensor): Tensor {
-    return this.c_proj.forward(this._act(this.c_fc.forward(x)));
+  /** residual + mlp(x); c_proj adds the residual. */
+  forward(x: Tensor, residual: Tensor): Tensor {
+    return this.c_proj.forward(this.c_fc.forward(x, { activation: this._act }), { residual });
   }
 }
 
@@ -78,8 +81,8 @@ class GPT2Block extends Module {
   }
 
   forward(h: Tensor, cache?: KvCache): Tensor {
-    h = add(h, this.attn.forward(this.ln_1.forward(h), cache));
-    return add(h, this.mlp.forward(this.ln_2.forward(h)));
+    h = this.attn.forward(this.ln_1.forward(h), h, cache);
+    return this.mlp.forward(this.ln_2.forward(h), h);
   }
 }
 

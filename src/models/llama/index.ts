@@ -7,6 +7,3 @@ registerModelFamily({
   build: (config, src, file) => new LlamaForCausalLM(src, parseLlamaConfig(config, file), config),
   ignoredKeys: (config) => [/rotary_emb\.inv_freq$/, ...(config['tie_word_embeddings'] ? [/^lm_head\.weight$/] : [])],
 });
-
-export { LlamaForCausalLM } from './model.js';
-export type { LlamaConfig } from './config.js';

@@ -1,10 +1,10 @@
-import { linearFrom, embeddingFrom, rmsNormFrom } from '../../nn/build.js';
+import { linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { RMSNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
-import { add, mul, silu } from '../../tensor/ops/elementwise.js';
+import { mul } from '../../tensor/ops/elementwise.js';
 import { rope, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -14,7 +14,7 @@ import type { WeightSource } from '../weightSource.js';
 import { llama3InvFreq, type LlamaConfig } from './config.js';
 
 /** Positions [T] starting at `start`. */
-export function positionsFrom(start: number, count: number): Int32Array {
+function positionsFrom(start: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => start + i);
 }
 
@@ -39,7 +39,8 @@ class LlamaAttention extends Module {
     this.o_proj = linearFrom(src, `${prefix}.o_proj`, d, hq * hd, false);
   }
 
-  forward(x: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
+  /** residual + self-attention(x); o_proj adds the residual. */
+  forward(x: Tensor, residual: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
     const [B, T] = x.shape as [number, number, number]; // x: (B, T, d)
     const { num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd } = this._cfg;
     const q = rope(reshape(this.q_proj.forward(x), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
@@ -49,7 +50,7 @@ class LlamaAttention extends Module {
     let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
     if (cache) [kh, vh] = cache.update(this._layer, kh, vh);
     const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true }); // (B, hq, T, hd)
-    return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]));
+    return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]), { residual });
   }
 }
 
@@ -66,8 +67,10 @@ class LlamaMLP extends Module {
     this.down_proj = linearFrom(src, `${prefix}.down_proj`, d, f, bias);
   }
 
-  forward(x: Tensor): Tensor {
-    return this.down_proj.forward(mul(silu(this.gate_proj.forward(x)), this.up_proj.forward(x)));
+  /** residual + mlp(x); down_proj adds the residual. */
+  forward(x: Tensor, residual: Tensor): Tensor {
+    const gated = mul(this.gate_proj.forward(x, { activation: 'silu' }), this.up_proj.forward(x)); // (B, T, f)
+    return this.down_proj.forward(gated, { residual });
   }
 }
 
@@ -86,8 +89,8 @@ class LlamaDecoderLayer extends Module {
   }
 
   forward(h: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
-    h = add(h, this.self_attn.forward(this.input_layernorm.forward(h), positions, cache));
-    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    h = this.self_attn.forward(this.input_layernorm.forward(h), h, positions, cache);
+    return this.mlp.forward(this.post_attention_layernorm.forward(h), h);
   }
 }
 

@@ -11,6 +11,3 @@ registerModelFamily({
   // the LM head is tied to embed_tokens whatever the file holds
   ignoredKeys: () => [/^lm_head\.weight$/],
 });
-
-export { OPTForCausalLM } from './model.js';
-export type { OptConfig } from './config.js';

@@ -1,12 +1,11 @@
-import { embeddingFrom, layerNormFrom, linearFrom } from '../../nn/build.js';
+import { embeddingFrom, layerNormFrom, linearFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
-import { Linear, type LinearLike } from '../../nn/linear.js';
+import type { Activation } from '../../nn/activation.js';
+import type { LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { LayerNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
 import { checkpoint } from '../../tensor/ops/checkpoint.js';
-import { linearRelu } from '../../tensor/ops/linearRelu.js';
-import { residualLinear } from '../../tensor/ops/residualLinear.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import { add } from '../../tensor/ops/elementwise.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
@@ -19,15 +18,9 @@ import { hasFinalLayerNorm, type OptConfig } from './config.js';
 
 /** OPTLearnedPositionalEmbedding: position p reads row p + 2 (fairseq kept rows
  * 0 and 1 for padding), so the table has max_position_embeddings + 2 rows. */
-export const OPT_POSITION_OFFSET = 2;
+const OPT_POSITION_OFFSET = 2;
 
 const LAYER_NORM_EPS = 1e-5; // nn.LayerNorm's default; OPTConfig has no key for it
-
-/** residual + layer(x): fused into one op for a plain Linear with an f32 (or no) bias. */
-function plusLinear(residual: Tensor, layer: LinearLike, x: Tensor): Tensor {
-  if (layer instanceof Linear && (!layer.bias || layer.bias.dtype === 'f32')) return residualLinear(residual, x, layer.weight, layer.bias);
-  return add(residual, layer.forward(x));
-}
 
 class OPTAttention extends Module {
   k_proj: LinearLike;
@@ -49,7 +42,7 @@ class OPTAttention extends Module {
     this.out_proj = linearFrom(src, `${prefix}.out_proj`, d, d, bias);
   }
 
-  /** residual + self-attention(x); the residual add is fused into out_proj. */
+  /** residual + self-attention(x); out_proj adds the residual. */
   forward(x: Tensor, residual: Tensor, cache?: KvCache): Tensor {
     const [B, T, d] = x.shape as [number, number, number]; // x: (B, T, d)
     const H = this._cfg.num_attention_heads;
@@ -61,14 +54,14 @@ class OPTAttention extends Module {
         causal: true,
         layout: 'bthd',
       });
-      return plusLinear(residual, this.out_proj, reshape(o, [B, T, d])); // o: (B, T, H, hd)
+      return this.out_proj.forward(reshape(o, [B, T, d]), { residual }); // o: (B, T, H, hd)
     }
     const split = (y: Tensor): Tensor => permute(heads(y), [0, 2, 1, 3]); // (B, H, T, hd): the cache's layout
     let k = split(this.k_proj.forward(x));
     let v = split(this.v_proj.forward(x));
     [k, v] = cache.update(this._layer, k, v);
     const o = attention(split(this.q_proj.forward(x)), k, v, { causal: true }); // (B, H, T, hd)
-    return plusLinear(residual, this.out_proj, reshape(permute(o, [0, 2, 1, 3]), [B, T, d]));
+    return this.out_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, d]), { residual });
   }
 }
 
@@ -78,7 +71,7 @@ class OPTDecoderLayer extends Module {
   fc1: LinearLike;
   fc2: LinearLike;
   final_layer_norm: LayerNorm;
-  private readonly _act: (x: Tensor) => Tensor;
+  private readonly _act: Activation;
 
   constructor(
     src: WeightSource,
@@ -102,15 +95,8 @@ class OPTDecoderLayer extends Module {
     h = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(h) : h, h, cache);
     if (!pre) h = this.self_attn_layer_norm.forward(h);
     const x = pre ? this.final_layer_norm.forward(h) : h;
-    h = plusLinear(h, this.fc2, this.fc1Activated(x));
+    h = this.fc2.forward(this.fc1.forward(x, { activation: this._act }), { residual: h });
     return pre ? h : this.final_layer_norm.forward(h);
-  }
-
-  /** act(fc1(x)); relu after a plain Linear (not LoRA-wrapped) is one fused op. */
-  private fc1Activated(x: Tensor): Tensor {
-    const fc1 = this.fc1;
-    const fusable = this._cfg.activation_function === 'relu' && fc1 instanceof Linear && (!fc1.bias || fc1.bias.dtype === 'f32');
-    return fusable ? linearRelu(x, fc1.weight, fc1.bias) : this._act(fc1.forward(x));
   }
 }
 

@@ -17,12 +17,23 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: { causal: boole
   const args = { batch, headsQ, headsKv, seqQ, seqKv, headDim, scale, causal: opts.causal, layout: opts.layout ?? 'bhtd' };
   const out = empty(q.backend, q.shape);
   const lse = empty(q.backend, [batch, headsQ, seqQ]);
-  q.backend.attention(q.f32, k.f32, v.f32, out.f32, lse.f32, args);
+  q.backend.attention({ q: q.f32, k: k.f32, v: v.f32, out: out.f32, lse: lse.f32, ...args });
   return record(out, 'attention', [q, k, v], (g) => {
     const dq = q.requiresGrad ? empty(q.backend, q.shape) : null;
     const dk = k.requiresGrad ? empty(q.backend, k.shape) : null;
     const dv = v.requiresGrad ? empty(q.backend, v.shape) : null;
-    q.backend.attentionBackward(q.f32, k.f32, v.f32, out.f32, lse.f32, g.f32, dq?.f32 ?? null, dk?.f32 ?? null, dv?.f32 ?? null, args);
+    q.backend.attentionBackward({
+      q: q.f32,
+      k: k.f32,
+      v: v.f32,
+      out: out.f32,
+      lse: lse.f32,
+      dOut: g.f32,
+      dq: dq?.f32 ?? null,
+      dk: dk?.f32 ?? null,
+      dv: dv?.f32 ?? null,
+      ...args,
+    });
     return [dq, dk, dv];
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, DType, Storage } from '../../backend/backend.js';
+import type { Backend, DType } from '../../backend/backend.js';
 import { Tensor, shapeSize } from '../tensor.js';
 
 /** A zero-filled tensor (backends zero on alloc). */
@@ -36,11 +36,6 @@ export function tensor(
   return t;
 }
 
-/** Wrap raw storage already of the right kind (no copy). */
-export function fromStorage(backend: Backend, data: Storage, shape: readonly number[], dtype: DType): Tensor {
-  return new Tensor(data, [...shape], dtype, backend);
-}
-
 /** A trainable leaf (f32). */
 export function parameter(backend: Backend, values: ArrayLike<number>, shape: readonly number[]): Tensor {
   return tensor(backend, values, shape, 'f32', true);
@@ -52,13 +47,5 @@ export function cast(x: Tensor, dtype: 'f32' | 'bf16'): Tensor {
   const out = zeros(x.backend, x.shape, dtype);
   if (dtype === 'bf16') x.backend.castToBf16(x.f32, out.data as Uint16Array);
   else x.backend.castToF32(x.data as Uint16Array, out.f32);
-  return out;
-}
-
-/** Copy a tensor to another backend (used by tests and backend switches). */
-export function toBackend(x: Tensor, backend: Backend): Tensor {
-  if (x.backend === backend) return x;
-  const out = zeros(backend, x.shape, x.dtype);
-  (out.data as Float32Array).set(x.data as Float32Array);
   return out;
 }

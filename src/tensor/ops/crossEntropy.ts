@@ -3,7 +3,7 @@ import { isGradEnabled, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zeros } from './creation.js';
 
-export const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
+const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
 
 function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): number {
   let n = 0;
@@ -34,12 +34,30 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
   const rows = logits.size / vocab;
   const count = countTargets(targets.i32, ignoreIndex, vocab);
   const perRow = empty(logits.backend, [rows]);
-  logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, null, rows, vocab, ignoreIndex, 1);
+  logits.backend.crossEntropy({
+    logits: logits.f32,
+    targets: targets.i32,
+    loss: perRow.f32,
+    dLogits: null,
+    rows,
+    vocab,
+    ignoreIndex,
+    gradScale: 1,
+  });
   const out = zeros(logits.backend, [1]);
   out.f32[0] = sumF64(perRow.f32) / Math.max(count, 1);
   return record(out, 'crossEntropy', [logits], (g) => {
     const gl = empty(logits.backend, logits.shape);
-    logits.backend.crossEntropy(logits.f32, targets.i32, perRow.f32, gl.f32, rows, vocab, ignoreIndex, g.f32[0]! / Math.max(count, 1));
+    logits.backend.crossEntropy({
+      logits: logits.f32,
+      targets: targets.i32,
+      loss: perRow.f32,
+      dLogits: gl.f32,
+      rows,
+      vocab,
+      ignoreIndex,
+      gradScale: g.f32[0]! / Math.max(count, 1),
+    });
     return [gl];
   });
 }
@@ -76,7 +94,16 @@ export function lmHeadCrossEntropy(
     const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
     be.matmul({ ...mm, a: h, b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
     const t = targets.i32.subarray(r0, r0 + n);
-    be.crossEntropy(lg, t, perRow.subarray(0, n), wantGrad ? lg : null, n, vocab, ignoreIndex, 1 / count);
+    be.crossEntropy({
+      logits: lg,
+      targets: t,
+      loss: perRow.subarray(0, n),
+      dLogits: wantGrad ? lg : null,
+      rows: n,
+      vocab,
+      ignoreIndex,
+      gradScale: 1 / count,
+    });
     total += sumF64(perRow.subarray(0, n));
     headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw);
   }
@@ -156,7 +183,16 @@ export function lmHeadTokenNll(
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
-    be.crossEntropy(chunkLogits(r0, n), targets.i32.subarray(r0, r0 + n), out.f32.subarray(r0, r0 + n), null, n, vocab, ignoreIndex, 1);
+    be.crossEntropy({
+      logits: chunkLogits(r0, n),
+      targets: targets.i32.subarray(r0, r0 + n),
+      loss: out.f32.subarray(r0, r0 + n),
+      dLogits: null,
+      rows: n,
+      vocab,
+      ignoreIndex,
+      gradScale: 1,
+    });
   }
   return record(out, 'lmHeadTokenNll', [hidden, weight], (g) => {
     const dh = hidden.requiresGrad ? empty(be, hidden.shape) : null;
@@ -165,7 +201,16 @@ export function lmHeadTokenNll(
     for (let r0 = 0; r0 < rows; r0 += chunk) {
       const n = Math.min(chunk, rows - r0);
       const lg = chunkLogits(r0, n);
-      be.crossEntropy(lg, targets.i32.subarray(r0, r0 + n), scratch.subarray(0, n), lg, n, vocab, ignoreIndex, 1);
+      be.crossEntropy({
+        logits: lg,
+        targets: targets.i32.subarray(r0, r0 + n),
+        loss: scratch.subarray(0, n),
+        dLogits: lg,
+        rows: n,
+        vocab,
+        ignoreIndex,
+        gradScale: 1,
+      });
       for (let i = 0; i < n; i++) {
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);

@@ -8,10 +8,10 @@ export function dropout(x: Tensor, p: number, seed: number, offset = 0): Tensor 
   if (p <= 0) return x;
   if (p >= 1) throw new Error(`dropout probability must be < 1, got ${p}`);
   const out = zeros(x.backend, x.shape);
-  x.backend.dropout(x.f32, out.f32, p, seed, offset);
+  x.backend.dropout({ x: x.f32, out: out.f32, p, seed, offset });
   return record(out, 'dropout', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.dropout(g.f32, gx.f32, p, seed, offset);
+    x.backend.dropout({ x: g.f32, out: gx.f32, p, seed, offset });
     return [gx];
   });
 }

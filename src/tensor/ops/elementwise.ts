@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
 import { broadcastStrides, sumToShape } from './reduce.js';
 
-export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -19,7 +19,15 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape);
   const out = empty(a.backend, shape);
-  a.backend.binary(op, a.f32, broadcastStrides(a.shape, shape), b.f32, broadcastStrides(b.shape, shape), out.f32, shape);
+  a.backend.binary({
+    op,
+    a: a.f32,
+    aStrides: broadcastStrides(a.shape, shape),
+    b: b.f32,
+    bStrides: broadcastStrides(b.shape, shape),
+    out: out.f32,
+    shape,
+  });
   return out;
 }
 
@@ -69,7 +77,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   x.backend.unary(op, x.f32, out.f32);
   return record(out, op, [x], (g) => {
     const gx = empty(x.backend, x.shape);
-    x.backend.unaryBackward(op, x.f32, g.f32, gx.f32, false);
+    x.backend.unaryBackward({ op, x: x.f32, dy: g.f32, dx: gx.f32, accumulate: false });
     return [gx];
   });
 }
@@ -78,7 +86,6 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
 export const silu = (x: Tensor): Tensor => unary('silu', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
 export const neg = (x: Tensor): Tensor => unary('neg', x);
-export const square = (x: Tensor): Tensor => unary('sqr', x);
 /** GELU; 'tanh' is the GPT-2 approximation (gelu_new), 'erf' the exact one (OPT/BERT). */
 export const gelu = (x: Tensor, approximate: 'tanh' | 'erf' = 'tanh'): Tensor =>
   unary(approximate === 'tanh' ? 'gelu_tanh' : 'gelu_erf', x);

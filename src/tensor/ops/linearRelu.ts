@@ -16,7 +16,7 @@ export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null): Tens
   be.unary('relu', out.f32, out.f32);
   return record(out, 'linearRelu', bias ? [x, weight, bias] : [x, weight], (g) => {
     const gPre = empty(be, out.shape);
-    be.unaryBackward('relu', out.f32, g.f32, gPre.f32, false);
+    be.unaryBackward({ op: 'relu', x: out.f32, dy: g.f32, dx: gPre.f32, accumulate: false });
     return [
       x.requiresGrad ? linearInputGrad(gPre, weight, x.shape) : null,
       weight.requiresGrad ? linearWeightGrad(gPre, x, weight) : null,

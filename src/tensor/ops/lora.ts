@@ -3,25 +3,44 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './creation.js';
 import { linearBiasGrad, linearDims, linearForward, linearInputGrad, linearWeightGrad, raw } from './matmul.js';
 
-/** A LoRA linear layer as one op: y = x W^T + b + (s h A^T) B^T, where h is x or
- * a dropout of it. x [..., in], W [out, in] (f32 or bf16), b [out] f32 or null,
- * A [r, in], B [out, r]. Three products write one output (the last accumulates
- * with beta 1), and backward keeps only z = s h A^T [rows, r] beyond the inputs:
- * the unfused form kept four full [rows, out] tensors per layer (issue #7).
- * Gradients: gz = g B; dB = g^T z; dA = s gz^T h; dh = s gz A; dx = g W (+ dh). */
-export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, A: Tensor, B: Tensor, s: number, h: Tensor = x): Tensor {
+export interface LoraLinearParams {
+  weight: Tensor; // W [out, in], f32 or bf16
+  bias: Tensor | null; // b [out], f32
+  A: Tensor; // [r, in]
+  B: Tensor; // [out, r]
+  /** s: alpha / r, or alpha / sqrt(r) with rsLoRA */
+  scale: number;
+  /** the LoRA path's input: x, or a dropout of it (default x) */
+  h?: Tensor;
+  /** added last, in place (a residual connection around the layer): the same
+   * bits as add(residual, y), without a second [rows, out] tensor */
+  residual?: Tensor;
+}
+
+/** A LoRA linear layer as one op: y = x W^T + b + (s h A^T) B^T (+ residual),
+ * where h is x or a dropout of it. Three products write one output (the last
+ * accumulates with beta 1), and backward keeps only z = s h A^T [rows, r] beyond
+ * the inputs: the unfused form kept four full [rows, out] tensors per layer (issue #7).
+ * Gradients: gz = g B; dB = g^T z; dA = s gz^T h; dh = s gz A; dx = g W (+ dh);
+ * the residual's is g. */
+export function loraLinear(x: Tensor, p: LoraLinearParams): Tensor {
+  const { weight, bias, A, B, scale: s, residual } = p;
+  const h = p.h ?? x;
   const [outF, inF] = weight.shape as [number, number];
   const r = A.dim(0);
   const rows = x.size / inF;
   if (x.dim(-1) !== inF) throw new Error(`loraLinear: input has ${x.dim(-1)} features, weight expects ${inF}`);
+  if (residual && residual.size !== rows * outF)
+    throw new Error(`loraLinear: residual [${residual.shape}] does not match output rows x ${outF}`);
   const be = x.backend;
   const out = empty(be, [...x.shape.slice(0, -1), outF]);
   linearForward(x, weight, bias, out.f32, linearDims(rows, inF, outF));
   const z = empty(be, [rows, r]);
   raw(h.f32, 'f32', A.f32, 'f32', z.f32, linearDims(rows, inF, r), x, { alpha: s });
   raw(z.f32, 'f32', B.f32, 'f32', out.f32, linearDims(rows, r, outF), x, { beta: 1 });
+  if (residual) be.axpby(1, residual.f32, 1, out.f32); // out = residual + out
   const sameInput = h === x;
-  const inputs = [x, weight, ...(bias ? [bias] : []), A, B, ...(sameInput ? [] : [h])];
+  const inputs = [x, weight, ...(bias ? [bias] : []), A, B, ...(sameInput ? [] : [h]), ...(residual ? [residual] : [])];
   return record(out, 'loraLinear', inputs, (g) => {
     const gz = empty(be, [rows, r]);
     raw(g.f32, 'f32', B.f32, 'f32', gz.f32, { ...linearDims(rows, outF, r), transB: false }, g);
@@ -42,6 +61,6 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, A: Te
     }
     const dW = weight.requiresGrad ? linearWeightGrad(g, x, weight) : null;
     const db = bias?.requiresGrad ? linearBiasGrad(g, outF) : null;
-    return [dx, dW, ...(bias ? [db] : []), dA, dB, ...(sameInput ? [] : [dh])];
+    return [dx, dW, ...(bias ? [db] : []), dA, dB, ...(sameInput ? [] : [dh]), ...(residual ? [g] : [])];
   });
 }

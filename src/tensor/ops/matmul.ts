@@ -168,12 +168,11 @@ function linearFused(x: Tensor, weight: Tensor, bias: Tensor | null, rows: numbe
   ]);
 }
 
-/** out (=, or += with beta 1) x W^T (+ bias): the product every linear layer's
- * forward runs, on the weight's packed copy where there is one. */
-export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims, beta = 0): void {
+/** out = x W^T (+ bias): the product every linear layer's forward runs, on the
+ * weight's packed copy where there is one. */
+export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims): void {
   raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out, d, x, {
     bias: bias?.f32 ?? null,
-    beta,
     bPacked: packedWeight(weight, 'forward'),
   });
 }
@@ -199,7 +198,7 @@ export function linearWeightGrad(g: Tensor, x: Tensor, weight: Tensor): Tensor {
 /** db = column sums of g [rows, out] */
 export function linearBiasGrad(g: Tensor, outF: number): Tensor {
   const gb = empty(g.backend, [outF]);
-  g.backend.reduceSum(g.f32, 1, g.size / outF, outF, gb.f32, false);
+  g.backend.reduceSum({ x: g.f32, outer: 1, mid: g.size / outF, inner: outF, out: gb.f32, accumulate: false });
   return gb;
 }
 
@@ -209,12 +208,12 @@ function addBias(y: Tensor, bias: Tensor): Tensor {
   const rows = y.size / outF;
   const out = empty(y.backend, y.shape);
   const b32 = bias.dtype === 'bf16' ? widen(bias) : bias.f32;
-  y.backend.binary('add', y.f32, [outF, 1], b32, [0, 1], out.f32, [rows, outF]);
+  y.backend.binary({ op: 'add', a: y.f32, aStrides: [outF, 1], b: b32, bStrides: [0, 1], out: out.f32, shape: [rows, outF] });
   return record(out, 'addBias', [y, bias], (g) => {
     let gb: Tensor | null = null;
     if (bias.requiresGrad) {
       gb = zeros(y.backend, bias.shape);
-      y.backend.reduceSum(g.f32, 1, rows, outF, gb.f32, false);
+      y.backend.reduceSum({ x: g.f32, outer: 1, mid: rows, inner: outF, out: gb.f32, accumulate: false });
     }
     return [g, gb];
   });

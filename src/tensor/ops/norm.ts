@@ -10,12 +10,22 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor {
   const out = empty(x.backend, x.shape);
   const rstd = empty(x.backend, [rows]);
   const w = (weight?.data ?? null) as FloatArray | null;
-  x.backend.rmsNorm(x.f32, w, out.f32, rstd.f32, rows, cols, eps);
+  x.backend.rmsNorm({ x: x.f32, weight: w, out: out.f32, rstd: rstd.f32, rows, cols, eps });
   const inputs = weight ? [x, weight] : [x];
   return record(out, 'rmsNorm', inputs, (g) => {
     const gx = x.requiresGrad ? empty(x.backend, x.shape) : null;
     const gw = weight?.requiresGrad ? empty(x.backend, weight.shape) : null;
-    x.backend.rmsNormBackward(x.f32, w, rstd.f32, g.f32, gx?.f32 ?? null, gw?.f32 ?? null, rows, cols, false);
+    x.backend.rmsNormBackward({
+      x: x.f32,
+      weight: w,
+      rstd: rstd.f32,
+      dy: g.f32,
+      dx: gx?.f32 ?? null,
+      dWeight: gw?.f32 ?? null,
+      rows,
+      cols,
+      accumulate: false,
+    });
     return [gx, gw];
   });
 }
@@ -29,13 +39,25 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const rstd = empty(x.backend, [rows]);
   const w = (weight?.data ?? null) as FloatArray | null;
   const b = (bias?.data ?? null) as FloatArray | null;
-  x.backend.layerNorm(x.f32, w, b, out.f32, mean.f32, rstd.f32, rows, cols, eps);
+  x.backend.layerNorm({ x: x.f32, weight: w, bias: b, out: out.f32, mean: mean.f32, rstd: rstd.f32, rows, cols, eps });
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return record(out, 'layerNorm', inputs, (g) => {
     const gx = x.requiresGrad ? empty(x.backend, x.shape) : null;
     const gw = weight?.requiresGrad ? empty(x.backend, weight.shape) : null;
     const gb = bias?.requiresGrad ? empty(x.backend, bias.shape) : null;
-    x.backend.layerNormBackward(x.f32, w, mean.f32, rstd.f32, g.f32, gx?.f32 ?? null, gw?.f32 ?? null, gb?.f32 ?? null, rows, cols, false);
+    x.backend.layerNormBackward({
+      x: x.f32,
+      weight: w,
+      mean: mean.f32,
+      rstd: rstd.f32,
+      dy: g.f32,
+      dx: gx?.f32 ?? null,
+      dWeight: gw?.f32 ?? null,
+      dBias: gb?.f32 ?? null,
+      rows,
+      cols,
+      accumulate: false,
+    });
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
   });
 }

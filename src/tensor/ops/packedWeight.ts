@@ -1,7 +1,6 @@
 import type { FloatArray } from '../../backend/backend.js';
 import { ColaError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
-import { writeVersion } from '../version.js';
 
 // Frozen f32 weights reordered once into the layout the native backend's matmul
 // kernels read (issue #2). oneDNN otherwise copies a plain B into that layout
@@ -14,7 +13,8 @@ import { writeVersion } from '../version.js';
 // train with under a memory bound (OPT-1.3B in 1.3x its weights, issue #7).
 // COLA_PACK_WEIGHTS chooses: 'f32' (default), 'all' (bf16 too), '0' (none).
 // Only frozen weights: a trained one changes every step. A copy is rebuilt when
-// the weight's write version moves (tensor/version.ts).
+// the weight's write version moves: every write goes through Tensor.assign or
+// Tensor.update, which move it (tensor/version.ts).
 
 export type WeightUse = 'forward' | 'inputGrad';
 
@@ -32,7 +32,7 @@ export function packedWeight(weight: Tensor, use: WeightUse): FloatArray | null 
   const be = weight.backend;
   if (!be.packMatmulB || !packs(weight.dtype) || weight.requiresGrad || weight.rank !== 2) return null;
   const data = weight.data as FloatArray;
-  const version = writeVersion(weight);
+  const version = weight.version;
   let entry = cache.get(data);
   if (!entry || entry.version !== version) {
     entry = { version };

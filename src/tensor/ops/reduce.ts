@@ -6,14 +6,14 @@ import { zeros } from './creation.js';
 export function sum(x: Tensor, axis?: number): Tensor {
   if (axis === undefined) {
     const out = zeros(x.backend, [1]);
-    x.backend.reduceSum(x.f32, 1, x.size, 1, out.f32, false);
+    x.backend.reduceSum({ x: x.f32, outer: 1, mid: x.size, inner: 1, out: out.f32, accumulate: false });
     return record(out, 'sum', [x], (g) => [broadcastTo(g, x.shape)]);
   }
   const ax = axis < 0 ? x.rank + axis : axis;
   const { outer, mid, inner } = split(x.shape, ax);
   const shape = x.shape.map((d, i) => (i === ax ? 1 : d));
   const out = zeros(x.backend, shape);
-  x.backend.reduceSum(x.f32, outer, mid, inner, out.f32, false);
+  x.backend.reduceSum({ x: x.f32, outer, mid, inner, out: out.f32, accumulate: false });
   return record(out, 'sum', [x], (g) => [broadcastTo(g, x.shape)]);
 }
 
@@ -40,9 +40,18 @@ function split(shape: readonly number[], ax: number): { outer: number; mid: numb
 }
 
 /** Repeat x (whose shape broadcasts to `shape`, aligned right) into a new tensor. */
-export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const out = zeros(x.backend, shape);
-  x.backend.copyStrided(x.data, 0, broadcastStrides(x.shape, shape), out.data, 0, contiguousStrides(shape), shape, false);
+  x.backend.copyStrided({
+    src: x.data,
+    srcOffset: 0,
+    srcStrides: broadcastStrides(x.shape, shape),
+    dst: out.data,
+    dstOffset: 0,
+    dstStrides: contiguousStrides(shape),
+    shape,
+    accumulate: false,
+  });
   return out;
 }
 
@@ -70,7 +79,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
       g.backend,
       cur.shape.map((d, i) => (i === ax ? 1 : d)),
     );
-    g.backend.reduceSum(cur.f32, outer, mid, inner, next.f32, false);
+    g.backend.reduceSum({ x: cur.f32, outer, mid, inner, out: next.f32, accumulate: false });
     cur = next;
   }
   return new Tensor(cur.data, [...shape], 'f32', g.backend);

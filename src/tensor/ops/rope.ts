@@ -37,10 +37,10 @@ export function rope(x: Tensor, positions: Int32Array, table: RopeTable, layout:
     if (p < 0 || p >= table.maxPositions) throw new Error(`rope: position ${p} beyond the table (${table.maxPositions})`);
   const args = { batch, seq, heads, headDim, rotaryDim: table.rotaryDim, layout, inverse: false };
   const out = zeros(x.backend, x.shape);
-  x.backend.rope(x.f32, out.f32, positions, table.cos, table.sin, args);
+  x.backend.rope({ x: x.f32, out: out.f32, positions, cos: table.cos, sin: table.sin, ...args });
   return record(out, 'rope', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.rope(g.f32, gx.f32, positions, table.cos, table.sin, { ...args, inverse: true });
+    x.backend.rope({ x: g.f32, out: gx.f32, positions, cos: table.cos, sin: table.sin, ...args, inverse: true });
     return [gx];
   });
 }

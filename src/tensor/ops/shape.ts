@@ -26,16 +26,16 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const xStrides = contiguousStrides(x.shape);
   const shape = perm.map((p) => x.shape[p]!);
   const out = empty(x.backend, shape, x.dtype);
-  x.backend.copyStrided(
-    x.data,
-    0,
-    perm.map((p) => xStrides[p]!),
-    out.data,
-    0,
-    contiguousStrides(shape),
+  x.backend.copyStrided({
+    src: x.data,
+    srcOffset: 0,
+    srcStrides: perm.map((p) => xStrides[p]!),
+    dst: out.data,
+    dstOffset: 0,
+    dstStrides: contiguousStrides(shape),
     shape,
-    false,
-  );
+    accumulate: false,
+  });
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
@@ -58,10 +58,28 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
   const strides = contiguousStrides(x.shape);
   const out = empty(x.backend, shape, x.dtype);
-  x.backend.copyStrided(x.data, start * strides[ax]!, strides, out.data, 0, contiguousStrides(shape), shape, false);
+  x.backend.copyStrided({
+    src: x.data,
+    srcOffset: start * strides[ax]!,
+    srcStrides: strides,
+    dst: out.data,
+    dstOffset: 0,
+    dstStrides: contiguousStrides(shape),
+    shape,
+    accumulate: false,
+  });
   return record(out, 'slice', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.copyStrided(g.data, 0, contiguousStrides(shape), gx.data, start * strides[ax]!, strides, shape, false);
+    x.backend.copyStrided({
+      src: g.data,
+      srcOffset: 0,
+      srcStrides: contiguousStrides(shape),
+      dst: gx.data,
+      dstOffset: start * strides[ax]!,
+      dstStrides: strides,
+      shape,
+      accumulate: false,
+    });
     return [gx];
   });
 }
@@ -79,14 +97,32 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   let at = 0;
   for (const t of xs) {
     offsets.push(at);
-    first.backend.copyStrided(t.data, 0, contiguousStrides(t.shape), out.data, at * outStrides[ax]!, outStrides, t.shape, false);
+    first.backend.copyStrided({
+      src: t.data,
+      srcOffset: 0,
+      srcStrides: contiguousStrides(t.shape),
+      dst: out.data,
+      dstOffset: at * outStrides[ax]!,
+      dstStrides: outStrides,
+      shape: t.shape,
+      accumulate: false,
+    });
     at += t.shape[ax]!;
   }
   return record(out, 'concat', xs, (g) =>
     xs.map((t, i) => {
       if (!t.requiresGrad) return null;
       const gt = zeros(t.backend, t.shape);
-      t.backend.copyStrided(g.data, offsets[i]! * outStrides[ax]!, outStrides, gt.data, 0, contiguousStrides(t.shape), t.shape, false);
+      t.backend.copyStrided({
+        src: g.data,
+        srcOffset: offsets[i]! * outStrides[ax]!,
+        srcStrides: outStrides,
+        dst: gt.data,
+        dstOffset: 0,
+        dstStrides: contiguousStrides(t.shape),
+        shape: t.shape,
+        accumulate: false,
+      });
       return gt;
     }),
   );

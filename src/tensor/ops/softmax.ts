@@ -10,7 +10,7 @@ export function softmax(x: Tensor): Tensor {
   x.backend.softmax(x.f32, out.f32, rows, cols);
   return record(out, 'softmax', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.softmaxBackward(out.f32, g.f32, gx.f32, rows, cols, false);
+    x.backend.softmaxBackward({ y: out.f32, dy: g.f32, dx: gx.f32, rows, cols, accumulate: false });
     return [gx];
   });
 }
@@ -23,7 +23,7 @@ export function logSoftmax(x: Tensor): Tensor {
   x.backend.logSoftmax(x.f32, out.f32, rows, cols);
   return record(out, 'logSoftmax', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.logSoftmaxBackward(out.f32, g.f32, gx.f32, rows, cols, false);
+    x.backend.logSoftmaxBackward({ y: out.f32, dy: g.f32, dx: gx.f32, rows, cols, accumulate: false });
     return [gx];
   });
 }

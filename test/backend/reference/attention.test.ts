@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AttentionArgs } from '../../../src/backend/backend.js';
+import type { AttentionShape } from '../../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../../src/backend/reference/index.js';
 import { checkGradient } from '../../helpers/gradcheck.js';
 import { randn } from '../../helpers/random.js';
 import { assertClose } from '../../helpers/tolerance.js';
 
-function run(q: Float32Array, k: Float32Array, v: Float32Array, args: AttentionArgs) {
+function run(q: Float32Array, k: Float32Array, v: Float32Array, args: AttentionShape) {
   const out = new Float32Array(args.batch * args.headsQ * args.seqQ * args.headDim);
   const lse = new Float32Array(args.batch * args.headsQ * args.seqQ);
-  ref.attention(q, k, v, out, lse, args);
+  ref.attention({ q, k, v, out, lse, ...args });
   return { out, lse };
 }
 
-function sizes(a: AttentionArgs) {
+function sizes(a: AttentionShape) {
   return { q: a.batch * a.headsQ * a.seqQ * a.headDim, kv: a.batch * a.headsKv * a.seqKv * a.headDim };
 }
 
 test('attention: with one key every query returns v, lse = scale q.k', () => {
-  const args: AttentionArgs = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 2, seqKv: 1, headDim: 3, scale: 0.5, causal: true };
+  const args: AttentionShape = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 2, seqKv: 1, headDim: 3, scale: 0.5, causal: true };
   const q = new Float32Array([1, 2, 3, -1, 0, 1]);
   const k = new Float32Array([1, 1, 1]);
   const v = new Float32Array([4, 5, 6]);
@@ -31,7 +31,7 @@ test('attention: with one key every query returns v, lse = scale q.k', () => {
 
 test('attention: causal query i sees keys 0..Tk-Tq+i (equal scores average them)', () => {
   // q = 0 makes every score 0, so each output is the mean of the visible values.
-  const args: AttentionArgs = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 2, seqKv: 4, headDim: 1, scale: 1, causal: true };
+  const args: AttentionShape = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 2, seqKv: 4, headDim: 1, scale: 1, causal: true };
   const v = new Float32Array([1, 2, 4, 8]);
   const { out, lse } = run(new Float32Array(2), new Float32Array(4), v, args);
   assertClose(out, [(1 + 2 + 4) / 3, (1 + 2 + 4 + 8) / 4], { dtype: 'f32', what: 'causal means' });
@@ -39,7 +39,7 @@ test('attention: causal query i sees keys 0..Tk-Tq+i (equal scores average them)
 });
 
 test('attention: grouped-query heads equal full attention with kv heads repeated', () => {
-  const gqa: AttentionArgs = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 0.3, causal: true };
+  const gqa: AttentionShape = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 0.3, causal: true };
   const n = sizes(gqa);
   const [q, k, v] = [randn(n.q, 1), randn(n.kv, 2), randn(n.kv, 3)];
   // Repeat each kv head for its group: [B, Hkv, Tk, D] -> [B, Hq, Tk, D].
@@ -63,25 +63,25 @@ test('attention: grouped-query heads equal full attention with kv heads repeated
 
 for (const causal of [true, false]) {
   test(`attentionBackward (causal ${causal}, GQA, Tq < Tk): dq, dk, dv match finite differences`, () => {
-    const args: AttentionArgs = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 1 / Math.sqrt(7), causal };
+    const args: AttentionShape = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 1 / Math.sqrt(7), causal };
     const n = sizes(args);
     const [q, k, v] = [randn(n.q, 4), randn(n.kv, 5), randn(n.kv, 6)];
     const w = randn(n.q, 7);
     const { out, lse } = run(q, k, v, args);
     const [dq, dk, dv] = [new Float32Array(n.q).fill(NaN), new Float32Array(n.kv).fill(NaN), new Float32Array(n.kv).fill(NaN)];
-    ref.attentionBackward(q, k, v, out, lse, w, dq, dk, dv, args); // overwrites the NaNs
+    ref.attentionBackward({ q, k, v, out, lse, dOut: w, dq, dk, dv, ...args }); // overwrites the NaNs
     const forward = () => run(q, k, v, args).out;
     checkGradient({ what: 'attention dq', input: q, weights: w, analytic: dq, forward });
     checkGradient({ what: 'attention dk', input: k, weights: w, analytic: dk, forward });
     checkGradient({ what: 'attention dv', input: v, weights: w, analytic: dv, forward });
     const onlyDv = new Float32Array(n.kv);
-    ref.attentionBackward(q, k, v, out, lse, w, null, null, onlyDv, args);
+    ref.attentionBackward({ q, k, v, out, lse, dOut: w, dq: null, dk: null, dv: onlyDv, ...args });
     assert.deepEqual(onlyDv, dv);
   });
 }
 
 test("attention: layout 'bthd' equals 'bhtd' on transposed storage, forward and backward", () => {
-  const a: AttentionArgs = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 2, scale: 0.7, causal: true };
+  const a: AttentionShape = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 2, scale: 0.7, causal: true };
   const n = sizes(a);
   const [q, k, v, dOut] = [randn(n.q, 31), randn(n.kv, 32), randn(n.kv, 33), randn(n.q, 34)];
   // [B, H, T, D] <-> [B, T, H, D]
@@ -117,7 +117,7 @@ test("attention: layout 'bthd' equals 'bhtd' on transposed storage, forward and 
     const dq = new Float32Array(n.q),
       dk = new Float32Array(n.kv),
       dv = new Float32Array(n.kv);
-    ref.attentionBackward(qq, kk, vv, o, lse, g, dq, dk, dv, { ...a, layout });
+    ref.attentionBackward({ q: qq, k: kk, v: vv, out: o, lse, dOut: g, dq, dk, dv, ...a, layout });
     return { dq, dk, dv };
   };
   const gp = grads('bhtd', q, k, v, plain.out, plain.lse, dOut);

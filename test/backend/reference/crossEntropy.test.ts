@@ -12,7 +12,7 @@ test('crossEntropy: a row by hand; an ignored row gives zero loss and a zero gra
   const targets = new Int32Array([1, IGNORE]);
   const loss = new Float32Array(2).fill(NaN);
   const dLogits = new Float32Array(4).fill(NaN);
-  ref.crossEntropy(logits, targets, loss, dLogits, 2, 2, IGNORE, 0.5);
+  ref.crossEntropy({ logits, targets, loss, dLogits, rows: 2, vocab: 2, ignoreIndex: IGNORE, gradScale: 0.5 });
   assertClose(loss, [Math.log(4) - Math.log(3), 0], { dtype: 'f32', what: 'loss' });
   assertClose(dLogits, [0.5 * 0.25, 0.5 * (0.75 - 1), 0, 0], { dtype: 'f32', what: 'dLogits' });
 });
@@ -22,7 +22,7 @@ test('crossEntropy: loss equals -logSoftmax at the target, and is stable for hug
   const logits = randn(rows * vocab, 1).map((v) => 1000 + 5 * v);
   const targets = randint(rows, 2, 0, vocab);
   const loss = new Float32Array(rows);
-  ref.crossEntropy(logits, targets, loss, null, rows, vocab, IGNORE, 1);
+  ref.crossEntropy({ logits, targets, loss, dLogits: null, rows, vocab, ignoreIndex: IGNORE, gradScale: 1 });
   const logp = new Float32Array(logits.length);
   ref.logSoftmax(logits, logp, rows, vocab);
   assertClose(
@@ -39,7 +39,7 @@ test('crossEntropy: dLogits matches finite differences of gradScale * Σ loss, a
   targets[2] = IGNORE;
   const loss = new Float32Array(rows);
   const dLogits = new Float32Array(logits.length);
-  ref.crossEntropy(logits, targets, loss, dLogits, rows, vocab, IGNORE, gradScale);
+  ref.crossEntropy({ logits, targets, loss, dLogits, rows, vocab, ignoreIndex: IGNORE, gradScale });
   checkGradient({
     what: 'crossEntropy dLogits',
     input: logits,
@@ -47,15 +47,37 @@ test('crossEntropy: dLogits matches finite differences of gradScale * Σ loss, a
     analytic: dLogits,
     forward: () => {
       const l = new Float32Array(rows);
-      ref.crossEntropy(logits, targets, l, null, rows, vocab, IGNORE, 1);
+      ref.crossEntropy({ logits, targets, loss: l, dLogits: null, rows, vocab, ignoreIndex: IGNORE, gradScale: 1 });
       return l;
     },
   });
   const inPlace = logits.slice();
-  ref.crossEntropy(inPlace, targets, new Float32Array(rows), inPlace, rows, vocab, IGNORE, gradScale);
+  ref.crossEntropy({
+    logits: inPlace,
+    targets,
+    loss: new Float32Array(rows),
+    dLogits: inPlace,
+    rows,
+    vocab,
+    ignoreIndex: IGNORE,
+    gradScale,
+  });
   assert.deepEqual(inPlace, dLogits);
 });
 
 test('crossEntropy: a target outside the vocabulary is an error', () => {
-  assert.throws(() => ref.crossEntropy(new Float32Array(2), new Int32Array([2]), new Float32Array(1), null, 1, 2, IGNORE, 1), /outside/);
+  assert.throws(
+    () =>
+      ref.crossEntropy({
+        logits: new Float32Array(2),
+        targets: new Int32Array([2]),
+        loss: new Float32Array(1),
+        dLogits: null,
+        rows: 1,
+        vocab: 2,
+        ignoreIndex: IGNORE,
+        gradScale: 1,
+      }),
+    /outside/,
+  );
 });

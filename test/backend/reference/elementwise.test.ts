@@ -48,7 +48,7 @@ test('unaryBackward: every op matches finite differences', () => {
   const w = randn(x.length, 12);
   for (const op of UNARY_OPS) {
     const dx = new Float32Array(x.length);
-    ref.unaryBackward(op, x, w, dx, false);
+    ref.unaryBackward({ op, x, dy: w, dx, accumulate: false });
     checkGradient({
       what: `unary ${op}`,
       input: x,
@@ -68,12 +68,12 @@ test('unaryBackward: accumulate adds to dx, overwrite ignores it', () => {
   const x = randn(9, 3);
   const dy = randn(9, 4);
   const fresh = new Float32Array(9);
-  ref.unaryBackward('silu', x, dy, fresh, false);
+  ref.unaryBackward({ op: 'silu', x, dy, dx: fresh, accumulate: false });
   const garbage = new Float32Array(9).fill(NaN);
-  ref.unaryBackward('silu', x, dy, garbage, false);
+  ref.unaryBackward({ op: 'silu', x, dy, dx: garbage, accumulate: false });
   assert.deepEqual(garbage, fresh);
   const acc = new Float32Array(9).fill(1);
-  ref.unaryBackward('silu', x, dy, acc, true);
+  ref.unaryBackward({ op: 'silu', x, dy, dx: acc, accumulate: true });
   assertClose(
     acc,
     Array.from(fresh, (g) => g + 1),
@@ -85,13 +85,13 @@ test('binary: broadcasts a row over a matrix with zero strides', () => {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
   const b = new Float32Array([10, 20, 30]); // [3], broadcast over rows
   const out = new Float32Array(6);
-  ref.binary('add', a, [3, 1], b, [0, 1], out, [2, 3]);
+  ref.binary({ op: 'add', a, aStrides: [3, 1], b, bStrides: [0, 1], out, shape: [2, 3] });
   assert.deepEqual(Array.from(out), [11, 22, 33, 14, 25, 36]);
-  ref.binary('sub', a, [3, 1], b, [0, 1], out, [2, 3]);
+  ref.binary({ op: 'sub', a, aStrides: [3, 1], b, bStrides: [0, 1], out, shape: [2, 3] });
   assert.deepEqual(Array.from(out), [-9, -18, -27, -6, -15, -24]);
-  ref.binary('mul', a, [1, 3], b, [1, 0], out, [3, 2]); // a read transposed, b per row
+  ref.binary({ op: 'mul', a, aStrides: [1, 3], b, bStrides: [1, 0], out, shape: [3, 2] }); // a read transposed, b per row
   assert.deepEqual(Array.from(out), [10, 40, 40, 100, 90, 180]);
-  ref.binary('div', a, [3, 1], new Float32Array([2]), [0, 0], out, [2, 3]);
+  ref.binary({ op: 'div', a, aStrides: [3, 1], b: new Float32Array([2]), bStrides: [0, 0], out, shape: [2, 3] });
   assert.deepEqual(Array.from(out), [0.5, 1, 1.5, 2, 2.5, 3]);
 });
 
@@ -106,9 +106,9 @@ test('axpby: beta 0 overwrites even NaN, y may be x', () => {
 test('reduceSum: sums the middle axis of [2, 3, 2]', () => {
   const x = new Float32Array(12).map((_, i) => i);
   const out = new Float32Array(4).fill(100);
-  ref.reduceSum(x, 2, 3, 2, out, false);
+  ref.reduceSum({ x, outer: 2, mid: 3, inner: 2, out, accumulate: false });
   assert.deepEqual(Array.from(out), [0 + 2 + 4, 1 + 3 + 5, 6 + 8 + 10, 7 + 9 + 11]);
-  ref.reduceSum(x, 2, 3, 2, out, true);
+  ref.reduceSum({ x, outer: 2, mid: 3, inner: 2, out, accumulate: true });
   assert.deepEqual(Array.from(out), [12, 18, 48, 54]);
 });
 
@@ -122,7 +122,7 @@ test('dropout: keeps exactly the elements the shared hash keeps, scaled by 1/(1-
   const x = randn(1000, 5);
   const out = new Float32Array(x.length);
   const p = 0.3;
-  ref.dropout(x, out, p, 1234, 77);
+  ref.dropout({ x, out, p, seed: 1234, offset: 77 });
   let kept = 0;
   for (let i = 0; i < x.length; i++) {
     const keep = dropoutUniform(1234, 77 + i) >= p;
@@ -130,8 +130,8 @@ test('dropout: keeps exactly the elements the shared hash keeps, scaled by 1/(1-
     assert.equal(out[i], keep ? Math.fround(x[i] / (1 - p)) : 0);
   }
   assert.ok(Math.abs(kept / x.length - (1 - p)) < 0.06, `kept fraction ${kept / x.length}`);
-  ref.dropout(x, out, 0, 1, 0);
+  ref.dropout({ x, out, p: 0, seed: 1, offset: 0 });
   assert.deepEqual(out, x);
-  ref.dropout(x, out, 1, 1, 0);
+  ref.dropout({ x, out, p: 1, seed: 1, offset: 0 });
   assert.ok(out.every((v) => v === 0));
 });

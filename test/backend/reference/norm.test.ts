@@ -10,7 +10,7 @@ const [rows, cols, eps] = [5, 7, 1e-5];
 function rms(x: Float32Array, weight: Float32Array | Uint16Array | null) {
   const out = new Float32Array(x.length);
   const rstd = new Float32Array(rows);
-  ref.rmsNorm(x, weight, out, rstd, rows, cols, eps);
+  ref.rmsNorm({ x, weight, out, rstd, rows, cols, eps });
   return { out, rstd };
 }
 
@@ -18,14 +18,14 @@ function ln(x: Float32Array, weight: Float32Array | null, bias: Float32Array | n
   const out = new Float32Array(x.length);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
-  ref.layerNorm(x, weight, bias, out, mean, rstd, rows, cols, eps);
+  ref.layerNorm({ x, weight, bias, out, mean, rstd, rows, cols, eps });
   return { out, mean, rstd };
 }
 
 test('rmsNorm: one row by hand', () => {
   const out = new Float32Array(2);
   const rstd = new Float32Array(1);
-  ref.rmsNorm(new Float32Array([3, 4]), new Float32Array([1, 2]), out, rstd, 1, 2, 0);
+  ref.rmsNorm({ x: new Float32Array([3, 4]), weight: new Float32Array([1, 2]), out, rstd, rows: 1, cols: 2, eps: 0 });
   const s = 1 / Math.sqrt(12.5);
   assertClose(rstd, [s], { dtype: 'f32', what: 'rstd' });
   assertClose(out, [3 * s, 8 * s], { dtype: 'f32', what: 'out' });
@@ -58,13 +58,13 @@ test('rmsNormBackward: dx and dWeight match finite differences', () => {
   const { rstd } = rms(x, weight);
   const dx = new Float32Array(x.length);
   const dWeight = new Float32Array(cols);
-  ref.rmsNormBackward(x, weight, rstd, w, dx, dWeight, rows, cols, false);
+  ref.rmsNormBackward({ x, weight, rstd, dy: w, dx, dWeight, rows, cols, accumulate: false });
   const forward = () => rms(x, weight).out;
   checkGradient({ what: 'rmsNorm dx', input: x, weights: w, analytic: dx, forward });
   checkGradient({ what: 'rmsNorm dWeight', input: weight, weights: w, analytic: dWeight, forward });
   // Without a weight it acts as ones.
   const dxPlain = new Float32Array(x.length);
-  ref.rmsNormBackward(x, null, rms(x, null).rstd, w, dxPlain, null, rows, cols, false);
+  ref.rmsNormBackward({ x, weight: null, rstd: rms(x, null).rstd, dy: w, dx: dxPlain, dWeight: null, rows, cols, accumulate: false });
   checkGradient({ what: 'rmsNorm dx (no weight)', input: x, weights: w, analytic: dxPlain, forward: () => rms(x, null).out });
 });
 
@@ -77,7 +77,7 @@ test('layerNormBackward: dx, dWeight and dBias match finite differences', () => 
   const dx = new Float32Array(x.length);
   const dWeight = new Float32Array(cols);
   const dBias = new Float32Array(cols);
-  ref.layerNormBackward(x, weight, mean, rstd, w, dx, dWeight, dBias, rows, cols, false);
+  ref.layerNormBackward({ x, weight, mean, rstd, dy: w, dx, dWeight, dBias, rows, cols, accumulate: false });
   const forward = () => ln(x, weight, bias).out;
   checkGradient({ what: 'layerNorm dx', input: x, weights: w, analytic: dx, forward });
   checkGradient({ what: 'layerNorm dWeight', input: weight, weights: w, analytic: dWeight, forward });
@@ -91,10 +91,10 @@ test('norm backward: accumulate adds to dx and dWeight', () => {
   const { rstd } = rms(x, weight);
   const dx = new Float32Array(x.length);
   const dWeight = new Float32Array(cols);
-  ref.rmsNormBackward(x, weight, rstd, w, dx, dWeight, rows, cols, false);
+  ref.rmsNormBackward({ x, weight, rstd, dy: w, dx, dWeight, rows, cols, accumulate: false });
   const dxAcc = new Float32Array(x.length).fill(1);
   const dWeightAcc = new Float32Array(cols).fill(1);
-  ref.rmsNormBackward(x, weight, rstd, w, dxAcc, dWeightAcc, rows, cols, true);
+  ref.rmsNormBackward({ x, weight, rstd, dy: w, dx: dxAcc, dWeight: dWeightAcc, rows, cols, accumulate: true });
   assertClose(
     dxAcc,
     Array.from(dx, (g) => g + 1),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RopeArgs, RopeLayout } from '../../../src/backend/backend.js';
+import type { RopeShape, RopeLayout } from '../../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../../src/backend/reference/index.js';
 import { checkGradient } from '../../helpers/gradcheck.js';
 import { randn } from '../../helpers/random.js';
@@ -27,8 +27,8 @@ const { cos, sin } = tables(8, shape.rotaryDim);
 
 function apply(x: Float32Array, layout: RopeLayout, inverse: boolean): Float32Array {
   const out = new Float32Array(x.length);
-  const args: RopeArgs = { ...shape, layout, inverse };
-  ref.rope(x, out, positions, cos, sin, args);
+  const args: RopeShape = { ...shape, layout, inverse };
+  ref.rope({ x, out, positions, cos, sin, ...args });
   return out;
 }
 
@@ -40,10 +40,10 @@ test('rope: rotates pairs by hand for both layouts', () => {
   const x = new Float32Array([1, 2, 3, 4]);
   const args = { batch: 1, seq: 1, heads: 1, headDim: 4, rotaryDim: 4, inverse: false };
   const out = new Float32Array(4);
-  ref.rope(x, out, new Int32Array([1]), c, s, { ...args, layout: 'halves' }); // pairs (0,2), (1,3)
+  ref.rope({ x, out, positions: new Int32Array([1]), cos: c, sin: s, ...args, layout: 'halves' }); // pairs (0,2), (1,3)
   const [ca, sa, cb, sb] = [Math.cos(a), Math.sin(a), Math.cos(b), Math.sin(b)];
   assertClose(out, [1 * ca - 3 * sa, 2 * cb - 4 * sb, 3 * ca + 1 * sa, 4 * cb + 2 * sb], { dtype: 'f32', what: 'halves' });
-  ref.rope(x, out, new Int32Array([1]), c, s, { ...args, layout: 'pairs' }); // pairs (0,1), (2,3)
+  ref.rope({ x, out, positions: new Int32Array([1]), cos: c, sin: s, ...args, layout: 'pairs' }); // pairs (0,1), (2,3)
   assertClose(out, [1 * ca - 2 * sa, 2 * ca + 1 * sa, 3 * cb - 4 * sb, 4 * cb + 3 * sb], { dtype: 'f32', what: 'pairs' });
 });
 
@@ -76,7 +76,7 @@ for (const layout of ['halves', 'pairs'] as const) {
   test(`rope ${layout}: works in place`, () => {
     const x = randn(2 * 3 * 3 * 10, 4);
     const expected = apply(x, layout, false);
-    ref.rope(x, x, positions, cos, sin, { ...shape, layout, inverse: false });
+    ref.rope({ x, out: x, positions, cos, sin, ...shape, layout, inverse: false });
     assert.deepEqual(x, expected);
   });
 }

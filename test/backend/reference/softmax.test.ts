@@ -40,10 +40,10 @@ for (const kind of ['softmax', 'logSoftmax'] as const) {
     };
     const y = forward();
     const dx = new Float32Array(x.length);
-    ref[`${kind}Backward`](y, w, dx, rows, cols, false);
+    ref[`${kind}Backward`]({ y, dy: w, dx, rows, cols, accumulate: false });
     checkGradient({ what: kind, input: x, weights: w, analytic: dx, forward });
     const acc = new Float32Array(x.length).fill(2);
-    ref[`${kind}Backward`](y, w, acc, rows, cols, true);
+    ref[`${kind}Backward`]({ y, dy: w, dx: acc, rows, cols, accumulate: true });
     assertClose(
       acc,
       Array.from(dx, (g) => g + 2),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { referenceBackend } from '../../../src/backend/reference/index.js';
 import { ColaError } from '../../../src/errors.js';
-import { GPT2LMHeadModel } from '../../../src/models/gpt2/index.js';
+import { GPT2LMHeadModel } from '../../../src/models/gpt2/model.js';
 import { attentionScale, parseGpt2Config } from '../../../src/models/gpt2/config.js';
 import { loadModel, randomModel } from '../../../src/models/load.js';
 import { noGrad } from '../../../src/tensor/autograd.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { referenceBackend } from '../../../src/backend/reference/index.js';
 import { ColaError } from '../../../src/errors.js';
 import { hasFinalLayerNorm, parseOptConfig } from '../../../src/models/opt/config.js';
-import { OPTForCausalLM } from '../../../src/models/opt/index.js';
+import { OPTForCausalLM } from '../../../src/models/opt/model.js';
 import { loadModel, randomModel } from '../../../src/models/load.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
 import { tensor } from '../../../src/tensor/ops/creation.js';

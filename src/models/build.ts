@@ -1,7 +1,7 @@
-import type { WeightSource } from '../models/weightSource.js';
-import { Embedding } from './embedding.js';
-import { Linear } from './linear.js';
-import { LayerNorm, RMSNorm } from './norm.js';
+import { Embedding } from '../nn/embedding.js';
+import { Linear } from '../nn/linear.js';
+import { LayerNorm, RMSNorm } from '../nn/norm.js';
+import type { WeightSource } from './weightSource.js';
 
 // Builders that read a layer's parameters from a WeightSource under its
 // checkpoint prefix (`model.layers.0.self_attn.q_proj`).
