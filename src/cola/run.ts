@@ -6,6 +6,7 @@ import { loraScale, type LoraConfig } from '../lora/config.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { AdamW } from '../optim/adamw.js';
+import { carryMoments, installMoments, parseMomentReset } from '../optim/momentReset.js';
 import { chainLr, type ChainScheduleMode, type ScheduleKind } from '../optim/schedule.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -84,6 +85,7 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   const stepsPerEpoch = Math.max(1, Math.ceil(order.perEpoch / cfg.gradAccum));
   const totalSteps = cfg.maxSteps ?? cfg.epochs * stepsPerEpoch;
   const full = cfg.method === 'full';
+  const momentReset = parseMomentReset(cfg.optimizerReset, 'optimizerReset');
   const links = planChain({
     totalSteps,
     stepsPerEpoch,
@@ -170,8 +172,8 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
     const next = links[link.index + 1];
     if (next) {
       const before = probe();
-      const moments =
-        cfg.optimizerReset === 'full' ? null : keepMoments(optimizer, cfg.optimizerReset, cfg.seed + link.index, link.rank === next.rank);
+      // a new rank: the old moments do not fit the new factors
+      const moments = link.rank === next.rank ? carryMoments(optimizer, momentReset, cfg.seed + link.index) : null;
       const deltaNorm = tieKnot(
         layers.map(([p, l]) => [p, l] as [string, LoraLinear]),
         history,
@@ -237,25 +239,6 @@ function evaluate(
   if (layers.length)
     exportChain({ ...cfg, outDir: path.join(cfg.outDir, 'best'), saveLinkAdapters: false }, model, layers, history, [], io.baseModel, true);
   return { step, metrics };
-}
-
-/** Moments carried across a knot for ReLoRA-style partial resets ('none', 'magnitude:p', 'random:p'). */
-function keepMoments(
-  opt: AdamW,
-  mode: string,
-  seed: number,
-  sameShapes: boolean,
-): { m: Float32Array[]; v: Float32Array[]; t: number } | null {
-  if (!sameShapes) return null; // a new rank: old moments do not fit the new factors
-  const m = /^(magnitude|random):(\d*\.?\d+)$/.exec(mode);
-  if (m) opt.prune(m[1] as 'magnitude' | 'random', Number(m[2]), seed);
-  return { m: opt.m.map((x) => x.slice()), v: opt.v.map((x) => x.slice()), t: opt.t };
-}
-
-function installMoments(opt: AdamW, s: { m: Float32Array[]; v: Float32Array[]; t: number }): void {
-  opt.m.forEach((x, i) => x.set(s.m[i]!));
-  opt.v.forEach((x, i) => x.set(s.v[i]!));
-  opt.t = s.t;
 }
 
 function snapshot(
