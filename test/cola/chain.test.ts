@@ -9,14 +9,14 @@ import { tieKnot } from '../../src/cola/knot.js';
 import { DEFAULT_LORA_CONFIG } from '../../src/lora/config.js';
 import { applyLora, loraLayers } from '../../src/lora/inject.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
-import { AdamW } from '../../src/optim/adamw.js';
+import { loadCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 
 import { stepLosses } from '../helpers/trainRuns.js';
-import { config, examples, logitsOf, model } from './tinyRun.js';
+import { CONFIG, config, examples, logitsOf, model } from './tinyRun.js';
 
-test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empty', () => {
+test('a knot adds s*B*A to the base, zeroes B and re-initialises A within the Kaiming bound', () => {
   const m = model();
   applyLora(m, { ...DEFAULT_LORA_CONFIG, r: 4, alpha: 8 }, 1);
   const layers = loraLayers(m);
@@ -33,6 +33,7 @@ test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empt
       }
     return w;
   });
+  const oldA = layers.map(([, l]) => l.lora_A.f32.slice());
   const norm = tieKnot(layers, new ChainHistory(), 2, 99);
   assert.ok(norm > 0);
   layers.forEach(([, l], j) => {
@@ -42,15 +43,54 @@ test('a knot adds s*B*A to the base, zeroes B, and the new optimizer starts empt
       'B is zero after the knot',
     );
     assert.equal(l.r, 2, 'the next link has the stepped-down rank');
+    assertFreshA(l.lora_A.f32, l.inFeatures, oldA[j]!.subarray(0, 2 * l.inFeatures));
   });
   const after = logitsOf(m);
   before.forEach((x, i) => assert.ok(Math.abs(x - after[i]!) < 1e-5, 'the merge does not change the outputs'));
-  const opt = new AdamW(
-    layers.flatMap(([, l]) => [l.lora_A, l.lora_B]),
-    { lr: 1 },
-  );
-  assert.equal(opt.t, 0);
-  assert.ok(opt.m.every((x) => x.every((v) => v === 0)));
+});
+
+/** A fresh A: differs from the one before the knot, nonzero, inside U(-1/sqrt(in), 1/sqrt(in)). */
+function assertFreshA(A: Float32Array, inFeatures: number, old: Float32Array): void {
+  assert.notDeepEqual(A, old, 'A is re-initialised');
+  assert.ok(A.some((v) => v !== 0) && A.every((v) => Math.abs(v) <= 1 / Math.sqrt(inFeatures)), 'A within the Kaiming bound');
+}
+
+test('in a run, the link after a knot starts with a fresh A, B = 0 and a new optimizer (moments zero, t = 0)', () => {
+  // stop right after the knot at step 4: the checkpoint then holds the new link's factors and optimizer
+  const stopAt = (dir: string, at: number): Checkpoint => {
+    let steps = 0;
+    const log = new MetricsLog(dir, [(e) => (steps = e.event === 'step' ? (e['step'] as number) : steps)]);
+    runChain(config(dir), {
+      model: model(),
+      objective: lmObjective(examples(16), 0),
+      log,
+      shouldStop: () => steps >= at,
+      baseModel: 'tiny',
+    });
+    return loadCheckpoint(dir)!;
+  };
+  const optimizerState = (c: Checkpoint): Float32Array[] => [...c.arrays].filter(([k]) => k.startsWith('optim.')).map(([, x]) => x);
+  // the checkpoint does show a used optimizer: stopped mid-link at step 3, its moments are nonzero
+  const mid = stopAt(fs.mkdtempSync(path.join(os.tmpdir(), 'cola-mid-')), 3);
+  assert.equal(mid.state['step'], 3);
+  assert.equal(mid.state['optimT'], 3);
+  assert.ok(optimizerState(mid).some((x) => x.some((v) => v !== 0)));
+  const knot = stopAt(fs.mkdtempSync(path.join(os.tmpdir(), 'cola-knot-')), 4);
+  assert.equal(knot.state['step'], 4, 'stopped at the first knot (links of 4 steps)');
+  assert.equal(knot.state['optimT'], 0, 'the new optimizer has taken no step');
+  const state = optimizerState(knot);
+  assert.ok(state.length > 0 && state.every((x) => x.every((v) => v === 0)), 'its moments are all zero');
+  const live = [...knot.arrays.keys()].filter((k) => k.startsWith('live.') && k.endsWith('.A'));
+  assert.ok(live.length > 0);
+  for (const k of live) {
+    const p = k.slice('live.'.length, -'.A'.length);
+    const inFeatures = CONFIG.hidden_size; // the targets q_proj and v_proj read the hidden state
+    assertFreshA(knot.arrays.get(k)!, inFeatures, knot.arrays.get(`link.0.${p}.A`)!);
+    assert.ok(
+      knot.arrays.get(`live.${p}.B`)!.every((v) => v === 0),
+      `${p}: B is zero`,
+    );
+  }
 });
 
 test('COLA run: base frozen within a link, exported single adapter on the original base equals the merged model', () => {
