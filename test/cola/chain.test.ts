@@ -9,6 +9,8 @@ import { tieKnot } from '../../src/cola/knot.js';
 import { DEFAULT_LORA_CONFIG } from '../../src/lora/config.js';
 import { applyLora, loraLayers } from '../../src/lora/inject.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
+import { readJsonObject } from '../../src/io/fileIo.js';
+import { openSafetensors } from '../../src/io/safetensors.js';
 import { loadCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
@@ -117,6 +119,21 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
   // untargeted weights never change
   for (const [n, t] of m.namedParameters())
     if (!n.includes('q_proj') && !n.includes('v_proj') && original.has(n)) assert.deepEqual(t.f32, original.get(n));
+  // targeted base weights change only at the knots: original + s_0 B_0 A_0 + s_1 B_1 A_1 (links 0 and 1, from links/link-j)
+  for (const [p, l] of loraLayers(m)) {
+    const want = Float64Array.from(original.get(`${p}.weight`) ?? original.get(`${p}.base_layer.weight`)!);
+    const [out, inF] = l.base_layer.weight.shape as [number, number];
+    for (const j of [0, 1]) {
+      const folder = path.join(dir, 'links', `link-${j}`);
+      const json = readJsonObject(path.join(folder, 'adapter_config.json'));
+      const [r, s] = [json.r as number, (json.lora_alpha as number) / (json.r as number)];
+      const st = openSafetensors(path.join(folder, 'adapter_model.safetensors'));
+      const [A, B] = [st.read(`base_model.model.${p}.lora_A.weight`), st.read(`base_model.model.${p}.lora_B.weight`)];
+      for (let o = 0; o < out; o++)
+        for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) want[o * inF + i]! += s * B[o * r + k]! * A[k * inF + i]!;
+    }
+    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `${p} [${i}]: ${x} vs ${want[i]}`));
+  }
   const trained = logitsOf(m);
   // The exported adapter, applied to a fresh copy of the original base, reproduces the trained model.
   const fresh = model();
