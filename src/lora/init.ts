@@ -17,8 +17,9 @@ export function deriveSeed(seed: number, index: number): number {
 
 /** A: [r, in] (f32).
  * - 'kaiming': PyTorch's kaiming_uniform_(a=sqrt(5)), nn.Linear's default and what
- *   loralib/PEFT use: bound = gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + 5)),
- *   i.e. U(-1/sqrt(in), 1/sqrt(in)).
+ *   loralib/PEFT use: bound = gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + 5))
+ *   and fan_in = A.size(1) = in, i.e. U(-1/sqrt(in), 1/sqrt(in)) (checked on both
+ *   bounds in test/lora/init.test.ts).
  * - 'gaussian': PEFT's init_lora_weights="gaussian", normal with std 1/r. */
 export function initLoraA(kind: 'kaiming' | 'gaussian', r: number, inFeatures: number, rng: Rng): Float32Array {
   const a = new Float32Array(r * inFeatures);

@@ -1,6 +1,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface AdamWOptions {
+  /** The rate of step() when it is called without one. */
   lr: number;
   beta1?: number;
   beta2?: number;
@@ -34,8 +35,9 @@ export class AdamW {
     this.v = params.map((p) => p.backend.alloc('f32', p.size) as Float32Array);
   }
 
-  /** One update with learning rate lr; parameters without a gradient are skipped. */
-  step(lr: number): void {
+  /** One update with learning rate lr (default: the constructor's opts.lr);
+   * parameters without a gradient are skipped. */
+  step(lr: number = this.opts.lr): void {
     this.t++;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
@@ -59,30 +61,5 @@ export class AdamW {
 
   zeroGrad(): void {
     for (const p of this.params) p.grad = null;
-  }
-
-  /** ReLoRA's partial reset at a knot: zero all but the largest-|.| (magnitude) or
-   * a random fraction (random) of each moment tensor; p = fraction pruned. */
-  prune(mode: 'magnitude' | 'random', p: number, seed: number): void {
-    const all = [...this.m, ...this.v];
-    all.forEach((x, i) => (mode === 'magnitude' ? pruneMagnitude(x, p) : pruneRandom(x, p, seed + i)));
-  }
-}
-
-function pruneMagnitude(x: Float32Array, p: number): void {
-  const k = Math.floor(x.length * p);
-  if (k <= 0) return;
-  const sorted = Float32Array.from(x, Math.abs).sort();
-  const threshold = sorted[k - 1]!;
-  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) <= threshold) x[i] = 0;
-}
-
-function pruneRandom(x: Float32Array, p: number, seed: number): void {
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < x.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    if ((s >>> 0) / 4294967296 < p) x[i] = 0;
   }
 }

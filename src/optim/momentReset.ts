@@ -66,7 +66,9 @@ export function installMoments(opt: AdamW, carried: CarriedMoments): void {
       if (m !== x.length || v !== x.length) problems.push(`parameter ${i}: ${x.length} values, carried m ${m} and v ${v}`);
     });
   if (problems.length)
-    throw new Error(`installMoments: the carried Adam moments do not fit the new optimizer (a rank change needs a full reset): ${problems.join('; ')}`);
+    throw new Error(
+      `installMoments: the carried Adam moments do not fit the new optimizer (a rank change needs a full reset): ${problems.join('; ')}`,
+    );
   opt.m.forEach((x, i) => x.set(carried.m[i]!));
   opt.v.forEach((x, i) => x.set(carried.v[i]!));
   opt.t = carried.t;

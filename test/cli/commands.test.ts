@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commands } from '../../src/cli/commands/index.js';
+import { openSafetensors } from '../../src/io/safetensors.js';
 import { makeTmpDir } from '../io/tmpdir.js';
 import { colaBin } from '../helpers/trainRuns.js';
 import { cola, tinyModelDir, writeCorpus, writeRte, writeTinyLlama2c } from './harness.js';
@@ -57,6 +58,10 @@ test('train --target-regex selects modules by regex (overriding the default --ta
   ]);
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8'));
   assert.equal(cfg.target_modules, '.*\\.(k_proj|o_proj)');
+  // keys are base_model.model.<path>.<module>.lora_A.weight
+  const keys = [...openSafetensors(path.join(out, 'adapter', 'adapter_model.safetensors')).tensors.keys()];
+  const modules = new Set(keys.map((k) => k.split('.').at(-3)));
+  assert.deepEqual([...modules].sort(), ['k_proj', 'o_proj'], 'the adapter holds exactly the modules the regex selects');
 });
 
 test('eval --data on a text file gives loss and perplexity; the adapter changes them', () => {
@@ -151,6 +156,10 @@ test('convert llama2c writes a model folder that info and generate load', () => 
     'tokenizer_config.json',
   ]);
   assert.equal(json(ok(['info', '--model', out, '--json']))['vocab'], 294);
+  assert.ok(
+    ok(['generate', '--model', out, '--prompt', 'the cat', '--max-new-tokens', '4']).endsWith('\n'),
+    'generate loads it and prints',
+  );
 });
 
 test('generate is deterministic when greedy (and with a fixed sampling seed)', () => {

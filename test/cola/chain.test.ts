@@ -5,12 +5,16 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { runChain } from '../../src/cola/run.js';
 import { Chain } from '../../src/cola/chain.js';
+import { loraLayers } from '../../src/lora/inject.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
+import { readJsonObject } from '../../src/io/fileIo.js';
+import { openSafetensors } from '../../src/io/safetensors.js';
+import { loadCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 
 import { stepLosses } from '../helpers/trainRuns.js';
-import { config, examples, logitsOf, model } from './tinyRun.js';
+import { CONFIG, config, examples, logitsOf, model } from './tinyRun.js';
 
 test('a knot adds s*B*A to the base, re-draws A, zeroes B, and builds a new optimizer with empty moments', () => {
   const m = model();
@@ -69,6 +73,50 @@ test('a knot adds s*B*A to the base, re-draws A, zeroes B, and builds a new opti
   );
 });
 
+/** A fresh A: differs from the one before the knot, nonzero, inside U(-1/sqrt(in), 1/sqrt(in)). */
+function assertFreshA(A: Float32Array, inFeatures: number, old: Float32Array): void {
+  assert.notDeepEqual(A, old, 'A is re-initialised');
+  assert.ok(A.some((v) => v !== 0) && A.every((v) => Math.abs(v) <= 1 / Math.sqrt(inFeatures)), 'A within the Kaiming bound');
+}
+
+test('in a run, the link after a knot starts with a fresh A, B = 0 and a new optimizer (moments zero, t = 0)', () => {
+  // stop right after the knot at step 4: the checkpoint then holds the new link's factors and optimizer
+  const stopAt = (dir: string, at: number): Checkpoint => {
+    let steps = 0;
+    const log = new MetricsLog(dir, [(e) => (steps = e.event === 'step' ? (e['step'] as number) : steps)]);
+    runChain(config(dir), {
+      model: model(),
+      objective: lmObjective(examples(16), 0),
+      log,
+      shouldStop: () => steps >= at,
+      baseModel: 'tiny',
+    });
+    return loadCheckpoint(dir)!;
+  };
+  const optimizerState = (c: Checkpoint): Float32Array[] => [...c.arrays].filter(([k]) => k.startsWith('optim.')).map(([, x]) => x);
+  // the checkpoint does show a used optimizer: stopped mid-link at step 3, its moments are nonzero
+  const mid = stopAt(fs.mkdtempSync(path.join(os.tmpdir(), 'cola-mid-')), 3);
+  assert.equal(mid.state['step'], 3);
+  assert.equal(mid.state['optimT'], 3);
+  assert.ok(optimizerState(mid).some((x) => x.some((v) => v !== 0)));
+  const knot = stopAt(fs.mkdtempSync(path.join(os.tmpdir(), 'cola-knot-')), 4);
+  assert.equal(knot.state['step'], 4, 'stopped at the first knot (links of 4 steps)');
+  assert.equal(knot.state['optimT'], 0, 'the new optimizer has taken no step');
+  const state = optimizerState(knot);
+  assert.ok(state.length > 0 && state.every((x) => x.every((v) => v === 0)), 'its moments are all zero');
+  const live = [...knot.arrays.keys()].filter((k) => k.startsWith('live.') && k.endsWith('.A'));
+  assert.ok(live.length > 0);
+  for (const k of live) {
+    const p = k.slice('live.'.length, -'.A'.length);
+    const inFeatures = CONFIG.hidden_size; // the targets q_proj and v_proj read the hidden state
+    assertFreshA(knot.arrays.get(k)!, inFeatures, knot.arrays.get(`link.0.${p}.A`)!);
+    assert.ok(
+      knot.arrays.get(`live.${p}.B`)!.every((v) => v === 0),
+      `${p}: B is zero`,
+    );
+  }
+});
+
 test('COLA run: base frozen within a link, exported single adapter on the original base equals the merged model', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-chain-'));
   const m = model();
@@ -93,6 +141,21 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
   // untargeted weights never change
   for (const [n, t] of m.namedParameters())
     if (!n.includes('q_proj') && !n.includes('v_proj') && original.has(n)) assert.deepEqual(t.f32, original.get(n));
+  // targeted base weights change only at the knots: original + s_0 B_0 A_0 + s_1 B_1 A_1 (links 0 and 1, from links/link-j)
+  for (const [p, l] of loraLayers(m)) {
+    const want = Float64Array.from(original.get(`${p}.weight`) ?? original.get(`${p}.base_layer.weight`)!);
+    const [out, inF] = l.base_layer.weight.shape as [number, number];
+    for (const j of [0, 1]) {
+      const folder = path.join(dir, 'links', `link-${j}`);
+      const json = readJsonObject(path.join(folder, 'adapter_config.json'));
+      const [r, s] = [json.r as number, (json.lora_alpha as number) / (json.r as number)];
+      const st = openSafetensors(path.join(folder, 'adapter_model.safetensors'));
+      const [A, B] = [st.read(`base_model.model.${p}.lora_A.weight`), st.read(`base_model.model.${p}.lora_B.weight`)];
+      for (let o = 0; o < out; o++)
+        for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) want[o * inF + i]! += s * B[o * r + k]! * A[k * inF + i]!;
+    }
+    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `${p} [${i}]: ${x} vs ${want[i]}`));
+  }
   const trained = logitsOf(m);
   // The exported adapter, applied to a fresh copy of the original base, reproduces the trained model.
   const fresh = model();

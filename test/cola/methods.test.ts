@@ -89,6 +89,28 @@ test('relora preset: a knot every N steps, pruned moments carried over, LR re-wa
   // moments survive the knot (pruned, not reset): the optimizer step counter keeps counting
   const ckpt = loadCheckpoint(dir)!;
   assert.equal(ckpt.state['optimT'], 12, 'ReLoRA carries the optimizer across knots');
+  // stopped right at the first knot, the checkpoint holds the moments handed to link 1: 90% of each tensor pruned
+  const atKnot = tmp('relora-knot');
+  let steps = 0;
+  runChain(
+    { ...cfg, outDir: atKnot },
+    {
+      model: model(),
+      objective: lmObjective(examples(16), 0),
+      log: new MetricsLog(atKnot, [(e) => (steps = e.event === 'step' ? (e['step'] as number) : steps)]),
+      shouldStop: () => steps >= 3,
+      baseModel: 'tiny',
+    },
+  );
+  const knotCkpt = loadCheckpoint(atKnot)!;
+  assert.deepEqual([knotCkpt.state['step'], knotCkpt.state['optimT']], [3, 3]);
+  const moments = [...knotCkpt.arrays].filter(([k]) => k.startsWith('optim.'));
+  assert.ok(moments.length > 0);
+  for (const [k, x] of moments) assert.ok(x.filter((v) => v === 0).length >= Math.floor(0.9 * x.length), `${k}: at least 90% pruned`);
+  assert.ok(
+    moments.some(([, x]) => x.some((v) => v !== 0)),
+    'the largest 10% are carried, not reset',
+  );
   const cola = tmp('cola-reset');
   runChain(config(cola, { epochs: 3, chainLength: 4 }), {
     model: model(),

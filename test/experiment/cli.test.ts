@@ -123,7 +123,10 @@ test('experiment: runs every cell once, writes experiment.json, results.md, SVG 
 });
 
 test('experiment: a finished cell made with other settings is an error naming the setting, not a silent reuse', () => {
-  if (!fs.existsSync(path.join(out, 'experiment.json'))) return; // the first test failed; it says why
+  assert.ok(
+    fs.existsSync(path.join(out, 'experiment.json')),
+    `${out}/experiment.json missing: the first experiment test failed (its error says why)`,
+  );
   const r = cola(args.map((a, i) => (args[i - 1] === '--epochs' ? '3' : a)));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /was made with other settings:\n {2}run\.budget\.epochs: 2 → 3/);

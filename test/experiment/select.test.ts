@@ -75,6 +75,7 @@ test('perplexity: the lowest mean dev wins; a diverged (NaN) LR never wins; ties
     cell('cola-l2', 1e-4, 0, NaN, 1, 'perplexity'),
   ];
   assert.equal(selectLr(ppl, [1e-3, 5e-4, 1e-4])!.lr, 5e-4);
+  assert.equal(selectLr(ppl, [1e-4, 1e-3, 5e-4])!.lr, 5e-4, 'NaN listed first does not win either');
   const [row] = summarize(
     ppl.map((c) => ({ ...c, task: 'shakespeare' })),
     [{ name: 'shakespeare', corpus: 'x.txt' }],

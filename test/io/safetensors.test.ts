@@ -74,6 +74,11 @@ test('sharded round trip: several shards, index lists every tensor, reads match'
     index.metadata.total_size,
     tensors.reduce((a, t) => a + t.data.byteLength, 0),
   );
+  assert.deepEqual(Object.keys(index.weight_map).sort(), tensors.map((t) => t.name).sort(), 'the index lists every tensor');
+  assert.ok(
+    Object.values(index.weight_map).every((f) => names.includes(f as string)),
+    'each in a written shard',
+  );
   assertSameContents(openSafetensors(sub), tensors);
   // a re-save with fewer shards removes the stale ones
   const fewer = writeShardedSafetensors(sub, tensors, 1 << 20);

@@ -82,7 +82,7 @@ test('a folder without tokenizer.json or with broken JSON is a ColaError naming 
   fs.mkdirSync(empty);
   assert.throws(
     () => loadTokenizer(empty),
-    (e: unknown) => e instanceof ColaError && e.message.includes(empty),
+    (e: unknown) => e instanceof ColaError && e.message.includes(empty) && e.message.includes('no tokenizer.json'),
   );
   const broken = folder('broken', {});
   fs.writeFileSync(path.join(broken, 'tokenizer_config.json'), '{ nope');

@@ -56,6 +56,8 @@ test('trainBias: lora_only trains the wrapped layers biases, all trains every bi
   const all = tinyModel({ bias: true });
   applyLora(all, loraConfig({ targets: ['q_proj'], trainBias: 'all' }), 1);
   assert.equal(biasNames(all).length, 6); // q, k, v biases in 2 layers
+  const everyBias = [...all.namedParameters()].map(([n]) => n).filter((n) => n.endsWith('bias'));
+  assert.deepEqual(biasNames(all), everyBias, 'every bias of the model');
 });
 
 test('after loss.backward() only A and B have gradients', () => {

@@ -136,9 +136,11 @@ test('resetAdapter: fresh A, zero B, new rank and scale, new tensors; the knot s
   const l = layer();
   randomizeB([l], 6);
   const merged = (l.merge(), run(l));
-  const oldA = l.lora_A;
+  const [oldA, oldB] = [l.lora_A, l.lora_B];
   l.resetAdapter(9, 2);
-  assert.notEqual(l.lora_A, oldA);
+  assert.ok(l.lora_A !== oldA && l.lora_B !== oldB, 'new tensors');
+  assert.notDeepEqual(l.lora_A.f32, oldA.f32.subarray(0, 2 * IN), 'fresh A values');
+  assert.ok(l.lora_A.f32.every((v) => Math.abs(v) <= 1 / Math.sqrt(IN)) && l.lora_A.f32.some((v) => v !== 0), 'A within the Kaiming bound');
   assert.deepEqual([l.r, l.scaling, l.merged], [2, 3, false]);
   assert.deepEqual(l.lora_A.shape, [2, IN]);
   assert.ok(l.lora_B.f32.every((v) => v === 0) && l.lora_A.requiresGrad && l.lora_B.requiresGrad);

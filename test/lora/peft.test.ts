@@ -25,6 +25,17 @@ function savedAdapter(name: string, cfg = loraConfig({ rankPattern: { v_proj: 2 
 test('adapter_config.json has PEFT keys only; tensors are PEFT-named f32 [r, in] / [out, r]', () => {
   const { out } = savedAdapter('layout');
   const json = readJsonObject(path.join(out, 'adapter_config.json'));
+  // field names of PEFT's LoraConfig / PeftConfig (peft/tuners/lora/config.py, peft/config.py)
+  const peftFields = new Set(
+    'peft_type task_type base_model_name_or_path revision inference_mode r lora_alpha lora_dropout target_modules exclude_modules use_rslora rank_pattern alpha_pattern bias fan_in_fan_out init_lora_weights use_dora modules_to_save layers_to_transform layers_pattern'.split(
+      ' ',
+    ),
+  );
+  assert.deepEqual(
+    Object.keys(json).filter((k) => !peftFields.has(k)),
+    [],
+    'no key PEFT does not know',
+  );
   assert.deepEqual(json.target_modules, ['q_proj', 'v_proj']);
   assert.deepEqual(
     [json.peft_type, json.task_type, json.r, json.lora_alpha, json.use_rslora, json.bias],

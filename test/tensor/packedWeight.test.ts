@@ -75,6 +75,7 @@ test('a trainable weight is never packed; once frozen after training, it is pack
   opt.step(0.1);
   w.requiresGrad = false;
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after an optimizer step' });
+  assert.ok(packedWeight(w, 'forward'), 'frozen again, it is packed');
 });
 
 test('assign (a checkpoint restore) and update move the version, and the next product reads the new values', { skip }, () => {

@@ -48,7 +48,8 @@ test('opt without a final layer norm rejects a file that has one', () => {
 });
 
 test('opt positions stop at max_position_embeddings (the table has 2 more rows)', () => {
-  const model = randomModel(fixtureConfig('opt_postln_tiny'), { backend });
+  const model = randomModel(fixtureConfig('opt_postln_tiny'), { backend }) as OPTForCausalLM;
+  assert.deepEqual(model.model.decoder.embed_positions.weight.shape, [16 + 2, 16], 'HF OPTLearnedPositionalEmbedding: offset 2');
   const ids = (n: number) => tensor(backend, new Array<number>(n).fill(3), [1, n], 'i32');
   assert.deepEqual(noGrad(() => model.logits(ids(16))).shape, [1, 16, 64]);
   assert.throws(() => noGrad(() => model.logits(ids(17))), /max_position_embeddings/);
