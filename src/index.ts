@@ -25,7 +25,7 @@ export { saveLoraAdapter, saveChainAdapter, loadPeftAdapter, type SaveAdapterOpt
 export { fineTune, runConfig, type FineTuneData, type FineTuneOptions, type FineTuneResult } from './api/fineTune.js';
 export { runChain, type Method, type RunConfig, type RunInputs, type RunSummary } from './cola/run.js';
 export { exportChain } from './cola/export.js';
-export { prepareData, textChunks, type DataSpec, type PreparedData } from './train/prepare.js';
+export { prepareData, textChunks, type DataSpec, type PrepareContext, type PreparedData } from './train/prepare.js';
 export { MetricsLog, type RunEvent } from './train/metricsLog.js';
 export { writeRunReport } from './report/runReport.js';
 

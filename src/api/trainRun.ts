@@ -9,7 +9,6 @@ import { writeJsonAtomic } from '../io/fileIo.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { writeRunReport } from '../report/runReport.js';
 import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
-import { trainDefaults } from '../train/options.js';
 import { prepareData, type DataSpec } from '../train/prepare.js';
 
 /** Training data, as `cola train`'s data flags: `data` (+ `devData`) files, or a `task` of
@@ -17,7 +16,7 @@ import { prepareData, type DataSpec } from '../train/prepare.js';
 export type FineTuneData = Omit<DataSpec, 'seed' | 'maxLength'> & {
   /** seed of the task sampling (default: the run's seed) */
   dataSeed?: number;
-  /** tokens per sequence (default 256, never more than the model's context) */
+  /** tokens per sequence (default: the model's context, never more) */
   maxLength?: number;
 };
 
@@ -52,7 +51,10 @@ export interface TrainRunInputs {
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
-  const data = prepareData(dataSpec(o.data, cfg.seed, o.model), o.tokenizer);
+  const data = prepareData(dataSpec(o.data, cfg.seed), o.tokenizer, {
+    contextLength: o.model.dims.maxPositions,
+    modelType: o.model.dims.modelType,
+  });
   // checked before any file is written (runChain checks it too, after creating the folder)
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')
     throw new ColaError('method full trains every weight in f32: load the model in f32 (cola train: --dtype f32)');
@@ -84,8 +86,7 @@ function enableCheckpointing(model: CausalLM, cfg: RunConfig): void {
   model.enableGradientCheckpointing();
 }
 
-function dataSpec(d: FineTuneData, seed: number, model: CausalLM): DataSpec {
-  const maxLength = d.maxLength ?? (trainDefaults()['max-length'] as number);
+function dataSpec(d: FineTuneData, seed: number): DataSpec {
   return {
     data: d.data,
     devData: d.devData,
@@ -96,8 +97,8 @@ function dataSpec(d: FineTuneData, seed: number, model: CausalLM): DataSpec {
     numTrain: d.numTrain,
     numDev: d.numDev,
     numTest: d.numTest,
-    // never longer than the model's context (RoPE tables / position embeddings)
-    maxLength: Math.min(maxLength, model.dims.maxPositions),
+    // undefined: the model's context; longer: capped to it with a warning (prepareData)
+    maxLength: d.maxLength,
     skipBad: d.skipBad,
   };
 }

@@ -6,7 +6,7 @@ import type { OptionValues } from '../cli/options.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/registry.js';
 import { ColaError } from '../errors.js';
-import { prepareData, type PreparedData } from '../train/prepare.js';
+import { prepareData, type PrepareContext, type PreparedData } from '../train/prepare.js';
 import { splitCorpus } from './corpus.js';
 
 export interface TaskRef {
@@ -54,7 +54,14 @@ export function dataSettings(ref: TaskRef, v: OptionValues, dataSeed: number, ma
   return { task: ref.name, dataDir: path.resolve(v['data-dir'] as string), source, dataSeed, ...common };
 }
 
-export function prepareTaskData(ref: TaskRef, v: OptionValues, dataSeed: number, tok: TextTokenizer, maxLength: number): PreparedData {
+export function prepareTaskData(
+  ref: TaskRef,
+  v: OptionValues,
+  dataSeed: number,
+  tok: TextTokenizer,
+  maxLength: number,
+  model: PrepareContext,
+): PreparedData {
   const split = {
     numTrain: v['num-train'] as number | undefined,
     numDev: v['num-dev'] as number | undefined,
@@ -78,6 +85,7 @@ export function prepareTaskData(ref: TaskRef, v: OptionValues, dataSeed: number,
           ...split,
         },
         tok,
+        model,
       );
   // Selection needs dev and reporting needs test: a grid without them measures nothing.
   const missing = (['dev', 'test'] as const).filter((s) => !data.hasSplit(s));

@@ -5,20 +5,21 @@
 import type { OptionValues } from '../cli/options.js';
 import { loadModelAndTokenizer, type LoadedModel } from '../cli/setup.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
-import type { PreparedData } from '../train/prepare.js';
+import type { PrepareContext, PreparedData } from '../train/prepare.js';
 import { prepareTaskData, type TaskRef } from './data.js';
 
 export class Session {
-  private base: { tokenizer: TextTokenizer; maxLength: number } | null = null;
+  private base: { tokenizer: TextTokenizer; maxLength: number; model: PrepareContext } | null = null;
   private readonly cache = new Map<string, PreparedData>();
 
   constructor(private readonly values: OptionValues) {}
 
   /** Never longer than the model's context (RoPE tables / position embeddings), as in `cola train`. */
-  private shared(): { tokenizer: TextTokenizer; maxLength: number } {
+  private shared(): { tokenizer: TextTokenizer; maxLength: number; model: PrepareContext } {
     if (!this.base) {
       const { model, tokenizer } = loadModelAndTokenizer(this.values);
-      this.base = { tokenizer, maxLength: Math.min(this.values['max-length'] as number, model.dims.maxPositions) };
+      const context = { contextLength: model.dims.maxPositions, modelType: model.dims.modelType };
+      this.base = { tokenizer, maxLength: Math.min(this.values['max-length'] as number, model.dims.maxPositions), model: context };
     }
     return this.base;
   }
@@ -28,8 +29,8 @@ export class Session {
     const key = ref.corpus ? ref.name : `${ref.name}#${dataSeed}`;
     let d = this.cache.get(key);
     if (!d) {
-      const { tokenizer, maxLength } = this.shared();
-      d = prepareTaskData(ref, this.values, dataSeed, tokenizer, maxLength);
+      const { tokenizer, maxLength, model } = this.shared();
+      d = prepareTaskData(ref, this.values, dataSeed, tokenizer, maxLength, model);
       this.cache.set(key, d);
     }
     return d;
