@@ -36,7 +36,7 @@ export interface PrepareContext {
   contextLength: number;
   /** config.json model_type; "opt" gets MeZO's start token on the tasks (startToken.ts). */
   modelType?: string;
-  /** Where warnings go (a capped --max-length, truncated examples); default stderr. */
+  /** Where warnings go (a capped --max-length, truncated examples, skipped lines); default stderr. */
   warn?: (msg: string) => void;
 }
 
@@ -58,23 +58,31 @@ const NONE: SplitCounts = { train: 0, dev: 0, test: 0 };
 export function prepareData(spec: DataSpec, tok: TextTokenizer, ctx: PrepareContext): PreparedData {
   const warn = ctx.warn ?? ((msg: string) => process.stderr.write(`cola: ${msg}\n`));
   const maxLength = resolveMaxLength(spec.maxLength, ctx.contextLength, warn);
-  const data = spec.task ? prepareTask(spec, taskTokenizer(tok, ctx.modelType), maxLength) : prepareFiles(spec, tok, maxLength);
+  const data = spec.task ? prepareTask(spec, taskTokenizer(tok, ctx.modelType), maxLength) : prepareFiles(spec, tok, { maxLength, warn });
   reportTruncation(data.truncated, data.counts, { maxLength, contextLength: ctx.contextLength }, warn);
   return data;
 }
 
-function prepareFiles(spec: DataSpec, tok: TextTokenizer, maxLength: number): PreparedData {
+interface ReadOptions {
+  maxLength: number;
+  warn: (msg: string) => void;
+  skipBad?: boolean;
+}
+
+function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
   if (!spec.data) throw new ColaError('give training data: --data FILE.jsonl (or .txt), or --task NAME --data-dir DIR');
-  const train = readLm(spec.data, tok, spec, maxLength);
-  const dev = spec.devData ? readLm(spec.devData, tok, spec, maxLength) : { examples: [], truncated: 0 };
+  const read = { ...o, skipBad: spec.skipBad };
+  const train = readLm(spec.data, tok, read);
+  const dev = spec.devData ? readLm(spec.devData, tok, read) : { examples: [], truncated: 0 };
   return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 });
 }
 
-function readLm(file: string, tok: TextTokenizer, spec: DataSpec, maxLength: number): { examples: LmExample[]; truncated: number } {
+function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
+  const { maxLength } = o;
   if (!fs.existsSync(file)) throw new ColaError(`${file}: file not found`);
   if (file.endsWith('.txt')) return { examples: textChunks(fs.readFileSync(file, 'utf8'), tok, maxLength), truncated: 0 };
-  const ds = loadJsonlDataset(file, tok, { skipBad: spec.skipBad });
-  if (ds.skipped) process.stderr.write(`cola: skipped ${ds.skipped} bad line(s) of ${file}\n`);
+  const ds = loadJsonlDataset(file, tok, { skipBad: o.skipBad });
+  if (ds.skipped) o.warn(`skipped ${ds.skipped} bad line(s) of ${file}`);
   if (ds.format === 'classification')
     throw new ColaError(
       `${file}: classification rows ({"prompt","candidates","label"}) train with --task or cola eval; use text, prompt/completion or chat rows here`,
