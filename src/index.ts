@@ -27,7 +27,7 @@ export { runChain, type RunInputs, type RunSummary } from './cola/run.js';
 export { makeRunConfig, resolveRunConfig, type Method, type RunConfig } from './cola/runConfig.js';
 export { RUN_FLAGS, DATA_FLAGS, type RunFlags, type DataFlags } from './cola/runFlags.js';
 export { exportChain } from './cola/export.js';
-export { prepareData, textChunks, type DataSpec, type PreparedData } from './train/prepare.js';
+export { prepareData, textChunks, type DataSpec, type PrepareContext, type PreparedData } from './train/prepare.js';
 export { MetricsLog, type RunEvent } from './train/metricsLog.js';
 export { writeRunReport } from './report/runReport.js';
 

@@ -45,14 +45,15 @@ export interface TrainRunInputs {
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
-  const data = o.data ?? prepareData(dataSpec(cfg, o.model), o.tokenizer);
+  const data =
+    o.data ?? prepareData(cfg.data, o.tokenizer, { contextLength: o.model.dims.maxPositions, modelType: o.model.dims.modelType });
   if (data.counts.train === 0) throw new ColaError(`${cfg.data.data ?? cfg.data.task}: no training examples; nothing to train on`);
   // checked before any file is written
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')
     throw new ColaError('method full trains every weight in f32: load the model in f32 (cola train: --dtype f32)');
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
   ensureRunDir(cfg.outDir, cfg.resume);
-  const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts };
+  const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated };
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
   const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
   o.onStart?.({ config, totalSteps: plan.totalSteps, links: plan.links.length });
@@ -69,14 +70,4 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   if (o.report ?? true) writeRunReport(cfg.outDir);
   const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
-}
-
-/** The data section of the config, its length never beyond the model's context (RoPE
- * tables / position embeddings): undefined means the context, as MeZO. */
-function dataSpec(cfg: RunConfig, model: CausalLM) {
-  const context = model.dims.maxPositions;
-  const asked = cfg.data.maxLength;
-  if (asked !== undefined && asked > context)
-    process.stderr.write(`cola: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
-  return { ...cfg.data, skipBad: cfg.data.skipBad, maxLength: Math.min(asked ?? context, context) };
 }

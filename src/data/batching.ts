@@ -110,7 +110,7 @@ function buildRows(examples: ClassificationExample[], maxLen: number, bosId: num
   const rows: Row[] = [];
   examples.forEach((ex, e) =>
     ex.candidateIds.forEach((cand, c) => {
-      const ids = truncateLeft([...ex.promptIds, ...cand], maxLen, bosId);
+      const ids = truncateLeft(ex.fullIds[c], maxLen, bosId);
       if (cand.length >= ids.length) {
         throw new ColaError(
           `classification example ${e}: candidate ${c} has ${cand.length} tokens, no room for the prompt within max length ${maxLen}; raise --max-length`,
@@ -122,7 +122,8 @@ function buildRows(examples: ClassificationExample[], maxLen: number, bosId: num
   return rows;
 }
 
-/** One row per (prompt + candidate), left-truncated to maxLen keeping BOS. */
+/** One row per (example, candidate): its full encoding, left-truncated to maxLen keeping BOS;
+ * the last candidateIds[c].length tokens are the option. */
 export function collateClassification(
   examples: ClassificationExample[],
   padId: number,

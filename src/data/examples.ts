@@ -10,12 +10,18 @@ export interface LmExample {
 
 /**
  * A multiple-choice example (MeZO "train_as_classification"): the scored sequence for
- * candidate i is `promptIds ++ candidateIds[i]`, and its score is the mean log-probability
- * of the candidateIds[i] tokens (MeZO `forward`, `selected_log_probs[-option_len:]`).
+ * candidate i is `fullIds[i]`, the encoding of `texts[i]`, and its score is the mean
+ * log-probability of its last `candidateIds[i].length` tokens (MeZO run.py `forward`,
+ * `selected_log_probs[-option_len:]`). Usually `fullIds[i] = promptIds ++ candidateIds[i]`;
+ * see tokenizeChoice for when it is not.
  */
 export interface ClassificationExample {
+  /** The prompt alone, encoded (MeZO: its length sets option_len). */
   promptIds: number[];
+  /** The option tokens of candidate i: the last tokens of fullIds[i]. */
   candidateIds: number[][];
+  /** The whole scored sequence of candidate i (MeZO utils.py encode_prompt `encodings`). */
+  fullIds: number[][];
   label: number;
   /** Raw strings for display: the prompt, the candidate words, the full texts scored. */
   prompt: string;

@@ -1,16 +1,12 @@
-/** MeZO's non-classification training (finetune.sh: Copa uses --train_as_classification
- * False): teacher forcing on the gold candidate's full text. Loss on every token (MeZO's
- * default, labels = input_ids) or, with `optionOnly` (MeZO --only_train_option), on the
- * option tokens only. */
+/** MeZO's non-classification training, which finetune.sh uses for Copa
+ * (`--train_as_classification False`, after the general `--train_as_classification`):
+ * teacher forcing on the gold candidate's full encoding, with the loss on its option
+ * tokens only, because run.py:58 defaults `only_train_option` to True (run.py:381-387
+ * builds the row, utils.py:57-58 masks every label but the last option_len). */
 import type { ClassificationExample, LmExample } from './examples.js';
 
-export function goldToLm(ex: ClassificationExample, opts: { optionOnly?: boolean; bosId?: number | null } = {}): LmExample {
-  const option = ex.candidateIds[ex.label];
-  const ids = [...ex.promptIds, ...option];
-  const lossMask = ids.map((id, i) => {
-    if (i >= ex.promptIds.length) return 1;
-    if (opts.optionOnly) return 0;
-    return i === 0 && id === opts.bosId ? 0 : 1;
-  });
-  return { ids, lossMask, text: ex.texts[ex.label] };
+export function goldToLm(ex: ClassificationExample): LmExample {
+  const ids = ex.fullIds[ex.label].slice();
+  const optionStart = ids.length - ex.candidateIds[ex.label].length;
+  return { ids, lossMask: ids.map((_, i) => (i >= optionStart ? 1 : 0)), text: ex.texts[ex.label] };
 }

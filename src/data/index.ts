@@ -15,6 +15,8 @@ export {
 export { chatToLm, type ChatTemplateFn } from './chat.js';
 export { joinPromptCandidate, stripSpaces, tokenizeChoice } from './verbalize.js';
 export { goldToLm } from './goldLm.js';
+export { checkMaxLength, resolveMaxLength, type SplitCounts } from './maxLength.js';
+export { OPT_MEZO_BOS, taskTokenizer } from './startToken.js';
 export { truncateLeft, truncateLmExample } from './truncate.js';
 export { IGNORE, batchOrder, collateClassification, collateLm, type ClassificationBatch, type LmBatch } from './batching.js';
 export { RandomState } from './numpyRandom.js';

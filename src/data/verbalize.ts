@@ -19,12 +19,6 @@ export function stripSpaces(s: string): string {
   return s.replace(/^ +| +$/g, '');
 }
 
-function startsWith(ids: number[], prefix: number[]): boolean {
-  if (prefix.length > ids.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
-  return true;
-}
-
 export interface TokenizeChoiceOptions {
   addBos?: boolean;
   /** Labels errors, e.g. "RTE/train.jsonl line 12". */
@@ -32,26 +26,29 @@ export interface TokenizeChoiceOptions {
 }
 
 /**
- * Tokenizes the prompt and each full text. As MeZO, the option length is
- * len(encode(full)) - len(encode(prompt)) and the option tokens are the last ones of the
- * full text. When the full text's tokens do not start with the prompt's (a merge across
- * the boundary, rare with real tokenizers), the option is tokenized on its own instead.
+ * Tokenizes the prompt and each full text as MeZO does (large_models/utils.py:138-139,
+ * `encode_prompt`): option_len = len(encode(full)) - len(encode(prompt)), and the scored
+ * tokens are the last option_len tokens of the full encoding (run.py:234 `forward`,
+ * `selected_log_probs[-option_len:]`; utils.py:57-58 for training). When the prompt's tokens are a prefix of the full text's tokens
+ * (nearly always) that is exactly the candidate's own tokens; when a merge crosses the
+ * boundary, the full encoding is still the scored sequence and its tail the option, as
+ * in MeZO. option_len < 1 is an error here: MeZO's `[-0:]` would score the whole text.
  */
 export function tokenizeChoice(tok: TextTokenizer, r: RenderedChoice, opts: TokenizeChoiceOptions = {}): ClassificationExample {
   const addBos = opts.addBos ?? true;
   const prompt = stripSpaces(r.prompt);
   const promptIds = tok.encode(prompt, { addBos });
   const texts = r.candidates.map((c) => joinPromptCandidate(prompt, c));
-  const candidateIds = texts.map((text, i) => {
-    const full = tok.encode(text, { addBos });
-    if (startsWith(full, promptIds) && full.length > promptIds.length) return full.slice(promptIds.length);
-    const alone = tok.encode(text.slice(prompt.length), { addBos: false });
-    if (alone.length === 0) {
+  const fullIds = texts.map((text) => tok.encode(text, { addBos }));
+  const candidateIds = fullIds.map((full, i) => {
+    const optionLen = full.length - promptIds.length;
+    if (optionLen < 1) {
       throw new ColaError(
-        `${opts.where ?? 'example'}: candidate ${i} ("${r.candidates[i]}") encodes to no tokens; every candidate needs at least one token to be scored`,
+        `${opts.where ?? 'example'}: candidate ${i} ("${r.candidates[i]}") adds no tokens to the prompt ` +
+          `(${full.length} tokens with it, ${promptIds.length} without); every candidate needs at least one token to be scored`,
       );
     }
-    return alone;
+    return full.slice(full.length - optionLen);
   });
-  return { promptIds, candidateIds, label: r.label, prompt, candidates: r.candidates.slice(), texts };
+  return { promptIds, candidateIds, fullIds, label: r.label, prompt, candidates: r.candidates.slice(), texts };
 }

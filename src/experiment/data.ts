@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/registry.js';
 import { ColaError } from '../errors.js';
-import { prepareData, type PreparedData } from '../train/prepare.js';
+import { prepareData, type PrepareContext, type PreparedData } from '../train/prepare.js';
 import { splitCorpus } from './corpus.js';
 import type { DataFlags } from '../cola/runFlags.js';
 import type { ExperimentConfig, ExperimentFlags } from './flags.js';
@@ -57,7 +57,14 @@ export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number
   return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }
 
-export function prepareTaskData(ref: TaskRef, c: ExperimentConfig, dataSeed: number, tok: TextTokenizer, maxLength: number): PreparedData {
+export function prepareTaskData(
+  ref: TaskRef,
+  c: ExperimentConfig,
+  dataSeed: number,
+  tok: TextTokenizer,
+  maxLength: number,
+  model: PrepareContext,
+): PreparedData {
   const d = c.data;
   const split = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest };
   const data = ref.corpus
@@ -65,6 +72,7 @@ export function prepareTaskData(ref: TaskRef, c: ExperimentConfig, dataSeed: num
     : prepareData(
         { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), seed: dataSeed, maxLength, skipBad: d.skipBad, ...split },
         tok,
+        model,
       );
   // Selection needs dev and reporting needs test: a grid without them measures nothing.
   const missing = (['dev', 'test'] as const).filter((s) => !data.hasSplit(s));

@@ -4,12 +4,12 @@
  * adapters into its weights. */
 import { loadPretrained, type Pretrained } from '../api/load.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
-import type { PreparedData } from '../train/prepare.js';
+import type { PrepareContext, PreparedData } from '../train/prepare.js';
 import { prepareTaskData, type TaskRef } from './data.js';
 import type { ExperimentConfig } from './flags.js';
 
 export class Session {
-  private base: { tokenizer: TextTokenizer; maxLength: number } | null = null;
+  private base: { tokenizer: TextTokenizer; maxLength: number; model: PrepareContext } | null = null;
   private readonly cache = new Map<string, PreparedData>();
 
   constructor(private readonly cfg: ExperimentConfig) {}
@@ -20,14 +20,14 @@ export class Session {
     return this.shared().maxLength;
   }
 
-  private shared(): { tokenizer: TextTokenizer; maxLength: number } {
+  private shared(): { tokenizer: TextTokenizer; maxLength: number; model: PrepareContext } {
     if (!this.base) {
       const { model, tokenizer } = this.model(false);
       const context = model.dims.maxPositions;
       const asked = this.cfg.data.maxLength;
       if (asked !== undefined && asked > context)
         process.stderr.write(`cola experiment: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
-      this.base = { tokenizer, maxLength: Math.min(asked ?? context, context) };
+      this.base = { tokenizer, maxLength: Math.min(asked ?? context, context), model: { contextLength: context, modelType: model.dims.modelType } };
     }
     return this.base;
   }
@@ -37,8 +37,8 @@ export class Session {
     const key = ref.corpus ? ref.name : `${ref.name}#${dataSeed}`;
     let d = this.cache.get(key);
     if (!d) {
-      const { tokenizer, maxLength } = this.shared();
-      d = prepareTaskData(ref, this.cfg, dataSeed, tokenizer, maxLength);
+      const { tokenizer, maxLength, model } = this.shared();
+      d = prepareTaskData(ref, this.cfg, dataSeed, tokenizer, maxLength, model);
       this.cache.set(key, d);
     }
     return d;

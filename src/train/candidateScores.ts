@@ -8,8 +8,10 @@ import { sum } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** MeZO / the paper: a candidate's score is the mean log-probability of its
- * option tokens given the prompt. Returns scores [numSeqs], one per (example, candidate) row. */
+/** MeZO / the paper: a candidate's score is the MEAN log-probability of its option tokens
+ * given what precedes them (MeZO run.py:297-299 "length-normalized log probabilities" at
+ * evaluation, utils.py:64-69 in training). Returns scores [numSeqs], one per
+ * (example, candidate) row. */
 export function candidateScores(model: CausalLM, b: ClassificationBatch): Tensor {
   const be = model.lmHeadWeight().backend;
   const ids = tensor(be, b.inputIds, [b.numSeqs, b.seqLen], 'i32');
@@ -26,7 +28,8 @@ export function candidateScores(model: CausalLM, b: ClassificationBatch): Tensor
 }
 
 /** Cross-entropy over each example's candidate scores against its label, averaged
- * over examples (the paper's classification objective). */
+ * over examples (the paper's classification objective; MeZO utils.py:71-88, which also
+ * averages per example when examples have different numbers of candidates). */
 export function candidateLoss(scores: Tensor, b: ClassificationBatch): Tensor {
   const s = scores.f32;
   const probs = new Float64Array(s.length);

@@ -39,7 +39,7 @@ export function classificationObjective(examples: ClassificationExample[], padId
   return {
     kind: 'classification',
     size: examples.length,
-    lengths: () => examples.map((e) => e.promptIds.length + Math.max(...e.candidateIds.map((c) => c.length))),
+    lengths: () => examples.map((e) => Math.max(...e.fullIds.map((f) => f.length))),
     loss(model, indices) {
       const b: ClassificationBatch = collateClassification(
         indices.map((i) => examples[i]!),

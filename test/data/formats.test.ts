@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { chatToLm } from '../../src/data/chat.js';
-import { goldToLm } from '../../src/data/goldLm.js';
-import { tokenizeChoice } from '../../src/data/verbalize.js';
 import { detectFormat, loadJsonlDataset, promptCompletionToLm, textToLm } from '../../src/data/formats.js';
 import { BOS, EOS, byteTokenizer } from '../helpers/byteTokenizer.js';
 
@@ -94,14 +92,4 @@ test('loadJsonlDataset: classification rows, label by index or by candidate stri
   assert.deepEqual(b.texts, ['Bad?\nNo', 'Bad?\nYes']); // no space after a newline
   assert.deepEqual(tok.decode(a.candidateIds[1]), ' Yes');
   assert.deepEqual([...a.promptIds, ...a.candidateIds[0]], tok.encode('Good? No', { addBos: true }));
-});
-
-test('goldToLm (MeZO Copa, LM-style): whole gold text or option tokens only', () => {
-  const ex = tokenizeChoice(tok, { prompt: 'It rained so', candidates: ['we stayed in.', 'we swam.'], label: 1 });
-  const all = goldToLm(ex, { bosId: BOS });
-  assert.equal(tok.decode(all.ids), 'It rained so we swam.');
-  assert.equal(trained(all.ids, all.lossMask), 'It rained so we swam.');
-  assert.equal(all.lossMask[0], 0);
-  const opt = goldToLm(ex, { optionOnly: true, bosId: BOS });
-  assert.equal(trained(opt.ids, opt.lossMask), ' we swam.');
 });

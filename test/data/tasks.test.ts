@@ -2,7 +2,9 @@
  * MeZO large_models/templates.py. Always runs. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { boolqPassage } from '../../src/data/tasks/boolq.js';
 import { parseSst2Tsv } from '../../src/data/tasks/sst2.js';
+import { wscSpan } from '../../src/data/tasks/wsc.js';
 import { getTask, taskNames } from '../../src/data/tasks/registry.js';
 import { joinPromptCandidate } from '../../src/data/verbalize.js';
 
@@ -43,11 +45,39 @@ test('BoolQ: question capitalised, "?" added once', () => {
   assert.equal(render('boolq', { passage: 'p', question: 'done?', label: true }).prompt, 'p Done?\n');
 });
 
+test('BoolQ: the SuperGLUE "Title -- " prefix is cut, later dashes and title-less passages kept', () => {
+  assert.equal(boolqPassage('Ethanol fuel -- All biomass -- all of it -- burns.'), 'All biomass -- all of it -- burns.');
+  assert.equal(boolqPassage('No title here.'), 'No title here.');
+  // a " -- " beyond any Wikipedia title length, or after a newline, is part of the text
+  const long = `${'word '.repeat(60)}-- more`;
+  assert.equal(boolqPassage(long), long);
+  assert.equal(boolqPassage('Line one\nline two -- x'), 'Line one\nline two -- x');
+  const r = render('boolq', { passage: 'Property tax -- Property tax is local.', question: 'is it local', label: true });
+  assert.equal(r.prompt, 'Property tax is local. Is it local?\n');
+});
+
 test('WSC: span2 lower-cased', () => {
   const r = render('wsc', { text: 'Tom said He left.', target: { span1_text: 'Tom', span2_text: 'He' }, label: true });
   assert.equal(r.prompt, 'Tom said He left.\nIn the previous sentence, does the pronoun "he" refer to Tom? Yes or No?\n');
   assert.deepEqual(r.candidates, ['No', 'Yes']);
   assert.equal(r.label, 1);
+});
+
+test('WSC: spans repaired as HF wsc.fixed (case of the word at the index, trailing ".", newline)', () => {
+  const text = 'It was too big, so the table did not fit. The lawyer asked.';
+  assert.equal(wscSpan(text, 'The table', 5), 'the table', 'word 5 is "the": lower-cased');
+  assert.equal(wscSpan(text, 'the lawyer', 10), 'The lawyer', 'word 10 is "The": capitalised');
+  assert.equal(wscSpan(text, 'It was', 0), 'It was', 'occurs verbatim: kept');
+  assert.equal(wscSpan('Canopy Huntertropic wrestles.', 'Canopy\nHuntertropic wrestles.', 0), 'Canopy Huntertropic wrestles');
+  assert.equal(wscSpan('a b', 'Kamenev and Zinoviev', 0), 'Kamenev and Zinoviev', 'HF leaves these two as they are');
+  assert.throws(() => wscSpan(text, 'the chair', 5), /span "the chair" does not occur in the text, even as "the chair"/);
+  assert.throws(() => wscSpan(text, 'The sofa', 99), /index 99 is not a word index of the text \(13 words\)/);
+  const r = render('wsc', {
+    text: 'Mark told Pete many lies about himself, which Pete included in his book. He should have been more skeptical.',
+    target: { span1_text: 'pete', span1_index: 2, span2_text: 'He', span2_index: 13 },
+    label: false,
+  });
+  assert.ok(r.prompt.endsWith('does the pronoun "he" refer to Pete? Yes or No?\n'));
 });
 
 test('WiC', () => {

@@ -53,7 +53,10 @@ test('prompts on real rows match method.md exactly', { skip: skipShared }, () =>
   assert.equal(getTask('rte').render(rte).prompt, `${rte.premise}\nDoes this mean that "${rte.hypothesis}" is true? Yes or No?\n`);
   const boolq = first('BoolQ');
   const q = String(boolq.question);
-  assert.equal(getTask('boolq').render(boolq).prompt, `${boolq.passage} ${q[0].toUpperCase()}${q.slice(1)}?\n`);
+  // the SuperGLUE title "Ethanol fuel -- " is cut, as in HF boolq which MeZO reads
+  assert.ok(String(boolq.passage).startsWith('Ethanol fuel -- All biomass'));
+  const passage = String(boolq.passage).slice('Ethanol fuel -- '.length);
+  assert.equal(getTask('boolq').render(boolq).prompt, `${passage} ${q[0].toUpperCase()}${q.slice(1)}?\n`);
   const copa = first('COPA');
   assert.equal(getTask('copa').render(copa).prompt, 'The man turned on the faucet so');
   const sst = loadTaskData(getTask('sst2'), sharedData, 0).test;
@@ -72,7 +75,45 @@ test('every sampled example renders and tokenizes; candidate tokens follow the p
       assert.ok(r.label >= 0 && r.label < r.candidates.length);
       assert.equal(r.prompt, r.prompt.replace(/^ +| +$/g, ''));
       const ex = tokenizeChoice(tok, r);
-      ex.texts.forEach((t, i) => assert.deepEqual([...ex.promptIds, ...ex.candidateIds[i]], tok.encode(t, { addBos: true })));
+      ex.texts.forEach((t, i) => {
+        assert.deepEqual(ex.fullIds[i], tok.encode(t, { addBos: true }));
+        assert.deepEqual([...ex.promptIds, ...ex.candidateIds[i]], ex.fullIds[i]);
+      });
     }
+  }
+});
+
+test('BoolQ: every SuperGLUE / FewGLUE passage loses its "Title -- " prefix and nothing else', { skip: skipShared }, () => {
+  for (const file of ['BoolQ/val.jsonl', 'FewGLUE_32dev/BoolQ/train.jsonl', 'FewGLUE_32dev/BoolQ/dev32.jsonl']) {
+    const rows = jsonlRows(path.join(sharedData, file));
+    for (const { data } of rows) {
+      const passage = String(data.passage);
+      const prompt = getTask('boolq').render(data).prompt;
+      const title = passage.slice(0, passage.indexOf(' -- '));
+      assert.ok(title.length > 0 && !prompt.startsWith(`${title} -- `), `${file} idx ${String(data.idx)}: title kept`);
+      // the rest of the passage, its own " -- " dashes included, is there whole
+      assert.ok(prompt.startsWith(`${passage.slice(title.length + 4)} `), `${file} idx ${String(data.idx)}: passage cut`);
+    }
+  }
+});
+
+test('WSC: every rendered span occurs verbatim in its sentence (HF wsc.fixed)', { skip: skipShared }, () => {
+  const spans = (prompt: string) => /does the pronoun "(.*)" refer to (.*)\? Yes or No\?\n$/s.exec(prompt);
+  for (const file of ['WSC/train.jsonl', 'WSC/val.jsonl', 'FewGLUE_32dev/WSC/train.jsonl', 'FewGLUE_32dev/WSC/dev32.jsonl']) {
+    for (const { data, where } of jsonlRows(path.join(sharedData, file))) {
+      const text = String(data.text);
+      const m = spans(getTask('wsc').render(data).prompt);
+      assert.ok(m, where);
+      assert.ok(text.includes(m[2]), `${where}: span1 "${m[2]}" not in "${text}"`);
+      // span2 is lower-cased by the template (MeZO templates.py:250)
+      assert.ok(text.toLowerCase().includes(m[1]), `${where}: span2 "${m[1]}" not in "${text}"`);
+    }
+  }
+  // the seed-0 training prompts, the 54 the paper's protocol trains on
+  const train = loadTaskData(getTask('wsc'), sharedData, 0).train;
+  assert.equal(train.length, 54);
+  for (const r of train) {
+    const [sentence] = r.prompt.split('\nIn the previous sentence');
+    assert.ok(sentence.includes(spans(r.prompt)![2]), r.prompt);
   }
 });

@@ -89,6 +89,7 @@ function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v:
       maxLength: v['max-length'] as number,
     },
     tok,
+    { contextLength: model.dims.maxPositions, modelType: model.dims.modelType },
   );
   if (!data.hasSplit(split)) throw new ColaError(`--task ${v['task'] as string}: the ${split} split is empty with these sampling settings`);
   return data.evaluate(model, split);
