@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
-import { DTYPE_BYTES, openSafetensors } from '../io/safetensors.js';
+import { checkMemory } from '../io/memory.js';
+import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -14,6 +15,9 @@ export interface LoadOptions {
   /** Frozen matrices/embeddings in memory; default: the checkpoint's own precision
    * (f32 and f16 files load as f32, bf16 files as bf16). */
   dtype?: WeightDtype;
+  /** Bytes the weights may take in memory (the CLI's --max-memory); default: the memory
+   * available now. Checked against the headers before any tensor is allocated. */
+  maxMemory?: number;
 }
 
 /** Load a Hugging Face model folder: config.json + model.safetensors (or shards). */
@@ -24,8 +28,16 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   }
   const config = readJsonObject(configFile);
   const family = modelFamily(config['model_type'], configFile);
-  const file = openSafetensors(dir);
+  const file = openSafetensors(dir, { maxMemory: opts.maxMemory });
   const dtype = opts.dtype ?? checkpointDtype(file.tensors);
+  // every tensor at the in-memory dtype's size (norms and biases, kept f32, are tiny)
+  const need = loadedBytes(file.tensors, () => (dtype === 'bf16' ? 2 : 4));
+  checkMemory(
+    need,
+    `${file.path}: loading ${file.tensors.size} tensors as ${dtype}`,
+    opts.maxMemory,
+    dtype === 'f32' ? 'loading with --dtype bf16 halves it' : '',
+  );
   const reader: TensorReader = {
     path: file.path,
     names: () => [...file.tensors.keys()],
