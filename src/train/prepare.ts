@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../errors.js';
-import { loadJsonlDataset } from '../data/formats.js';
+import { loadJsonlDataset, readTextCorpus } from '../data/formats.js';
 import { goldToLm } from '../data/goldLm.js';
 import { loadTaskData, type DataSource } from '../data/taskData.js';
 import { getTask } from '../data/tasks/registry.js';
@@ -48,7 +48,7 @@ export function prepareData(spec: DataSpec, tok: TextTokenizer): PreparedData {
 
 function readLm(file: string, tok: TextTokenizer, spec: DataSpec): LmExample[] {
   if (!fs.existsSync(file)) throw new ColaError(`${file}: file not found`);
-  if (file.endsWith('.txt')) return textChunks(fs.readFileSync(file, 'utf8'), tok, spec.maxLength);
+  if (file.endsWith('.txt')) return textChunks(readTextCorpus(file), tok, spec.maxLength);
   const ds = loadJsonlDataset(file, tok, { skipBad: spec.skipBad });
   if (ds.skipped) process.stderr.write(`cola: skipped ${ds.skipped} bad line(s) of ${file}\n`);
   if (ds.format === 'classification')
