@@ -56,6 +56,40 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   return model;
 }
 
+/** What a model folder holds, from config.json and the safetensors headers alone: no
+ * tensor is read or allocated, so it is safe on any file (what `cola info` needs). */
+export interface CheckpointSummary {
+  modelType: string;
+  config: Record<string, unknown>;
+  tensors: number;
+  /** elements over all stored tensors (a tied embedding is stored, and counted, once) */
+  parameters: number;
+  /** stored dtypes, sorted */
+  dtypes: string[];
+  /** bytes the weights take once loaded as f32 / bf16 */
+  loadedBytes: { f32: number; bf16: number };
+}
+
+export function checkpointSummary(dir: string): CheckpointSummary {
+  const configFile = path.join(dir, 'config.json');
+  if (!fs.existsSync(configFile)) {
+    throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
+  }
+  const config = readJsonObject(configFile);
+  modelFamily(config['model_type'], configFile); // an unsupported type is refused here too
+  const file = openSafetensors(dir);
+  let parameters = 0;
+  for (const t of file.tensors.values()) parameters += t.byteLength / DTYPE_BYTES[t.dtype];
+  return {
+    modelType: config['model_type'] as string,
+    config,
+    tensors: file.tensors.size,
+    parameters,
+    dtypes: [...new Set([...file.tensors.values()].map((t) => t.dtype))].sort(),
+    loadedBytes: { f32: loadedBytes(file.tensors, () => 4), bf16: loadedBytes(file.tensors, () => 2) },
+  };
+}
+
 function checkpointDtype(tensors: Map<string, { dtype: string }>): WeightDtype {
   for (const info of tensors.values()) if (info.dtype === 'BF16') return 'bf16';
   return 'f32';

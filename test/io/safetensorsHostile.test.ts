@@ -10,7 +10,7 @@ import { ColaError } from '../../src/errors.js';
 import { firstDuplicateKey, readSafetensorsHeader } from '../../src/io/safetensorsHeader.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
 import { writeSafetensors } from '../../src/io/safetensorsWriter.js';
-import { loadModel } from '../../src/models/load.js';
+import { checkpointSummary, loadModel } from '../../src/models/load.js';
 import { tinyModelFolder } from '../helpers/tinyFolder.js';
 import { sparseSafetensors } from './sparseSafetensors.js';
 import { makeTmpDir } from './tmpdir.js';
@@ -80,4 +80,14 @@ test('loadModel compares the whole checkpoint with maxMemory before allocating a
     (e: unknown) => e instanceof ColaError && /needs 1[23]\d\.\d GiB of memory/.test(e.message),
   );
   assert.ok(process.memoryUsage().rss - rss < 256 << 20);
+});
+
+test('checkpointSummary describes a 1 TB checkpoint from its headers without allocating', () => {
+  const d = path.join(dir, 'summary');
+  fs.cpSync(tinyModelFolder(), d, { recursive: true });
+  sparseSafetensors(path.join(d, 'model.safetensors'), [['model.embed_tokens.weight', 'F32', [1 << 20, 1 << 18]]]);
+  const rss = process.memoryUsage().rss;
+  const s = checkpointSummary(d);
+  assert.deepEqual([s.modelType, s.tensors, s.parameters, s.dtypes, s.loadedBytes.bf16], ['llama', 1, 2 ** 38, ['F32'], 2 ** 39]);
+  assert.ok(process.memoryUsage().rss - rss < 64 << 20);
 });
