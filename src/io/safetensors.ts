@@ -115,21 +115,27 @@ function fromHeader(
   header: { tensors: Map<string, TensorInfo>; metadata: Record<string, string> },
   opts: OpenOptions,
 ): SafetensorsFile {
-  const info = (name: string): TensorInfo => {
+  /** The tensor, once what reading it allocates fits: its stored bytes plus an f32 copy
+   * (the most a converting read allocates), or nothing when it reads straight into
+   * caller-owned storage. */
+  const info = (name: string, allocates = true): TensorInfo => {
     const t = header.tensors.get(name);
     if (!t) throw new ColaError(`${target}: no tensor named "${name}"`);
-    // the stored bytes plus an f32 copy, the most any read below allocates
-    const need = t.byteLength + (t.byteLength / DTYPE_BYTES[t.dtype]) * 4;
-    checkMemory(need, `${t.file}: reading tensor "${name}" [${t.shape.join(', ')}] ${t.dtype}`, opts.maxMemory);
+    if (allocates) {
+      const need = t.byteLength + (t.byteLength / DTYPE_BYTES[t.dtype]) * 4;
+      checkMemory(need, `${t.file}: reading tensor "${name}" [${t.shape.join(', ')}] ${t.dtype}`, opts.maxMemory);
+    }
     return t;
   };
   const read = ((name: string, as: 'f32' | 'bf16' = 'f32') => readFloat(info(name), name, as)) as SafetensorsFile['read'];
+  const readsDirect = (t: TensorInfo | undefined, out: Float32Array | Uint16Array) =>
+    (t?.dtype === 'BF16' && out instanceof Uint16Array) || (t?.dtype === 'F32' && out instanceof Float32Array);
   return {
     path: target,
     tensors: header.tensors,
     metadata: header.metadata,
     read,
-    readInto: (name, out) => readFloatInto(info(name), name, out),
+    readInto: (name, out) => readFloatInto(info(name, !readsDirect(header.tensors.get(name), out)), name, out),
     readInt32: (name) => readInt(info(name), name),
     readRaw: (name) => readInto(info(name), Uint8Array),
   };
