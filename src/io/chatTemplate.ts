@@ -28,6 +28,7 @@ interface Value {
 }
 interface JinjaInterpreter {
   evaluate(statement: unknown, environment: unknown): Value;
+  evaluateArguments(args: unknown, environment: unknown): [Value[], Map<string, Value>];
   run(program: unknown): Value;
 }
 const InterpreterBase = Interpreter as unknown as new (env: unknown) => JinjaInterpreter;
@@ -55,6 +56,20 @@ class BudgetInterpreter extends InterpreterBase {
       this.steps += 2 * n; // each item gets its own scope objects: about two steps of work
     }
     return v;
+  }
+
+  /** Filter and function arguments: a width such as indent(500000000) or
+   * tojson(indent=...) would allocate its padding before any result is checked. */
+  override evaluateArguments(args: unknown, environment: unknown): [Value[], Map<string, Value>] {
+    const out = super.evaluateArguments(args, environment);
+    for (const v of [...out[0], ...out[1].values()]) {
+      if (v.type === 'IntegerValue' && Math.abs(v.value as number) > MAX_TEMPLATE_CHARS) {
+        throw new BudgetExceeded(
+          `it passes ${v.value as number} to a filter or function (arguments over ${MAX_TEMPLATE_CHARS} are refused)`,
+        );
+      }
+    }
+    return out;
   }
 }
 

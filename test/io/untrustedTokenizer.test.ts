@@ -118,6 +118,8 @@ test('a chat template looping 10^8 times or nesting loops stops fast with a clea
     '{% for i in range(100000000) %}x{% endfor %}',
     '{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}',
     '{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}{% endfor %}{% endfor %}{% endfor %}',
+    "{{ 'a\\nb'|indent(500000000) }}",
+    '{{ messages|tojson(indent=400000000) }}',
     "{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
   ];
   for (const [i, t] of cases.entries()) {
