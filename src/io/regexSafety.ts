@@ -39,11 +39,21 @@ interface Cost {
 
 class Unsafe extends Error {}
 
+/** How the pattern will be read: tokenizer.json patterns are Oniguruma, which
+ * @huggingface/tokenizers rewrites for JavaScript and where character classes nest;
+ * adapter_config.json patterns run as JavaScript RegExps, where they do not (`[[](a+)+b]`
+ * is one class to the first and a nested quantifier to the second). */
+export type RegexDialect = 'oniguruma' | 'javascript';
+
 /** Null when `source` is accepted, else the reason it is refused (one sentence). */
-export function regexRisk(source: string): string | null {
+export function regexRisk(source: string, dialect: RegexDialect = 'javascript'): string | null {
   if (source.length > MAX_PATTERN_CHARS) return `it is ${source.length} characters long, over the ${MAX_PATTERN_CHARS}-character limit`;
+  return risk(source, dialect === 'oniguruma');
+}
+
+function risk(source: string, nestedClasses: boolean): string | null {
   try {
-    const cost = costOf(new Parser(source).parse());
+    const cost = costOf(new Parser(source, nestedClasses).parse());
     if (cost.d > MAX_DEGREE) return `it has ${cost.d} unbounded quantifiers in a row (at most ${MAX_DEGREE} are allowed)`;
     if (!(cost.c <= MAX_WAYS))
       return `it can match one piece of text in more than ${MAX_WAYS} ways (too many optional parts or alternatives)`;
@@ -87,11 +97,16 @@ function costOf(n: Node): Cost {
  * know is an atom, which the real engine then compiles (or rejects) itself. */
 class Parser {
   private i = 0;
-  constructor(private readonly s: string) {}
+  constructor(
+    private readonly s: string,
+    private readonly nestedClasses: boolean,
+  ) {}
 
+  /** Fails closed: a pattern this parser cannot follow to the end is refused, so text it
+   * skipped over (inside what it took for a class) can never hide a quantifier. */
   parse(): Node {
     const n = this.alt();
-    // a stray ')' is left for the real engine to reject; what was parsed is checked
+    if (this.i < this.s.length) throw new Unsafe(`its parentheses do not balance (an unmatched ")" at index ${this.i})`);
     return n;
   }
 
@@ -145,22 +160,25 @@ class Parser {
       }
     }
     const body = this.alt();
-    if (s[this.i] === ')') this.i++;
+    if (s[this.i] !== ')') throw new Unsafe('its parentheses do not balance (a "(" is never closed)');
+    this.i++;
     return body;
   }
 
-  /** `[...]`, with nested classes (Oniguruma, the v flag) and a leading literal ']'. */
+  /** `[...]`; nested classes and a leading literal ']' when reading as Oniguruma. */
   private skipClass(): void {
     const s = this.s;
     if (s[this.i] === '^') this.i++;
-    if (s[this.i] === ']') this.i++;
+    // a leading ']' is a literal to Oniguruma; to JavaScript `[]` and `[^]` are whole classes
+    if (s[this.i] === ']' && this.nestedClasses) this.i++;
     let depth = 1;
     while (this.i < s.length && depth > 0) {
       const ch = s[this.i++];
       if (ch === '\\') this.i++;
-      else if (ch === '[') depth++;
+      else if (ch === '[' && this.nestedClasses) depth++;
       else if (ch === ']') depth--;
     }
+    if (depth > 0) throw new Unsafe('it has a character class "[" that is never closed');
   }
 
   private escape(): Node {

@@ -111,7 +111,7 @@ function checkRegexes(file: string, json: Record<string, unknown>): void {
     for (const [k, x] of Object.entries(v)) {
       const key = at ? `${at}.${k}` : k;
       if (k === 'Regex' && typeof x === 'string') {
-        const risk = regexRisk(x);
+        const risk = regexRisk(x, 'oniguruma');
         if (risk) problems.push(`${key} ${JSON.stringify(x.length > 120 ? x.slice(0, 120) + '...' : x)}: ${risk}`);
       } else if (!(depth === 0 && (k === 'model' || k === 'added_tokens'))) visit(x, key, depth + 1);
     }

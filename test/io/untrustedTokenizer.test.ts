@@ -45,7 +45,7 @@ test('regexRisk accepts real tokenizer patterns and refuses catastrophic ones', 
     'model\\.layers\\.\\d+\\.self_attn\\.(q|v)_proj',
     ' {2,}',
   ]) {
-    assert.equal(regexRisk(ok), null, ok);
+    assert.equal(regexRisk(ok, 'oniguruma'), null, ok);
   }
   const refused: [string, RegExp][] = [
     ['(a+)+b', /nested quantifiers/],
@@ -57,8 +57,23 @@ test('regexRisk accepts real tokenizer patterns and refuses catastrophic ones', 
     ['(a)\\1', /backreference/],
     ['.*.*.*.*z', /unbounded quantifiers in a row/],
     ['a'.repeat(20_000), /limit/],
+    // text the parser cannot follow is refused, never skipped over
+    ['[^]*(a+)+b', /never closed|nested quantifiers/],
+    ['[[](a+)+b', /never closed|nested quantifiers/],
+    ['(a+)+b)', /do not balance/],
+    ['((a+)+b', /do not balance/],
   ];
-  for (const [bad, why] of refused) assert.match(regexRisk(bad) ?? 'accepted', why, bad);
+  for (const [bad, why] of refused) {
+    for (const dialect of ['oniguruma', 'javascript'] as const)
+      assert.match(regexRisk(bad, dialect) ?? 'accepted', why, `${bad} (${dialect})`);
+  }
+});
+
+test('a class nested in Oniguruma but not in JavaScript is read as each engine does', () => {
+  assert.equal(regexRisk('[[](a+)+b]', 'oniguruma'), null); // one class
+  assert.match(regexRisk('[[](a+)+b]', 'javascript') ?? '', /nested quantifiers/); // [[] then (a+)+
+  assert.match(regexRisk('[^](a+)+b]', 'javascript') ?? '', /nested quantifiers/); // [^] is any character
+  assert.match(regexRisk('[](a+)+b]', 'javascript') ?? '', /nested quantifiers/);
 });
 
 test('a pre-tokenizer Split regex with catastrophic backtracking is refused at load, naming file and key', () => {
