@@ -6,7 +6,7 @@
  * JSON `{ name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str} }`
  * (may be padded with trailing spaces), then the data buffer; offsets are relative to it. */
 import { ColaError } from '../errors.js';
-import { fileSize, readExactly, withFd } from './fileIo.js';
+import { fileSize, jsonDepth, readExactly, withFd } from './fileIo.js';
 
 export const DTYPE_BYTES = {
   BOOL: 1,
@@ -84,6 +84,9 @@ function decodeUtf8(file: string, bytes: Buffer): string {
 }
 
 function parseHeaderJson(file: string, text: string, dataStart: number, dataSize: number): SafetensorsHeader {
+  // a header nests 3 deep ({name: {shape: [..]}}); error messages stringify parts of it
+  if (jsonDepth(text, 16) > 16)
+    throw new ColaError(`${file}: header JSON is nested more than 16 levels deep; the file is corrupt or not safetensors`);
   let json: unknown;
   try {
     json = JSON.parse(text);

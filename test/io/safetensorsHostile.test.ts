@@ -31,6 +31,15 @@ test('a tensor name given twice in the header is refused, naming it', () => {
   assert.equal(firstDuplicateKey('{"\\u0061":1,"a":2}'), 'a');
 });
 
+test('a header nested 100000 deep is refused without overflowing the stack', () => {
+  const file = path.join(dir, 'deep.safetensors');
+  sparseSafetensors(file, [], `{"w":{"dtype":"F32","shape":${'['.repeat(100_000)}${']'.repeat(100_000)},"data_offsets":[0,4]}}`);
+  assert.throws(
+    () => readSafetensorsHeader(file),
+    (e: unknown) => e instanceof ColaError && e.message.includes(file) && /nested more than 16 levels/.test(e.message),
+  );
+});
+
 test('a 1 TB tensor is refused before allocation with how much it needs', () => {
   const file = path.join(dir, 'huge.safetensors');
   sparseSafetensors(file, [['w', 'F32', [1 << 20, 1 << 18]]]);
