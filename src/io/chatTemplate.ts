@@ -26,8 +26,12 @@ interface Value {
   type: string;
   value: unknown;
 }
+interface ForNode {
+  iterable: { type: string; lhs?: unknown };
+}
 interface JinjaInterpreter {
   evaluate(statement: unknown, environment: unknown): Value;
+  evaluateFor(node: ForNode, environment: unknown): Value;
   evaluateArguments(args: unknown, environment: unknown): [Value[], Map<string, Value>];
   run(program: unknown): Value;
 }
@@ -36,6 +40,15 @@ const InterpreterBase = Interpreter as unknown as new (env: unknown) => JinjaInt
 class BudgetInterpreter extends InterpreterBase {
   private steps = 0;
   private chars = 0;
+  /** The expressions for loops iterate over: their items are charged when evaluated. */
+  private readonly iterables = new Set<unknown>();
+
+  /** A for loop prepares a scope per item before running any body, so a loop over a
+   * long list costs time even when its body is empty: charge two steps an item. */
+  override evaluateFor(node: ForNode, environment: unknown): Value {
+    this.iterables.add(node.iterable.type === 'SelectExpression' ? node.iterable.lhs : node.iterable);
+    return super.evaluateFor(node, environment);
+  }
 
   override evaluate(statement: unknown, environment: unknown): Value {
     if (++this.steps > MAX_TEMPLATE_STEPS) {
@@ -49,11 +62,10 @@ class BudgetInterpreter extends InterpreterBase {
       this.chars += n;
       if (n > MAX_TEMPLATE_CHARS) throw new BudgetExceeded(`it produced a string of ${n} characters (limit ${MAX_TEMPLATE_CHARS})`);
       if (this.chars > MAX_TOTAL_CHARS) throw new BudgetExceeded(`it produced more than ${MAX_TOTAL_CHARS} characters in all`);
-    } else if (v.type === 'ArrayValue') {
-      // a for loop prepares a scope per item before running any body: charge them here
-      const n = (v.value as unknown[]).length;
+    } else if (v.type === 'ArrayValue' || v.type === 'ObjectValue') {
+      const n = v.type === 'ArrayValue' ? (v.value as unknown[]).length : (v.value as Map<string, unknown>).size;
       if (n > MAX_RANGE) throw new BudgetExceeded(`it built a list of ${n} items (limit ${MAX_RANGE})`);
-      this.steps += 2 * n; // each item gets its own scope objects: about two steps of work
+      if (this.iterables.has(statement)) this.steps += 2 * n;
     }
     return v;
   }
