@@ -169,3 +169,10 @@ test('chatml and llama-3 templates still render; strftime_now and range work und
     `${year}012`,
   );
 });
+
+test('a 2000-turn conversation renders under the budget with a template that reads messages in its loop', () => {
+  const long = Array.from({ length: 2000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));
+  const template = `{% for message in messages %}{% if loop.index0 > 0 and messages[0].role == 'system' %}!{% endif %}${CHATML.slice(CHATML.indexOf('{{'), CHATML.indexOf('{% endfor %}'))}{% endfor %}`;
+  const out = withTemplate('long-chat', template).applyChatTemplate!(long);
+  assert.equal(out.split('<|im_start|>').length - 1, 2000);
+});
