@@ -5,6 +5,7 @@
  *  - {"messages":[{role,content}]}: rendered with the chat template, loss on assistant turns;
  *  - {"prompt","candidates":[...],"label"}: multiple choice, label = index or candidate string.
  */
+import * as fs from 'node:fs';
 import { ColaError } from '../errors.js';
 import { chatToLm, type ChatTemplateFn } from './chat.js';
 import type { ClassificationExample, LmExample, RenderedChoice } from './examples.js';
@@ -129,6 +130,7 @@ export function loadJsonlDataset(file: string, tok: TextTokenizer, opts: LoadOpt
       return checkRow(v, format ?? 'text');
     },
   });
+  if (res.rows.length === 0) throw new ColaError(noRows(file, res.skipped));
   const fmt: RowFormat = format ?? 'text';
   const out: LoadedDataset = { format: fmt, lm: [], classification: [], skipped: res.skipped, skippedReasons: res.skippedReasons };
   for (const r of res.rows) {
@@ -137,4 +139,35 @@ export function loadJsonlDataset(file: string, tok: TextTokenizer, opts: LoadOpt
     else out.lm.push(rowToLm(tok, r.value, fmt, { ...opts, where }));
   }
   return out;
+}
+
+function noRows(file: string, skipped: number): string {
+  const why =
+    skipped > 0 ? `all ${skipped} non-blank lines were bad and skipped by --skip-bad` : 'the file is empty or holds only blank lines';
+  return `${file}: nothing to train or evaluate on (${why}); give a JSONL file with one JSON object per line, such as {"text": "..."}`;
+}
+
+/** A .txt corpus fits in one JavaScript string: V8 caps strings near 2^29 characters. */
+export const MAX_TEXT_BYTES = 512 << 20;
+
+/** Read a plain-text corpus (`--data FILE.txt`): bounded in size, BOM dropped, and an
+ * empty or blank file is an error here rather than an empty run later. */
+export function readTextCorpus(file: string): string {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch (e) {
+    throw new ColaError(`cannot read ${file}: ${(e as Error).message}. Check the path given to --data.`);
+  }
+  if (size > MAX_TEXT_BYTES) {
+    throw new ColaError(`${file}: ${size} bytes is over the ${MAX_TEXT_BYTES}-byte limit for a .txt corpus; split it into several files`);
+  }
+  let text = fs.readFileSync(file, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') {
+    throw new ColaError(
+      `${file}: nothing to train or evaluate on (the file is empty or holds only whitespace); give a text file with the corpus`,
+    );
+  }
+  return text;
 }

@@ -29,12 +29,37 @@ export interface RepoListing {
 }
 
 const LIST_TIMEOUT_MS = 30_000;
+/** A listing of 100k files is about 10 MB. */
+const MAX_LISTING_BYTES = 64 << 20;
+
+/** The body as text, refusing one longer than `max` bytes without reading the rest. */
+async function boundedText(res: Response, max: number, url: string): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body ?? []) {
+    bytes += (chunk as Uint8Array).byteLength;
+    if (bytes > max) {
+      await res.body?.cancel().catch(() => {});
+      throw new ColaError(`${url}: the file listing is over ${max} bytes; is HF_ENDPOINT a Hugging Face Hub?`);
+    }
+    parts.push(chunk as Uint8Array);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function parseOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 export async function listRepo(repo: RepoId, revision: string, o: HubOptions): Promise<RepoListing> {
   const url = `${o.endpoint}/api/models/${repo.id}/revision/${encodeURIComponent(revision)}?blobs=true`;
   const res = await request(url, o, AbortSignal.timeout(LIST_TIMEOUT_MS));
   if (!res.ok) throw await httpError(res, repo, revision, 'list files', o.endpoint);
-  const body = (await res.json().catch(() => null)) as { sha?: unknown; siblings?: unknown } | null;
+  const body = parseOrNull(await boundedText(res, MAX_LISTING_BYTES, url)) as { sha?: unknown; siblings?: unknown } | null;
   if (!body || !Array.isArray(body.siblings))
     throw new ColaError(`${url}: expected JSON with a "siblings" list; is HF_ENDPOINT (${o.endpoint}) a Hugging Face Hub?`);
   const files = new Map<string, number | undefined>();

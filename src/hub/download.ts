@@ -48,8 +48,15 @@ export async function downloadFile(
       for await (const chunk of res.body ?? []) {
         clearTimeout(stall);
         stall = setTimeout(() => abort.abort(), STALL_MS);
-        await out.write(chunk as Uint8Array);
         bytes += (chunk as Uint8Array).byteLength;
+        if (total !== null && bytes > total) {
+          // the body is longer than announced: stop now, not after gigabytes of disk
+          abort.abort();
+          throw new ColaError(
+            `${repo.id}: ${file} is larger than the ${total} bytes the Hub announced (${bytes} bytes received when cola stopped); the server sent something else than the file listed. Check the repo id, revision and HF_ENDPOINT, then run again`,
+          );
+        }
+        await out.write(chunk as Uint8Array);
         onProgress({ file, bytes, total, done: false });
       }
     } finally {

@@ -1,7 +1,7 @@
 /** pullModel(): a Hugging Face model repo -> a local folder cola loads (`cola pull`). */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColaError } from '../errors.js';
+import { readJsonObject } from '../io/fileIo.js';
 import { INDEX_FILE } from '../io/safetensors.js';
 import { hubOptionsFromEnv, listRepo, type HubOptions } from './api.js';
 import { downloadFile, removePartFiles, type FileProgress } from './download.js';
@@ -57,8 +57,8 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
 
 function readJson(file: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return readJsonObject(file, 64 << 20); // bounded: the index came from the network
   } catch (e) {
-    throw new ColaError(`${file}: not valid JSON (${(e as Error).message}); delete it and pull again`);
+    throw new ColaError(`${(e as Error).message}; delete ${file} and pull again`);
   }
 }

@@ -70,9 +70,32 @@ export function readTextFile(file: string, maxBytes: number): string {
   return fs.readFileSync(file, 'utf8');
 }
 
+/** Deepest nesting of arrays/objects in JSON `text`, stopping once over `limit`. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92 /* \ */) i++;
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** Config files nest a few levels; JSON.parse copes with any depth, but JSON.stringify
+ * and every recursive reader of the result overflow the stack near 10^4. */
+export const MAX_CONFIG_DEPTH = 256;
+
 /** Parse a JSON file that must hold an object. */
 export function readJsonObject(file: string, maxBytes = 64 << 20): Record<string, unknown> {
   const text = readTextFile(file, maxBytes);
+  if (jsonDepth(text, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) {
+    throw new ColaError(`${file}: JSON nested more than ${MAX_CONFIG_DEPTH} levels deep; the file is corrupt or crafted`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -3,6 +3,7 @@
  * expected size is computed from the header and the file size must match exactly. */
 import { ColaError } from '../errors.js';
 import { assertLittleEndianHost, fileSize, readExactly, withFd } from './fileIo.js';
+import { checkMemory } from './memory.js';
 import { readLlama2cHeader, type Llama2cHeader } from './llama2cHeader.js';
 import { permuteRopeRowsToHalves } from './ropeLayout.js';
 
@@ -112,6 +113,8 @@ function checkFileSize(file: string, h: Llama2cHeader, segments: Segment[]): voi
 
 function readSegment(fd: number, file: string, offset: number, seg: Segment, groupSize: number): { data: Float32Array; bytes: number } {
   const n = numel(seg.shape);
+  // the file may be sparse: its size matching the header proves nothing about memory
+  checkMemory(seg.quantized ? 9 * n : 4 * n, `${file}: tensor ${seg.key ?? '(unused segment)'} [${seg.shape.join(', ')}]`);
   if (!seg.quantized) {
     const data = new Float32Array(n);
     readExactly(fd, data, offset, file);

@@ -26,10 +26,17 @@ const MAX_TOKEN_LENGTH = 1 << 16;
 const MAX_PIECES = 1 << 22;
 const SPECIALS = ['<unk>', '<s>', '</s>'];
 const FIRST_NORMAL_ID = 3 + 256;
+const MAX_TOKENIZER_BYTES = 256 << 20;
 
 export function readLlama2cTokenizer(file: string, expectedVocabSize?: number): Llama2cVocab {
   const size = fileSize(file);
   if (size < 4) throw new ColaError(`${file}: ${size} bytes is too short for a llama2.c tokenizer (needs an int32 max_token_length)`);
+  // a vocabulary of 256k pieces is a few MB; a bigger file is not a tokenizer
+  if (size > MAX_TOKENIZER_BYTES) {
+    throw new ColaError(
+      `${file}: ${size} bytes is over the ${MAX_TOKENIZER_BYTES}-byte limit for a llama2.c tokenizer; is it the model file?`,
+    );
+  }
   const bytes = new Uint8Array(size);
   withFd(file, (fd) => readExactly(fd, bytes, 0, file));
   const view = new DataView(bytes.buffer);

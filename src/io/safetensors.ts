@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { ColaError } from '../errors.js';
 import { assertLittleEndianHost, readExactly, readJsonObject, withFd } from './fileIo.js';
 import { bf16ToF32, f16ToF32, f32ToBf16 } from './floatBits.js';
+import { checkMemory } from './memory.js';
 import { DTYPE_BYTES, readSafetensorsHeader, type SafetensorsDtype, type TensorInfo } from './safetensorsHeader.js';
 
 export { DTYPE_BYTES, type SafetensorsDtype, type TensorInfo } from './safetensorsHeader.js';
@@ -30,12 +31,25 @@ export interface SafetensorsFile {
   readRaw(name: string): Uint8Array;
 }
 
-/** Open `p`: a .safetensors file, an index.json, or a folder holding either. */
-export function openSafetensors(p: string): SafetensorsFile {
+export interface OpenOptions {
+  /** Bytes one read may allocate (default: the memory available at the time of the read). */
+  maxMemory?: number;
+}
+
+/** Open `p`: a .safetensors file, an index.json, or a folder holding either. Only the
+ * headers are read; nothing is allocated for tensors until a read. */
+export function openSafetensors(p: string, opts: OpenOptions = {}): SafetensorsFile {
   assertLittleEndianHost();
   const target = resolveTarget(p);
-  if (target.endsWith('.index.json')) return fromHeader(target, readShardedHeader(target));
-  return fromHeader(target, readSafetensorsHeader(target));
+  if (target.endsWith('.index.json')) return fromHeader(target, readShardedHeader(target), opts);
+  return fromHeader(target, readSafetensorsHeader(target), opts);
+}
+
+/** Bytes the tensors take once loaded as `bytesPerElement` each (4: f32, 2: bf16). */
+export function loadedBytes(tensors: Map<string, TensorInfo>, bytesPerElement: (t: TensorInfo) => number): number {
+  let sum = 0;
+  for (const t of tensors.values()) sum += (t.byteLength / DTYPE_BYTES[t.dtype]) * bytesPerElement(t);
+  return sum;
 }
 
 function resolveTarget(p: string): string {
@@ -96,19 +110,32 @@ function shardPath(indexFile: string, dir: string, name: string, shard: unknown)
   return file;
 }
 
-function fromHeader(target: string, header: { tensors: Map<string, TensorInfo>; metadata: Record<string, string> }): SafetensorsFile {
-  const info = (name: string): TensorInfo => {
+function fromHeader(
+  target: string,
+  header: { tensors: Map<string, TensorInfo>; metadata: Record<string, string> },
+  opts: OpenOptions,
+): SafetensorsFile {
+  /** The tensor, once what reading it allocates fits: its stored bytes plus an f32 copy
+   * (the most a converting read allocates), or nothing when it reads straight into
+   * caller-owned storage. */
+  const info = (name: string, allocates = true): TensorInfo => {
     const t = header.tensors.get(name);
     if (!t) throw new ColaError(`${target}: no tensor named "${name}"`);
+    if (allocates) {
+      const need = t.byteLength + (t.byteLength / DTYPE_BYTES[t.dtype]) * 4;
+      checkMemory(need, `${t.file}: reading tensor "${name}" [${t.shape.join(', ')}] ${t.dtype}`, opts.maxMemory);
+    }
     return t;
   };
   const read = ((name: string, as: 'f32' | 'bf16' = 'f32') => readFloat(info(name), name, as)) as SafetensorsFile['read'];
+  const readsDirect = (t: TensorInfo | undefined, out: Float32Array | Uint16Array) =>
+    (t?.dtype === 'BF16' && out instanceof Uint16Array) || (t?.dtype === 'F32' && out instanceof Float32Array);
   return {
     path: target,
     tensors: header.tensors,
     metadata: header.metadata,
     read,
-    readInto: (name, out) => readFloatInto(info(name), name, out),
+    readInto: (name, out) => readFloatInto(info(name, !readsDirect(header.tensors.get(name), out)), name, out),
     readInt32: (name) => readInt(info(name), name),
     readRaw: (name) => readInto(info(name), Uint8Array),
   };

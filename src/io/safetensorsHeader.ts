@@ -6,7 +6,7 @@
  * JSON `{ name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str} }`
  * (may be padded with trailing spaces), then the data buffer; offsets are relative to it. */
 import { ColaError } from '../errors.js';
-import { fileSize, readExactly, withFd } from './fileIo.js';
+import { fileSize, jsonDepth, readExactly, withFd } from './fileIo.js';
 
 export const DTYPE_BYTES = {
   BOOL: 1,
@@ -84,6 +84,9 @@ function decodeUtf8(file: string, bytes: Buffer): string {
 }
 
 function parseHeaderJson(file: string, text: string, dataStart: number, dataSize: number): SafetensorsHeader {
+  // a header nests 3 deep ({name: {shape: [..]}}); error messages stringify parts of it
+  if (jsonDepth(text, 16) > 16)
+    throw new ColaError(`${file}: header JSON is nested more than 16 levels deep; the file is corrupt or not safetensors`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -92,6 +95,12 @@ function parseHeaderJson(file: string, text: string, dataStart: number, dataSize
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ColaError(`${file}: header must be a JSON object of tensor entries`);
+  }
+  const dup = firstDuplicateKey(text);
+  if (dup !== null) {
+    throw new ColaError(
+      `${file}: header names ${JSON.stringify(dup)} twice; JSON parsers keep only one of them, so which tensor you get depends on the reader. The file is corrupt or crafted: re-export it`,
+    );
   }
   const tensors = new Map<string, TensorInfo>();
   let metadata: Record<string, string> = {};
@@ -149,4 +158,37 @@ function checkNoOverlap(file: string, tensors: Map<string, TensorInfo>): void {
       throw new ColaError(`${file}: tensors "${prevName}" and "${name}" overlap in the data buffer; the file is corrupt`);
     }
   }
+}
+
+/** The first key that appears twice in one object of the JSON `text` (already known to
+ * parse), or null. JSON.parse keeps the last silently; safetensors' own reader rejects
+ * duplicates. One pass with an explicit stack: no recursion on deep nesting. */
+export function firstDuplicateKey(text: string): string | null {
+  const stack: (Set<string> | null)[] = []; // a Set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (ch === '[') {
+      stack.push(null);
+      expectKey = false;
+    } else if (ch === '}' || ch === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (ch === ',') expectKey = stack[stack.length - 1] instanceof Set;
+  }
+  return null;
 }

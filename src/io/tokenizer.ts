@@ -12,7 +12,9 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { ColaError } from '../errors.js';
+import { renderChatTemplate } from './chatTemplate.js';
 import { readJsonObject, readTextFile } from './fileIo.js';
+import { regexRisk } from './regexSafety.js';
 
 export interface ChatMessage {
   role: string;
@@ -49,6 +51,8 @@ export function loadTokenizer(dir: string): TextTokenizer {
     );
   }
   const json = readJsonObject(tokenizerFile, MAX_TOKENIZER_JSON);
+  checkModelType(tokenizerFile, json);
+  checkRegexes(tokenizerFile, json);
   const config = optionalJson(path.join(dir, 'tokenizer_config.json'));
   const generation = optionalJson(path.join(dir, 'generation_config.json'));
   let tok: Tokenizer;
@@ -76,6 +80,49 @@ export function loadTokenizer(dir: string): TextTokenizer {
     },
     ...(template ? { applyChatTemplate: renderer(template, config) } : {}),
   };
+}
+
+/** The model types @huggingface/tokenizers implements; anything else would silently
+ * fall back to its "Legacy" vocabulary lookup and produce wrong ids. */
+const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram'];
+
+function checkModelType(file: string, json: Record<string, unknown>): void {
+  const model = json.model as { type?: unknown } | undefined;
+  if (typeof model !== 'object' || model === null) {
+    throw new ColaError(`${file}: "model" must be an object describing the tokenizer model (BPE, WordPiece or Unigram)`);
+  }
+  if (model.type !== undefined && !MODEL_TYPES.includes(model.type as string)) {
+    throw new ColaError(
+      `${file}: model.type ${JSON.stringify(model.type)} is not supported; expected one of ${MODEL_TYPES.join(', ')}. Use a tokenizer.json saved by Hugging Face tokenizers for such a model.`,
+    );
+  }
+}
+
+/** Every `{"Regex": ...}` outside the vocabulary (normalizer, pre_tokenizer, decoder,
+ * post_processor) must pass regexRisk: the tokenizer runs them on every prompt. */
+function checkRegexes(file: string, json: Record<string, unknown>): void {
+  const problems: string[] = [];
+  const visit = (v: unknown, at: string, depth: number): void => {
+    if (typeof v !== 'object' || v === null || depth > 64) return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => visit(x, `${at}[${i}]`, depth + 1));
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      const key = at ? `${at}.${k}` : k;
+      if (k === 'Regex' && typeof x === 'string') {
+        const risk = regexRisk(x, 'oniguruma');
+        if (risk) problems.push(`${key} ${JSON.stringify(x.length > 120 ? x.slice(0, 120) + '...' : x)}: ${risk}`);
+      } else if (!(depth === 0 && (k === 'model' || k === 'added_tokens'))) visit(x, key, depth + 1);
+    }
+  };
+  visit(json, '', 0);
+  if (problems.length) {
+    throw new ColaError(
+      `${file}: refusing a regular expression that could make tokenizing take unbounded time:\n  ${problems.join('\n  ')}\n` +
+        'Use the tokenizer.json published with the model, or rewrite the pattern without nested or ambiguous repetition.',
+    );
+  }
 }
 
 function optionalJson(file: string): Record<string, unknown> {
@@ -145,8 +192,8 @@ function renderer(source: string, config: Record<string, unknown>) {
   } catch (e) {
     throw new ColaError(`chat_template does not parse (${(e as Error).message})`);
   }
-  return (messages: ChatMessage[], opts: ChatTemplateOptions = {}): string => {
-    const vars = {
+  return (messages: ChatMessage[], opts: ChatTemplateOptions = {}): string =>
+    renderChatTemplate(template, {
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? false,
       bos_token: tokenText(config.bos_token) ?? '',
@@ -154,12 +201,5 @@ function renderer(source: string, config: Record<string, unknown>) {
       unk_token: tokenText(config.unk_token) ?? '',
       pad_token: tokenText(config.pad_token) ?? '',
       ...opts.extra,
-    };
-    try {
-      return template.render(vars);
-    } catch (e) {
-      // includes the template's own raise_exception('...') for a conversation it rejects
-      throw new ColaError(`chat template: ${(e as Error).message}`);
-    }
-  };
+    });
 }

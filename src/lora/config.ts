@@ -1,4 +1,5 @@
 import { ColaError } from '../errors.js';
+import { regexRisk } from '../io/regexSafety.js';
 
 /** Which modules get a LoRA path and how (PEFT's LoraConfig, camelCase here; the
  * PEFT spelling lives in peftConfig.ts). */
@@ -94,13 +95,18 @@ function patternProblems(name: string, pattern: Record<string, number> | undefin
   return out;
 }
 
+/** Patterns may come from an untrusted adapter_config.json: besides compiling, each must
+ * pass regexRisk so matching module paths cannot backtrack for minutes. */
 function regexProblem(name: string, source: string): string[] {
   try {
     new RegExp(source);
-    return [];
   } catch (e) {
     return [`${name} ${JSON.stringify(source)} is not a valid regular expression (${(e as Error).message})`];
   }
+  const risk = regexRisk(source);
+  return risk
+    ? [`${name} ${JSON.stringify(source)} is refused because matching it could take unbounded time: ${risk}; list module names instead`]
+    : [];
 }
 
 /** Does `path` (e.g. 'model.layers.0.self_attn.q_proj') fall under the config's targets?

@@ -2,6 +2,7 @@
 // PEFT builds its config with LoraConfig(**json) and older versions reject unknown
 // keys, so COLA's own metadata goes to cola_chain.json beside it.
 import { ColaError } from '../errors.js';
+import { regexRisk } from '../io/regexSafety.js';
 import { escapeRegex, patternValue, type LoraConfig } from './config.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -128,7 +129,11 @@ function positiveInt(v: unknown, key: string, problems: string[]): number {
 /** PEFT: a list of suffixes, "all-linear", or any other string = a full-match regex. */
 function targetsOf(v: unknown, problems: string[]): Pick<LoraConfig, 'targets' | 'targetRegex'> {
   if (v === 'all-linear') return { targets: 'all-linear' };
-  if (typeof v === 'string' && v.length > 0) return { targets: [], targetRegex: v };
+  if (typeof v === 'string' && v.length > 0) {
+    const risk = regexRisk(v);
+    if (risk) problems.push(`target_modules regex ${JSON.stringify(v)} is refused because matching it could take unbounded time: ${risk}`);
+    return { targets: [], targetRegex: v };
+  }
   if (Array.isArray(v) && v.length > 0 && v.every((t) => typeof t === 'string' && t.length > 0)) return { targets: v as string[] };
   problems.push(`target_modules must be a non-empty list of module names or a regex string, found ${JSON.stringify(v)}`);
   return { targets: [] };
@@ -139,6 +144,10 @@ function patternOf(v: unknown, key: string, problems: string[]): Record<string, 
   if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'number' || !(x > 0))) {
     problems.push(`${key} must map module patterns to positive numbers, found ${JSON.stringify(v)}`);
     return undefined;
+  }
+  for (const k of Object.keys(v)) {
+    const risk = regexRisk(k);
+    if (risk) problems.push(`${key} key ${JSON.stringify(k)} is refused because matching it could take unbounded time: ${risk}`);
   }
   return Object.keys(v).length ? (v as Record<string, number>) : undefined;
 }

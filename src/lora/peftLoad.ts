@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { rankAndAlpha, validateLoraConfig, type LoraConfig } from './config.js';
 import { applyLora, loraLayers, selectTargets } from './inject.js';
 import type { LoraLinear } from './loraLinear.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_PREFIX, parsePeftConfig } from './peftConfig.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, parsePeftConfig } from './peftConfig.js';
 
 export interface LoadedAdapter {
   config: LoraConfig;
@@ -44,7 +44,9 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
     throw new ColaError(`${dir}: the model already has LoRA layers; mergeAndUnload it before loading an adapter`);
   const raw = readJsonObject(configFile);
   const cfg = validateLoraConfig(parsePeftConfig(raw, configFile), configFile);
+  checkChainFile(dir);
   const file = openSafetensors(weightsFile);
+  checkModulesToSave(raw.modules_to_save, configFile, file);
   const targets = new Map(selectTargets(model, cfg));
   const params = new Map(model.namedParameters());
   const keys = classifyKeys(file);
@@ -69,6 +71,43 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
   // Biases by their unwrapped names; after wrapping, the same tensors sit under base_layer.
   for (const [name, key] of keys.bias) params.get(name)!.assign(file.read(key));
   return { config: cfg, layers };
+}
+
+/** cola_chain.json is COLA's own metadata beside a PEFT adapter; inference does not need
+ * it, but a corrupt one means the folder was damaged or tampered with: say so now rather
+ * than when a later step (resuming, reporting) reads it. */
+function checkChainFile(dir: string): void {
+  const chainFile = path.join(dir, CHAIN_FILE);
+  if (!fs.existsSync(chainFile)) return;
+  try {
+    readJsonObject(chainFile, 16 << 20);
+  } catch (e) {
+    throw new ColaError(
+      `${(e as Error).message}\n${chainFile} is COLA's chain metadata for this adapter and is damaged; re-save the adapter, or delete ${CHAIN_FILE} to load the LoRA weights without it`,
+    );
+  }
+}
+
+/** PEFT's modules_to_save keeps full trained copies of whole modules (e.g. lm_head);
+ * cola loads only LoRA weights and biases, so an adapter that lists any is refused rather
+ * than loaded without them (and one listing them without tensors is named as broken). */
+function checkModulesToSave(v: unknown, configFile: string, file: SafetensorsFile): void {
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return;
+  if (!Array.isArray(v) || !v.every((m) => typeof m === 'string' && m.length > 0)) {
+    throw new ColaError(`${configFile}: modules_to_save must be null or a list of module names, found ${JSON.stringify(v).slice(0, 200)}`);
+  }
+  const keys = [...file.tensors.keys()];
+  const withTensors = (m: string) =>
+    keys.some((k) => k.includes(`.${m}.modules_to_save.`) || k.startsWith(`${PEFT_PREFIX}${m}.`) || k.includes(`.${m}.weight`));
+  const missing = (v as string[]).filter((m) => !withTensors(m));
+  if (missing.length) {
+    throw new ColaError(
+      `${configFile}: modules_to_save lists ${missing.map((m) => JSON.stringify(m)).join(', ')} but ${file.path} holds no tensors for ${missing.length === 1 ? 'it' : 'them'}; the adapter is incomplete: re-save it with its full modules, or set "modules_to_save": null to use only the LoRA weights`,
+    );
+  }
+  throw new ColaError(
+    `${configFile}: modules_to_save ${JSON.stringify(v)} asks for full trained copies of whole modules, which cola does not load (only LoRA weights and biases); merge the adapter in PEFT and use the merged model instead`,
+  );
 }
 
 function classifyKeys(file: SafetensorsFile): AdapterKeys {

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
-import { DTYPE_BYTES, openSafetensors } from '../io/safetensors.js';
+import { checkMemory } from '../io/memory.js';
+import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -14,6 +15,9 @@ export interface LoadOptions {
   /** Frozen matrices/embeddings in memory; default: the checkpoint's own precision
    * (f32 and f16 files load as f32, bf16 files as bf16). */
   dtype?: WeightDtype;
+  /** Bytes the weights may take in memory (the CLI's --max-memory); default: the memory
+   * available now. Checked against the headers before any tensor is allocated. */
+  maxMemory?: number;
 }
 
 /** Load a Hugging Face model folder: config.json + model.safetensors (or shards). */
@@ -24,8 +28,16 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   }
   const config = readJsonObject(configFile);
   const family = modelFamily(config['model_type'], configFile);
-  const file = openSafetensors(dir);
+  const file = openSafetensors(dir, { maxMemory: opts.maxMemory });
   const dtype = opts.dtype ?? checkpointDtype(file.tensors);
+  // every tensor at the in-memory dtype's size (norms and biases, kept f32, are tiny)
+  const need = loadedBytes(file.tensors, () => (dtype === 'bf16' ? 2 : 4));
+  checkMemory(
+    need,
+    `${file.path}: loading ${file.tensors.size} tensors as ${dtype}`,
+    opts.maxMemory,
+    dtype === 'f32' ? 'loading with --dtype bf16 halves it' : '',
+  );
   const reader: TensorReader = {
     path: file.path,
     names: () => [...file.tensors.keys()],
@@ -42,6 +54,40 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   src.finish();
   model.weightDtype = dtype;
   return model;
+}
+
+/** What a model folder holds, from config.json and the safetensors headers alone: no
+ * tensor is read or allocated, so it is safe on any file (what `cola info` needs). */
+export interface CheckpointSummary {
+  modelType: string;
+  config: Record<string, unknown>;
+  tensors: number;
+  /** elements over all stored tensors (a tied embedding is stored, and counted, once) */
+  parameters: number;
+  /** stored dtypes, sorted */
+  dtypes: string[];
+  /** bytes the weights take once loaded as f32 / bf16 */
+  loadedBytes: { f32: number; bf16: number };
+}
+
+export function checkpointSummary(dir: string): CheckpointSummary {
+  const configFile = path.join(dir, 'config.json');
+  if (!fs.existsSync(configFile)) {
+    throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
+  }
+  const config = readJsonObject(configFile);
+  modelFamily(config['model_type'], configFile); // an unsupported type is refused here too
+  const file = openSafetensors(dir);
+  let parameters = 0;
+  for (const t of file.tensors.values()) parameters += t.byteLength / DTYPE_BYTES[t.dtype];
+  return {
+    modelType: config['model_type'] as string,
+    config,
+    tensors: file.tensors.size,
+    parameters,
+    dtypes: [...new Set([...file.tensors.values()].map((t) => t.dtype))].sort(),
+    loadedBytes: { f32: loadedBytes(file.tensors, () => 4), bf16: loadedBytes(file.tensors, () => 2) },
+  };
 }
 
 function checkpointDtype(tensors: Map<string, { dtype: string }>): WeightDtype {

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
+import { checkMemory } from '../io/memory.js';
 import { tensor, zeros } from '../tensor/ops/creation.js';
 import { mulberry32, type Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -89,6 +90,10 @@ export class CheckpointWeights implements WeightSource {
   }
 
   get(name: string, shape: readonly number[], role: WeightRole, optional = false): Tensor | null {
+    // shapes come from config.json (untrusted too): a placeholder for a missing or
+    // mis-shaped key must not allocate what a crafted config asks for
+    const elements = shape.reduce((a, b) => a * b, 1);
+    checkMemory(elements * 4, `${this.reader.path}: config.json gives "${name}" the shape [${shape.join(', ')}], which`);
     if (!this.available.has(name)) {
       if (!optional) this.missing.push(`${name} [${shape.join(', ')}]`);
       return optional ? null : zeros(this.backend, shape);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../errors.js';
-import { loadJsonlDataset } from '../data/formats.js';
+import { loadJsonlDataset, readTextCorpus } from '../data/formats.js';
 import { goldToLm } from '../data/goldLm.js';
 import { checkMaxLength, reportTruncation, resolveMaxLength, type SplitCounts } from '../data/maxLength.js';
 import { taskTokenizer } from '../data/startToken.js';
@@ -80,7 +80,7 @@ function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): Prepa
 function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
   const { maxLength } = o;
   if (!fs.existsSync(file)) throw new ColaError(`${file}: file not found`);
-  if (file.endsWith('.txt')) return { examples: textChunks(fs.readFileSync(file, 'utf8'), tok, maxLength), truncated: 0 };
+  if (file.endsWith('.txt')) return { examples: textChunks(readTextCorpus(file), tok, maxLength), truncated: 0 };
   const ds = loadJsonlDataset(file, tok, { skipBad: o.skipBad });
   if (ds.skipped) o.warn(`skipped ${ds.skipped} bad line(s) of ${file}`);
   if (ds.format === 'classification')

@@ -15,12 +15,17 @@ export interface FakeRepo {
   truncate?: string[];
   /** leave sizes out of the listing (as without ?blobs=true): only Content-Length tells */
   noSizes?: boolean;
+  /** files served as a body of this many bytes (streamed, no Content-Length) whatever
+   * the listing says: a server sending something else than the file listed */
+  oversize?: Record<string, number>;
 }
 
 export interface FakeHub {
   endpoint: string;
   /** "METHOD path authorization" of every request, in order */
   log: string[];
+  /** bytes written for each oversize file, to see where the client stopped reading */
+  sent: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -28,21 +33,29 @@ export const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<FakeHub> {
   const log: string[] = [];
+  const sent: Record<string, number> = {};
   const server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     log.push(`${req.method} ${url.pathname}${url.search} ${req.headers.authorization ?? '-'}`);
-    handle(repos, url, req, res);
+    handle(repos, url, req, res, sent);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     log,
+    sent,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
-function handle(repos: Record<string, FakeRepo>, url: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handle(
+  repos: Record<string, FakeRepo>,
+  url: URL,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  sent: Record<string, number>,
+): void {
   const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
   const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   const cdn = /^\/cdn\/([^/]+\/[^/]+)\/(.+)$/.exec(url.pathname);
@@ -68,6 +81,8 @@ function handle(repos: Record<string, FakeRepo>, url: URL, req: http.IncomingMes
   }
   if (cdn) {
     const file = decodeURIComponent(cdn[2]!);
+    const oversize = repo.oversize?.[file];
+    if (oversize !== undefined) return streamZeros(res, oversize, (n) => (sent[file] = n));
     const bytes = fs.readFileSync(path.join(repo.dir, file));
     res.writeHead(200, { 'content-length': bytes.length });
     if (repo.truncate?.includes(file)) {
@@ -83,4 +98,22 @@ function handle(repos: Record<string, FakeRepo>, url: URL, req: http.IncomingMes
 function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   res.writeHead(status, headers);
   res.end(body);
+}
+
+/** `total` zero bytes in 64 KiB writes that wait for the client (so an early stop shows). */
+function streamZeros(res: http.ServerResponse, total: number, report: (sent: number) => void): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  const chunk = Buffer.alloc(64 << 10);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total && !res.destroyed) {
+      const n = Math.min(chunk.length, total - sent);
+      sent += n;
+      report(sent);
+      if (!res.write(chunk.subarray(0, n))) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('close', () => report(sent));
+  pump();
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
-import { loadJsonlDataset } from '../../data/formats.js';
+import { loadJsonlDataset, readTextCorpus } from '../../data/formats.js';
 import { truncateLmExample } from '../../data/truncate.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
@@ -99,7 +99,7 @@ function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v:
 function evalFile(model: CausalLM, tok: TextTokenizer, file: string, v: OptionValues): Metrics {
   const maxLength = v['max-length'] as number;
   const pad = tok.eosId ?? 0;
-  if (file.endsWith('.txt')) return evaluateLm(model, textChunks(fs.readFileSync(file, 'utf8'), tok, maxLength), pad);
+  if (file.endsWith('.txt')) return evaluateLm(model, textChunks(readTextCorpus(file), tok, maxLength), pad);
   const ds = loadJsonlDataset(file, tok, { skipBad: v['skip-bad'] as boolean | undefined });
   if (ds.skipped) process.stderr.write(`cola eval: skipped ${ds.skipped} bad line(s) of ${file}\n`);
   if (ds.format === 'classification') {
