@@ -27,7 +27,11 @@ export class Session {
       const asked = this.cfg.data.maxLength;
       if (asked !== undefined && asked > context)
         process.stderr.write(`cola experiment: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
-      this.base = { tokenizer, maxLength: Math.min(asked ?? context, context), model: { contextLength: context, modelType: model.dims.modelType } };
+      this.base = {
+        tokenizer,
+        maxLength: Math.min(asked ?? context, context),
+        model: { contextLength: context, modelType: model.dims.modelType },
+      };
     }
     return this.base;
   }
