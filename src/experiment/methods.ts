@@ -13,11 +13,12 @@ export const DEFAULT_METHODS = ['full', 'lora', 'cola-l2', 'cola-l3', 'cola-step
 const HELP = 'full, lora, cola-lN (a chain of N links, N >= 1), cola-stepdown';
 
 /** The paper's step-down knot (§4.3: rank 8 for epochs 1-3, then a smaller rank for
- * epochs 4-5): after 3/5 of the epochs, on an epoch boundary, at least one epoch into
- * the run and one before its end. */
+ * epochs 4-5): after 3/5 of the epochs, on an epoch boundary when the run has two or more
+ * epochs (at least one epoch per link), else at 3/5 of the single epoch's steps. */
 export function stepdownKnot(epochs: number): string {
-  const whole = Math.max(1, Math.floor(epochs));
-  return `${Math.min(Math.max(1, Math.round((3 * whole) / 5)), Math.max(1, whole - 1))}e`;
+  const whole = Math.floor(epochs);
+  if (whole < 2) return `${+(0.6 * epochs).toFixed(6)}e`;
+  return `${Math.min(Math.max(1, Math.round((3 * whole) / 5)), whole - 1)}e`;
 }
 
 /** `stepdownRanks` / `stepdownKnots` configure cola-stepdown (default: the paper's two

@@ -45,6 +45,7 @@ test("cola-stepdown is the paper's: two links, rank 8 for 3 of 5 epochs, then th
   assert.deepEqual(sd.flags, { method: 'cola', knots: ['3e'], linkRanks: ['8', '4'] });
   assert.equal(stepdownKnot(10), '6e');
   assert.equal(stepdownKnot(2), '1e', 'at least one epoch per link');
+  assert.equal(stepdownKnot(1), '0.6e', 'a one-epoch run steps down after 3/5 of its steps');
   const links = planChain({ totalSteps: 125, stepsPerEpoch: 25, knots: sd.flags.knots, rank: 8, linkRanks: [8, 4], lr: 1e-3 });
   assert.deepEqual(
     links.map((l) => [l.start, l.end, l.rank]),
