@@ -44,6 +44,7 @@ export interface RunSummary {
 }
 
 export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
+  fs.mkdirSync(cfg.outDir, { recursive: true });
   const order = new DataOrder(io.objective.lengths(), cfg.budget.batchSize, cfg.seed);
   const plan = planRun(cfg, order.perEpoch);
   const chain = new Chain(io.model, cfg, plan.links);
