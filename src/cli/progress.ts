@@ -9,6 +9,7 @@ export function progressPrinter(mode: OutputMode, totalSteps: number, links: num
   const start = Date.now();
   let lastPrint = 0;
   let tokens = 0;
+  let firstStep: number | null = null; // a resumed run starts past 0: rates count this process's steps
   return (e) => {
     if (mode === 'json') {
       process.stdout.write(JSON.stringify(e) + '\n');
@@ -18,13 +19,14 @@ export function progressPrinter(mode: OutputMode, totalSteps: number, links: num
     if (e.event === 'step') {
       tokens += e['tokens'] as number;
       const step = e['step'] as number;
+      firstStep ??= step - 1;
       const elapsed = (Date.now() - start) / 1000;
-      const eta = (elapsed / step) * (totalSteps - step);
+      const eta = (elapsed / (step - firstStep)) * (totalSteps - step);
       const line =
         `link ${(e['link'] as number) + 1}/${links}  step ${step}/${totalSteps}  epoch ${(e['epoch'] as number).toFixed(2)}  ` +
         `loss ${(e['loss'] as number).toFixed(4)}  lr ${(e['lr'] as number).toExponential(2)}  ${(tokens / Math.max(elapsed, 1e-3)).toFixed(0)} tok/s  ETA ${formatTime(eta)}`;
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-      else if (Date.now() - lastPrint > 5000 || step === totalSteps || step === 1) {
+      else if (Date.now() - lastPrint > 5000 || step === totalSteps || step === firstStep + 1) {
         process.stderr.write(line + '\n');
         lastPrint = Date.now();
       }
