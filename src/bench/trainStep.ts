@@ -8,17 +8,17 @@
 //   node bin/cola.js bench train-step --preset opt-125m --dtype bf16 [--json] [--profile]
 
 import { availableParallelism } from 'node:os';
-import type { Backend } from '../src/backend/backend.js';
-import { getBackend, type BackendName } from '../src/backend/index.js';
-import { applyLora } from '../src/lora/inject.js';
-import { DEFAULT_LORA_CONFIG } from '../src/lora/config.js';
-import type { CausalLM } from '../src/models/causalLM.js';
-import { modelFamily } from '../src/models/registry.js';
-import '../src/models/families.js';
-import { AdamW } from '../src/optim/adamw.js';
-import { tensor } from '../src/tensor/ops/creation.js';
-import { mulberry32 } from '../src/tensor/random.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import type { Backend } from '../backend/backend.js';
+import { getBackend, type BackendName } from '../backend/index.js';
+import { applyLora } from '../lora/inject.js';
+import { DEFAULT_LORA_CONFIG } from '../lora/config.js';
+import type { CausalLM } from '../models/causalLM.js';
+import { modelFamily } from '../models/registry.js';
+import '../models/families.js';
+import { AdamW } from '../optim/adamw.js';
+import { tensor } from '../tensor/ops/creation.js';
+import { mulberry32 } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { BenchWeights } from './benchWeights.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 
