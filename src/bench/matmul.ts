@@ -11,7 +11,7 @@
 import type { Backend, FloatArray } from '../backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../backend/native/index.js';
 
-export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
+const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [2048, 768, 768],
   [2048, 768, 3072],
   [512, 4096, 4096],

@@ -99,7 +99,7 @@ export function optConfig(o: ModelShape, maxPositions: number): Record<string, u
   };
 }
 
-export function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
+function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
   const config = optConfig(o, o.seq);
   const model = modelFamily('opt', 'bench').build(config, new BenchWeights(be, 1, o.dtype), 'bench');
   model.weightDtype = o.dtype;
@@ -124,7 +124,7 @@ function median(xs: readonly number[]): number {
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
-export function expandTargets(targets: readonly string[]): string[] {
+function expandTargets(targets: readonly string[]): string[] {
   return targets.length === 1 && targets[0] === 'all' ? ALL_TARGETS : [...targets];
 }
 

@@ -69,7 +69,7 @@ export interface RunData {
   warnings: string[];
 }
 
-export function num(v: unknown): number | undefined {
+function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
