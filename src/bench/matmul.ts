@@ -19,7 +19,7 @@ const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [2048, 16, 768],
 ];
 
-export interface MatmulResult {
+interface MatmulResult {
   dtype: 'f32' | 'bf16';
   m: number;
   k: number;

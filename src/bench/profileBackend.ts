@@ -10,7 +10,7 @@ export interface ProfileRow {
   ms: number;
 }
 
-export interface ProfiledBackend {
+interface ProfiledBackend {
   backend: Backend;
   /** Rows since the last reset, slowest first. */
   rows(): ProfileRow[];

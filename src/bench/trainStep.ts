@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { BenchWeights } from './benchWeights.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 
-export interface ModelShape {
+interface ModelShape {
   d: number;
   layers: number;
   heads: number;
@@ -39,7 +39,7 @@ export const PRESETS: Record<string, ModelShape> = {
 /** The peer's --targets all: every block linear. */
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'];
 
-export interface TrainStepOptions extends ModelShape {
+interface TrainStepOptions extends ModelShape {
   preset: string | null;
   dtype: 'f32' | 'bf16';
   batch: number;
@@ -55,7 +55,7 @@ export interface TrainStepOptions extends ModelShape {
   checkpoint?: boolean;
 }
 
-export interface TrainStepResult {
+interface TrainStepResult {
   preset: string | null;
   backend: string;
   dtype: string;

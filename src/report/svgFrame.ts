@@ -18,7 +18,7 @@ export interface Box {
   height: number;
 }
 
-export interface FrameOptions {
+interface FrameOptions {
   width: number;
   height: number;
   title?: string;
