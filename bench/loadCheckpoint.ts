@@ -14,7 +14,7 @@ import { loadModel, randomModel } from '../src/models/load.js';
 import { saveModelFolder } from '../src/models/save.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { tensor } from '../src/tensor/ops/creation.js';
-import { optConfig, PRESETS } from './trainStep.js';
+import { optConfig, PRESETS } from '../src/bench/trainStep.js';
 
 /** facebook/opt-1.3b's shape and context length (the peer's opt-1.3b preset). */
 export const OPT_1_3B_CONFIG = optConfig(PRESETS['opt-1.3b']!, 2048);

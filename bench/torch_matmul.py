@@ -1,4 +1,4 @@
-"""PyTorch matmul throughput at the shapes of bench/matmul.ts, for comparison in
+"""PyTorch matmul throughput at the shapes of src/bench/matmul.ts (`cola bench matmul`), for comparison in
 the same run (the machine is noisy; compare ratios measured together).
 
     OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/torch_matmul.py [--json] [--repeats N]

@@ -39,7 +39,7 @@ const CHARS = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
 
 /** llama2.c's vocabulary layout (the converter this reuses expects it): <unk>, BOS, EOS,
  * 256 byte tokens, then the characters (no merges: character-level). */
-export function tinyVocab(): Llama2cVocab {
+function tinyVocab(): Llama2cVocab {
   const pieces = ['<unk>', '\n<s>\n', '\n</s>\n'];
   for (let b = 0; b < 256; b++) pieces.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
   pieces.push(...CHARS);
@@ -48,7 +48,7 @@ export function tinyVocab(): Llama2cVocab {
 }
 
 /** The config.json of the tiny model (LlamaForCausalLM spelling). */
-export function tinyConfig(o: Required<TinyModelOptions>, vocabSize: number): Record<string, unknown> {
+function tinyConfig(o: Required<TinyModelOptions>, vocabSize: number): Record<string, unknown> {
   if (o.hiddenSize % o.heads !== 0 || o.heads % o.kvHeads !== 0) {
     throw new ColaError(`tiny model: hiddenSize (${o.hiddenSize}) must divide by heads (${o.heads}), and heads by kvHeads (${o.kvHeads})`);
   }

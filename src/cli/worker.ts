@@ -33,7 +33,7 @@ export function stoppable(c: Omit<Command, 'run' | 'body'> & Required<Pick<Comma
 
 /** Runs the body of command `name` in a worker and returns its exit code; its errors are
  * thrown here, as if it had run on this thread (ColaError message, stack for --debug). */
-export async function runInWorker(name: string, values: OptionValues): Promise<number> {
+async function runInWorker(name: string, values: OptionValues): Promise<number> {
   const stop = new SharedArrayBuffer(4);
   const onSecond = (): never => process.exit(130);
   const onFirst = (): void => {

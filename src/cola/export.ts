@@ -13,7 +13,7 @@ import type { Link } from './plan.js';
 import type { RunConfig } from './runConfig.js';
 
 /** Per module, every link in order: the merged ones from the history plus the live adapter. */
-export function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHistory): Map<string, ChainLink[]> {
+function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHistory): Map<string, ChainLink[]> {
   const chain = new Map<string, ChainLink[]>();
   for (const [p, l] of layers) {
     const merged = history.links.map((link) => link.get(p)!);

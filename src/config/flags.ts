@@ -42,11 +42,6 @@ export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** `batch-size` -> `batchSize`. */
-export function configKey(flag: string): string {
-  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
 /** The table's defaults as its typed record (booleans false). */
 export function defaultsOf<T extends FlagTable>(table: T): FlagValues<T> {
   const out: Record<string, unknown> = {};

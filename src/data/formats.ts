@@ -49,7 +49,7 @@ function labelIndex(v: JsonObject): number | null {
 }
 
 /** Null when `v` is a valid row of `format`, else what was expected and found. */
-export function checkRow(v: JsonObject, format: RowFormat): string | null {
+function checkRow(v: JsonObject, format: RowFormat): string | null {
   const bad = `expected ${SHAPES[format]}, found ${preview(v)}`;
   if (detectFormat(v) !== format) return bad;
   if (format === 'chat' && !(v.messages as unknown[]).every(isMessage)) return `${bad} (every message needs string "role" and "content")`;
@@ -61,7 +61,7 @@ export function checkRow(v: JsonObject, format: RowFormat): string | null {
   return null;
 }
 
-export function rowToChoice(v: JsonObject): RenderedChoice {
+function rowToChoice(v: JsonObject): RenderedChoice {
   return { prompt: v.prompt as string, candidates: v.candidates as string[], label: labelIndex(v)! };
 }
 
@@ -97,7 +97,7 @@ export function promptCompletionToLm(tok: TextTokenizer, prompt: string, complet
   return { ids, lossMask, text: prompt + completion };
 }
 
-export function rowToLm(tok: TextTokenizer, v: JsonObject, format: RowFormat, opts: LmOptions & { where?: string } = {}): LmExample {
+function rowToLm(tok: TextTokenizer, v: JsonObject, format: RowFormat, opts: LmOptions & { where?: string } = {}): LmExample {
   if (format === 'text') return textToLm(tok, v.text as string, opts);
   if (format === 'prompt_completion') return promptCompletionToLm(tok, v.prompt as string, v.completion as string, opts);
   if (format === 'chat')
@@ -148,7 +148,7 @@ function noRows(file: string, skipped: number): string {
 }
 
 /** A .txt corpus fits in one JavaScript string: V8 caps strings near 2^29 characters. */
-export const MAX_TEXT_BYTES = 512 << 20;
+const MAX_TEXT_BYTES = 512 << 20;
 
 /** Read a plain-text corpus (`--data FILE.txt`): bounded in size, BOM dropped, and an
  * empty or blank file is an error here rather than an empty run later. */

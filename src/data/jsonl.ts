@@ -34,7 +34,7 @@ export interface JsonlOptions {
 }
 
 /** Far above any real row (a long document is a few MB), far below V8's string limit. */
-export const MAX_LINE_BYTES = 32 << 20;
+const MAX_LINE_BYTES = 32 << 20;
 /** Real rows nest 3-4 deep ({"messages": [{"role": ...}]}). */
 export const MAX_JSON_DEPTH = 64;
 const CHUNK_BYTES = 1 << 20;

@@ -11,7 +11,7 @@ export interface SplitCounts {
 }
 
 /** Above this fraction of a split truncated, the run is warned (the cut text is lost). */
-export const TRUNCATION_WARN_FRACTION = 0.01;
+const TRUNCATION_WARN_FRACTION = 0.01;
 
 /** A limit the truncation (BOS + at least one token) and text windows can work with. */
 export function checkMaxLength(maxLength: number): void {

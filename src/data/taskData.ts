@@ -48,7 +48,7 @@ function pick(task: TaskSpec, rows: TaskRow[], idx: number[]): RenderedChoice[] 
   return idx.map((i) => renderAt(task, rows[i]));
 }
 
-export function sizesFor(task: TaskSpec, opts: TaskDataOptions): SampleSizes {
+function sizesFor(task: TaskSpec, opts: TaskDataOptions): SampleSizes {
   return { numTrain: opts.numTrain ?? 1000, numDev: opts.numDev ?? task.numDev, numEval: opts.numEval ?? 1000 };
 }
 

@@ -3,7 +3,7 @@ import type { ClassificationExample, LmExample } from '../data/examples.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/creation.js';
-import { candidateScores, predictions } from '../train/candidateScores.js';
+import { candidateScores, predictions } from './candidateScores.js';
 
 export interface Metrics {
   [name: string]: number;

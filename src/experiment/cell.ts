@@ -40,7 +40,7 @@ export function cellConfig(inp: CellInputs, resume: boolean): RunConfig {
 
 /** Everything that decides the cell's numbers, JSON-normalised. Output-only settings
  * (checkpoint cadence, folders) are left out: they do not change the result. */
-export function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> {
+function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> {
   const outputOnly = new Set(['outDir', 'resume', 'saveEvery', 'saveLinkAdapters', 'data']);
   const run = Object.fromEntries(Object.entries(cfg).filter(([k]) => !outputOnly.has(k)));
   const full = cfg.method === 'full';

@@ -53,7 +53,7 @@ export const EXPERIMENT_FLAGS = {
 } as const satisfies FlagTable;
 
 /** Train flags each cell or method sets itself. */
-export const GRID_OWNED = [
+const GRID_OWNED = [
   'method',
   'lr',
   'seed',
@@ -67,7 +67,7 @@ export const GRID_OWNED = [
   'out',
 ] as const;
 /** Data flags the experiment replaces with its own (--task is a list, --data a corpus). */
-export const EXPERIMENT_REPLACES = ['devData', 'task', 'data'] as const;
+const EXPERIMENT_REPLACES = ['devData', 'task', 'data'] as const;
 
 const omit = <T extends FlagTable, K extends keyof T>(t: T, keys: readonly K[]): Omit<T, K> =>
   Object.fromEntries(Object.entries(t).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;

@@ -19,7 +19,7 @@ export interface ExperimentRun {
 }
 
 /** The budget every method shares, in words (results.md, experiment.json). */
-export function budgetText(c: ExperimentConfig, maxLength: number): string {
+function budgetText(c: ExperimentConfig, maxLength: number): string {
   const r = c.run;
   const steps = r.maxSteps !== undefined ? `${r.maxSteps} optimizer steps` : `${r.epochs} epochs`;
   const evals = r.evalEvery > 0 ? `every ${r.evalEvery} steps` : 'every epoch';

@@ -12,7 +12,7 @@ export interface HubOptions {
   token?: string;
 }
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
   const endpoint = (env['HF_ENDPOINT'] || DEFAULT_ENDPOINT).replace(/\/+$/, '');
@@ -95,7 +95,7 @@ async function request(url: string, o: HubOptions, signal?: AbortSignal, headers
 }
 
 /** fetch's "fetch failed" hides the reason in `cause`: name it, and say what to do offline. */
-export function networkError(e: unknown, endpoint: string): ColaError {
+function networkError(e: unknown, endpoint: string): ColaError {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const reason = err.name === 'TimeoutError' ? 'timed out' : (err.cause?.code ?? err.cause?.message ?? err.message ?? String(e));
   return new ColaError(

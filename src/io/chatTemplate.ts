@@ -11,9 +11,9 @@ import { ColaError } from '../errors.js';
 
 /** A real template over a long conversation takes a few thousand steps (about 50 a
  * message); 100k steps of loop overhead take well under a second. */
-export const MAX_TEMPLATE_STEPS = 100_000;
+const MAX_TEMPLATE_STEPS = 100_000;
 /** Largest string any step may produce (the rendered conversation included). */
-export const MAX_TEMPLATE_CHARS = 16 << 20;
+const MAX_TEMPLATE_CHARS = 16 << 20;
 /** Characters produced by all steps together (loop bodies are re-rendered per iteration). */
 const MAX_TOTAL_CHARS = 256 << 20;
 const MAX_RANGE = 100_000;

@@ -129,7 +129,7 @@ function readSegment(fd: number, file: string, offset: number, seg: Segment, gro
 
 /** w[i] = q[i] * scale[i / group] in float32, as llama2.c's runq.c dequantize(); the product
  * of an int8 and a float32 is exact in a double, so fround gives the float32 product. */
-export function dequantizeQ8(values: Int8Array, scales: Float32Array, groupSize: number): Float32Array {
+function dequantizeQ8(values: Int8Array, scales: Float32Array, groupSize: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i] * scales[Math.floor(i / groupSize)];
   return out;
@@ -149,7 +149,7 @@ function permuteQk(h: Llama2cHeader, sd: StateDict): void {
 
 /** config.json as transformers writes it for LlamaForCausalLM, plus cola's own keys:
  * `cola_rope_layout` says how q/k rows pair dimensions for RoPE (see RopeLayout). */
-export function hfConfig(h: Llama2cHeader, ropeLayout: RopeLayout): Record<string, unknown> {
+function hfConfig(h: Llama2cHeader, ropeLayout: RopeLayout): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',

@@ -9,7 +9,7 @@
 import { ColaError } from '../errors.js';
 import { fileSize, readExactly, withFd } from './fileIo.js';
 
-export const LLAMA2C_MAGIC = 0x616b3432;
+const LLAMA2C_MAGIC = 0x616b3432;
 const LEGACY_HEADER_BYTES = 28;
 const VERSIONED_HEADER_BYTES = 256;
 

@@ -101,13 +101,13 @@ function checkVocab(file: string, pieces: string[], expectedVocabSize?: number):
 }
 
 /** HF piece spelling: specials by their usual names, spaces back to SentencePiece's `▁`. */
-export function hfPieces(vocab: Llama2cVocab): string[] {
+function hfPieces(vocab: Llama2cVocab): string[] {
   return vocab.pieces.map((p, id) => (id < 3 ? SPECIALS[id] : p.replaceAll(' ', '\u2581')));
 }
 
 /** Every pair (a, b) of normal pieces whose concatenation is a normal piece, ordered as
  * run.c would prefer them: highest score of a + b first (ties by id of a + b, then a). */
-export function deriveMerges(pieces: string[], scores: Float32Array): [string, string][] {
+function deriveMerges(pieces: string[], scores: Float32Array): [string, string][] {
   const idOf = new Map<string, number>();
   for (let id = FIRST_NORMAL_ID; id < pieces.length; id++) idOf.set(pieces[id], id);
   const merges: { left: string; right: string; result: number; leftId: number }[] = [];

@@ -8,7 +8,7 @@ import { ColaError } from '../errors.js';
 /** Memory free for new allocations: the OS's available memory (MemAvailable on Linux,
  * which counts reclaimable page cache), lowered to the cgroup's headroom when the
  * process runs in a container with a memory limit. */
-export function availableMemory(): number {
+function availableMemory(): number {
   let avail = os.freemem();
   const headroom = cgroupHeadroom();
   if (headroom !== null) avail = Math.min(avail, headroom);
@@ -34,7 +34,7 @@ function cgroupHeadroom(): number | null {
   return null;
 }
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 1 << 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   return `${n} bytes`;

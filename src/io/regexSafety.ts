@@ -16,11 +16,11 @@
  *  - a pattern longer than MAX_PATTERN_CHARS.
  * It over-approximates: `(a|b)+` is refused though harmless; `[ab]+` says the same. */
 
-export const MAX_PATTERN_CHARS = 10_000;
+const MAX_PATTERN_CHARS = 10_000;
 /** Unbounded quantifiers one after another: `\s*[\r\n]+` has degree 2. */
-export const MAX_DEGREE = 3;
+const MAX_DEGREE = 3;
 /** Ways to match at one position independent of the text length: 2^13 optional parts. */
-export const MAX_WAYS = 10_000;
+const MAX_WAYS = 10_000;
 /** A bounded repeat wider than this counts as unbounded (`a{0,5000}` is `a*` in cost). */
 const WIDE_REPEAT = 64;
 

@@ -43,9 +43,9 @@ export interface SafetensorsHeader {
 }
 
 /** The reference implementation's limit; real headers are at most a few MB. */
-export const MAX_HEADER_BYTES = 100 << 20;
+const MAX_HEADER_BYTES = 100 << 20;
 
-export function isDtype(x: unknown): x is SafetensorsDtype {
+function isDtype(x: unknown): x is SafetensorsDtype {
   return typeof x === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, x);
 }
 

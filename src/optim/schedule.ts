@@ -18,7 +18,7 @@ export interface Schedule {
  * - cosine: max(0, 0.5 (1 + cos(pi progress))), progress = (step - warmup) / max(1, total - warmup).
  * One deviation: progress is capped at 1, so past `total` cosine stays at 0 where
  * HF's would climb again; no run reaches it (the last update is step total-1). */
-export function lrFactor(s: Omit<Schedule, 'peak'>, step: number): number {
+function lrFactor(s: Omit<Schedule, 'peak'>, step: number): number {
   if (step < s.warmup) return step / Math.max(1, s.warmup);
   if (s.kind === 'constant') return 1;
   if (s.kind === 'linear') return Math.max(0, (s.total - step) / Math.max(1, s.total - s.warmup));

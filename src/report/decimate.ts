@@ -1,14 +1,12 @@
 /** Thin long series before drawing: a 100k-step run would otherwise put 100k vertices in
  * every chart. Per x-bucket we keep the first, min, max and last point, so spikes (a loss
  * blow-up at a knot) survive while the file stays small. */
-import type { Point } from './svg.js';
-
-export function decimate(points: Point[], buckets = 800): Point[] {
+export function decimate<P extends readonly [x: number, y: number]>(points: P[], buckets = 800): P[] {
   if (points.length <= buckets * 4) return points;
   const x0 = points[0]![0];
   const span = points.at(-1)![0] - x0 || 1;
-  const out: Point[] = [];
-  let group: Point[] = [];
+  const out: P[] = [];
+  let group: P[] = [];
   let current = 0;
   const flush = () => {
     if (group.length === 0) return;

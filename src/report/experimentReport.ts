@@ -9,7 +9,7 @@ import { REPORT_FILE } from './runReport.js';
 import { svgBarChart } from './svgBar.js';
 import { colorAt } from './svgFrame.js';
 
-export interface ExperimentCell {
+interface ExperimentCell {
   task: string;
   method: string;
   lr: number;
@@ -21,7 +21,7 @@ export interface ExperimentCell {
   runDir: string;
 }
 
-export interface ExperimentSummaryRow {
+interface ExperimentSummaryRow {
   task: string;
   method: string;
   bestLr: number;

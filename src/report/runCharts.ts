@@ -32,7 +32,7 @@ function chart(run: RunData, series: Series[], title: string, yLabel: string, lo
   return figure(svgLineChart(series, opts));
 }
 
-export interface ChartBlock {
+interface ChartBlock {
   id: string;
   title: string;
   html: string;

@@ -27,7 +27,7 @@ export interface EvalEvent {
   test: Record<string, number>;
 }
 
-export interface KnotEvent {
+interface KnotEvent {
   step: number;
   link?: number;
   next_link?: number;
@@ -38,13 +38,13 @@ export interface KnotEvent {
   loss_after?: number;
 }
 
-export interface DoneEvent {
+interface DoneEvent {
   step?: number;
   elapsed_s?: number;
   final: Record<string, unknown>;
 }
 
-export interface ChainLink extends Json {
+interface ChainLink extends Json {
   index: number;
   start?: number;
   end?: number;
@@ -52,7 +52,7 @@ export interface ChainLink extends Json {
   lr?: number;
 }
 
-export interface ChainManifest extends Json {
+interface ChainManifest extends Json {
   method?: string;
   links: ChainLink[];
   knots: number[];
@@ -69,7 +69,7 @@ export interface RunData {
   warnings: string[];
 }
 
-export function num(v: unknown): number | undefined {
+function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 

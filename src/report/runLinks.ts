@@ -3,7 +3,7 @@
 import { median } from './format.js';
 import type { EvalEvent, RunData, StepEvent } from './runData.js';
 
-export interface LinkSpan {
+interface LinkSpan {
   index: number;
   start: number;
   end: number;
@@ -39,7 +39,7 @@ function inLink(e: { step: number; link?: number }, span: LinkSpan): boolean {
   return e.link !== undefined ? e.link === span.index : e.step > span.start && e.step <= span.end;
 }
 
-export interface LinkStats {
+interface LinkStats {
   span: LinkSpan;
   steps: number;
   elapsed?: number;

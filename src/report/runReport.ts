@@ -9,7 +9,7 @@ import { chainTable, configTable, devPerLinkTable, knotTable, methodOf, summaryT
 export const REPORT_FILE = 'report.html';
 
 /** The report as an HTML string (for callers that want it without writing). */
-export function renderRunReport(run: RunData): string {
+function renderRunReport(run: RunData): string {
   const charts = runCharts(run);
   const dev = devCharts(run).join('\n') + devPerLinkTable(run);
   const sections: Array<[string, string, string]> = [

@@ -20,7 +20,7 @@ export interface Marker {
   label: string;
 }
 
-export interface LineChartOptions {
+interface LineChartOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;

@@ -4,7 +4,7 @@ import { extent } from './decimate.js';
 import { linearAxis } from './ticks.js';
 import { colorAt, frameRect, n, noData, svgRoot, text, titleText, yAxis, yPos, type Box } from './svgFrame.js';
 
-export interface Bar {
+interface Bar {
   label: string;
   value: number;
   /** Half-length of the whisker (one standard deviation); omitted or 0 draws none. */
@@ -12,7 +12,7 @@ export interface Bar {
   color?: string;
 }
 
-export interface BarChartOptions {
+interface BarChartOptions {
   title?: string;
   yLabel?: string;
   width?: number;

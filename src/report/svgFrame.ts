@@ -5,7 +5,7 @@ import { escapeXml, formatNumber } from './format.js';
 import { fraction, type Axis } from './ticks.js';
 
 /** Okabe-Ito: distinguishable under the common colour-vision deficiencies. */
-export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
 export function colorAt(i: number): string {
   return PALETTE[i % PALETTE.length]!;
@@ -18,7 +18,7 @@ export interface Box {
   height: number;
 }
 
-export interface FrameOptions {
+interface FrameOptions {
   width: number;
   height: number;
   title?: string;

@@ -4,7 +4,7 @@ import type { CausalLM } from '../models/causalLM.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { candidateLoss, candidateScores } from './candidateScores.js';
+import { candidateLoss, candidateScores } from '../eval/candidateScores.js';
 
 /** What a training step minimises on a batch of example indices: next-token
  * cross-entropy (text, prompt/completion, chat) or the candidate-scoring

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ClassificationExample } from '../../src/data/examples.js';
 import { evaluateClassification, macroF1 } from '../../src/eval/evaluate.js';
 import { tinyModel } from '../lora/tinyModel.js';
-import { handScores } from '../train/handScores.js';
+import { handScores } from './handScores.js';
 
 function example(i: number): ClassificationExample {
   const promptIds = [1, ...Array.from({ length: 2 + (i % 4) }, (_, t) => 3 + ((i * 5 + t * 7) % 29))];

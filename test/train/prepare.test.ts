@@ -17,7 +17,7 @@ import { prepareData, textChunks, type DataSpec } from '../../src/train/prepare.
 import { BOS, byteTokenizer } from '../helpers/byteTokenizer.js';
 import { assertClose } from '../helpers/tolerance.js';
 import { tinyModel } from '../lora/tinyModel.js';
-import { tokenLogProbs } from './handScores.js';
+import { tokenLogProbs } from '../eval/handScores.js';
 
 const dir = fs.mkdtempSync(path.join(tmpdir(), 'cola-prepare-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -46,12 +46,12 @@ export const benchCommand: Command = {
   async run(v, pos) {
     const json = (v['json'] as boolean | undefined) ?? false;
     if (pos[0] === 'matmul') {
-      const { benchMatmul } = await import('../../../bench/matmul.js');
+      const { benchMatmul } = await import('../../bench/matmul.js');
       await benchMatmul({ json, repeats: v['repeats'] as number });
       return 0;
     }
     if (pos[0] === 'train-step') {
-      const { PRESETS, benchTrainStep, formatTrainStep } = await import('../../../bench/trainStep.js');
+      const { PRESETS, benchTrainStep, formatTrainStep } = await import('../../bench/trainStep.js');
       const r = benchTrainStep(trainStepOptions(v, PRESETS[v['preset'] as string]!));
       console.log(json ? JSON.stringify(r) : formatTrainStep(r));
       return 0;

@@ -30,7 +30,7 @@ export function boolqPassage(passage: string): string {
   return passage.slice(at + TITLE_SEP.length);
 }
 
-export function boolqQuestion(q: string): string {
+function boolqQuestion(q: string): string {
   const withMark = q.endsWith('?') ? q : `${q}?`;
   return withMark.charAt(0).toUpperCase() + withMark.slice(1);
 }

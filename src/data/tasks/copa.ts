@@ -11,7 +11,7 @@ import { stripSpaces } from '../verbalize.js';
 import { field, type TaskSpec } from './common.js';
 
 /** MeZO CopaTemplate.capitalize: first word lower-cased unless it is "I". */
-export function copaChoice(c: string): string {
+function copaChoice(c: string): string {
   const words = c.split(' ');
   if (words[0] !== 'I') words[0] = words[0].toLowerCase();
   return words.join(' ');

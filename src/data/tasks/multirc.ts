@@ -18,7 +18,7 @@ function arrayField(o: JsonObject, name: string, where: string): JsonObject[] {
   return v as JsonObject[];
 }
 
-export function flattenMultiRc(file: string): TaskRow[] {
+function flattenMultiRc(file: string): TaskRow[] {
   const rows: TaskRow[] = [];
   for (const r of readJsonl(file).rows) {
     const where = `${file} line ${r.line}`;

@@ -10,7 +10,7 @@ import { sst2 } from './sst2.js';
 import { wic } from './wic.js';
 import { wsc } from './wsc.js';
 
-export const TASKS: readonly TaskSpec[] = [sst2, rte, cb, boolq, wsc, wic, multirc, copa];
+const TASKS: readonly TaskSpec[] = [sst2, rte, cb, boolq, wsc, wic, multirc, copa];
 
 export function taskNames(): string[] {
   return TASKS.map((t) => t.name);

@@ -12,12 +12,6 @@ export function empty(backend: Backend, shape: readonly number[], dtype: DType =
   return new Tensor(backend.empty(dtype, shapeSize(shape)), [...shape], dtype, backend);
 }
 
-export function full(backend: Backend, shape: readonly number[], value: number): Tensor {
-  const t = zeros(backend, shape);
-  backend.fill(t.f32, value);
-  return t;
-}
-
 /** Copy values into backend storage (f32 -> bf16 rounds to nearest even). */
 export function tensor(
   backend: Backend,

@@ -38,26 +38,10 @@ export function add(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
-export function sub(a: Tensor, b: Tensor): Tensor {
-  return record(binaryRaw('sub', a, b), 'sub', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(g, a.shape) : null,
-    b.requiresGrad ? sumToShape(scaleRaw(g, -1), b.shape) : null,
-  ]);
-}
-
 export function mul(a: Tensor, b: Tensor): Tensor {
   return record(binaryRaw('mul', a, b), 'mul', [a, b], (g) => [
     a.requiresGrad ? sumToShape(binaryRaw('mul', g, b), a.shape) : null,
     b.requiresGrad ? sumToShape(binaryRaw('mul', g, a), b.shape) : null,
-  ]);
-}
-
-export function div(a: Tensor, b: Tensor): Tensor {
-  const out = binaryRaw('div', a, b);
-  return record(out, 'div', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(binaryRaw('div', g, b), a.shape) : null,
-    // d(a/b)/db = -out / b
-    b.requiresGrad ? sumToShape(scaleRaw(binaryRaw('div', binaryRaw('mul', g, out), b), -1), b.shape) : null,
   ]);
 }
 
@@ -82,10 +66,6 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   });
 }
 
-export const relu = (x: Tensor): Tensor => unary('relu', x);
-export const silu = (x: Tensor): Tensor => unary('silu', x);
-export const exp = (x: Tensor): Tensor => unary('exp', x);
-export const neg = (x: Tensor): Tensor => unary('neg', x);
 /** GELU; 'tanh' is the GPT-2 approximation (gelu_new), 'erf' the exact one (OPT/BERT). */
 export const gelu = (x: Tensor, approximate: 'tanh' | 'erf' = 'tanh'): Tensor =>
   unary(approximate === 'tanh' ? 'gelu_tanh' : 'gelu_erf', x);

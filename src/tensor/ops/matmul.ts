@@ -14,7 +14,7 @@ export interface MatmulOptions {
 /** Batched matrix product. a [...batch, m, k] (or [..., k, m] with transA),
  * b [...batch, k, n] (or [..., n, k] with transB) or a plain matrix shared by
  * every batch item. Operands may be bf16 (computed in bf16, accumulated in f32). */
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   const m = a.dim(transA ? -1 : -2);

@@ -17,18 +17,6 @@ export function sum(x: Tensor, axis?: number): Tensor {
   return record(out, 'sum', [x], (g) => [broadcastTo(g, x.shape)]);
 }
 
-export function mean(x: Tensor, axis?: number): Tensor {
-  const n = axis === undefined ? x.size : x.dim(axis);
-  const s = sum(x, axis);
-  const out = zeros(x.backend, s.shape);
-  x.backend.axpby(1 / n, s.f32, 0, out.f32);
-  return record(out, 'mean', [s], (g) => {
-    const gs = zeros(x.backend, s.shape);
-    x.backend.axpby(1 / n, g.f32, 0, gs.f32);
-    return [gs];
-  });
-}
-
 function split(shape: readonly number[], ax: number): { outer: number; mid: number; inner: number } {
   let outer = 1;
   let inner = 1;

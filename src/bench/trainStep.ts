@@ -8,21 +8,21 @@
 //   node bin/cola.js bench train-step --preset opt-125m --dtype bf16 [--json] [--profile]
 
 import { availableParallelism } from 'node:os';
-import type { Backend } from '../src/backend/backend.js';
-import { getBackend, type BackendName } from '../src/backend/index.js';
-import { applyLora } from '../src/lora/inject.js';
-import { DEFAULT_LORA_CONFIG } from '../src/lora/config.js';
-import type { CausalLM } from '../src/models/causalLM.js';
-import { modelFamily } from '../src/models/registry.js';
-import '../src/models/families.js';
-import { AdamW } from '../src/optim/adamw.js';
-import { tensor } from '../src/tensor/ops/creation.js';
-import { mulberry32 } from '../src/tensor/random.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import type { Backend } from '../backend/backend.js';
+import { getBackend, type BackendName } from '../backend/index.js';
+import { applyLora } from '../lora/inject.js';
+import { DEFAULT_LORA_CONFIG } from '../lora/config.js';
+import type { CausalLM } from '../models/causalLM.js';
+import { modelFamily } from '../models/registry.js';
+import '../models/families.js';
+import { AdamW } from '../optim/adamw.js';
+import { tensor } from '../tensor/ops/creation.js';
+import { mulberry32 } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { BenchWeights } from './benchWeights.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 
-export interface ModelShape {
+interface ModelShape {
   d: number;
   layers: number;
   heads: number;
@@ -39,7 +39,7 @@ export const PRESETS: Record<string, ModelShape> = {
 /** The peer's --targets all: every block linear. */
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'out_proj', 'fc1', 'fc2'];
 
-export interface TrainStepOptions extends ModelShape {
+interface TrainStepOptions extends ModelShape {
   preset: string | null;
   dtype: 'f32' | 'bf16';
   batch: number;
@@ -55,7 +55,7 @@ export interface TrainStepOptions extends ModelShape {
   checkpoint?: boolean;
 }
 
-export interface TrainStepResult {
+interface TrainStepResult {
   preset: string | null;
   backend: string;
   dtype: string;
@@ -99,7 +99,7 @@ export function optConfig(o: ModelShape, maxPositions: number): Record<string, u
   };
 }
 
-export function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
+function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
   const config = optConfig(o, o.seq);
   const model = modelFamily('opt', 'bench').build(config, new BenchWeights(be, 1, o.dtype), 'bench');
   model.weightDtype = o.dtype;
@@ -124,7 +124,7 @@ function median(xs: readonly number[]): number {
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
-export function expandTargets(targets: readonly string[]): string[] {
+function expandTargets(targets: readonly string[]): string[] {
   return targets.length === 1 && targets[0] === 'all' ? ALL_TARGETS : [...targets];
 }
 

@@ -6,7 +6,7 @@ import { collateClassification } from '../../src/data/batching.js';
 import type { ClassificationExample } from '../../src/data/examples.js';
 import { applyLora } from '../../src/lora/inject.js';
 import { noGrad } from '../../src/tensor/autograd.js';
-import { candidateLoss, candidateScores, predictions } from '../../src/train/candidateScores.js';
+import { candidateLoss, candidateScores, predictions } from '../../src/eval/candidateScores.js';
 import { classificationObjective } from '../../src/train/objective.js';
 import { checkGradient } from '../helpers/gradcheck.js';
 import { assertClose } from '../helpers/tolerance.js';

@@ -6,13 +6,12 @@
 // (src/tensor/ops/packedWeight.ts). Compare with bench/torch_matmul.py in the same run:
 // the machine is noisy, so only ratios measured together mean anything.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/matmul.js [--json] [--repeats N]
+//   node bin/cola.js bench matmul [--json] [--repeats N]
 
-import { fileURLToPath } from 'node:url';
-import type { Backend, FloatArray } from '../src/backend/backend.js';
-import { loadNativeBackend, nativeLoadError } from '../src/backend/native/index.js';
+import type { Backend, FloatArray } from '../backend/backend.js';
+import { loadNativeBackend, nativeLoadError } from '../backend/native/index.js';
 
-export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
+const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [2048, 768, 768],
   [2048, 768, 3072],
   [512, 4096, 4096],
@@ -20,7 +19,7 @@ export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [2048, 16, 768],
 ];
 
-export interface MatmulResult {
+interface MatmulResult {
   dtype: 'f32' | 'bf16';
   m: number;
   k: number;
@@ -111,11 +110,4 @@ function printTable(results: MatmulResult[]): void {
     const row = results.filter((r) => r.dtype === dtype && r.b === b).map((r) => r.gflops.toFixed(0));
     console.log(`| ${dtype}${b === 'packed' ? ' (B packed)' : ''} | ${row.join(' | ')} |`);
   }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--repeats');
-  const repeats = at >= 0 ? Number(args[at + 1]) : 15;
-  await benchMatmul({ json: args.includes('--json'), repeats });
 }

@@ -2,7 +2,7 @@
 // training step's time splits into primitives plus the JavaScript around them.
 // Matmuls are keyed by shape and dtype: they are most of the work.
 
-import type { Backend, MatmulArgs } from '../src/backend/backend.js';
+import type { Backend, MatmulArgs } from '../backend/backend.js';
 
 export interface ProfileRow {
   name: string;
@@ -10,7 +10,7 @@ export interface ProfileRow {
   ms: number;
 }
 
-export interface ProfiledBackend {
+interface ProfiledBackend {
   backend: Backend;
   /** Rows since the last reset, slowest first. */
   rows(): ProfileRow[];

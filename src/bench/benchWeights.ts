@@ -5,11 +5,11 @@
 // values are uniform with the same std (0.02, HF's init), made in 1 Mi chunks and
 // cast chunk by chunk, so a bf16 model never holds an f32 copy of a matrix.
 
-import type { Backend } from '../src/backend/backend.js';
-import { zeros } from '../src/tensor/ops/creation.js';
-import { mulberry32, type Rng } from '../src/tensor/random.js';
-import type { Tensor } from '../src/tensor/tensor.js';
-import type { WeightDtype, WeightRole, WeightSource } from '../src/models/weightSource.js';
+import type { Backend } from '../backend/backend.js';
+import { zeros } from '../tensor/ops/creation.js';
+import { mulberry32, type Rng } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { WeightDtype, WeightRole, WeightSource } from '../models/weightSource.js';
 
 const CHUNK = 1 << 20;
 const STD = 0.02;
