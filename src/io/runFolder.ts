@@ -103,7 +103,7 @@ export function lockRunFolder(dir: string): () => void {
       const holder = lockHolder(file);
       if (holder !== null && pidAlive(holder))
         throw new ColaError(
-          `${dir}: the run folder is in use by cola process ${holder}${holder === process.pid ? ' (this one)' : ''} (${file}); wait for it to finish or stop it, or choose another --out`,
+          `${dir}: the run folder is in use by cola process ${holder}${holder === process.pid ? ' (this one)' : ''}; wait for it to finish or stop it, or choose another --out (if process ${holder} is not cola, delete ${file})`,
         );
       fs.rmSync(file, { force: true }); // stale: its process is gone
     }
