@@ -21,8 +21,11 @@ const MODEL_MARKERS = [
   'tokenizer.model',
 ];
 
+/** `cola experiment --out`'s own file: its folder holds cells, never a run at the top. */
+const EXPERIMENT_MARKER = 'experiment.json';
+
 /** What `dir` holds, for refusing to write over it. */
-export type FolderKind = 'missing' | 'file' | 'empty' | 'run' | 'model' | 'other';
+export type FolderKind = 'missing' | 'file' | 'empty' | 'run' | 'model' | 'experiment' | 'other';
 
 export function folderKind(dir: string): FolderKind {
   let st: fs.Stats;
@@ -35,6 +38,7 @@ export function folderKind(dir: string): FolderKind {
   const names = fs.readdirSync(dir);
   if (names.length === 0) return 'empty';
   if (names.some((n) => MODEL_MARKERS.includes(n) || /^model-\d+-of-\d+\.safetensors$/.test(n))) return 'model';
+  if (names.includes(EXPERIMENT_MARKER)) return 'experiment';
   if (names.includes('config.json')) {
     let config: unknown;
     try {
@@ -60,6 +64,8 @@ export function checkOutputDir(dir: string, what: string, opts: { allowRun: bool
     throw new ColaError(
       `${what} ${dir}: the folder holds a model, adapter or tokenizer (${listed(dir)}); cola will not write over it, choose an empty or new folder`,
     );
+  if (kind === 'experiment')
+    throw new ColaError(`${what} ${dir}: the folder holds a cola experiment (${listed(dir)}); choose an empty or new folder`);
   if (kind === 'run' && !opts.allowRun)
     throw new ColaError(`${what} ${dir}: the folder holds a cola run (${listed(dir)}); choose an empty or new folder`);
   if (kind === 'other' && fs.existsSync(path.join(dir, 'config.json')))

@@ -154,6 +154,11 @@ const cases: Array<[string, string[], RegExp]> = [
   ['a JSONL row nested 100000 deep', ev(deep), /deep\.jsonl line 2: the row nests arrays\/objects more than 64 deep/],
   ['an empty .jsonl (eval)', ev(p('empty.jsonl')), /empty\.jsonl: nothing to train or evaluate on/],
   ['an empty .jsonl (train)', tr(model, p('empty.jsonl')), /empty\.jsonl: nothing to train or evaluate on/],
+  [
+    'an empty .jsonl (train, --method lora)',
+    [...tr(model, p('empty.jsonl')), '--method', 'lora'],
+    /empty\.jsonl: nothing to train or evaluate on/,
+  ],
   ['a blank .txt (train)', tr(model, p('blank.txt')), /blank\.txt: nothing to train or evaluate on/],
   ['a blank .txt (eval)', ev(p('blank.txt')), /blank\.txt: nothing to train or evaluate on/],
 ];

@@ -31,6 +31,7 @@ const kinds: Array<[string, string, FolderKind]> = [
   ['a run', folder('r', { 'config.json': '{"run":{}}', 'metrics.jsonl': '' }), 'run'],
   ['a run before config.json', folder('r2', { 'metrics.jsonl': '' }), 'run'],
   ['a config.json of something else', folder('o', { 'config.json': '{"model_type":"llama"}' }), 'other'],
+  ['an experiment', folder('x', { 'experiment.json': '{}', 'results.md': '' }), 'experiment'],
   ['an experiment cell before its run', folder('c', { 'cell.json': '{}' }), 'other'],
 ];
 for (const [what, d, kind] of kinds) test(`folderKind: ${what}`, () => assert.equal(folderKind(d), kind));
@@ -39,6 +40,7 @@ test('openRunFolder refuses models, files and foreign config.json, and a run wit
   assert.throws(() => openRunFolder(p('m'), false), /holds a model/);
   assert.throws(() => openRunFolder(p('f', 'x'), false), /is a file/);
   assert.throws(() => openRunFolder(p('o'), false), /config\.json that is not a cola run's/);
+  assert.throws(() => openRunFolder(p('x'), false), /holds a cola experiment \(experiment\.json, results\.md\)/);
   fs.mkdirSync(p('r', 'checkpoint'));
   assert.throws(() => openRunFolder(p('r'), false), /already holds a run; pass --resume/);
   const f = openRunFolder(p('r'), true);
