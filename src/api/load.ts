@@ -11,6 +11,9 @@ export interface PretrainedOptions {
   backend?: BackendName;
   /** frozen weights in memory (default: the checkpoint's precision) */
   dtype?: WeightDtype;
+  /** bytes the weights may take in memory (default: the memory available now); checked
+   * against the safetensors headers before anything is allocated */
+  maxMemory?: number;
 }
 
 export interface Pretrained {
@@ -22,6 +25,6 @@ export interface Pretrained {
 
 export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretrained {
   const backend = getBackend(opts.backend);
-  const model = loadModel(dir, { backend, dtype: opts.dtype });
+  const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory });
   return { model, tokenizer: loadTokenizer(dir), backend, dir };
 }

@@ -1,15 +1,18 @@
 /** One fine-tuning run into its folder: the data, config.json, metrics.jsonl, the chain
  * (runChain) and report.html. `cola train`, fineTune() and every `cola experiment` cell
  * call it with a RunConfig (cola/runConfig.ts), so they train through one code path. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureRunDir, runChain, type RunSummary } from '../cola/run.js';
+import { runChain, type RunSummary } from '../cola/run.js';
 import type { RunConfig } from '../cola/runConfig.js';
 import { planRun } from '../cola/plan.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { ColaError } from '../errors.js';
 import { writeJsonAtomic } from '../io/fileIo.js';
+import { openRunFolder, type RunFolder } from '../io/runFolder.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { writeRunReport } from '../report/runReport.js';
+import { hasCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
 
@@ -51,8 +54,26 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   // checked before any file is written
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')
     throw new ColaError('method full trains every weight in f32: load the model in f32 (cola train: --dtype f32)');
+  // a sequence of one token predicts nothing: every loss would be 0 (an empty chat render)
+  if (data.kind === 'lm' && data.train.lengths().every((n) => n < 2))
+    throw new ColaError(
+      `${cfg.data.data ?? cfg.data.task}: the training examples have no token to predict (a chat template or prompt format that renders nothing?); nothing to train on`,
+    );
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
-  ensureRunDir(cfg.outDir, cfg.resume);
+  if (cfg.resume && !hasCheckpoint(cfg.outDir)) throw new ColaError(`${cfg.outDir}: --resume given but the run folder has no checkpoint`);
+  // Locked, link-free and cleaned from here on; config.json only once the run can start.
+  const folder = openRunFolder(cfg.outDir, cfg.resume);
+  try {
+    return run(cfg, o, data);
+  } catch (e) {
+    if (!cfg.resume && !hasCheckpoint(cfg.outDir)) removeFailedStart(folder);
+    throw e;
+  } finally {
+    folder.release();
+  }
+}
+
+function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData): FineTuneResult {
   const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated };
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
   const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
@@ -70,4 +91,14 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   if (o.report ?? true) writeRunReport(cfg.outDir);
   const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
+}
+
+/** What a fresh run writes before its first checkpoint; removed when it fails before one,
+ * so a failed start leaves the folder as it found it. */
+const RUN_OUTPUTS = ['config.json', 'metrics.jsonl', 'report.html', 'chain.json', 'adapter', 'best', 'links', 'model', 'checkpoint.tmp'];
+
+function removeFailedStart(folder: RunFolder): void {
+  for (const name of RUN_OUTPUTS) fs.rmSync(path.join(folder.dir, name), { recursive: true, force: true });
+  folder.release();
+  if (folder.created && fs.readdirSync(folder.dir).length === 0) fs.rmdirSync(folder.dir);
 }

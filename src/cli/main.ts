@@ -1,4 +1,5 @@
 import { ColaError } from '../errors.js';
+import { asUserFsError } from '../io/fileIo.js';
 import type { Command } from './command.js';
 import { helpText, parseOptions } from './options.js';
 import { commands } from './commands/index.js';
@@ -12,7 +13,8 @@ ${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 `;
 
 /** The CLI dispatcher: finds the command, parses its flags, runs it. User
- * mistakes (ColaError) print one message and exit 1; --debug shows the stack. */
+ * mistakes (ColaError, and fs errors such as ENOSPC: fileIo.ts asUserFsError) print
+ * one message and exit 1; anything else is a bug (exit 70); --debug shows the stack. */
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
   const debug = argv.includes('--debug') || process.env['COLA_DEBUG'] === '1';
@@ -38,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseOptions(args.slice(1), command.options, command.name);
     return (await command.run(parsed.values, parsed.positionals)) ?? 0;
-  } catch (e) {
+  } catch (thrown) {
+    // a full disk or a read-only folder is the user's to fix, not a bug
+    const e = asUserFsError(thrown);
     if (e instanceof ColaError && !debug) {
       process.stderr.write(`cola ${command.name}: ${e.message.replace(new RegExp(`^cola ${command.name}: `), '')}\n`);
       return 1;
@@ -49,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 70;
     }
-    throw e;
+    throw thrown;
   }
 }
 

@@ -7,11 +7,36 @@ import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
 import type { OptionSpecs, OptionValues } from './options.js';
 
+/** --max-memory: what a model load may allocate, checked against the headers first. */
+export const maxMemoryOption: OptionSpecs = {
+  'max-memory': {
+    type: 'string',
+    meta: 'BYTES',
+    help: 'most memory the weights may take, e.g. 8G, 512M (default: the memory available now)',
+  },
+};
+
+/** `8G`, `512M`, `1.5GiB`, `4096` -> bytes (K/M/G/T are powers of 1024). */
+export function parseByteSize(text: string, flag = '--max-memory'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(text);
+  const power = m?.[2] ? 'KMGT'.indexOf(m[2].toUpperCase()) + 1 : 0;
+  const n = m ? Number(m[1]) * 1024 ** power : NaN;
+  if (!m || !Number.isFinite(n) || n <= 0)
+    throw new ColaError(`${flag}: expected a size in bytes with an optional suffix K, M, G or T (e.g. 8G, 512M), got "${text}"`);
+  return Math.floor(n);
+}
+
+export function maxMemoryOf(v: OptionValues): number | undefined {
+  const s = v['max-memory'] as string | undefined;
+  return s === undefined ? undefined : parseByteSize(s);
+}
+
 /** Flags every model-using command shares. */
 export const modelOptions: OptionSpecs = {
   model: { type: 'string', meta: 'DIR', help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
+  ...maxMemoryOption,
 };
 
 export interface LoadedModel {
@@ -27,7 +52,7 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): Lo
     throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
   const backend = getBackend(v['backend'] as BackendName | undefined);
-  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined });
+  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v) });
   const tokenizer = loadTokenizer(dir);
   return { backend, model, tokenizer, dir };
 }

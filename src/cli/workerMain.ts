@@ -3,6 +3,7 @@
  * its error. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ColaError } from '../errors.js';
+import { asUserFsError } from '../io/fileIo.js';
 import { commands } from './commands/index.js';
 import type { StdioChunk, WorkerInput, WorkerReply } from './worker.js';
 
@@ -29,7 +30,8 @@ function main(input: WorkerInput): WorkerReply {
     const body = commands.find((c) => c.name === input.command)?.body;
     if (!body) throw new Error(`cola ${input.command} has no body to run in a worker`);
     return { code: body(input.values, () => Atomics.load(flag, 0) === 1) };
-  } catch (e) {
+  } catch (thrown) {
+    const e = asUserFsError(thrown); // the errno code does not survive the message to the main thread
     return { error: (e as Error).message, cola: e instanceof ColaError, stack: (e as Error).stack };
   }
 }

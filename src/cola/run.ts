@@ -180,10 +180,3 @@ function lastStepLoss(log: MetricsLog): number | null {
   }
   return null;
 }
-
-export function ensureRunDir(dir: string, resume: boolean): void {
-  if (!resume && fs.existsSync(path.join(dir, 'checkpoint'))) {
-    throw new ColaError(`${dir} already holds a run; pass --resume to continue it, or choose another --out`);
-  }
-  fs.mkdirSync(dir, { recursive: true });
-}

@@ -9,7 +9,8 @@ export interface Metrics {
   [name: string]: number;
 }
 
-/** Mean next-token loss over all predicted tokens and its perplexity. */
+/** Mean next-token loss over all predicted tokens and its perplexity; with no token to
+ * predict the loss is NaN, never 0 (callers refuse: `tokens` is 0). */
 export function evaluateLm(model: CausalLM, examples: LmExample[], padId: number, batchSize = 8): Metrics {
   return noGrad(() => {
     let nll = 0;
@@ -23,7 +24,7 @@ export function evaluateLm(model: CausalLM, examples: LmExample[], padId: number
       nll += loss.item() * n;
       count += n;
     }
-    const loss = nll / Math.max(count, 1);
+    const loss = count === 0 ? NaN : nll / count;
     return { loss, perplexity: Math.exp(loss), tokens: count };
   });
 }

@@ -109,21 +109,64 @@ export function readJsonObject(file: string, maxBytes = 64 << 20): Record<string
 }
 
 /** Write a file through a temp file in the same directory and a rename, so readers never
- * see a half-written file and a crash leaves the old file intact. `write` gets the fd. */
+ * see a half-written file and a crash leaves the old file intact. `write` gets the fd.
+ * The temp file is created exclusively (O_EXCL never follows a planted link); its name
+ * carries the pid so a later open of the folder can remove it if this process is killed
+ * (runFolder.ts removeStaleTempFiles). A full disk or a read-only folder is a ColaError. */
 export function writeFileAtomic(file: string, write: (fd: number) => void): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+  } catch (e) {
+    throw asUserFsError(e, file);
+  }
   try {
     write(fd);
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw asUserFsError(e, file);
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw asUserFsError(e, file);
+  }
+}
+
+/** File-system failures the user causes or must fix (a full disk, a quota, permissions, a
+ * read-only mount, a symlink where cola refuses one), by errno code. */
+const USER_FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ELOOP: 'the path is a symbolic link, which cola does not follow when writing',
+};
+
+/** The one place that turns such a Node fs error into a ColaError naming the file; any
+ * other error is returned unchanged. Every cola write goes to a temp file that is renamed
+ * into place, so what was written before (a run's last checkpoint) is intact. */
+export function asUserFsError(e: unknown, file?: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof ColaError || !(e instanceof Error) || !err.code || !(err.code in USER_FS_ERRORS)) return e;
+  const where = file ?? err.path ?? '(unknown file)';
+  const fix =
+    err.code === 'ENOSPC' || err.code === 'EDQUOT'
+      ? 'free some space and rerun (cola train: add --resume to continue from the last checkpoint)'
+      : err.code === 'ELOOP'
+        ? 'replace the link by a real file or folder, or choose another output folder'
+        : 'check the permissions of the folder, or choose another output folder';
+  return new ColaError(
+    `${where}: cannot ${err.syscall ?? 'write'}: ${USER_FS_ERRORS[err.code]} (${err.code}). ` +
+      `Files written before are intact (cola writes to a temp file and renames it), so is a run's last checkpoint; ${fix}`,
+  );
 }
 
 /** Write all of `data` at the fd's current position. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColaError } from '../errors.js';
+import { asUserFsError, writeJsonAtomic } from '../io/fileIo.js';
 import { openSafetensors } from '../io/safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
 
@@ -16,8 +17,18 @@ export interface Checkpoint {
 const DIR = 'checkpoint';
 
 /** Write atomically: build checkpoint.tmp/, then swap it in with renames, so a
- * kill at any point leaves either the old or the new checkpoint whole. */
+ * kill at any point leaves either the old or the new checkpoint whole; a full disk
+ * (ColaError) leaves the last one whole too. */
 export function saveCheckpoint(runDir: string, ckpt: Checkpoint): void {
+  try {
+    swapIn(runDir, ckpt);
+  } catch (e) {
+    fs.rmSync(path.join(runDir, `${DIR}.tmp`), { recursive: true, force: true });
+    throw asUserFsError(e, path.join(runDir, `${DIR}.tmp`));
+  }
+}
+
+function swapIn(runDir: string, ckpt: Checkpoint): void {
   const final = path.join(runDir, DIR);
   const tmp = path.join(runDir, `${DIR}.tmp`);
   const old = path.join(runDir, `${DIR}.old`);
@@ -25,12 +36,17 @@ export function saveCheckpoint(runDir: string, ckpt: Checkpoint): void {
   fs.mkdirSync(tmp, { recursive: true });
   const tensors: TensorToWrite[] = [...ckpt.arrays].map(([name, data]) => ({ name, dtype: 'F32', shape: [data.length], data }));
   writeSafetensors(path.join(tmp, 'tensors.safetensors'), tensors, { format: 'cola-checkpoint' });
-  fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(ckpt.state, null, 1));
+  writeJsonAtomic(path.join(tmp, 'state.json'), ckpt.state);
   fsyncDir(tmp);
   fs.rmSync(old, { recursive: true, force: true });
   if (fs.existsSync(final)) fs.renameSync(final, old);
   fs.renameSync(tmp, final);
   fs.rmSync(old, { recursive: true, force: true });
+}
+
+/** Whether the run folder has a checkpoint to resume from (without reading it). */
+export function hasCheckpoint(runDir: string): boolean {
+  return [DIR, `${DIR}.old`].some((name) => fs.existsSync(path.join(runDir, name, 'state.json')));
 }
 
 /** The newest whole checkpoint, or null when the run has none. */

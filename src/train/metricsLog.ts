@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { asUserFsError } from '../io/fileIo.js';
 
 export type RunEvent = { event: string; [key: string]: unknown };
+
+/** Opened without following a symlink: a link planted at metrics.jsonl would make a
+ * resume truncate and append to a file outside the run folder (ELOOP instead). */
+const NOFOLLOW = fs.constants.O_NOFOLLOW;
 
 /** metrics.jsonl: one JSON event per line, appended as training goes. A resume
  * truncates it to what the checkpoint had seen, so the file equals the
@@ -17,19 +22,36 @@ export class MetricsLog {
   }
 
   write(e: RunEvent): void {
-    fs.appendFileSync(this.file, JSON.stringify(e) + '\n');
+    this.withFd(fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, (fd) => fs.writeSync(fd, JSON.stringify(e) + '\n'));
     for (const l of this.listeners) l(e);
   }
 
   bytes(): number {
-    return fs.existsSync(this.file) ? fs.statSync(this.file).size : 0;
+    const st = fs.lstatSync(this.file, { throwIfNoEntry: false });
+    return st?.isFile() ? st.size : 0;
   }
 
   truncate(bytes: number): void {
-    if (fs.existsSync(this.file)) fs.truncateSync(this.file, bytes);
+    if (fs.lstatSync(this.file, { throwIfNoEntry: false })) this.withFd(fs.constants.O_WRONLY, (fd) => fs.ftruncateSync(fd, bytes));
   }
 
   reset(): void {
     fs.rmSync(this.file, { force: true });
+  }
+
+  private withFd(flags: number, fn: (fd: number) => void): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, flags | NOFOLLOW, 0o644);
+    } catch (e) {
+      throw asUserFsError(e, this.file);
+    }
+    try {
+      fn(fd);
+    } catch (e) {
+      throw asUserFsError(e, this.file);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }

@@ -103,6 +103,17 @@ const cases: Array<[string, string[], RegExp]> = [
   ['--link-ranks 0', train(p('x'), '--link-ranks', '0'), /--link-ranks: expected integers of at least 1/],
   ['--knots beyond the run', train(p('x'), '--method', 'cola', '--knots', '100'), /knots must be .* inside the run/],
   ['--optimizer-reset bogus', train(p('x'), '--optimizer-reset', 'sometimes'), /--optimizer-reset: expected full, none/],
+  ['--out naming the model folder', train(model), /--out .*: the folder holds a model, adapter or tokenizer/],
+  ['--out naming a file', train(corpus), /--out .*corpus\.txt: is a file, expected a folder/],
+  ['convert into a run folder', ['convert', 'llama2c', modelBin, tokBin, p('run')], /OUT_DIR .*run: the folder holds a cola run/],
+  [
+    'export merged into a run folder',
+    ['export', 'merged', '--model', model, '--adapter', adapter, '--out', p('run')],
+    /--out .*run: the folder holds a cola run/,
+  ],
+  ['convert over a model folder', ['convert', 'llama2c', modelBin, tokBin, model], /OUT_DIR .*: the folder holds a model/],
+  ['--max-memory without a size', train(p('x'), '--max-memory', '8Q'), /--max-memory: expected a size in bytes .* got "8Q"/],
+  ['a model over --max-memory', ['eval', '--model', model, '--data', corpus, '--max-memory', '1K'], /more than the --max-memory limit/],
 ];
 
 for (const [what, args, pattern] of cases) {

@@ -49,6 +49,9 @@ const dupTensor = variant('dup-tensor', (d) => {
   sparseSafetensors(path.join(d, 'model.safetensors'), [], `{"a":${entry(0)},"b":${entry(4)},"a":${entry(8)}}`);
   fs.truncateSync(path.join(d, 'model.safetensors'), fs.statSync(path.join(d, 'model.safetensors')).size + 12);
 });
+const silentTemplate = variant('silent-template', (d) =>
+  editJson(path.join(d, 'tokenizer_config.json'), (j) => (j.chat_template = '{% for m in messages %}{% endfor %}')),
+);
 const huge = variant('huge', (d) =>
   sparseSafetensors(path.join(d, 'model.safetensors'), [['model.embed_tokens.weight', 'F32', [1 << 20, 1 << 18]]]),
 );
@@ -136,11 +139,26 @@ const cases: Array<[string, string[], RegExp]> = [
   ['modules_to_save without tensors', gen(model, '--adapter', modulesToSave), /adapter_config\.json: modules_to_save lists "lm_head"/],
   ['corrupt cola_chain.json', gen(model, '--adapter', badChain), /cola_chain\.json.*invalid JSON/],
   ['duplicate tensor name', ['info', '--model', dupTensor], /model\.safetensors: header names "a" twice/],
-  ['a 1 TB tensor', ['info', '--model', huge], /model\.safetensors: loading 1 tensors as f32 needs 1024\.0 GiB of memory/],
+  ['a 1 TB tensor', gen(huge), /model\.safetensors: loading 1 tensors as f32 needs 1024\.0 GiB of memory/],
+  [
+    'a chat template that renders nothing (eval)',
+    ['eval', '--model', silentTemplate, '--data', chatData, '--max-length', '16'],
+    /chat\.jsonl: nothing to evaluate: no token to predict/,
+  ],
+  [
+    'a chat template that renders nothing (train)',
+    tr(silentTemplate, chatData),
+    /chat\.jsonl: the training examples have no token to predict/,
+  ],
   ['a 200 MB JSONL line', ev(longLine), /long\.jsonl line 1: the line is longer than the 33554432-byte limit/],
   ['a JSONL row nested 100000 deep', ev(deep), /deep\.jsonl line 2: the row nests arrays\/objects more than 64 deep/],
   ['an empty .jsonl (eval)', ev(p('empty.jsonl')), /empty\.jsonl: nothing to train or evaluate on/],
   ['an empty .jsonl (train)', tr(model, p('empty.jsonl')), /empty\.jsonl: nothing to train or evaluate on/],
+  [
+    'an empty .jsonl (train, --method lora)',
+    [...tr(model, p('empty.jsonl')), '--method', 'lora'],
+    /empty\.jsonl: nothing to train or evaluate on/,
+  ],
   ['a blank .txt (train)', tr(model, p('blank.txt')), /blank\.txt: nothing to train or evaluate on/],
   ['a blank .txt (eval)', ev(p('blank.txt')), /blank\.txt: nothing to train or evaluate on/],
 ];
@@ -157,6 +175,12 @@ for (const [what, args, pattern] of cases) {
     assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
   });
 }
+
+test('hostile input: cola info describes a folder declaring a 1 TB tensor without loading it', () => {
+  const r = cola(['info', '--model', huge, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).memory_bytes, 2 ** 40);
+});
 
 test('hostile input: --skip-bad skips a too-deep row, and a BOM is accepted', () => {
   const skipped = cola(ev(deep, '--skip-bad', '--json'));

@@ -1,5 +1,6 @@
 import { ColaError } from '../../errors.js';
 import { convertLlama2c } from '../../io/convertLlama2c.js';
+import { checkOutputDir } from '../../io/runFolder.js';
 import type { Command } from '../command.js';
 
 export const convertCommand: Command = {
@@ -14,6 +15,7 @@ export const convertCommand: Command = {
         `unknown source format "${format ?? ''}"; supported: llama2c (usage: cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR)`,
       );
     if (!modelBin || !tokBin || !outDir) throw new ColaError('usage: cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR');
+    checkOutputDir(outDir, 'OUT_DIR', { allowRun: false });
     const r = convertLlama2c(modelBin, tokBin, outDir);
     process.stderr.write(`cola convert: wrote ${r.files.length} files to ${r.outDir}\n`);
     return 0;

@@ -59,6 +59,10 @@ export const evalCommand: Command = {
     if ((v['max-length'] as number) < 2) throw new ColaError(`--max-length must be at least 2, got ${v['max-length'] as number}`);
     const metrics = v['data'] ? evalFile(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
     const where = v['data'] ? (v['data'] as string) : `${v['task'] as string} ${split}`;
+    if (metrics['tokens'] === 0)
+      throw new ColaError(
+        `${where}: nothing to evaluate: no token to predict (the text is empty after tokenization, or the chat template or prompt format renders nothing)`,
+      );
     const out = {
       ...(v['task'] ? { task: v['task'], split } : { data: v['data'] }),
       ...(v['adapter'] ? { adapter: v['adapter'] } : {}),

@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColaError } from '../../errors.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
+import { checkOutputDir } from '../../io/runFolder.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import { mergeAndUnload } from '../../lora/inject.js';
 import { loadModel } from '../../models/load.js';
 import { saveModelFolder } from '../../models/save.js';
 import type { Command } from '../command.js';
+import { maxMemoryOption, maxMemoryOf } from '../setup.js';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 
@@ -22,6 +24,7 @@ export const exportCommand: Command = {
     dtype: { type: 'string', default: 'f32', choices: ['f32', 'bf16'], help: 'precision of the merged weights' },
     'max-shard-mb': { type: 'number', help: 'split model.safetensors into shards of at most this many MB' },
     backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
+    ...maxMemoryOption,
   },
   run(v, pos) {
     const kind = pos[0];
@@ -39,7 +42,12 @@ export const exportCommand: Command = {
     if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
     if (path.resolve(out) === path.resolve(dir))
       throw new ColaError('--out must differ from --model (the base model would be overwritten)');
-    const model = loadModel(dir, { backend: getBackend(v['backend'] as BackendName | undefined), dtype: v['dtype'] as 'f32' | 'bf16' });
+    checkOutputDir(out, '--out', { allowRun: false });
+    const model = loadModel(dir, {
+      backend: getBackend(v['backend'] as BackendName | undefined),
+      dtype: v['dtype'] as 'f32' | 'bf16',
+      maxMemory: maxMemoryOf(v),
+    });
     loadPeftAdapter(model, v['adapter'] as string);
     mergeAndUnload(model);
     saveModelFolder(model, out, { maxShardBytes: shardMb !== undefined ? Math.floor(shardMb * 1024 * 1024) : undefined });

@@ -1,18 +1,30 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
+import { formatBytes } from '../../io/memory.js';
 import { openSafetensors } from '../../io/safetensors.js';
 import { linearModules } from '../../lora/inject.js';
-import { loadModel } from '../../models/load.js';
+import { checkpointSummary, loadModel } from '../../models/load.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import type { Command } from '../command.js';
-import { modelOptions } from '../setup.js';
+import type { OptionValues } from '../options.js';
+import { maxMemoryOf, modelOptions } from '../setup.js';
 
 /** First config key that holds a number: families name the same thing differently
  * (llama num_attention_heads, gpt2 n_head). */
 function num(config: Record<string, unknown>, ...keys: string[]): number | null {
   for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
   return null;
+}
+
+/** Weights up to this size are loaded, which checks config.json against them and names
+ * the linear modules exactly; larger folders are described from config.json and the
+ * safetensors headers alone, so `cola info` on a 70B folder allocates no tensor. */
+const LOAD_LIMIT_BYTES = 64 << 20;
+
+interface LoraTargets {
+  names: string[];
+  allLinear: number;
 }
 
 export const infoCommand: Command = {
@@ -28,31 +40,28 @@ export const infoCommand: Command = {
     if (!dir) throw new ColaError('--model DIR is required (a Hugging Face model folder)');
     if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
     // No tokenizer needed: info works on bare checkpoints too.
-    const model = loadModel(dir, {
-      backend: getBackend(v['backend'] as BackendName | undefined),
-      dtype: v['dtype'] as 'f32' | 'bf16' | undefined,
-    });
-    const c = model.config;
+    const s = checkpointSummary(dir);
+    const c = s.config;
+    const dtype = (v['dtype'] as 'f32' | 'bf16' | undefined) ?? (s.dtypes.includes('BF16') ? 'bf16' : 'f32');
+    const bytes = s.loadedBytes[dtype];
+    const loaded = bytes <= LOAD_LIMIT_BYTES ? loadedFacts(dir, v, dtype) : null;
+    const targets = loaded?.targets ?? targetsFromHeaders(dir);
     const heads = num(c, 'num_attention_heads', 'n_head');
-    const checkpointDtypes = [...new Set([...openSafetensors(dir).tensors.values()].map((t) => t.dtype))].sort();
-    const linears = linearModules(model);
-    const head = model.lmHeadWeight();
-    // all-linear leaves the output layer out, as PEFT does.
-    const allLinear = linears.filter(([p, l]) => p !== 'lm_head' && l.weight !== head);
     const info = {
-      model_type: model.dims.modelType,
-      layers: model.dims.numLayers,
-      hidden: model.dims.hiddenSize,
+      model_type: s.modelType,
+      layers: num(c, 'num_hidden_layers', 'n_layer'),
+      hidden: num(c, 'hidden_size', 'n_embd'),
       heads,
       kv_heads: num(c, 'num_key_value_heads') ?? heads,
-      vocab: model.dims.vocabSize,
-      max_positions: model.dims.maxPositions,
+      vocab: num(c, 'vocab_size'),
+      max_positions: num(c, 'max_position_embeddings', 'n_positions'),
       // Tied tensors (embedding = lm head) count once.
-      parameters: countParameters(new Set(model.parameters())),
-      weight_dtype: model.weightDtype,
-      checkpoint_dtype: checkpointDtypes.join(','),
-      lora_targets: [...new Set(allLinear.map(([p]) => p.split('.').pop()!))],
-      all_linear_count: allLinear.length,
+      parameters: loaded?.parameters ?? s.parameters,
+      weight_dtype: dtype,
+      checkpoint_dtype: s.dtypes.join(','),
+      memory_bytes: bytes,
+      lora_targets: targets.names,
+      all_linear_count: targets.allLinear,
     };
     if (v['json']) {
       process.stdout.write(JSON.stringify(info) + '\n');
@@ -61,10 +70,32 @@ export const infoCommand: Command = {
     process.stdout.write(
       [
         `${dir}: ${info.model_type}, ${info.layers} layers, hidden ${info.hidden}, ${info.heads} heads (${info.kv_heads} kv), vocab ${info.vocab}, context ${info.max_positions}`,
-        `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}; checkpoint ${info.checkpoint_dtype})`,
+        `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}, ${formatBytes(bytes)}; checkpoint ${info.checkpoint_dtype})`,
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
       ].join('\n') + '\n',
     );
     return 0;
   },
 };
+
+/** Parameter count and linear modules of the loaded model (small folders only). */
+function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { parameters: number; targets: LoraTargets } {
+  const model = loadModel(dir, { backend: getBackend(v['backend'] as BackendName | undefined), dtype, maxMemory: maxMemoryOf(v) });
+  const head = model.lmHeadWeight();
+  // all-linear leaves the output layer out, as PEFT does.
+  const allLinear = linearModules(model).filter(([p, l]) => p !== 'lm_head' && l.weight !== head);
+  return {
+    parameters: countParameters(new Set(model.parameters())),
+    targets: { names: [...new Set(allLinear.map(([p]) => p.split('.').pop()!))], allLinear: allLinear.length },
+  };
+}
+
+/** The linear modules of a large folder from its tensor names: the 2-D `.weight` tensors
+ * inside numbered blocks (`model.layers.3.self_attn.q_proj.weight` -> q_proj); embeddings
+ * and the output layer sit outside the blocks. */
+function targetsFromHeaders(dir: string): LoraTargets {
+  const matrices = [...openSafetensors(dir).tensors].filter(([, t]) => t.shape.length === 2).map(([n]) => n);
+  const inBlocks = matrices.filter((n) => /\.\d+\./.test(n) && n.endsWith('.weight'));
+  const names = inBlocks.map((n) => n.split('.').at(-2)!);
+  return { names: [...new Set(names)], allLinear: inBlocks.length };
+}
