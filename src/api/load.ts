@@ -1,6 +1,8 @@
 /** Load a Hugging Face model folder and its tokenizer in one call. */
 import type { Backend } from '../backend/backend.js';
+import type { ComputeRequest } from '../backend/computePath.js';
 import { getBackend, type BackendName } from '../backend/index.js';
+import { configureRuntime } from '../backend/runtime.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
@@ -11,6 +13,8 @@ export interface PretrainedOptions {
   backend?: BackendName;
   /** frozen weights in memory (default: the checkpoint's precision) */
   dtype?: WeightDtype;
+  /** products with bf16-stored weights: 'auto' (default: bf16 where the CPU has bf16 hardware, else f32), 'f32' or 'bf16'; process-wide */
+  compute?: ComputeRequest;
 }
 
 export interface Pretrained {
@@ -21,6 +25,7 @@ export interface Pretrained {
 }
 
 export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretrained {
+  if (opts.compute !== undefined) configureRuntime({ compute: opts.compute });
   const backend = getBackend(opts.backend);
   const model = loadModel(dir, { backend, dtype: opts.dtype });
   return { model, tokenizer: loadTokenizer(dir), backend, dir };

@@ -55,7 +55,9 @@ export function cpuClass(caps: CpuCaps): string {
 export function computePath(caps: CpuCaps, storage: StorageDtype, requested: ComputeRequest): ComputeDtype {
   if (storage === 'f32') {
     if (requested === 'bf16') {
-      throw new ColaError('--compute bf16 computes bf16-stored weights in bf16, but the weights are f32; add --dtype bf16 (or drop --compute)');
+      throw new ColaError(
+        '--compute bf16 computes bf16-stored weights in bf16, but the weights are f32; add --dtype bf16 (or drop --compute)',
+      );
     }
     return 'f32';
   }

@@ -42,7 +42,12 @@ export interface MachineInfo {
 export function parseCpuFlags(cpuinfo: string): CpuCaps | null {
   const line = cpuinfo.split('\n').find((l) => /^flags\s*:/.test(l));
   if (!line) return null;
-  const flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+  const flags = new Set(
+    line
+      .slice(line.indexOf(':') + 1)
+      .trim()
+      .split(/\s+/),
+  );
   return {
     avx2: flags.has('avx2'),
     avx512f: flags.has('avx512f'),

@@ -16,7 +16,7 @@
 
 import { ColaError } from '../errors.js';
 import { computePath, parseComputeRequest, type ComputeDtype, type ComputeRequest, type StorageDtype } from './computePath.js';
-import { detectCores, machineCaps } from './machine.js';
+import { detectCores, detectMachine, machineCaps, machineLine } from './machine.js';
 import { setNativeThreads } from './native/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -49,7 +49,7 @@ export function prepareProcessEnv(argv: readonly string[], env: Env = process.en
   else if (env['OMP_NUM_THREADS']) threads = parseThreads(env['OMP_NUM_THREADS'].split(',')[0], 'OMP_NUM_THREADS');
   else threads = detectCores().usable;
   env['OMP_NUM_THREADS'] = String(threads);
-  if (env['OMP_WAIT_POLICY'] === undefined && env['GOMP_SPINCOUNT'] === undefined) env['OMP_WAIT_POLICY'] = 'passive';
+  if (!env['OMP_WAIT_POLICY'] && !env['GOMP_SPINCOUNT']) env['OMP_WAIT_POLICY'] = 'passive';
   return threads;
 }
 
@@ -83,6 +83,11 @@ export function computeFor(storage: StorageDtype): ComputeDtype {
   return computePath(machineCaps(), storage, storage === 'f32' ? 'auto' : requestedCompute());
 }
 
+/** Throws (with the fix) when the requested compute does not fit weights stored as `storage`. */
+export function checkCompute(storage: StorageDtype): void {
+  computePath(machineCaps(), storage, requestedCompute());
+}
+
 /** The arithmetic of a product whose operands are stored as given: f32 unless one
  * is bf16, then per the compute path of bf16 storage. */
 export function productCompute(aDtype: string, bDtype: string): ComputeDtype {
@@ -94,4 +99,13 @@ export function kernelThreads(): number {
   if (threadCount !== undefined) return threadCount;
   const env = process.env['OMP_NUM_THREADS'];
   return env ? parseThreads(env.split(',')[0], 'OMP_NUM_THREADS') : detectCores().usable;
+}
+
+/** One line for the start of a run: the machine, threads and the compute path of
+ * this model's weights, e.g. "...: oneDNN avx512_core, no bf16 hardware; 2 threads
+ * (2 cores allowed); bf16 weights computed in f32 (--compute auto)". */
+export function runtimeLine(backendName: string, storage: StorageDtype): string {
+  if (backendName !== 'native') return `${backendName} backend (plain TypeScript: slow; build the native one with npm run build:native)`;
+  const path = computeFor(storage);
+  return `${machineLine(detectMachine(), kernelThreads())}; ${storage} weights computed in ${path} (--compute ${requestedCompute()})`;
 }
