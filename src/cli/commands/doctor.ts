@@ -5,6 +5,7 @@ import type { Backend, FloatArray } from '../../backend/backend.js';
 import { cpuClass, hasNativeBf16, type ComputeDtype, type ComputeRequest, type StorageDtype } from '../../backend/computePath.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { detectMachine } from '../../backend/machine.js';
+import { nativeCpuInfo } from '../../backend/native/index.js';
 import { computeFor, configureRuntime, kernelThreads, requestedCompute } from '../../backend/runtime.js';
 import type { Command } from '../command.js';
 
@@ -85,6 +86,8 @@ export const doctorCommand: Command = {
       },
       cores: { online: m.cores.online, affinity: m.cores.affinity, cgroup_quota: m.cores.cgroupQuota, usable: m.cores.usable },
       threads: kernelThreads(),
+      // what OpenMP itself will use on this thread (null without the addon)
+      omp_max_threads: nativeCpuInfo()?.ompMaxThreads ?? null,
       omp_wait_policy: process.env['OMP_WAIT_POLICY'] ?? null,
       gomp_spincount: process.env['GOMP_SPINCOUNT'] ?? null,
       memory: { total_bytes: m.memory.totalBytes, available_bytes: m.memory.availableBytes, cgroup_limit_bytes: m.memory.cgroupLimitBytes },
@@ -104,7 +107,7 @@ export const doctorCommand: Command = {
       `cpu: ${m.cpuModel} (${report.cpu.class}); ${flags} (from ${m.capsSource})`,
       `oneDNN: ${m.onednnIsa ? `${m.onednnVersion}, effective ISA ${m.onednnIsa}` : 'addon not built'}; backend ${be.name}`,
       `cores: ${m.cores.usable} usable (${m.cores.affinity} allowed by affinity, ${m.cores.online} online, cgroup quota ${m.cores.cgroupQuota ?? 'none'})`,
-      `threads: ${report.threads}; OMP_WAIT_POLICY=${report.omp_wait_policy ?? '(unset)'}${report.gomp_spincount ? `, GOMP_SPINCOUNT=${report.gomp_spincount}` : ''}`,
+      `threads: ${report.threads} (OpenMP: ${report.omp_max_threads ?? 'no addon'}); OMP_WAIT_POLICY=${report.omp_wait_policy ?? '(unset)'}${report.gomp_spincount ? `, GOMP_SPINCOUNT=${report.gomp_spincount}` : ''}`,
       `memory: ${gib(m.memory.totalBytes)} total, ${gib(m.memory.availableBytes)} available, cgroup limit ${gib(m.memory.cgroupLimitBytes)}`,
       `compute (--compute ${report.compute.requested}): f32 weights in ${paths.f32}, bf16 weights in ${paths.bf16}` +
         (report.cpu.native_bf16 ? '' : ' (no bf16 hardware: emulated bf16 is ~3x slower than f32)'),

@@ -90,7 +90,7 @@ function packSetting(value: string | undefined): (typeof PACK_SETTINGS)[number] 
 // --- the budget of f32 copies of bf16 weights --------------------------------------
 
 let widenedInUse = 0;
-let budgetBytes: number | undefined;
+let budget: { env: string | undefined; bytes: number } | undefined;
 // A weight that dies takes its copies with it: give their bytes back.
 const released = new FinalizationRegistry<{ bytes: number }>((held) => {
   widenedInUse -= held.bytes;
@@ -99,15 +99,19 @@ const tokens = new WeakMap<Packed, { bytes: number }>();
 
 /** Bytes f32 copies of bf16 weights may take (COLA_PACK_BUDGET_MB, else 1/8 of the process's memory). */
 export function widenedBudgetBytes(): number {
-  if (budgetBytes !== undefined) return budgetBytes;
   const env = process.env['COLA_PACK_BUDGET_MB'];
+  if (budget?.env !== env || budget === undefined) budget = { env, bytes: budgetOf(env) };
+  return budget.bytes;
+}
+
+function budgetOf(env: string | undefined): number {
   if (env !== undefined && env !== '') {
     const mb = Number(env);
     if (!Number.isFinite(mb) || mb < 0) throw new ColaError(`COLA_PACK_BUDGET_MB=${env}: expected a number of MiB >= 0 (0 packs none)`);
-    return (budgetBytes = mb * 1024 * 1024);
+    return mb * 1024 * 1024;
   }
   const { totalBytes, cgroupLimitBytes } = detectMachine().memory;
-  return (budgetBytes = Math.floor(Math.min(totalBytes, cgroupLimitBytes ?? Infinity) / 8));
+  return Math.floor(Math.min(totalBytes, cgroupLimitBytes ?? Infinity) / 8);
 }
 
 /** Bytes of f32 copies of bf16 weights held now. */
