@@ -3,8 +3,8 @@
 //
 // Threads and the wait policy are read by libgomp once, when the addon loads, so
 // they are environment variables set before that (prepareProcessEnv, called by
-// bin/cola.js; library users set OMP_NUM_THREADS themselves, or get the same
-// defaults from configureRuntime before their first native call).
+// bin/cola.js for --threads; applyOmpDefaults, called again by the backend loader
+// just before the addon loads, so library users get the same defaults).
 // - Threads default to the cores this process may use (affinity and cgroup quota:
 //   backend/machine.ts), not libgomp's default of every CPU in the affinity mask.
 // - Wait policy: passive. libgomp's default spins ~300k iterations before sleeping;
@@ -15,7 +15,14 @@
 //   bench/threadsUnderLoad.sh compares both under load.
 
 import { ColaError } from '../errors.js';
-import { computePath, parseComputeRequest, type ComputeDtype, type ComputeRequest, type StorageDtype } from './computePath.js';
+import {
+  computePath,
+  hasNativeBf16,
+  parseComputeRequest,
+  type ComputeDtype,
+  type ComputeRequest,
+  type StorageDtype,
+} from './computePath.js';
 import { detectCores, detectMachine, machineCaps, machineLine } from './machine.js';
 import { setNativeThreads } from './native/index.js';
 
@@ -44,13 +51,19 @@ export function parseThreads(value: unknown, source = '--threads'): number {
  * unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set. Returns the thread count. */
 export function prepareProcessEnv(argv: readonly string[], env: Env = process.env): number {
   const fromArg = threadsArg(argv);
-  let threads: number;
-  if (fromArg !== undefined) threads = parseThreads(fromArg);
-  else if (env['OMP_NUM_THREADS']) threads = parseThreads(env['OMP_NUM_THREADS'].split(',')[0], 'OMP_NUM_THREADS');
-  else threads = detectCores().usable;
-  env['OMP_NUM_THREADS'] = String(threads);
+  if (fromArg !== undefined) env['OMP_NUM_THREADS'] = String(parseThreads(fromArg));
+  return applyOmpDefaults(env);
+}
+
+/** The OpenMP defaults, where the user set nothing: OMP_NUM_THREADS = the usable
+ * cores, OMP_WAIT_POLICY = passive (unless GOMP_SPINCOUNT is set). Called by
+ * bin/cola.js and again by the backend loader just before the addon (and with it
+ * libgomp) loads, so library users get them too. Returns the thread count. */
+export function applyOmpDefaults(env: Env = process.env): number {
+  // A value the user set is kept as it is (libgomp judges it; "4,2" nests).
+  if (!env['OMP_NUM_THREADS']) env['OMP_NUM_THREADS'] = String(detectCores().usable);
   if (!env['OMP_WAIT_POLICY'] && !env['GOMP_SPINCOUNT']) env['OMP_WAIT_POLICY'] = 'passive';
-  return threads;
+  return Number.parseInt(env['OMP_NUM_THREADS']!, 10) || detectCores().usable;
 }
 
 export interface RuntimeSettings {
@@ -107,5 +120,8 @@ export function kernelThreads(): number {
 export function runtimeLine(backendName: string, storage: StorageDtype): string {
   if (backendName !== 'native') return `${backendName} backend (plain TypeScript: slow; build the native one with npm run build:native)`;
   const path = computeFor(storage);
-  return `${machineLine(detectMachine(), kernelThreads())}; ${storage} weights computed in ${path} (--compute ${requestedCompute()})`;
+  const m = detectMachine();
+  // Asked for bf16 where it is emulated: say what it costs (docs/performance.md, "Machines differ").
+  const slow = path === 'bf16' && !hasNativeBf16(m.caps) ? ' (emulated here, ~3x slower than --compute f32)' : '';
+  return `${machineLine(m, kernelThreads())}; ${storage} weights computed in ${path} (--compute ${requestedCompute()})${slow}`;
 }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countCpuList, parseCpuFlags, parseCpuMax, usableCores } from '../../src/backend/machine.js';
-import { prepareProcessEnv, threadsArg } from '../../src/backend/runtime.js';
+import { loadNativeBackend } from '../../src/backend/native/index.js';
+import { prepareProcessEnv, runtimeLine, threadsArg } from '../../src/backend/runtime.js';
 
 describe('machine', () => {
   it('reads the bf16-relevant flags from /proc/cpuinfo text', () => {
@@ -33,5 +34,12 @@ describe('machine', () => {
     assert.equal(prepareProcessEnv([], mine), 2);
     assert.equal(mine['OMP_WAIT_POLICY'], undefined, "the user's spin count is kept, no policy forced");
     assert.throws(() => prepareProcessEnv(['--threads', '0'], {}), /1 to 4096/);
+  });
+
+  it("the start line of a run names the threads and each path's arithmetic", () => {
+    assert.match(runtimeLine('reference', 'f32'), /reference backend/);
+    if (!loadNativeBackend()) return;
+    assert.match(runtimeLine('native', 'f32'), /\d+ threads .*f32 weights computed in f32 \(--compute \w+\)/);
+    assert.match(runtimeLine('native', 'bf16'), /bf16 weights computed in (f32|bf16)/);
   });
 });

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
-import { computeFor } from '../runtime.js';
+import { applyOmpDefaults, computeFor } from '../runtime.js';
 import type { NativeAddon, NativeCpuInfo } from './addon.js';
 
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
@@ -42,6 +42,8 @@ function loadAddon(): NativeAddon | null {
     return null;
   }
   try {
+    // libgomp reads its thread count and wait policy once, as it loads with the addon.
+    applyOmpDefaults();
     return createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
     // Present but unloadable: typically libdnnl.so missing at run time.
