@@ -15,7 +15,8 @@
         "native/attention.cc",
         "native/embedding.cc",
         "native/cross_entropy.cc",
-        "native/adamw.cc"
+        "native/adamw.cc",
+        "native/cpu.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

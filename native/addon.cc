@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cola::InitEmbedding(env, exports);
   cola::InitCrossEntropy(env, exports);
   cola::InitAdamw(env, exports);
+  cola::InitCpu(env, exports);
   return exports;
 }
 

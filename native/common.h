@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -252,6 +253,18 @@ struct Gemm {
 };
 void gemmF32(const Gemm& g, const float* a, const float* b, float* c);
 
+// The size (elements) below which an elementwise, norm or softmax kernel runs on
+// one thread: `fallback`, the family's own, unless COLA_PARALLEL_MIN is set (read
+// once as the addon loads). Under load, threading a tiny op costs far more than it
+// saves (issue 15): a woken or spinning pool for ~10 us of work.
+inline int64_t parallelMinElements(int64_t fallback) {
+  const char* env = std::getenv("COLA_PARALLEL_MIN");
+  if (env == nullptr || *env == '\0') return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(env, &end, 10);
+  return (end != nullptr && *end == '\0' && v >= 0) ? static_cast<int64_t>(v) : fallback;
+}
+
 // A 64-byte aligned heap block (oneDNN's bf16 path is up to 2x slower unaligned).
 void* alignedAlloc(size_t bytes);
 void alignedFree(void* p);
@@ -287,5 +300,6 @@ void InitAttention(Napi::Env env, Napi::Object exports);
 void InitEmbedding(Napi::Env env, Napi::Object exports);
 void InitCrossEntropy(Napi::Env env, Napi::Object exports);
 void InitAdamw(Napi::Env env, Napi::Object exports);
+void InitCpu(Napi::Env env, Napi::Object exports);
 
 }  // namespace cola

@@ -6,7 +6,9 @@
 namespace cola {
 namespace {
 
-constexpr int64_t kParallelMin = 32768;  // below this, thread start-up costs more than it saves
+// Elements below which this family runs on one thread (waking the pool costs more
+// than the work); COLA_PARALLEL_MIN overrides it for measurement (bench/threadsUnderLoad.sh).
+const int64_t kParallelMin = parallelMinElements(32768);
 
 enum class Binary { Add, Sub, Mul, Div };
 enum class Unary { Relu, Silu, GeluTanh, GeluErf, Exp, Neg, Sqr };

@@ -211,6 +211,18 @@ const void* packPlainB(const void* b, const MatmulShape& s, Scratch& scratch) {
   return out;
 }
 
+// B [k, n] stored in bf16 (row-major, or [n, k] when transB) widened to f32 and
+// laid out as packedB in one reorder: an f32 product of a bf16-stored weight
+// (MatmulArgs.compute 'f32', issue 15) pays one pass over B, as packPlainB does.
+const void* packWidenB(const void* b, const MatmulShape& s, Scratch& scratch) {
+  memory::desc dst = packedDesc(s.k, s.n, memory::data_type::f32);
+  void* out = scratch.get(dst.get_size() / sizeof(uint16_t) + 1);
+  memory src(operandDesc(1, s.k, s.n, s.transB, 0, memory::data_type::bf16), cpuEngine(), const_cast<void*>(b));
+  memory dstMem(dst, cpuEngine(), out);
+  dnnl::reorder(src, dstMem).execute(cpuStream(), src, dstMem);
+  return out;
+}
+
 // oneDNN's gemm (dnnl_sgemm: packs panels of B as it goes, like OpenBLAS) beat
 // the whole-B reorder above for f32 products with a wide plain B: at 512x4096x4096
 // 333-335 vs 310-320 GFLOP/s, at 2048x768x3072 363-369 vs 341-351 (C++ harness,
@@ -242,6 +254,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   // Optional: B as packB wrote it. b stays the operand of record (its size is
   // checked, and it is what a product falls back to when packed cannot serve).
   FloatView packed = floatArg(r, "bPacked", true);
+  // How a product with a bf16 operand runs: in bf16 (the f32 operand rounded), or
+  // in f32 (the bf16 operand widened, exactly) where the CPU lacks bf16 hardware.
+  const bool computeF32 = asEnum(arg(r, "compute"), "compute", {"bf16", "f32"}, 0) == 1;
   if (s.bias && s.alpha != 1.0f) throw argError(env, "matmul: a bias needs alpha 1");
   if (s.batch == 0 || s.m == 0 || s.n == 0) return env.Undefined();
   requireLen(env, c.size, s.batch * s.m * s.n, "c");
@@ -255,15 +270,17 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t bSpan = spanOf(s.batch, s.k, s.n, s.bBatchStride);
   requireLen(env, a.size, aSpan, "a");
   requireLen(env, b.size, bSpan, "b");
-  s.bf16 = a.bf16 || b.bf16;
+  s.bf16 = (a.bf16 || b.bf16) && !computeF32;
   foldBroadcastB(s);
-  if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && packed.bf16 == b.bf16) {
+  // A packed copy serves when it holds the product's dtype: b's own, or, for an f32
+  // product of a bf16 b, its widened f32 copy (packedWeight.ts, within a budget).
+  if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && (packed.bf16 == b.bf16 || !s.bf16)) {
     if (!holdsPacked(packed, s.k, s.n)) throw argError(env, "matmul: bPacked is smaller than the packed layout of a [k, n] B");
     s.packedB = true;
   }
   const void* bPackedData = s.packedB ? packed.data : nullptr;
 
-  if (worthSgemm(s)) {
+  if (!a.bf16 && !b.bf16 && worthSgemm(s)) {
     // Row-major C = alpha op(A) B + beta C; A stored [m, k], or [k, m] when transposed.
     const auto* af = static_cast<const float*>(a.data);
     const auto* bf = static_cast<const float*>(b.data);
@@ -287,6 +304,22 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     bData = t;
   }
   thread_local Scratch scratchP;
+  // f32 compute: widen each bf16 operand (B straight into the packed layout).
+  if (!s.bf16 && a.bf16) {
+    auto* t = reinterpret_cast<float*>(scratchA.get(static_cast<size_t>(aSpan) * 2));
+    convertBf16ToF32(static_cast<const uint16_t*>(a.data), t, aSpan);
+    aData = t;
+  }
+  if (!s.bf16 && b.bf16 && !s.packedB) {
+    if (s.batch == 1) {
+      bPackedData = packWidenB(b.data, s, scratchP);
+      s.packedB = true;
+    } else {
+      auto* t = reinterpret_cast<float*>(scratchB.get(static_cast<size_t>(bSpan) * 2));
+      convertBf16ToF32(static_cast<const uint16_t*>(b.data), t, bSpan);
+      bData = t;
+    }
+  }
   if (!s.packedB && worthPackingPerCall(s)) {
     bPackedData = packPlainB(bData, s, scratchP);
     s.packedB = true;
@@ -339,7 +372,7 @@ Napi::Value PackedBytes(const Napi::CallbackInfo& info) {
 }
 
 // packB(b, out, k, n, transB): B ([k, n], or stored [n, k] when transB) reordered
-// into out in the packed layout; b and out of the same dtype.
+// into out in the packed layout of out's dtype (b's, or f32 for a bf16 b).
 Napi::Value PackB(const Napi::CallbackInfo& info) {
   requireArgs(info, 5, "packB");
   Napi::Env env = info.Env();
@@ -348,11 +381,12 @@ Napi::Value PackB(const Napi::CallbackInfo& info) {
   int64_t k = sizeArg(info, 2, "k"), n = sizeArg(info, 3, "n");
   bool transB = boolArg(info, 4, "transB");
   if (k == 0 || n == 0) throw argError(env, "packB: k and n must be positive");
-  if (b.bf16 != out.bf16) throw argError(env, "packB: b and out must have the same dtype");
+  // Same dtype, or a bf16 b widened into an f32 packed copy (for f32 compute).
+  if (out.bf16 && !b.bf16) throw argError(env, "packB: out must be f32 when b is (a bf16 b packs into bf16 or f32)");
   requireLen(env, b.size, k * n, "b");
   if (!holdsPacked(out, k, n)) throw argError(env, "packB: out is smaller than packedBytes(k, n)");
   memory src(operandDesc(1, k, n, transB, 0, dtypeOf(b.bf16)), cpuEngine(), const_cast<void*>(b.data));
-  memory dstMem(packedDesc(k, n, dtypeOf(b.bf16)), cpuEngine(), const_cast<void*>(out.data));
+  memory dstMem(packedDesc(k, n, dtypeOf(out.bf16)), cpuEngine(), const_cast<void*>(out.data));
   dnnl::reorder(src, dstMem).execute(cpuStream(), src, dstMem);
   cpuStream().wait();
   return env.Undefined();

@@ -10,7 +10,9 @@
 namespace cola {
 namespace {
 
-constexpr int64_t kParallelMin = 16384;
+// Elements below which this family runs on one thread (waking the pool costs more
+// than the work); COLA_PARALLEL_MIN overrides it for measurement (bench/threadsUnderLoad.sh).
+const int64_t kParallelMin = parallelMinElements(16384);
 
 // A weight or bias as f32 values (bf16 decoded), or `absent` everywhere when null.
 std::vector<float> columnValues(const FloatView& w, int64_t cols, float absent) {

@@ -21,7 +21,9 @@ double rowLogSumExp(const float* x, int64_t cols) {
 
 namespace {
 
-constexpr int64_t kParallelMin = 16384;
+// Elements below which this family runs on one thread (waking the pool costs more
+// than the work); COLA_PARALLEL_MIN overrides it for measurement (bench/threadsUnderLoad.sh).
+const int64_t kParallelMin = parallelMinElements(16384);
 
 struct RowArgs {
   View<float> a, b, c;

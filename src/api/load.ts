@@ -1,6 +1,8 @@
 /** Load a Hugging Face model folder and its tokenizer in one call. */
 import type { Backend } from '../backend/backend.js';
+import type { ComputeRequest } from '../backend/computePath.js';
 import { getBackend, type BackendName } from '../backend/index.js';
+import { configureRuntime } from '../backend/runtime.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
@@ -14,6 +16,8 @@ export interface PretrainedOptions {
   /** bytes the weights may take in memory (default: the memory available now); checked
    * against the safetensors headers before anything is allocated */
   maxMemory?: number;
+  /** products with bf16-stored weights: 'auto' (default: bf16 where the CPU has bf16 hardware, else f32), 'f32' or 'bf16'; process-wide */
+  compute?: ComputeRequest;
 }
 
 export interface Pretrained {
@@ -24,6 +28,7 @@ export interface Pretrained {
 }
 
 export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretrained {
+  if (opts.compute !== undefined) configureRuntime({ compute: opts.compute });
   const backend = getBackend(opts.backend);
   const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory });
   return { model, tokenizer: loadTokenizer(dir), backend, dir };

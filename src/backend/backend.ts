@@ -49,12 +49,20 @@ export interface MatmulArgs {
    * f32 operand is rounded to bf16 first) with f32 accumulation. */
   aDtype: 'f32' | 'bf16';
   bDtype: 'f32' | 'bf16';
+  /** How a product with a bf16 operand is computed (issue 15): 'bf16' (default)
+   * rounds the f32 operand to bf16 as above; 'f32' widens the bf16 operand to f32
+   * (exact) and computes in f32, for CPUs without bf16 hardware, where emulated
+   * bf16 is ~3x slower. Absent: this process's compute path for bf16 storage
+   * (backend/runtime.ts computeFor: --compute, else auto from the CPU), so every
+   * caller gets the machine's path. No effect when both are f32. */
+  compute?: 'f32' | 'bf16';
   /** f32 [n] added to every row of the product (a linear layer's bias, fused so
    * the output is written once); only with alpha 1. */
   bias?: Float32Array | null;
   /** B as `packMatmulB` laid it out for this backend (a frozen weight reordered
    * once, issue #2). Only a hint: `b` stays the operand of record, and backends
-   * without packing (the reference) ignore it. Same dtype as b, batch 1. */
+   * without packing (the reference) ignore it. Batch 1; the dtype of b, or f32
+   * for a bf16 b computed in f32 (a copy of another dtype is not used). */
   bPacked?: FloatArray | null;
 }
 
@@ -294,11 +302,12 @@ export interface Backend {
   // --- linear algebra ------------------------------------------------------------
   matmul(args: MatmulArgs): void;
   /** Optional: B ([k, n], or stored [n, k] when transB) copied into the layout
-   * the backend's kernels read fastest, for `MatmulArgs.bPacked`. oneDNN copies a
+   * the backend's kernels read fastest, for `MatmulArgs.bPacked`; `as` 'f32'
+   * widens a bf16 B into an f32 copy (for compute 'f32'; default: b's dtype). oneDNN copies a
    * plain B into that layout inside every product (once per thread); a frozen
    * weight can pay it once. The caller owns invalidation: a packed copy is stale
    * once b changes (tensor/ops/packedWeight.ts keys it on the weight's version). */
-  packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean): FloatArray;
+  packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean, as?: 'f32' | 'bf16'): FloatArray;
 
   // --- rows: softmax, norms ------------------------------------------------------
   /** out[r] = softmax(x[r]) over rows of `cols` */

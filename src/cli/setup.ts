@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import type { Backend } from '../backend/backend.js';
+import type { ComputeRequest } from '../backend/computePath.js';
 import { getBackend, type BackendName } from '../backend/index.js';
+import { checkCompute, configureRuntime } from '../backend/runtime.js';
 import { ColaError } from '../errors.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
@@ -33,6 +35,12 @@ export function maxMemoryOf(v: OptionValues): number | undefined {
 
 /** Flags every model-using command shares. */
 export const modelOptions: OptionSpecs = {
+  compute: {
+    type: 'string',
+    choices: ['auto', 'f32', 'bf16'],
+    help: 'arithmetic of products with bf16-stored weights: auto (default) = bf16 where the CPU has AVX512_BF16/AMX, else f32 (env COLA_COMPUTE)',
+  },
+  threads: { type: 'int', meta: 'N', help: 'kernel threads (default: OMP_NUM_THREADS, else the cores this process may use)' },
   model: { type: 'string', meta: 'DIR', help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
@@ -51,8 +59,10 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): Lo
   if (!dir)
     throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
+  configureRuntime({ compute: v['compute'] as ComputeRequest | undefined, threads: v['threads'] as number | undefined });
   const backend = getBackend(v['backend'] as BackendName | undefined);
   const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v) });
+  checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
   const tokenizer = loadTokenizer(dir);
   return { backend, model, tokenizer, dir };
 }

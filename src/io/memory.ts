@@ -34,7 +34,7 @@ function cgroupHeadroom(): number | null {
   return null;
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 1 << 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   return `${n} bytes`;

@@ -433,6 +433,38 @@ describe('native backend conformance', { skip }, () => {
     checkMatmul({ ...matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'), bias: nf32(randn(wide, next())) }); // bias: not sgemm
   });
 
+  it('matmul compute f32 and bf16 (issue 15): f32 and bf16 storage, plain, packed per call, widened copies', () => {
+    const storages = [
+      ['f32', 'bf16'],
+      ['bf16', 'bf16'],
+      ['bf16', 'f32'],
+      ['f32', 'f32'],
+    ] as const;
+    for (const compute of ['f32', 'bf16'] as const) {
+      for (const [m, n, k] of [
+        [3, 17, 65],
+        [64, 64, 64],
+        [515, 259, 257], // large enough to pack (or widen) B per call
+      ]) {
+        for (const [aDtype, bDtype] of storages) {
+          for (const transB of [false, true]) {
+            const args = (a: MatmulArgs): MatmulArgs => ({ ...a, compute });
+            checkMatmul(args(matmulArgs(1, m, n, k, false, transB, aDtype, bDtype)));
+            checkMatmul(args({ ...matmulArgs(1, m, n, k, true, transB, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 }));
+            checkMatmul(args(matmulArgs(3, m, n, k, false, transB, aDtype, bDtype, m * k, 0))); // shared B, folded
+            checkMatmul(args({ ...matmulArgs(2, m, n, k, false, transB, aDtype, bDtype), alpha: 0.5 })); // B per batch item
+            // a frozen bf16 weight's packed copies: bf16, and widened to f32 (packedWeight.ts)
+            for (const as of ['f32', 'bf16'] as const) {
+              if (bDtype === 'f32' && as === 'bf16') continue;
+              const a = args(matmulArgs(1, m, n, k, false, transB, aDtype, bDtype));
+              checkMatmul({ ...a, bPacked: native.packMatmulB!(a.b, k, n, transB, as) });
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('softmax, logSoftmax and their backward passes', () => {
     for (const [rows, cols] of [
       [1, 1],
@@ -739,7 +771,7 @@ function checkMatmul(args: MatmulArgs): void {
     () => [nf32(cStart)],
     (be, [c]) => be.matmul({ ...args, c }),
   );
-  const bf16 = args.aDtype === 'bf16' || args.bDtype === 'bf16';
+  const bf16 = (args.aDtype === 'bf16' || args.bDtype === 'bf16') && args.compute !== 'f32';
   const shape = { ...args, a: args.aDtype, b: args.bDtype, c: undefined, bias: args.bias ? 'f32' : undefined }; // the description, not the data
   // Both round operands identically; only f32-vs-f64 accumulation order differs.
   closeAll(got, want, `matmul ${JSON.stringify(shape)}`, 'f32', bf16 ? { rtol: 1e-3, atol: 1e-3 } : { atol: 1e-4 });

@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import { loadNativeBackend, nativeLoadError } from '../../src/backend/native/index.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import type { Backend } from '../../src/backend/backend.js';
+import { computeFor, configureRuntime } from '../../src/backend/runtime.js';
 import { LoraLinear } from '../../src/lora/loraLinear.js';
 import { Linear } from '../../src/nn/linear.js';
 import { AdamW } from '../../src/optim/adamw.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { linear } from '../../src/tensor/ops/matmul.js';
-import { packedWeight } from '../../src/tensor/ops/packedWeight.js';
+import { packedWeight, widenedBytesInUse } from '../../src/tensor/ops/packedWeight.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { randn } from '../helpers/random.js';
@@ -43,7 +44,9 @@ test('a frozen f32 weight is packed once, reused, and gives the plain product', 
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'packed linear' });
   assert.equal(packedWeight(tensor(ref, randn(4, 3), [2, 2]), 'forward'), null, 'the reference backend packs nothing');
   const bf16 = tensor(native!, new Uint16Array(outF * inF), [outF, inF], 'bf16');
-  assert.equal(packedWeight(bf16, 'forward'), null, 'bf16 weights stay unpacked (memory bound, issue #7)');
+  if (computeFor('bf16') === 'bf16')
+    assert.equal(packedWeight(bf16, 'forward'), null, 'bf16 weights stay unpacked (memory bound, issue #7)');
+  else assert.ok(packedWeight(bf16, 'forward') instanceof Float32Array, 'bf16 weights computed in f32 get f32 copies (issue 15)');
 });
 
 test('a merge into a packed weight is seen by the next product (forward and input gradient)', { skip }, () => {
@@ -90,4 +93,43 @@ test('assign (a checkpoint restore) and update move the version, and the next pr
   w.update((data) => (data as Float32Array).fill(0.25));
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after update' });
   assert.throws(() => w.assign(new Float32Array(3)), /takes 3150 values/);
+});
+
+test('bf16 weights computed in f32 (issue 15): f32 copies within the budget, per-call widening beyond it, same products', { skip }, () => {
+  const before = computeFor('bf16');
+  configureRuntime({ compute: 'f32' });
+  const budget = process.env['COLA_PACK_BUDGET_MB'];
+  try {
+    const x = tensor(native!, randn(rows * inF, 11), [rows, inF]);
+    const w32 = randn(outF * inF, 12);
+    const w = tensor(native!, new Uint16Array(outF * inF), [outF, inF], 'bf16');
+    ref.castToBf16(w32, w.data as Uint16Array);
+    // the reference computes the bf16 weight in f32 too (exact widening)
+    const wValues = new Float32Array(w.size);
+    ref.castToF32(w.data as Uint16Array, wValues);
+    const refW = (): Tensor => tensor(ref, wValues, w.shape, 'bf16'); // bf16 values: stored exactly
+    const want = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
+    process.env['COLA_PACK_BUDGET_MB'] = '0';
+    assert.equal(packedWeight(w, 'forward'), null, 'no budget: no copy');
+    assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight widened per call' });
+    process.env['COLA_PACK_BUDGET_MB'] = '64';
+    const held = widenedBytesInUse();
+    const copy = packedWeight(w, 'forward');
+    assert.ok(copy instanceof Float32Array, 'an f32 packed copy of the bf16 weight');
+    assert.equal(widenedBytesInUse(), held + 4 * outF * inF, 'counted against the budget');
+    assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight from its f32 copy' });
+    const xg = tensor(native!, Float32Array.from(x.f32), x.shape, 'f32', true);
+    sum(linear(xg, w)).backward(); // the input gradient reads W through its own copy
+    const xr = tensor(ref, Float32Array.from(x.f32), x.shape, 'f32', true);
+    sum(linear(xr, refW())).backward();
+    assertClose(xg.grad!.f32, xr.grad!.f32, { dtype: 'f32', what: 'dx through the f32 copy' });
+    w.update((data) => (data as Uint16Array).fill(0x3f80)); // 1.0: a merge writes the weight
+    wValues.fill(1);
+    const wantOnes = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
+    assertClose(noGrad(() => linear(x, w)).f32, wantOnes, { dtype: 'f32', what: 'after a write, the copy is rebuilt' });
+  } finally {
+    if (budget === undefined) delete process.env['COLA_PACK_BUDGET_MB'];
+    else process.env['COLA_PACK_BUDGET_MB'] = budget;
+    configureRuntime({ compute: before });
+  }
 });

@@ -16,4 +16,15 @@ export type NativeAddon = Omit<Backend, StorageMembers> & {
   packedBytes(k: number, n: number, bf16: boolean): number;
   /** B ([k, n], or stored [n, k] when transB) reordered into out (packedBytes long) */
   packB(b: FloatArray, out: FloatArray, k: number, n: number, transB: boolean): void;
+  /** oneDNN's effective ISA, its version, OpenMP's thread count and cpuid's feature bits (native/cpu.cc) */
+  cpuInfo(): NativeCpuInfo;
+  /** OpenMP threads of the calling thread's later parallel regions */
+  setThreads(n: number): void;
 };
+
+export interface NativeCpuInfo {
+  onednnIsa: string;
+  onednnVersion: string;
+  ompMaxThreads: number;
+  cpuid: { avx2: boolean; avx512f: boolean; avx512Vnni: boolean; avx512Bf16: boolean; amxBf16: boolean };
+}

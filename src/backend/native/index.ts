@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
-import type { NativeAddon } from './addon.js';
+import { applyOmpDefaults, computeFor } from '../runtime.js';
+import type { NativeAddon, NativeCpuInfo } from './addon.js';
 
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
 
@@ -41,6 +42,8 @@ function loadAddon(): NativeAddon | null {
     return null;
   }
   try {
+    // libgomp reads its thread count and wait policy once, as it loads with the addon.
+    applyOmpDefaults();
     return createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
     // Present but unloadable: typically libdnnl.so missing at run time.
@@ -50,8 +53,8 @@ function loadAddon(): NativeAddon | null {
 }
 
 /** Exports of the addon that are not primitives (native/alloc.cc, matmul.cc). */
-type AddonHelper = 'alignPad' | 'packedBytes' | 'packB';
-const ADDON_HELPERS = new Set<string>(['alignPad', 'packedBytes', 'packB'] satisfies AddonHelper[]);
+type AddonHelper = 'alignPad' | 'packedBytes' | 'packB' | 'cpuInfo' | 'setThreads';
+const ADDON_HELPERS = new Set<string>(['alignPad', 'packedBytes', 'packB', 'cpuInfo', 'setThreads'] satisfies AddonHelper[]);
 
 /** A Backend forwarding every primitive to `addon`, which takes the contract's own
  * arguments; only storage, and the checks the addon cannot make from the arrays
@@ -76,12 +79,16 @@ function createNativeBackend(addon: NativeAddon): Backend {
     matmul(args) {
       checkDtype(args.a, args.aDtype, 'a');
       checkDtype(args.b, args.bDtype, 'b');
-      if (args.bPacked) checkDtype(args.bPacked, args.bDtype, 'bPacked');
+      // bPacked: b's dtype, or f32 (b widened) for an f32 product
+      if (args.bPacked) checkDtype(args.bPacked, args.bPacked instanceof Float32Array ? 'f32' : args.bDtype, 'bPacked');
       checkBias(args);
+      // The process's compute path where the caller left it open (MatmulArgs.compute).
+      if (args.compute === undefined && (args.aDtype === 'bf16' || args.bDtype === 'bf16')) args = { ...args, compute: computeFor('bf16') };
       addon.matmul(args);
     },
-    packMatmulB(b, k, n, transB) {
-      const bf16 = b instanceof Uint16Array;
+    packMatmulB(b, k, n, transB, as) {
+      const bf16 = (as ?? (b instanceof Uint16Array ? 'bf16' : 'f32')) === 'bf16';
+      if (bf16 && !(b instanceof Uint16Array)) throw new TypeError('packMatmulB: an f32 b packs only as f32');
       const bytes = addon.packedBytes(k, n, bf16);
       const out = alignedStorage(addon, bf16 ? 'bf16' : 'f32', Math.ceil(bytes / (bf16 ? 2 : 4)), false) as FloatArray;
       addon.packB(b, out, k, n, transB);
@@ -120,7 +127,21 @@ let cached: Backend | null | undefined;
 export function loadNativeBackend(): Backend | null {
   if (cached === undefined) {
     const addon = loadAddon();
+    cachedAddon = addon;
     cached = addon ? createNativeBackend(addon) : null;
   }
   return cached;
+}
+
+let cachedAddon: NativeAddon | null | undefined;
+
+/** The addon's machine facts (oneDNN ISA, OpenMP threads, cpuid), or null when it is not built. */
+export function nativeCpuInfo(): NativeCpuInfo | null {
+  if (loadNativeBackend() === null) return null;
+  return cachedAddon?.cpuInfo() ?? null;
+}
+
+/** Sets OpenMP's thread count on the calling thread (no-op without the addon). */
+export function setNativeThreads(n: number): void {
+  if (loadNativeBackend() !== null) cachedAddon?.setThreads(n);
 }

@@ -1,6 +1,7 @@
 // Batched matrix product C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b].
 
 import type { Backend, FloatArray, MatmulArgs } from '../backend.js';
+import { computeFor } from '../runtime.js';
 import { bf16BitsToF32, roundToBf16 } from './bf16.js';
 
 /** The operand's values as the product sees them: bf16 bits decoded, and an f32
@@ -16,7 +17,9 @@ function operandValues(x: FloatArray, dtype: 'f32' | 'bf16', bf16Product: boolea
 
 export const matmul: Backend['matmul'] = (args: MatmulArgs) => {
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride, alpha, beta, c } = args;
-  const bf16Product = args.aDtype === 'bf16' || args.bDtype === 'bf16';
+  // compute 'f32': a bf16 operand is decoded exactly and nothing is rounded.
+  const mixed = args.aDtype === 'bf16' || args.bDtype === 'bf16';
+  const bf16Product = mixed && (args.compute ?? computeFor('bf16')) === 'bf16';
   const a = operandValues(args.a, args.aDtype, bf16Product, 'a');
   const b = operandValues(args.b, args.bDtype, bf16Product, 'b');
   const bias = checkBias(args);

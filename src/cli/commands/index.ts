@@ -9,6 +9,7 @@ import { trainCommand } from './train.js';
 import { benchCommand } from './bench.js';
 import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
+import { doctorCommand } from './doctor.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
 export const commands: Command[] = [
@@ -22,4 +23,5 @@ export const commands: Command[] = [
   convertCommand,
   pullCommand,
   benchCommand,
+  doctorCommand,
 ];

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
+import { runtimeLine } from '../../backend/runtime.js';
 import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
 import { valuesOf } from '../../config/flags.js';
@@ -21,6 +22,7 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
   const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
   const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
   const mode: OutputMode = v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
+  if (mode === 'progress') process.stderr.write(`cola train: ${runtimeLine(backend.name, model.weightDtype)}\n`);
   let print: (e: RunEvent) => void = () => {};
   const r = trainRun(cfg, {
     model,

@@ -1,4 +1,6 @@
 import type { FloatArray } from '../../backend/backend.js';
+import { detectMachine } from '../../backend/machine.js';
+import { computeFor } from '../../backend/runtime.js';
 import { ColaError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
 
@@ -15,6 +17,15 @@ import type { Tensor } from '../tensor.js';
 // Only frozen weights: a trained one changes every step. A copy is rebuilt when
 // the weight's write version moves: every write goes through Tensor.assign or
 // Tensor.update, which move it (tensor/version.ts).
+//
+// bf16 weights computed in f32 (a CPU without bf16 hardware, issue 15) get packed
+// f32 copies too, but only within a budget: COLA_PACK_BUDGET_MB, by default 1/8
+// of the memory this process may use (the smaller of RAM and the cgroup limit).
+// OPT-125m's copies (2 uses x 4 bytes x 125M) fit a 24 GiB machine's 3 GiB; a
+// model too large for the budget has its first weights packed and the rest
+// widened into the packed layout on every call by the native matmul (one pass
+// over the weight), so memory never holds a full f32 copy of a bf16 model.
+// COLA_PACK_WEIGHTS=0 turns these copies off as well.
 
 export type WeightUse = 'forward' | 'inputGrad';
 
@@ -22,37 +33,51 @@ interface Packed {
   version: number;
   forward?: FloatArray;
   inputGrad?: FloatArray;
+  /** bytes of f32 copies of a bf16 weight held here (counted against the budget) */
+  widenedBytes: number;
 }
 
 const cache = new WeakMap<FloatArray, Packed>();
 
 /** The packed copy of weight [out, in] for `use`, or null when it does not apply
- * (backend without packing, bf16, trainable). */
+ * (backend without packing, bf16 computed in bf16 unless COLA_PACK_WEIGHTS=all,
+ * over the budget, trainable). */
 export function packedWeight(weight: Tensor, use: WeightUse): FloatArray | null {
   const be = weight.backend;
-  if (!be.packMatmulB || !packs(weight.dtype) || weight.requiresGrad || weight.rank !== 2) return null;
+  if (!be.packMatmulB || weight.requiresGrad || weight.rank !== 2) return null;
+  const as = packAs(weight.dtype);
+  if (as === null) return null;
   const data = weight.data as FloatArray;
   const version = weight.version;
   let entry = cache.get(data);
   if (!entry || entry.version !== version) {
-    entry = { version };
+    if (entry) releaseWidened(entry);
+    entry = { version, widenedBytes: 0 };
     cache.set(data, entry);
   }
   const [outF, inF] = weight.shape as [number, number];
+  const existing = use === 'forward' ? entry.forward : entry.inputGrad;
+  if (existing) return existing;
+  const widening = weight.dtype === 'bf16' && as === 'f32';
+  if (widening && !reserveWidened(entry, 4 * outF * inF)) return null; // over budget: widened per call
   // forward: B = W^T, [in, out] read from W stored [out, in]; inputGrad: B = W, [out, in].
-  if (use === 'forward') return (entry.forward ??= be.packMatmulB(data, inF, outF, true));
-  return (entry.inputGrad ??= be.packMatmulB(data, outF, inF, false));
+  const packed = use === 'forward' ? be.packMatmulB(data, inF, outF, true, as) : be.packMatmulB(data, outF, inF, false, as);
+  if (use === 'forward') entry.forward = packed;
+  else entry.inputGrad = packed;
+  return packed;
+}
+
+/** The dtype a frozen weight of `dtype` is packed in, or null for none. */
+function packAs(dtype: Tensor['dtype']): 'f32' | 'bf16' | null {
+  setting ??= packSetting(process.env['COLA_PACK_WEIGHTS']);
+  if (setting === '0') return null;
+  if (dtype === 'f32') return 'f32';
+  if (dtype !== 'bf16') return null;
+  if (computeFor('bf16') === 'f32') return 'f32';
+  return setting === 'all' ? 'bf16' : null;
 }
 
 const PACK_SETTINGS = ['f32', 'all', '0'] as const;
-
-/** Whether weights of this dtype are packed, per COLA_PACK_WEIGHTS (read once). */
-function packs(dtype: Tensor['dtype']): boolean {
-  setting ??= packSetting(process.env['COLA_PACK_WEIGHTS']);
-  if (dtype === 'f32') return setting !== '0';
-  return dtype === 'bf16' && setting === 'all';
-}
-
 let setting: (typeof PACK_SETTINGS)[number] | undefined;
 
 function packSetting(value: string | undefined): (typeof PACK_SETTINGS)[number] {
@@ -60,4 +85,58 @@ function packSetting(value: string | undefined): (typeof PACK_SETTINGS)[number] 
   const found = PACK_SETTINGS.find((s) => s === value);
   if (!found) throw new ColaError(`COLA_PACK_WEIGHTS=${value}: expected one of ${PACK_SETTINGS.join(', ')} (f32 is the default)`);
   return found;
+}
+
+// --- the budget of f32 copies of bf16 weights --------------------------------------
+
+let widenedInUse = 0;
+let budget: { env: string | undefined; bytes: number } | undefined;
+// A weight that dies takes its copies with it: give their bytes back.
+const released = new FinalizationRegistry<{ bytes: number }>((held) => {
+  widenedInUse -= held.bytes;
+});
+const tokens = new WeakMap<Packed, { bytes: number }>();
+
+/** Bytes f32 copies of bf16 weights may take (COLA_PACK_BUDGET_MB, else 1/8 of the process's memory). */
+export function widenedBudgetBytes(): number {
+  const env = process.env['COLA_PACK_BUDGET_MB'];
+  if (budget?.env !== env || budget === undefined) budget = { env, bytes: budgetOf(env) };
+  return budget.bytes;
+}
+
+function budgetOf(env: string | undefined): number {
+  if (env !== undefined && env !== '') {
+    const mb = Number(env);
+    if (!Number.isFinite(mb) || mb < 0) throw new ColaError(`COLA_PACK_BUDGET_MB=${env}: expected a number of MiB >= 0 (0 packs none)`);
+    return mb * 1024 * 1024;
+  }
+  const { totalBytes, cgroupLimitBytes } = detectMachine().memory;
+  return Math.floor(Math.min(totalBytes, cgroupLimitBytes ?? Infinity) / 8);
+}
+
+/** Bytes of f32 copies of bf16 weights held now. */
+export function widenedBytesInUse(): number {
+  return widenedInUse;
+}
+
+function reserveWidened(entry: Packed, bytes: number): boolean {
+  if (widenedInUse + bytes > widenedBudgetBytes()) return false;
+  widenedInUse += bytes;
+  entry.widenedBytes += bytes;
+  let token = tokens.get(entry);
+  if (!token) {
+    token = { bytes: 0 };
+    tokens.set(entry, token);
+    released.register(entry, token, entry);
+  }
+  token.bytes += bytes;
+  return true;
+}
+
+/** An entry replaced (its weight was written): its copies are garbage now. */
+function releaseWidened(entry: Packed): void {
+  if (entry.widenedBytes === 0) return;
+  widenedInUse -= entry.widenedBytes;
+  released.unregister(entry);
+  entry.widenedBytes = 0;
 }

@@ -67,14 +67,14 @@ test('matmul: batch strides, 0 broadcasting B, with alpha and beta', () => {
   }
 });
 
-test('matmul: a bf16 operand rounds the f32 one to bf16 first', () => {
+test('matmul: a bf16 operand rounds the f32 one to bf16 first (compute bf16)', () => {
   const [m, n, k] = [2, 3, 4];
   const a = randn(m * k, 6);
   const b = randn(k * n, 7);
   const bBits = new Uint16Array(b.length);
   ref.castToBf16(b, bBits);
   const mixed = new Float32Array(m * n);
-  ref.matmul(args({ a, b: bBits, c: mixed, m, n, k, bDtype: 'bf16' }));
+  ref.matmul(args({ a, b: bBits, c: mixed, m, n, k, bDtype: 'bf16', compute: 'bf16' }));
   const expected = new Float32Array(m * n);
   ref.matmul(args({ a: a.map(roundToBf16), b: b.map(roundToBf16), c: expected, m, n, k }));
   assert.deepEqual(mixed, expected);
@@ -83,6 +83,19 @@ test('matmul: a bf16 operand rounds the f32 one to bf16 first', () => {
   ref.matmul(args({ a, b, c: f32, m, n, k }));
   assert.notDeepEqual(mixed, f32);
   assertClose(mixed, f32, { dtype: 'bf16', what: 'bf16 vs f32 product' });
+});
+
+test('matmul: compute f32 widens the bf16 operand exactly and rounds nothing (issue 15)', () => {
+  const [m, n, k] = [2, 3, 4];
+  const a = randn(m * k, 6);
+  const b = randn(k * n, 7);
+  const bBits = new Uint16Array(b.length);
+  ref.castToBf16(b, bBits);
+  const widened = new Float32Array(m * n);
+  ref.matmul(args({ a, b: bBits, c: widened, m, n, k, bDtype: 'bf16', compute: 'f32' }));
+  const expected = new Float32Array(m * n);
+  ref.matmul(args({ a, b: b.map(roundToBf16), c: expected, m, n, k }));
+  assert.deepEqual(widened, expected);
 });
 
 test('matmul: a dtype that does not match the storage is rejected', () => {
