@@ -9,6 +9,7 @@ import { trainCommand } from './train.js';
 import { benchCommand } from './bench.js';
 import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
+import { modelsCommand } from './models.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
 export const commands: Command[] = [
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   generateCommand,
   dataCommand,
   infoCommand,
+  modelsCommand,
   exportCommand,
   convertCommand,
   pullCommand,
