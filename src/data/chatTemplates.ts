@@ -108,7 +108,8 @@ export function chatTemplateSource(nameOrFile: string): string {
  * (for validation before a model loads). */
 export function chatTemplateProblem(nameOrFile: string): string | null {
   if (BUILTIN_CHAT_TEMPLATES[nameOrFile] || (fs.existsSync(nameOrFile) && fs.statSync(nameOrFile).isFile())) return null;
-  return `--chat-template ${JSON.stringify(nameOrFile)}: neither a built-in template (${CHAT_TEMPLATE_NAMES.join(', ')}) nor a Jinja file`;
+  const builtins = Object.entries(BUILTIN_CHAT_TEMPLATES).map(([name, t]) => `\n    ${name.padEnd(8)} ${t.about}`);
+  return `--chat-template ${JSON.stringify(nameOrFile)}: neither a built-in template (${CHAT_TEMPLATE_NAMES.join(', ')}) nor a Jinja file; the built-ins:${builtins.join('')}`;
 }
 
 /** `tok` with its applyChatTemplate replaced by `nameOrFile`'s template (unchanged when

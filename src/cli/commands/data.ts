@@ -91,6 +91,8 @@ function fileData(v: OptionValues, show: number): number {
   const context = contextLength(dir!);
   const asked = v['max-length'] as number | undefined;
   const maxLength = Math.min(asked ?? context, context);
+  if (asked !== undefined && asked > context)
+    process.stderr.write(`cola data: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
   const p = previewFile(file, tok, { maxLength, show, skipBad: v['skip-bad'] as boolean | undefined });
   if (v['json']) process.stdout.write(JSON.stringify(p) + '\n');
   else process.stdout.write(previewText(p, asked !== undefined && asked < context ? '--max-length' : "the model's context") + '\n');
