@@ -120,6 +120,6 @@ export function withChatTemplate<T extends TextTokenizer>(tok: T, nameOrFile: st
   const spelled = (id: number | null) => (id === null ? '' : tok.decode([id]));
   const vars = tok.templateVars ?? { bos_token: spelled(tok.bosId), eos_token: spelled(tok.eosId) };
   const render = chatTemplateRenderer(chatTemplateSource(nameOrFile), vars, `--chat-template ${nameOrFile}`);
-  // a view of tok (its methods and fields through the prototype) with another template
-  return Object.assign(Object.create(tok) as T, { applyChatTemplate: render });
+  // a copy, as taskTokenizer makes (tokenizers are plain objects of fields and closures)
+  return { ...tok, applyChatTemplate: render };
 }

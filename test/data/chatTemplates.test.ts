@@ -86,6 +86,11 @@ test('withChatTemplate leaves the tokenizer as it was and keeps its methods', ()
   assert.notEqual(tok.applyChatTemplate!(conversation), own);
   assert.deepEqual(tok.encode('ab', { addBos: true }), base.encode('ab', { addBos: true }));
   assert.equal(withChatTemplate(base, undefined), base);
+  const copied = { ...tok }; // other wrappers (taskTokenizer) spread it: every field must be its own
+  assert.deepEqual(
+    [copied.bosId, copied.eosId, copied.vocabSize, copied.decode([40, 41])],
+    [base.bosId, base.eosId, base.vocabSize, base.decode([40, 41])],
+  );
   // without reported texts, the decoded BOS/EOS ids (the byte tokenizer decodes them to '')
   assert.equal(withChatTemplate(byteTokenizer(false), 'mistral').applyChatTemplate!(conversation.slice(1, 3)), '[INST] Hi? [/INST]Hello.');
 });
