@@ -7,6 +7,7 @@ import { runChain, type RunSummary } from '../cola/run.js';
 import type { RunConfig } from '../cola/runConfig.js';
 import { planRun } from '../cola/plan.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
+import { withChatTemplate } from '../data/chatTemplates.js';
 import { ColaError } from '../errors.js';
 import { writeJsonAtomic } from '../io/fileIo.js';
 import { openRunFolder, type RunFolder } from '../io/runFolder.js';
@@ -48,8 +49,8 @@ export interface TrainRunInputs {
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
-  const data =
-    o.data ?? prepareData(cfg.data, o.tokenizer, { contextLength: o.model.dims.maxPositions, modelType: o.model.dims.modelType });
+  const tokenizer = withChatTemplate(o.tokenizer, cfg.data.chatTemplate);
+  const data = o.data ?? prepareData(cfg.data, tokenizer, { contextLength: o.model.dims.maxPositions, modelType: o.model.dims.modelType });
   if (data.counts.train === 0) throw new ColaError(`${cfg.data.data ?? cfg.data.task}: no training examples; nothing to train on`);
   // checked before any file is written
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')

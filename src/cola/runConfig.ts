@@ -8,6 +8,7 @@ import { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from '../lor
 import type { ChainScheduleMode, ScheduleKind } from '../optim/schedule.js';
 import type { DataSource } from '../data/taskData.js';
 import { defaultsOf } from '../config/flags.js';
+import { chatTemplateProblem } from '../data/chatTemplates.js';
 import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from './runFlags.js';
 
 export type Method = 'lora' | 'cola' | 'full' | 'relora';
@@ -28,6 +29,8 @@ export interface DataConfig {
   /** tokens per sequence; undefined = the model's context (MeZO) */
   maxLength?: number;
   skipBad: boolean;
+  /** chat template (built-in name or Jinja file) for chat rows; undefined = the tokenizer's */
+  chatTemplate?: string;
 }
 
 /** The chain's shape. Which fields count depends on the method: lora and full are a
@@ -161,6 +164,11 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
     p.push("--skip-bad applies to --data JSONL files; the paper's task files are read whole (drop --skip-bad)");
   if (data.fewglue && (data.numTrain !== undefined || data.numDev !== undefined))
     p.push("--fewglue uses FewGLUE's fixed 32-example train and dev32 splits: drop --num-train/--num-dev");
+  if (data.chatTemplate !== undefined) {
+    if (data.data === undefined) p.push('--chat-template applies to {"messages"} rows of a --data file; drop it');
+    const problem = chatTemplateProblem(data.chatTemplate);
+    if (problem) p.push(problem);
+  }
   if (data.maxLength !== undefined && data.maxLength < 2)
     p.push(`--max-length must be at least 2 (a token and the one it predicts), got ${data.maxLength}`);
   if (run.out === undefined || run.out === '') p.push('--out DIR is required (the run folder)');
@@ -193,6 +201,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       numTest: data.numTest,
       maxLength: data.maxLength,
       skipBad: data.skipBad,
+      chatTemplate: data.chatTemplate,
     },
     budget: { epochs: run.epochs, maxSteps: run.maxSteps, batchSize: run.batchSize, gradAccum: run.gradAccum },
     optim: {

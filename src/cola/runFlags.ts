@@ -19,6 +19,11 @@ export const DATA_FLAGS = {
   numTest: { type: 'int', help: 'test examples (MeZO: up to 1000)' },
   maxLength: { type: 'int', help: "tokens per sequence, left-truncated with BOS kept (default: the model's context, as MeZO)" },
   skipBad: { type: 'boolean', help: 'skip malformed JSONL lines (and report how many) instead of stopping' },
+  chatTemplate: {
+    type: 'string',
+    meta: 'NAME|FILE',
+    help: 'chat template for {"messages"} rows instead of the tokenizer\'s: chatml, llama-2, llama-3, mistral, zephyr, gemma, phi-3, or a Jinja file',
+  },
 } as const satisfies FlagTable;
 
 export const RUN_FLAGS = {

@@ -1,5 +1,6 @@
 /** Chat rows (`{"messages": [...]}`) to an LM example with loss on assistant turns only. */
 import { ColaError } from '../errors.js';
+import { CHAT_TEMPLATE_NAMES } from './chatTemplates.js';
 import type { LmExample } from './examples.js';
 import type { ChatMessage, TextTokenizer } from './tokenizer.js';
 
@@ -15,7 +16,8 @@ function templateOf(tok: TextTokenizer, override?: ChatTemplateFn): ChatTemplate
   if (override) return override;
   if (tok.applyChatTemplate) return (m, o) => tok.applyChatTemplate!(m, o);
   throw new ColaError(
-    'chat data ({"messages": [...]}) needs a chat template, but the tokenizer has none; use a model whose tokenizer_config.json has "chat_template", or convert the data to {"prompt","completion"}',
+    'chat data ({"messages": [...]}) needs a chat template, but the tokenizer has none: give one with --chat-template ' +
+      `(${CHAT_TEMPLATE_NAMES.join(', ')}, or a Jinja file; fineTune: chatTemplate), or convert the data to {"prompt","completion"}`,
   );
 }
 
@@ -47,9 +49,12 @@ function assistantSpans(messages: ChatMessage[], render: ChatTemplateFn, where: 
 }
 
 /**
- * Tokenizes span by span so every token belongs to exactly one span (tokenizing the whole
- * text and mapping offsets back would need offsets our tokenizers do not report). Turn
- * boundaries sit on special tokens in real templates, so this matches whole-text encoding.
+ * The whole rendered text is tokenized once, as transformers' apply_chat_template does and
+ * as the prompt is at generation time (tokenizing span by span would differ: a
+ * SentencePiece tokenizer prepends "▁" to every piece it is given). Each token is then
+ * given to a span by tokenizing the text up to every span end: the tokens that prefix
+ * shares with the whole are the tokens before that end. A token that straddles a span end
+ * (the prefix tokenizes differently from there) goes to the span after it.
  */
 export function chatToLm(
   tok: TextTokenizer,
@@ -61,19 +66,27 @@ export function chatToLm(
     throw new ColaError(`${where}: expected at least one message with role "assistant" (nothing to train on)`);
   }
   const { text, spans } = assistantSpans(messages, templateOf(tok, opts.template), where);
-  const ids: number[] = [];
+  const ids = tok.encode(text, { addBos: false });
   const lossMask: number[] = [];
   for (const s of spans) {
-    const piece = tok.encode(text.slice(s.start, s.end), { addBos: false });
-    for (const id of piece) {
-      ids.push(id);
-      lossMask.push(s.train ? 1 : 0);
-    }
+    const head = s.end === text.length ? ids : tok.encode(text.slice(0, s.end), { addBos: false });
+    let shared = 0;
+    while (shared < head.length && shared < ids.length && head[shared] === ids[shared]) shared++;
+    if (head.length > shared) shared = Math.max(shared, lossMask.length); // straddling token: the next span's
+    while (lossMask.length < shared) lossMask.push(s.train ? 1 : 0);
   }
+  while (lossMask.length < ids.length) lossMask.push(0);
   // Templates often write the BOS text themselves; add it only when it is not there yet.
   if ((opts.addBos ?? true) && tok.bosId !== null && ids[0] !== tok.bosId) {
     ids.unshift(tok.bosId);
     lossMask.unshift(0);
   }
   return { ids, lossMask, text };
+}
+
+/** The ids of a conversation's prompt for the next assistant turn (the template with its
+ * generation prompt), with BOS in front unless the template wrote it, as chatToLm does. */
+export function chatPromptIds(tok: TextTokenizer, messages: ChatMessage[], template?: ChatTemplateFn): number[] {
+  const ids = tok.encode(templateOf(tok, template)(messages, { addGenerationPrompt: true }), { addBos: false });
+  return tok.bosId !== null && ids[0] !== tok.bosId ? [tok.bosId, ...ids] : ids;
 }

@@ -15,4 +15,6 @@ export interface TextTokenizer {
   vocabSize: number;
   /** Renders a conversation with the model's chat template (tokenizer_config.json). */
   applyChatTemplate?(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
+  /** Special-token texts (bos_token, eos_token, ...) a chat template sees; see chatTemplates.ts. */
+  templateVars?: Record<string, string>;
 }

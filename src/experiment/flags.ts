@@ -73,7 +73,8 @@ const omit = <T extends FlagTable, K extends keyof T>(t: T, keys: readonly K[]):
   Object.fromEntries(Object.entries(t).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 
 export const SHARED_RUN_FLAGS = omit(RUN_FLAGS, GRID_OWNED);
-export const SHARED_DATA_FLAGS = omit(DATA_FLAGS, EXPERIMENT_REPLACES);
+// chat rows never reach an experiment (tasks and .txt corpora only): no --chat-template
+export const SHARED_DATA_FLAGS = omit(DATA_FLAGS, [...EXPERIMENT_REPLACES, 'chatTemplate']);
 
 export type ExperimentFlags = FlagValues<typeof EXPERIMENT_FLAGS>;
 

@@ -38,6 +38,9 @@ export interface TextTokenizer {
   eosIds: number[];
   vocabSize: number;
   applyChatTemplate?(messages: ChatMessage[], opts?: ChatTemplateOptions): string;
+  /** The special-token texts a chat template sees (bos_token, eos_token, unk_token,
+   * pad_token), so a template given with --chat-template renders them as the folder's. */
+  templateVars?: Record<string, string>;
 }
 
 const MAX_TOKENIZER_JSON = 512 << 20;
@@ -65,6 +68,12 @@ export function loadTokenizer(dir: string): TextTokenizer {
   const eosIds = eosIdsOf(tok, config, generation);
   const addBosDefault = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : postProcessorAddsBos(tok, bosId);
   const template = chatTemplate(dir, config);
+  const templateVars = {
+    bos_token: tokenText(config.bos_token) ?? '',
+    eos_token: tokenText(config.eos_token) ?? '',
+    unk_token: tokenText(config.unk_token) ?? '',
+    pad_token: tokenText(config.pad_token) ?? '',
+  };
   return {
     bosId,
     eosId: eosIds[0] ?? null,
@@ -78,7 +87,8 @@ export function loadTokenizer(dir: string): TextTokenizer {
     decode(ids, opts = {}) {
       return ids.length === 0 ? '' : tok.decode(ids, { skip_special_tokens: opts.skipSpecial ?? false });
     },
-    ...(template ? { applyChatTemplate: renderer(template, config) } : {}),
+    templateVars,
+    ...(template ? { applyChatTemplate: chatTemplateRenderer(template, templateVars) } : {}),
   };
 }
 
@@ -185,21 +195,20 @@ function chatTemplate(dir: string, config: Record<string, unknown>): string | nu
   return fs.existsSync(file) ? readTextFile(file, MAX_CONFIG_JSON) : null;
 }
 
-function renderer(source: string, config: Record<string, unknown>) {
+/** applyChatTemplate for a Jinja `source`, rendered under renderChatTemplate's budget
+ * with `vars` (the special-token texts); `where` names the template in errors. */
+export function chatTemplateRenderer(source: string, vars: Record<string, string>, where = 'chat_template') {
   let template: Template;
   try {
     template = new Template(source);
   } catch (e) {
-    throw new ColaError(`chat_template does not parse (${(e as Error).message})`);
+    throw new ColaError(`${where} does not parse (${(e as Error).message})`);
   }
   return (messages: ChatMessage[], opts: ChatTemplateOptions = {}): string =>
     renderChatTemplate(template, {
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? false,
-      bos_token: tokenText(config.bos_token) ?? '',
-      eos_token: tokenText(config.eos_token) ?? '',
-      unk_token: tokenText(config.unk_token) ?? '',
-      pad_token: tokenText(config.pad_token) ?? '',
+      ...vars,
       ...opts.extra,
     });
 }

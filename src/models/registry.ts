@@ -7,6 +7,13 @@ import type { WeightSource } from './weightSource.js';
 export interface ModelFamily {
   /** model_type values this family handles (e.g. llama, mistral, qwen2). */
   modelTypes: string[];
+  /** What it is, for `cola models` (e.g. "Llama: RoPE, RMSNorm, SwiGLU, grouped-query attention"). */
+  about: string;
+  /** The Linear modules of one block by their path inside it, as in the checkpoint
+   * (`self_attn.q_proj`): the names `--targets` picks LoRA targets by. */
+  blockLinears: string[];
+  /** Linear modules outside the blocks, and when they exist (`cola models` prints them). */
+  otherLinears?: string;
   /** Build the model, reading every parameter from src. `file` names config.json in errors. */
   build(config: Record<string, unknown>, src: WeightSource, file: string): CausalLM;
   /** Checkpoint keys that are fine to ignore (buffers we recompute, tied copies). */
@@ -17,6 +24,11 @@ const families = new Map<string, ModelFamily>();
 
 export function registerModelFamily(family: ModelFamily): void {
   for (const t of family.modelTypes) families.set(t, family);
+}
+
+/** Every registered family, once each, in registration order. */
+export function modelFamilies(): ModelFamily[] {
+  return [...new Set(families.values())];
 }
 
 export function modelFamily(modelType: unknown, file: string): ModelFamily {

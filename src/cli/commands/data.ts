@@ -1,16 +1,38 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ColaError } from '../../errors.js';
+import { chatTemplateProblem, CHAT_TEMPLATE_NAMES, withChatTemplate } from '../../data/chatTemplates.js';
 import { taskSummary } from '../../data/summary.js';
+import { readJsonObject } from '../../io/fileIo.js';
+import { loadTokenizer } from '../../io/tokenizer.js';
+import { LOSS_CLOSE, LOSS_OPEN, previewFile, type FilePreview } from '../../train/dataPreview.js';
 import type { Command } from '../command.js';
+import type { OptionValues } from '../options.js';
 
 export const dataCommand: Command = {
   name: 'data',
-  summary: "show the split sizes (and rendered prompts) of one of the paper's tasks after sampling",
-  usage: 'cola data --task NAME --data-dir DIR [--seed S] [--show N] [--boolq-from-val | --fewglue] [--json]',
+  summary: "preview a data file as the trainer sees it (rendered rows, loss tokens, truncation), or a paper task's splits",
+  usage:
+    'cola data --data FILE --model DIR [--show N] [--chat-template NAME|FILE] [--max-length N] [--json]\n' +
+    '       cola data --task NAME --data-dir DIR [--seed S] [--show N] [--boolq-from-val | --fewglue] [--json]',
   options: {
-    task: { type: 'string', meta: 'NAME', required: true, help: "one of the paper's tasks: sst2, rte, cb, boolq, wsc, wic, multirc, copa" },
-    'data-dir': { type: 'string', meta: 'DIR', required: true, help: 'folder holding the task files (SST-2/, RTE/, ...)' },
+    data: { type: 'string', meta: 'FILE', help: 'a training file: JSONL (text, prompt/completion, messages, classification) or .txt' },
+    model: { type: 'string', meta: 'DIR', help: 'model folder whose tokenizer (and context length) --data is read with' },
+    'chat-template': {
+      type: 'string',
+      meta: 'NAME|FILE',
+      help: `chat template for {"messages"} rows instead of the tokenizer's: ${CHAT_TEMPLATE_NAMES.join(', ')}, or a Jinja file`,
+    },
+    'max-length': { type: 'int', help: "tokens per sequence, as cola train --max-length (default: the model's context)" },
+    'skip-bad': { type: 'boolean', help: 'skip malformed JSONL lines (and report how many) instead of stopping' },
+    task: { type: 'string', meta: 'NAME', help: "one of the paper's tasks: sst2, rte, cb, boolq, wsc, wic, multirc, copa" },
+    'data-dir': { type: 'string', meta: 'DIR', help: 'folder holding the task files (SST-2/, RTE/, ...)' },
     seed: { type: 'int', default: 0, help: 'seed of the MeZO train/dev/test sampling' },
-    show: { type: 'int', default: 0, help: 'also print the first N rendered training prompts with candidates and label' },
+    show: {
+      type: 'int',
+      default: 0,
+      help: `also print the first N rows (--data: rendered, loss tokens in ${LOSS_OPEN}...${LOSS_CLOSE}; --task: prompts with candidates and label)`,
+    },
     'boolq-from-val': { type: 'boolean', help: 'BoolQ: carve train/dev/test disjointly from val.jsonl' },
     fewglue: { type: 'boolean', help: 'use the FewGLUE 32-shot train/dev32 splits' },
     'num-train': { type: 'int', help: 'training examples sampled (MeZO: 1000)' },
@@ -21,6 +43,11 @@ export const dataCommand: Command = {
   run(v) {
     const show = v['show'] as number;
     if (show < 0) throw new ColaError(`--show must be >= 0, got ${show}`);
+    if (v['data'] !== undefined) return fileData(v, show);
+    if (v['task'] === undefined || v['data-dir'] === undefined)
+      throw new ColaError('give --data FILE --model DIR (a data file), or --task NAME --data-dir DIR (a paper task)');
+    const fileOnly = ['model', 'chat-template', 'max-length', 'skip-bad'].filter((k) => v[k] !== undefined && v[k] !== false);
+    if (fileOnly.length) throw new ColaError(`${fileOnly.map((k) => `--${k}`).join(', ')} apply to --data FILE; drop them for --task`);
     if (v['boolq-from-val'] && v['fewglue']) throw new ColaError('--boolq-from-val and --fewglue choose different splits: give one');
     const s = taskSummary(v['task'] as string, v['data-dir'] as string, v['seed'] as number, show, {
       source: v['boolq-from-val'] ? 'val' : v['fewglue'] ? 'fewglue' : undefined,
@@ -44,3 +71,54 @@ export const dataCommand: Command = {
     return 0;
   },
 };
+
+const TASK_ONLY = ['task', 'data-dir', 'boolq-from-val', 'fewglue', 'num-train', 'num-dev', 'num-test'];
+
+/** --data FILE --model DIR: the file through the tokenizer, as `cola train` reads it. */
+function fileData(v: OptionValues, show: number): number {
+  const file = v['data'] as string;
+  const dir = v['model'] as string | undefined;
+  const template = v['chat-template'] as string | undefined;
+  const problems = [
+    ...TASK_ONLY.filter((k) => v[k] !== undefined && v[k] !== false).map((k) => `--${k} applies to --task; drop it for --data`),
+    ...(dir === undefined ? ['--model DIR is required with --data (its tokenizer renders and counts the tokens)'] : []),
+    ...(dir !== undefined && !fs.existsSync(dir) ? [`--model ${dir}: folder not found`] : []),
+    ...(!fs.existsSync(file) ? [`--data ${file}: file not found`] : []),
+    ...(template !== undefined && chatTemplateProblem(template) ? [chatTemplateProblem(template)!] : []),
+  ];
+  if (problems.length) throw new ColaError(problems.length === 1 ? problems[0]! : '\n  ' + problems.join('\n  '));
+  const tok = withChatTemplate(loadTokenizer(dir!), template);
+  const context = contextLength(dir!);
+  const asked = v['max-length'] as number | undefined;
+  const maxLength = Math.min(asked ?? context, context);
+  if (asked !== undefined && asked > context)
+    process.stderr.write(`cola data: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
+  const p = previewFile(file, tok, { maxLength, show, skipBad: v['skip-bad'] as boolean | undefined });
+  if (v['json']) process.stdout.write(JSON.stringify(p) + '\n');
+  else process.stdout.write(previewText(p, asked !== undefined && asked < context ? '--max-length' : "the model's context") + '\n');
+  return 0;
+}
+
+/** The model's context from config.json (the key each family reads), without loading weights. */
+function contextLength(dir: string): number {
+  const file = path.join(dir, 'config.json');
+  const c = fs.existsSync(file) ? readJsonObject(file, 16 << 20) : {};
+  const n = [c['max_position_embeddings'], c['n_positions'], c['n_ctx']].find((x) => Number.isInteger(x) && (x as number) >= 2);
+  return (n as number | undefined) ?? 2048;
+}
+
+export function previewText(p: FilePreview, limit: string): string {
+  const kind = p.format === 'txt' ? '.txt corpus in windows' : `${p.format} rows`;
+  const lines = [
+    `${p.file}: ${p.rows} ${kind}${p.skipped ? ` (${p.skipped} bad line(s) skipped)` : ''}; ` +
+      `${p.tokens} tokens, ${p.lossTokens} with loss; ` +
+      `${p.truncated} row(s) longer than ${p.maxLength} tokens (${limit}) are left-truncated, start token kept`,
+  ];
+  if (p.format === 'chat') lines.push('chat rows: loss on the assistant turns only (with their end-of-turn marker)');
+  if (p.examples.length) lines.push(`loss tokens are shown inside ${LOSS_OPEN}...${LOSS_CLOSE}`);
+  for (const e of p.examples) {
+    lines.push(`--- row ${e.row}: ${e.tokens} tokens, ${e.lossTokens} with loss${e.cut ? `; first ${e.cut} tokens cut` : ''}`);
+    lines.push(e.marked);
+  }
+  return lines.join('\n');
+}

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
 import { loadJsonlDataset, readTextCorpus } from '../../data/formats.js';
 import { truncateLmExample } from '../../data/truncate.js';
+import { withChatTemplate } from '../../data/chatTemplates.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
@@ -45,7 +46,10 @@ export const evalCommand: Command = {
       throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
     // Check the data file before the (slower) model load.
     if (v['data'] && !fs.existsSync(v['data'] as string)) throw new ColaError(`--data ${v['data'] as string}: file not found`);
-    const { model, tokenizer } = loadModelAndTokenizer(v);
+    if (v['chat-template'] !== undefined && !v['data'])
+      throw new ColaError('--chat-template applies to {"messages"} rows of --data; drop it');
+    const { model, tokenizer: folderTokenizer } = loadModelAndTokenizer(v);
+    const tokenizer = withChatTemplate(folderTokenizer, v['chat-template'] as string | undefined);
     if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
     const split = v['split'] as 'dev' | 'test';
     // Sequences longer than the model's context cannot be scored: cut them to fit.

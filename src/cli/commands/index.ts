@@ -10,6 +10,7 @@ import { benchCommand } from './bench.js';
 import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
 import { doctorCommand } from './doctor.js';
+import { modelsCommand } from './models.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
 export const commands: Command[] = [
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   generateCommand,
   dataCommand,
   infoCommand,
+  modelsCommand,
   exportCommand,
   convertCommand,
   pullCommand,

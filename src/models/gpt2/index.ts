@@ -4,6 +4,9 @@ import { parseGpt2Config } from './config.js';
 import { GPT2LMHeadModel } from './model.js';
 
 registerModelFamily({
+  about: 'GPT-2: learned positions, pre-LayerNorm, GELU MLP, fused q/k/v projection (Conv1D, stored transposed)',
+  blockLinears: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+  otherLinears: 'lm_head when tie_word_embeddings is false (never in all-linear)',
   modelTypes: ['gpt2'],
   // the hub's gpt2 files were saved from GPT2Model: keys start at `wte.`, `h.0.`
   build: (config, src, file) =>
