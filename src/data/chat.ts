@@ -27,7 +27,7 @@ function templateOf(tok: TextTokenizer, override?: ChatTemplateFn): ChatTemplate
  * before it ends, and stops where the template over the turns up to it ends (so the
  * end-of-turn marker is trained too, which teaches the model to stop).
  */
-function assistantSpans(messages: ChatMessage[], render: ChatTemplateFn, where: string): { text: string; spans: Span[] } {
+export function assistantSpans(messages: ChatMessage[], render: ChatTemplateFn, where: string): { text: string; spans: Span[] } {
   const text = render(messages, { addGenerationPrompt: false });
   const spans: Span[] = [];
   let cursor = 0;
