@@ -10,7 +10,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { hasNativeBf16, type CpuCaps } from './computePath.js';
-import { nativeCpuInfo } from './native/index.js';
+import type { NativeCpuInfo } from './native/addon.js';
+
+// The addon's view of the machine (oneDNN ISA, cpuid), registered by native/index.ts when
+// it loads; this file does not import the addon so the addon loader can use it (no loop).
+let nativeCpuInfo: () => NativeCpuInfo | null = () => null;
+
+/** Called by the native backend's loader. */
+export function setNativeCpuInfo(provider: () => NativeCpuInfo | null): void {
+  nativeCpuInfo = provider;
+}
 
 export interface MachineInfo {
   cpuModel: string;

@@ -25,6 +25,9 @@ import {
 } from './computePath.js';
 import { detectCores, detectMachine, machineCaps, machineLine } from './machine.js';
 import { setNativeThreads } from './native/index.js';
+import { applyOmpDefaults, computeFor, requestedCompute, setComputeRequest } from './compute.js';
+
+export { applyOmpDefaults, computeFor, requestedCompute };
 
 type Env = Record<string, string | undefined>;
 
@@ -55,17 +58,6 @@ export function prepareProcessEnv(argv: readonly string[], env: Env = process.en
   return applyOmpDefaults(env);
 }
 
-/** The OpenMP defaults, where the user set nothing: OMP_NUM_THREADS = the usable
- * cores, OMP_WAIT_POLICY = passive (unless GOMP_SPINCOUNT is set). Called by
- * bin/cola.js and again by the backend loader just before the addon (and with it
- * libgomp) loads, so library users get them too. Returns the thread count. */
-export function applyOmpDefaults(env: Env = process.env): number {
-  // A value the user set is kept as it is (libgomp judges it; "4,2" nests).
-  if (!env['OMP_NUM_THREADS']) env['OMP_NUM_THREADS'] = String(detectCores().usable);
-  if (!env['OMP_WAIT_POLICY'] && !env['GOMP_SPINCOUNT']) env['OMP_WAIT_POLICY'] = 'passive';
-  return Number.parseInt(env['OMP_NUM_THREADS']!, 10) || detectCores().usable;
-}
-
 export interface RuntimeSettings {
   /** --compute: how products with bf16-stored weights run */
   compute?: ComputeRequest;
@@ -73,27 +65,16 @@ export interface RuntimeSettings {
   threads?: number;
 }
 
-let computeRequest: ComputeRequest | undefined;
 let threadCount: number | undefined;
 
 /** Applies --compute and --threads for this process (the thread count on the
  * calling thread: the one that will run the kernels). */
 export function configureRuntime(s: RuntimeSettings): void {
-  if (s.compute !== undefined) computeRequest = parseComputeRequest(s.compute);
+  if (s.compute !== undefined) setComputeRequest(parseComputeRequest(s.compute));
   if (s.threads !== undefined) {
     threadCount = parseThreads(s.threads);
     setNativeThreads(threadCount);
   }
-}
-
-/** The requested compute ('auto' unless configured; env COLA_COMPUTE for library users). */
-export function requestedCompute(): ComputeRequest {
-  return (computeRequest ??= parseComputeRequest(process.env['COLA_COMPUTE'], 'COLA_COMPUTE'));
-}
-
-/** The arithmetic of products with weights stored as `storage`, on this machine. */
-export function computeFor(storage: StorageDtype): ComputeDtype {
-  return computePath(machineCaps(), storage, storage === 'f32' ? 'auto' : requestedCompute());
 }
 
 /** Throws (with the fix) when the requested compute does not fit weights stored as `storage`. */

@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
-import { applyOmpDefaults, computeFor } from '../runtime.js';
+import { applyOmpDefaults, computeFor } from '../compute.js';
 import type { NativeAddon, NativeCpuInfo } from './addon.js';
+import { setNativeCpuInfo } from '../machine.js';
 
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
 
@@ -145,3 +146,5 @@ export function nativeCpuInfo(): NativeCpuInfo | null {
 export function setNativeThreads(n: number): void {
   if (loadNativeBackend() !== null) cachedAddon?.setThreads(n);
 }
+
+setNativeCpuInfo(nativeCpuInfo);

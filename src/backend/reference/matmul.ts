@@ -1,7 +1,7 @@
 // Batched matrix product C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b].
 
 import type { Backend, FloatArray, MatmulArgs } from '../backend.js';
-import { computeFor } from '../runtime.js';
+import { computeFor } from '../compute.js';
 import { bf16BitsToF32, roundToBf16 } from './bf16.js';
 
 /** The operand's values as the product sees them: bf16 bits decoded, and an f32
