@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ColaError } from '../errors.js';
 
@@ -106,9 +107,17 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
       continue;
     }
     const raw = Array.isArray(value) ? value.join(',') : String(value);
-    out[key] = convert(raw, spec, `${file}: key "${key}"`, problems);
+    out[key] = resolvePath(convert(raw, spec, `${file}: key "${key}"`, problems), spec, file);
   }
   return out;
+}
+
+/** A path in a config file (a FILE or DIR flag) is relative to that file's folder, so
+ * a config travels with the data beside it (issue 16); on the command line it stays
+ * relative to the working directory. */
+function resolvePath(v: OptionValues[string], spec: OptionSpec, file: string): OptionValues[string] {
+  if (typeof v !== 'string' || (spec.meta !== 'FILE' && spec.meta !== 'DIR') || path.isAbsolute(v)) return v;
+  return path.join(path.dirname(file), v);
 }
 
 function convert(raw: string, spec: OptionSpec, where: string, problems: string[]): OptionValues[string] {
