@@ -4,9 +4,10 @@
  * problem is reported at once; a flag the chosen method would ignore is refused
  * (issue 12: no option dropped in silence). */
 import { ColaError } from '../errors.js';
+import { parseMomentReset } from '../optim/momentReset.js';
 import { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from '../lora/config.js';
 import type { ChainScheduleMode, ScheduleKind } from '../optim/schedule.js';
-import type { DataSource } from '../data/taskData.js';
+import type { DataSpec } from '../train/prepare.js';
 import { defaultsOf } from '../config/flags.js';
 import { chatTemplateProblem } from '../data/chatTemplates.js';
 import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from './runFlags.js';
@@ -14,24 +15,10 @@ import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from './runFlags
 export type Method = 'lora' | 'cola' | 'full' | 'relora';
 export type SelectBy = 'loss' | 'metric';
 
-/** Where the data comes from (a file or a task) and how it is sampled and cut. */
-export interface DataConfig {
-  data?: string;
-  devData?: string;
-  task?: string;
-  dataDir?: string;
-  source?: DataSource;
-  /** seed of the task sampling (default: the run's seed) */
-  seed: number;
-  numTrain?: number;
-  numDev?: number;
-  numTest?: number;
-  /** tokens per sequence; undefined = the model's context (MeZO) */
-  maxLength?: number;
-  skipBad: boolean;
-  /** chat template (built-in name or Jinja file) for chat rows; undefined = the tokenizer's */
-  chatTemplate?: string;
-}
+/** Where the data comes from and how it is sampled and cut: prepareData's DataSpec
+ * (seed = the task sampling's, default the run's; maxLength undefined = the model's
+ * context, as MeZO), plus the chat template of chat rows (undefined = the tokenizer's). */
+export type DataConfig = DataSpec & { skipBad: boolean; chatTemplate?: string };
 
 /** The chain's shape. Which fields count depends on the method: lora and full are a
  * chain of one link; cola spaces `length` links evenly or cuts at `knots`; relora
@@ -151,8 +138,11 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
   if (run.rewarmupSteps !== undefined && chainSchedule !== 'jagged')
     p.push(`--rewarmup-steps applies to --chain-schedule jagged only (this run: ${chainSchedule}); drop it`);
   const optimizerReset = run.optimizerReset ?? (method === 'relora' ? 'magnitude:0.99' : 'full');
-  if (!/^(full|none|(magnitude|random):(0(\.\d+)?|1(\.0+)?|\.\d+))$/.test(optimizerReset))
-    p.push(`--optimizer-reset: expected full, none, magnitude:P or random:P with P in [0, 1], got "${optimizerReset}"`);
+  try {
+    parseMomentReset(optimizerReset, '--optimizer-reset');
+  } catch (e) {
+    p.push((e as Error).message);
+  }
   // A partial reset carries Adam moments into the next link; moments of another rank do not fit it.
   if (optimizerReset !== 'full' && linkRanks && new Set(linkRanks).size > 1)
     p.push(
