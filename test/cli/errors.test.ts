@@ -101,6 +101,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ['--resume with no checkpoint', train(p('fresh'), '--resume'), /--resume given but the run folder has no checkpoint/],
   ['--out already holding a run', train(p('run')), /already holds a run; pass --resume/],
   ['--link-ranks 0', train(p('x'), '--link-ranks', '0'), /--link-ranks: expected integers of at least 1/],
+  ['--max-steps 0x2 (hex is not a step count)', train(p('x'), '--max-steps', '0x2'), /--max-steps: expected an integer, got "0x2"/],
   ['--knots beyond the run', train(p('x'), '--method', 'cola', '--knots', '100'), /knots must be .* inside the run/],
   ['--optimizer-reset bogus', train(p('x'), '--optimizer-reset', 'sometimes'), /--optimizer-reset: expected full, none/],
   ['--out naming the model folder', train(model), /--out .*: the folder holds a model, adapter or tokenizer/],
