@@ -251,6 +251,9 @@ struct Gemm {
   int64_t lda, ldb, ldc;
   float alpha, beta;
 };
+// Whether oneDNN builds bf16 products on this CPU (matmul.cc).
+bool bf16MatmulNative();
+
 void gemmF32(const Gemm& g, const float* a, const float* b, float* c);
 
 // The size (elements) below which an elementwise, norm or softmax kernel runs on

@@ -52,6 +52,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   const dnnl_version_t* v = dnnl_version();
   o.Set("onednnVersion", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("ompMaxThreads", omp_get_max_threads());
+  o.Set("bf16Matmul", bf16MatmulNative());
   o.Set("cpuid", cpuidFlags(env));
   return o;
 }

@@ -10,6 +10,27 @@
 #include "dnnl_context.h"
 
 namespace cola {
+
+// Whether oneDNN has a bf16 matmul on this CPU. oneDNN 2.x builds bf16 products
+// on AVX-512 (natively with AVX512_BF16/AMX, emulated without) but has none on
+// AVX2-only CPUs (AMD Zen 2/3, Intel before Skylake-X, many KVM guests): there a
+// bf16 product is computed as its exact f32 equivalent instead (issue 15), the
+// f32 operand rounded to bf16 first, so the numbers are those of bf16 compute.
+bool bf16MatmulNative() {
+  static const bool native = [] {
+    try {
+      using dnnl::memory;
+      memory::desc a(memory::dims{16, 16}, memory::data_type::bf16, memory::dims{16, 1});
+      memory::desc c(memory::dims{16, 16}, memory::data_type::f32, memory::dims{16, 1});
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), cpuEngine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return native;
+}
+
 namespace {
 
 using dnnl::memory;
@@ -69,6 +90,7 @@ memory::desc stridedDesc(int64_t rows, int64_t cols, bool trans, int64_t ld, mem
 
 memory::data_type dtypeOf(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
 
+
 // The blocked layout oneDNN's matmul picks for a [k, n] B of this dtype. On the
 // CPUs seen it depends on the dtype only (BA16a64b for f32, BA16a64b2a for bf16),
 // not on M, so one packed copy serves every batch of rows.
@@ -79,6 +101,9 @@ memory::desc packedDesc(int64_t k, int64_t n, memory::data_type dt) {
   Key key{k, n, static_cast<int64_t>(dt), 0, 0, 0, 0, 0, 0, 0, 0, 0};
   auto it = descs.find(key);
   if (it != descs.end()) return it->second;
+  // No bf16 product here to pick a layout for: a bf16 copy stays row-major
+  // (packB still works; a product never reads it, see bf16MatmulNative).
+  if (dt == memory::data_type::bf16 && !bf16MatmulNative()) return descs.emplace(key, memory::desc(Dims{k, n}, dt, Dims{n, 1})).first->second;
   memory::desc a(Dims{256, k}, dt, Dims{k, 1});
   memory::desc b(Dims{k, n}, dt, memory::format_tag::any);
   memory::desc c(Dims{256, n}, memory::data_type::f32, Dims{n, 1});
@@ -173,6 +198,12 @@ void scaleOnly(float* c, int64_t count, float beta) {
     return;
   }
   for (int64_t i = 0; i < count; i++) c[i] *= beta;
+}
+
+// dst = src rounded to bf16 precision, kept in f32 (emulated bf16 compute).
+void roundThroughBf16(const float* src, float* dst, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) dst[i] = bf16ToF32(f32ToBf16(src[i]));
 }
 
 void addBiasRows(float* c, const float* bias, int64_t rows, int64_t n) {
@@ -271,10 +302,14 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   requireLen(env, a.size, aSpan, "a");
   requireLen(env, b.size, bSpan, "b");
   s.bf16 = (a.bf16 || b.bf16) && !computeF32;
+  // bf16 compute where oneDNN has no bf16 product: f32 on operands rounded to bf16.
+  const bool emulate = s.bf16 && !bf16MatmulNative();
+  if (emulate) s.bf16 = false;
   foldBroadcastB(s);
   // A packed copy serves when it holds the product's dtype: b's own, or, for an f32
-  // product of a bf16 b, its widened f32 copy (packedWeight.ts, within a budget).
-  if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && (packed.bf16 == b.bf16 || !s.bf16)) {
+  // product of a bf16 b, its widened f32 copy (packedWeight.ts, within a budget);
+  // not an f32 b's own copy when emulating (its values are not rounded to bf16).
+  if (packed.data != nullptr && s.batch == 1 && packed.bf16 == s.bf16 && (packed.bf16 == b.bf16 || !s.bf16) && !(emulate && !b.bf16)) {
     if (!holdsPacked(packed, s.k, s.n)) throw argError(env, "matmul: bPacked is smaller than the packed layout of a [k, n] B");
     s.packedB = true;
   }
@@ -301,6 +336,16 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (s.bf16 && !b.bf16) {
     uint16_t* t = scratchB.get(static_cast<size_t>(bSpan));
     convertF32ToBf16(static_cast<const float*>(b.data), t, bSpan);
+    bData = t;
+  }
+  if (emulate && !a.bf16) {
+    auto* t = reinterpret_cast<float*>(scratchA.get(static_cast<size_t>(aSpan) * 2));
+    roundThroughBf16(static_cast<const float*>(a.data), t, aSpan);
+    aData = t;
+  }
+  if (emulate && !b.bf16) {
+    auto* t = reinterpret_cast<float*>(scratchB.get(static_cast<size_t>(bSpan) * 2));
+    roundThroughBf16(static_cast<const float*>(b.data), t, bSpan);
     bData = t;
   }
   thread_local Scratch scratchP;

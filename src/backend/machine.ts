@@ -29,6 +29,10 @@ export interface MachineInfo {
   /** oneDNN's effective ISA (what its kernels use), null without the addon */
   onednnIsa: string | null;
   onednnVersion: string | null;
+  /** how a bf16 product runs: on bf16 hardware, emulated by oneDNN (AVX-512 without
+   * bf16), or as f32 on bf16-rounded operands (oneDNN has no bf16 matmul: AVX2-only CPUs);
+   * null without the addon */
+  bf16Products: Bf16Products | null;
   cores: {
     /** CPUs the host has online */
     online: number;
@@ -164,6 +168,7 @@ export function detectMachine(): MachineInfo {
     capsSource: source,
     onednnIsa: native?.onednnIsa ?? null,
     onednnVersion: native?.onednnVersion ?? null,
+    bf16Products: native ? bf16ProductsOf(caps, native.bf16Matmul) : null,
     cores: detectCores(),
     memory: {
       totalBytes: os.totalmem(),
@@ -171,6 +176,14 @@ export function detectMachine(): MachineInfo {
       cgroupLimitBytes: cgroupLimit('memory.max', parseBytes),
     },
   };
+}
+
+export type Bf16Products = 'hardware' | 'onednn-emulated' | 'f32-on-rounded';
+
+/** How oneDNN runs a bf16 product on this CPU (see MachineInfo.bf16Products). */
+export function bf16ProductsOf(caps: CpuCaps, onednnHasBf16: boolean): Bf16Products {
+  if (!onednnHasBf16) return 'f32-on-rounded';
+  return hasNativeBf16(caps) ? 'hardware' : 'onednn-emulated';
 }
 
 /** One line for the start of a run: CPU class, bf16 hardware, threads. */

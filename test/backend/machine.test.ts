@@ -2,7 +2,8 @@
 // OpenMP environment set before the addon loads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countCpuList, parseCpuFlags, parseCpuMax, usableCores } from '../../src/backend/machine.js';
+import type { CpuCaps } from '../../src/backend/computePath.js';
+import { bf16ProductsOf, countCpuList, parseCpuFlags, parseCpuMax, usableCores } from '../../src/backend/machine.js';
 import { loadNativeBackend } from '../../src/backend/native/index.js';
 import { prepareProcessEnv, runtimeLine, threadsArg } from '../../src/backend/runtime.js';
 
@@ -11,6 +12,22 @@ describe('machine', () => {
     const caps = parseCpuFlags('processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse avx2 avx512f avx512_vnni avx512_bf16\n');
     assert.deepEqual(caps, { avx2: true, avx512f: true, avx512Vnni: true, avx512Bf16: true, amxBf16: false, known: true });
     assert.equal(parseCpuFlags('processor: 0\n'), null);
+  });
+
+  it('names how a bf16 product runs for each CPU class (AVX2-only: oneDNN has none, f32 on rounded operands)', () => {
+    const caps = (over: Partial<CpuCaps>): CpuCaps => ({
+      avx2: true,
+      avx512f: false,
+      avx512Vnni: false,
+      avx512Bf16: false,
+      amxBf16: false,
+      known: true,
+      ...over,
+    });
+    assert.equal(bf16ProductsOf(caps({}), false), 'f32-on-rounded');
+    assert.equal(bf16ProductsOf(caps({ avx512f: true }), true), 'onednn-emulated');
+    assert.equal(bf16ProductsOf(caps({ avx512f: true, avx512Bf16: true }), true), 'hardware');
+    assert.equal(bf16ProductsOf(caps({ avx512f: true, amxBf16: true }), true), 'hardware');
   });
 
   it('counts allowed CPUs and applies the cgroup quota', () => {

@@ -26,5 +26,7 @@ export interface NativeCpuInfo {
   onednnIsa: string;
   onednnVersion: string;
   ompMaxThreads: number;
+  /** whether oneDNN builds bf16 products here (not on AVX2-only CPUs: there a bf16 product runs in f32 on bf16-rounded operands) */
+  bf16Matmul: boolean;
   cpuid: { avx2: boolean; avx512f: boolean; avx512Vnni: boolean; avx512Bf16: boolean; amxBf16: boolean };
 }

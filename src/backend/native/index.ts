@@ -14,9 +14,6 @@ import { setNativeCpuInfo } from '../machine.js';
 
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
 
-/** Where `npm run build:native` (node-gyp) puts the addon, relative to the repo root. */
-const ADDON_RELATIVE_PATH = join('build', 'Release', 'cola_native.node');
-
 /** The repository root: the nearest ancestor of this module holding package.json
  * (this file runs from dist/src/backend/native/ or src/backend/native/). */
 function packageRoot(): string {
@@ -36,10 +33,25 @@ export function nativeLoadError(): string | null {
   return loadError;
 }
 
+/** The addon's file: build/Release/cola_native.node as `npm run build:native`
+ * (node-gyp) writes it, else a prebuilt binary shipped in the package under
+ * prebuilds/<platform>-<arch>/ (the node-gyp-build convention, issue 16), else null. */
+function addonPath(root: string): string | null {
+  const built = join(root, 'build', 'Release', 'cola_native.node');
+  if (existsSync(built)) return built;
+  try {
+    const gypBuild = createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string };
+    return gypBuild.path(root);
+  } catch {
+    return null;
+  }
+}
+
 function loadAddon(): NativeAddon | null {
-  const path = join(packageRoot(), ADDON_RELATIVE_PATH);
-  if (!existsSync(path)) {
-    loadError = `${path} does not exist`;
+  const root = packageRoot();
+  const path = addonPath(root);
+  if (path === null) {
+    loadError = `no native addon: neither ${join(root, 'build', 'Release', 'cola_native.node')} nor a prebuilt binary for ${process.platform}-${process.arch} under ${join(root, 'prebuilds')}`;
     return null;
   }
   try {

@@ -4,7 +4,7 @@
 import type { Backend, FloatArray } from '../../backend/backend.js';
 import { cpuClass, hasNativeBf16, type ComputeDtype, type ComputeRequest, type StorageDtype } from '../../backend/computePath.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
-import { detectMachine } from '../../backend/machine.js';
+import { detectMachine, type Bf16Products } from '../../backend/machine.js';
 import { nativeCpuInfo } from '../../backend/native/index.js';
 import { computeFor, configureRuntime, kernelThreads, requestedCompute } from '../../backend/runtime.js';
 import type { Command } from '../command.js';
@@ -43,6 +43,12 @@ function probe(be: Backend, storage: StorageDtype, compute: ComputeDtype, size: 
   }
   return { storage, compute, shape: [m, k, n], gflops: Math.round((2 * m * n * k * reps) / (elapsed / 1000) / 1e8) / 10 };
 }
+
+const BF16_PRODUCTS: Record<Bf16Products, string> = {
+  hardware: 'on bf16 hardware',
+  'onednn-emulated': 'emulated by oneDNN (no bf16 hardware: ~3x slower than f32)',
+  'f32-on-rounded': 'computed in f32 on bf16-rounded operands (oneDNN has no bf16 matmul for this CPU)',
+};
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -83,6 +89,8 @@ export const doctorCommand: Command = {
         flags_source: m.capsSource,
         onednn_isa: m.onednnIsa,
         onednn_version: m.onednnVersion,
+        // how a bf16 product runs here (null without the addon)
+        bf16_products: m.bf16Products,
       },
       cores: { online: m.cores.online, affinity: m.cores.affinity, cgroup_quota: m.cores.cgroupQuota, usable: m.cores.usable },
       threads: kernelThreads(),
@@ -110,7 +118,7 @@ export const doctorCommand: Command = {
       `threads: ${report.threads} (OpenMP: ${report.omp_max_threads ?? 'no addon'}); OMP_WAIT_POLICY=${report.omp_wait_policy ?? '(unset)'}${report.gomp_spincount ? `, GOMP_SPINCOUNT=${report.gomp_spincount}` : ''}`,
       `memory: ${gib(m.memory.totalBytes)} total, ${gib(m.memory.availableBytes)} available, cgroup limit ${gib(m.memory.cgroupLimitBytes)}`,
       `compute (--compute ${report.compute.requested}): f32 weights in ${paths.f32}, bf16 weights in ${paths.bf16}` +
-        (report.cpu.native_bf16 ? '' : ' (no bf16 hardware: emulated bf16 is ~3x slower than f32)'),
+        (m.bf16Products ? `; bf16 products ${BF16_PRODUCTS[m.bf16Products]}` : ''),
       ...probes.map((p) => `probe: ${p.shape.join('x')} ${p.storage} weights computed in ${p.compute}: ${p.gflops} GFLOP/s`),
     ];
     process.stdout.write(lines.join('\n') + '\n');

@@ -2,6 +2,7 @@ import type { Backend, FloatArray } from '../../backend/backend.js';
 import { isGradEnabled, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zeros } from './creation.js';
+import { packedWeight } from './packedWeight.js';
 
 const IGNORE_INDEX = -100; // PyTorch / Hugging Face convention
 
@@ -87,11 +88,15 @@ export function lmHeadCrossEntropy(
   let total = 0;
   const w = weight.data as FloatArray;
   const wDtype = weight.dtype as 'f32' | 'bf16';
+  // A frozen head is read from its packed copies (packedWeight.ts): a bf16 head
+  // computed in f32 was otherwise widened twice per chunk (14 passes over 38.6M
+  // weights per OPT-125m step, issue 15).
+  const packed = { forward: packedWeight(weight, 'forward'), inputGrad: dh ? packedWeight(weight, 'inputGrad') : null };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
     const h = hidden.f32.subarray(r0 * dim, (r0 + n) * dim);
     const lg = logits.subarray(0, n * vocab);
-    const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
+    const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, bPacked: packed.forward };
     be.matmul({ ...mm, a: h, b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
     const t = targets.i32.subarray(r0, r0 + n);
     be.crossEntropy({
@@ -105,7 +110,7 @@ export function lmHeadCrossEntropy(
       gradScale: 1 / count,
     });
     total += sumF64(perRow.subarray(0, n));
-    headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw);
+    headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw, packed.inputGrad);
   }
   const out = zeros(be, [1]);
   out.f32[0] = total / count;
@@ -131,9 +136,21 @@ function headChunkBackward(
   vocab: number,
   dh: Tensor | null,
   dw: Tensor | null,
+  wPacked: FloatArray | null,
 ): void {
   const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, transA: false, transB: false, aDtype: 'f32' as const };
-  if (dh) be.matmul({ ...mm, a: lg, b: w, c: dh.f32.subarray(r0 * dim, (r0 + n) * dim), m: n, n: dim, k: vocab, bDtype: wDtype });
+  if (dh)
+    be.matmul({
+      ...mm,
+      a: lg,
+      b: w,
+      bPacked: wPacked,
+      c: dh.f32.subarray(r0 * dim, (r0 + n) * dim),
+      m: n,
+      n: dim,
+      k: vocab,
+      bDtype: wDtype,
+    });
   if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: h, c: dw.f32, m: vocab, n: dim, k: n, transA: true, bDtype: 'f32' });
 }
 
@@ -161,7 +178,7 @@ export function lmHeadTokenNll(
   const be = hidden.backend;
   const w = weight.data as FloatArray;
   const wDtype = weight.dtype as 'f32' | 'bf16';
-  const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
+  const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, bPacked: packedWeight(weight, 'forward') };
   const out = zeros(be, [rows]);
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
   const chunkLogits = (r0: number, n: number): Float32Array => {
@@ -215,7 +232,8 @@ export function lmHeadTokenNll(
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
-      headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw);
+      const wPacked = dh ? packedWeight(weight, 'inputGrad') : null;
+      headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw, wPacked);
     }
     return [dh, dw];
   });
