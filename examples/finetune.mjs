@@ -16,7 +16,7 @@ import {
   saveModelFolder,
   syntheticText,
   writeTinyModelFolder,
-} from 'cola';
+} from 'cola-lora';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-example-'));
 const modelDir = process.argv[2] ?? writeTinyModelFolder(path.join(work, 'tiny-model'), { seed: 1 });

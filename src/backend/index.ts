@@ -8,7 +8,10 @@ import { referenceBackend } from './reference/index.js';
 
 export type BackendName = 'native' | 'reference';
 
-const BUILD_HINT = 'build it with `npm run build:native` (needs `apt-get install libdnnl-dev`)';
+// In a clone: npm run build:native. Installed as a dependency: npm rebuild cola-lora
+// (npm 11 runs a dependency's install script only once approved).
+const BUILD_HINT =
+  'build it with `npm run build:native` in a clone, or `npm rebuild cola-lora` where cola-lora is a dependency (needs `apt-get install g++ make libdnnl-dev`; the prebuilt binary needs `libdnnl2`)';
 let warned = false;
 
 /** The backend to run on. `name` (or COLA_BACKEND) picks one explicitly: asking

@@ -13,10 +13,27 @@ const documentedValues = rows.filter((r) => !r.trim().endsWith('| types |')).fla
 const documentedTypes = rows.filter((r) => r.trim().endsWith('| types |')).flatMap((r) => names(r.split('|')[1]!));
 
 test("the package's value exports are exactly the documented ones", async () => {
-  // Imported by name, as a user would: package.json "exports" maps 'cola' to dist/src/index.js.
-  const api = await import('cola' as string);
+  // Imported by name, as a user would: package.json "exports" maps 'cola-lora' to dist/src/index.js.
+  const api = await import('cola-lora' as string);
   assert.ok(documentedValues.length > 20, 'the reference table was found');
   assert.deepEqual(Object.keys(api).sort(), [...documentedValues].sort());
+});
+
+test("the package is named cola-lora everywhere a user copies an import line from (npm's 'cola' is another package)", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string; files: string[] };
+  assert.equal(pkg.name, 'cola-lora');
+  const sources = ['README.md', 'docs/API.md', 'docs/ARCHITECTURE.md', 'examples/finetune.mjs'];
+  for (const file of sources) {
+    const text = fs.readFileSync(path.join(repoRoot, file), 'utf8');
+    const imports = [...text.matchAll(/(?:from|import)\s*\(?\s*'(cola[^']*)'/g)].map((m) => m[1]);
+    assert.deepEqual(
+      imports.filter((name) => name !== 'cola-lora'),
+      [],
+      `${file} imports a package other than cola-lora`,
+    );
+  }
+  // What npm pack ships: the compiled library, the CLI, prebuilt addons and the sources to build one.
+  for (const entry of ['bin/', 'dist/src/', 'native/', 'binding.gyp', 'prebuilds/']) assert.ok(pkg.files.includes(entry), entry);
 });
 
 test('the documented types are exported by src/index.ts', () => {

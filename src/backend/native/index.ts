@@ -36,7 +36,7 @@ export function nativeLoadError(): string | null {
 /** The addon's file: build/Release/cola_native.node as `npm run build:native`
  * (node-gyp) writes it, else a prebuilt binary shipped in the package under
  * prebuilds/<platform>-<arch>/ (the node-gyp-build convention, issue 16), else null. */
-function addonPath(root: string): string | null {
+export function addonPath(root: string): string | null {
   const built = join(root, 'build', 'Release', 'cola_native.node');
   if (existsSync(built)) return built;
   try {
