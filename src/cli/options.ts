@@ -118,7 +118,11 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
 function resolvePath(v: OptionValues[string], spec: OptionSpec, file: string): OptionValues[string] {
   const one = (p: string): string => (path.isAbsolute(p) ? p : path.join(path.dirname(file), p));
   // FILE[,FILE...] (--data): each file of the list (a YAML list arrives joined by commas)
-  if (typeof v === 'string' && spec.meta === 'FILE[,FILE...]') return v.split(',').map((p) => one(p.trim())).join(',');
+  if (typeof v === 'string' && spec.meta === 'FILE[,FILE...]')
+    return v
+      .split(',')
+      .map((p) => one(p.trim()))
+      .join(',');
   if (typeof v !== 'string' || (spec.meta !== 'FILE' && spec.meta !== 'DIR')) return v;
   return one(v);
 }

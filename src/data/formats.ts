@@ -140,7 +140,10 @@ function rowProblem(v: JsonObject, forced: RowFormat | undefined): string | { me
   const found = detectFormat(v);
   if (found === null) return `expected ${forced ? SHAPES[forced] : ANY_SHAPE}, found ${preview(v)}`;
   if (forced && found !== forced) {
-    return { message: `this is a valid ${found} row, but the format is forced to ${forced} (expected ${SHAPES[forced]})`, skippable: false };
+    return {
+      message: `this is a valid ${found} row, but the format is forced to ${forced} (expected ${SHAPES[forced]})`,
+      skippable: false,
+    };
   }
   return checkRow(v, found);
 }
@@ -150,7 +153,14 @@ export function loadJsonlDataset(file: string, tok: TextTokenizer, opts: LoadOpt
   const res = readJsonl(file, { skipBad: opts.skipBad, validate: (v) => rowProblem(v, opts.format) });
   if (res.rows.length === 0) throw new ColaError(noRows(file, res.skipped));
   const first = opts.format ?? detectFormat(res.rows[0]!.value)!;
-  const out: LoadedDataset = { format: first, formats: {}, lm: [], classification: [], skipped: res.skipped, skippedReasons: res.skippedReasons };
+  const out: LoadedDataset = {
+    format: first,
+    formats: {},
+    lm: [],
+    classification: [],
+    skipped: res.skipped,
+    skippedReasons: res.skippedReasons,
+  };
   for (const r of res.rows) {
     const where = `${file} line ${r.line}`;
     const fmt = detectFormat(r.value)!;

@@ -63,7 +63,8 @@ export function collatePacked(packs: LmExample[][], padId: number): PackedLmBatc
   packs.forEach((pack, b) => {
     let t = b * seqLen;
     for (const e of pack) {
-      if (e.ids.length !== e.lossMask.length) throw new ColaError(`collatePacked: an example has ${e.ids.length} ids but ${e.lossMask.length} loss-mask entries`);
+      if (e.ids.length !== e.lossMask.length)
+        throw new ColaError(`collatePacked: an example has ${e.ids.length} ids but ${e.lossMask.length} loss-mask entries`);
       for (let j = 0; j < e.ids.length; j++, t++) {
         inputIds[t] = e.ids[j]!;
         positions[t] = j;

@@ -55,7 +55,10 @@ const sourceOf = (d: DataFlags) => (d.boolqFromVal ? ('val' as const) : d.fewglu
 export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number, maxLength: number): Record<string, unknown> {
   const d = c.data;
   const common = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength, ...(d.pack ? { pack: true } : {}) };
-  const corpus = ref.corpus?.split(',').map((f) => path.resolve(f.trim())).join(',');
+  const corpus = ref.corpus
+    ?.split(',')
+    .map((f) => path.resolve(f.trim()))
+    .join(',');
   if (corpus) return { corpus, devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, ...common };
   return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }

@@ -18,7 +18,9 @@ export function packedKeyStart(positions: Int32Array, batch: number, seq: number
       const p = positions[i];
       const ok = p === 0 || (t > 0 && p === positions[i - 1] + 1);
       if (!ok || p >= maxPositions) {
-        throw new ColaError(`packed positions: row ${b} column ${t} has position ${p}; positions restart at 0 and count up by 1, below ${maxPositions}`);
+        throw new ColaError(
+          `packed positions: row ${b} column ${t} has position ${p}; positions restart at 0 and count up by 1, below ${maxPositions}`,
+        );
       }
       keyStart[i] = t - p;
     }

@@ -201,9 +201,7 @@ function prepareTask(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): Prepar
   // the gold option (goldLm.ts).
   const goldLm = (rows: ClassificationExample[]): LmExample[] => rows.map((e) => truncateLmExample(goldToLm(e), maxLength, tok.bosId));
   const objectiveOf = (rows: ClassificationExample[]): Objective =>
-    task.trainAsClassification
-      ? classificationObjective(rows, pad, maxLength, tok.bosId)
-      : lmObjective(goldLm(rows), pad);
+    task.trainAsClassification ? classificationObjective(rows, pad, maxLength, tok.bosId) : lmObjective(goldLm(rows), pad);
   const objective = task.trainAsClassification ? objectiveOf(train) : lmTrainObjective(goldLm(train), pad, packing(o));
   const held = { dev: objectiveOf(dev), test: objectiveOf(test) };
   return {

@@ -99,7 +99,12 @@ test('one file may mix row formats: each row is detected on its own', () => {
   const p = file('mixed.jsonl', [
     { text: 'plain' },
     { prompt: 'Q?', completion: ' A' },
-    { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }] },
+    {
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'yo' },
+      ],
+    },
     { prompt: 'Good? ', candidates: ['No', 'Yes'], label: 1 },
   ]);
   const r = loadJsonlDataset(p, tok);

@@ -47,7 +47,9 @@ for (const backend of backendsUnderTest()) {
           [ex[4]!, ex[3]!],
         ];
         const packed = collatePacked(packs, 0);
-        const h = noGrad(() => model.hidden(tensor(backend, packed.inputIds, [packed.batch, packed.seqLen], 'i32'), undefined, packed.positions));
+        const h = noGrad(() =>
+          model.hidden(tensor(backend, packed.inputIds, [packed.batch, packed.seqLen], 'i32'), undefined, packed.positions),
+        );
         const d = h.dim(-1);
         packs.forEach((pack, b) => {
           let col = 0;
@@ -66,13 +68,22 @@ for (const backend of backendsUnderTest()) {
         const plain = lmObjective(ex, 0);
         const packed = packedLmObjective(ex, 0, capacity);
         assert.ok(packed.size < plain.size, `${packed.size} packs for ${plain.size} examples`);
-        assert.deepEqual(packed.packs.flat().sort(), ex.map((_, i) => i));
+        assert.deepEqual(
+          packed.packs.flat().sort(),
+          ex.map((_, i) => i),
+        );
         zeroGrads(model);
-        const a = plain.loss(model, ex.map((_, i) => i));
+        const a = plain.loss(
+          model,
+          ex.map((_, i) => i),
+        );
         a.loss.backward();
         const ga = grads(model);
         zeroGrads(model);
-        const b = packed.loss(model, packed.packs.map((_, i) => i));
+        const b = packed.loss(
+          model,
+          packed.packs.map((_, i) => i),
+        );
         b.loss.backward();
         const gb = grads(model);
         zeroGrads(model);

@@ -44,7 +44,15 @@ export function rope(x: Tensor, positions: Int32Array, table: RopeTable, layout:
     const n = seq * heads * headDim;
     for (let b = 0; b < batch; b++) {
       const rows = { x: from.subarray(b * n, (b + 1) * n), out: to.subarray(b * n, (b + 1) * n) };
-      x.backend.rope({ ...rows, positions: positions.subarray(b * seq, (b + 1) * seq), cos: table.cos, sin: table.sin, ...args, batch: 1, inverse });
+      x.backend.rope({
+        ...rows,
+        positions: positions.subarray(b * seq, (b + 1) * seq),
+        cos: table.cos,
+        sin: table.sin,
+        ...args,
+        batch: 1,
+        inverse,
+      });
     }
   };
   const out = zeros(x.backend, x.shape);
