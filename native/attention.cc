@@ -1,5 +1,6 @@
-// Fused scaled-dot-product attention with grouped-query heads and an optional
-// causal mask. Forward stores each query row's logsumexp; backward recomputes the
+// Fused scaled-dot-product attention with grouped-query heads, an optional
+// causal mask and an optional first key per query (keyStart: a block-diagonal
+// mask for packed sequences, issue 18). Forward stores each query row's logsumexp; backward recomputes the
 // probabilities from it instead of storing [Tq, Tk] per layer (as FlashAttention).
 //
 // Each head (forward) or (batch, kv head) pair (backward) is one task of an OpenMP
@@ -28,10 +29,16 @@ struct Attn {
   int64_t kvStride() const { return bthd ? Hkv * D : D; }
   int64_t qBase(int64_t b, int64_t h) const { return bthd ? (b * Tq * Hq + h) * D : (b * Hq + h) * Tq * D; }
   int64_t kvBase(int64_t b, int64_t h) const { return bthd ? (b * Tk * Hkv + h) * D : (b * Hkv + h) * Tk * D; }
+  // Optional [B, Tq]: the first key each query sees (packed sequences, issue 18).
+  const int32_t* keyStart = nullptr;
   // Keys 0..visible(i)-1 are seen by query i (absolute position Tk - Tq + i).
   int64_t visible(int64_t i) const {
     if (!causal) return Tk;
     return std::max<int64_t>(0, std::min<int64_t>(Tk, Tk - Tq + i + 1));
+  }
+  // The first key query i of batch row b sees (0 without keyStart), at most visible(i).
+  int64_t first(int64_t b, int64_t i) const {
+    return keyStart ? std::min<int64_t>(keyStart[b * Tq + i], visible(i)) : 0;
   }
 };
 
@@ -44,6 +51,17 @@ Attn attnArgs(const Record& r) {
   if (a.Hkv == 0 || a.Hq % a.Hkv != 0) {
     throw Napi::RangeError::New(r.env, "attention: headsQ (" + std::to_string(a.Hq) +
                                                 ") must be a multiple of headsKv (" + std::to_string(a.Hkv) + ")");
+  }
+  View<int32_t> ks = optArrayArg<int32_t>(r, "keyStart");
+  if (ks.data) {
+    requireLen(r.env, ks.size, a.B * a.Tq, "attention keyStart");
+    for (size_t i = 0; i < ks.size; i++) {
+      if (ks.data[i] < 0 || ks.data[i] > a.Tk) {
+        throw Napi::RangeError::New(r.env, "attention: keyStart " + std::to_string(ks.data[i]) + " is outside 0.." +
+                                               std::to_string(a.Tk));
+      }
+    }
+    a.keyStart = ks.data;
   }
   return a;
 }
@@ -70,30 +88,31 @@ void scores(const Attn& a, const float* q, const float* k, float* s) {
 
 // In place: scores -> probabilities exp(s - lse) with masked keys at 0. With
 // `lseOut` each row's lse is computed (forward) and stored, else read from lseIn
-// (both [Tq] of this head).
-void probabilities(const Attn& a, float* s, float* lseOut, const float* lseIn) {
+// (both [Tq] of this head of batch row b).
+void probabilities(const Attn& a, int64_t b, float* s, float* lseOut, const float* lseIn) {
   const int64_t Tk = a.Tk;
   for (int64_t i = 0; i < a.Tq; i++) {
     float* row = s + i * Tk;
-    const int64_t count = a.visible(i);
+    const int64_t count = a.visible(i), lo = a.first(b, i);
     float lse;
     if (lseOut) {
       float max = -INFINITY;
-      for (int64_t j = 0; j < count; j++) max = std::fmax(max, row[j]);
+      for (int64_t j = lo; j < count; j++) max = std::fmax(max, row[j]);
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < count; j++) sum += expF(row[j] - max);
-      lse = count == 0 ? -INFINITY : max + std::log(sum);
+      for (int64_t j = lo; j < count; j++) sum += expF(row[j] - max);
+      lse = count == lo ? -INFINITY : max + std::log(sum);
       lseOut[i] = lse;
     } else {
       lse = lseIn[i];
     }
-    if (count == 0) {
+    if (count == lo) {
       std::fill(row, row + Tk, 0.0f);  // a query that sees no key: zero output and gradients
       continue;
     }
+    std::fill(row, row + lo, 0.0f);
 #pragma omp simd
-    for (int64_t j = 0; j < count; j++) row[j] = expF(row[j] - lse);
+    for (int64_t j = lo; j < count; j++) row[j] = expF(row[j] - lse);
     std::fill(row + count, row + Tk, 0.0f);
   }
 }
@@ -122,7 +141,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     thread_local Buffer sBuf;
     float* s = sBuf.get(a.Tq * a.Tk);
     scores(a, q.data + qo, k.data + kv, s);
-    probabilities(a, s, lse.data + bh * a.Tq, nullptr);
+    probabilities(a, b, s, lse.data + bh * a.Tq, nullptr);
     // out = P V: [Tq, Tk] x [Tk, D]
     gemmF32({a.Tq, a.D, a.Tk, false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s, v.data + kv, out.data + qo);
   }
@@ -182,7 +201,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
       const int64_t qo = a.qBase(b, h);
       const float sum = h == kvHead * group ? 0.0f : 1.0f;  // dK, dV add up over the group
       scores(a, q.data + qo, k.data + kv, p);
-      probabilities(a, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
+      probabilities(a, b, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
       // dV = P^T dOut: [Tk, Tq] x [Tq, D]
       if (dv.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, p, dOut.data + qo, dv.data + kv);
       if (!dq.data && !dk.data) continue;

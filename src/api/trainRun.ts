@@ -77,7 +77,8 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
 function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData): FineTuneResult {
   const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated };
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
-  const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
+  // micro-batches per epoch of the training objective (with --pack: of packed sequences)
+  const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
   o.onStart?.({ config, totalSteps: plan.totalSteps, links: plan.links.length });
   const summary = runChain(cfg, {
     model: o.model,

@@ -240,6 +240,11 @@ export interface AttentionShape {
   headDim: number;
   scale: number;
   causal: boolean;
+  /** Optional [B, Tq]: query i of batch row b sees only keys keyStart[b * Tq + i] and
+   * later (with `causal`, up to its own position): a block-diagonal causal mask for
+   * several sequences packed into one row (issue 18, --pack). Values must lie in
+   * 0..Tk. Absent: every key from 0 is visible. */
+  keyStart?: Int32Array;
 }
 
 /** Fused log-softmax + negative log-likelihood over logits [rows, vocab].

@@ -116,8 +116,15 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
  * a config travels with the data beside it (issue 16); on the command line it stays
  * relative to the working directory. */
 function resolvePath(v: OptionValues[string], spec: OptionSpec, file: string): OptionValues[string] {
-  if (typeof v !== 'string' || (spec.meta !== 'FILE' && spec.meta !== 'DIR') || path.isAbsolute(v)) return v;
-  return path.join(path.dirname(file), v);
+  const one = (p: string): string => (path.isAbsolute(p) ? p : path.join(path.dirname(file), p));
+  // FILE[,FILE...] (--data): each file of the list (a YAML list arrives joined by commas)
+  if (typeof v === 'string' && spec.meta === 'FILE[,FILE...]')
+    return v
+      .split(',')
+      .map((p) => one(p.trim()))
+      .join(',');
+  if (typeof v !== 'string' || (spec.meta !== 'FILE' && spec.meta !== 'DIR')) return v;
+  return one(v);
 }
 
 function convert(raw: string, spec: OptionSpec, where: string, problems: string[]): OptionValues[string] {

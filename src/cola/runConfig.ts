@@ -192,6 +192,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       maxLength: data.maxLength,
       skipBad: data.skipBad,
       chatTemplate: data.chatTemplate,
+      pack: data.pack,
     },
     budget: { epochs: run.epochs, maxSteps: run.maxSteps, batchSize: run.batchSize, gradAccum: run.gradAccum },
     optim: {

@@ -7,8 +7,12 @@
 import type { FlagTable, FlagValues } from '../config/flags.js';
 
 export const DATA_FLAGS = {
-  data: { type: 'string', meta: 'FILE', help: 'training data: JSONL ({"text"}, {"prompt","completion"}, {"messages"}) or a .txt corpus' },
-  devData: { type: 'string', meta: 'FILE', help: 'dev data (same formats) for evaluation during training' },
+  data: {
+    type: 'string',
+    meta: 'FILE[,FILE...]',
+    help: 'training data: JSONL ({"text"}, {"prompt","completion"}, {"messages"}; formats may mix, row by row) or .txt corpora, comma-separated',
+  },
+  devData: { type: 'string', meta: 'FILE[,FILE...]', help: 'dev data (same formats) for evaluation during training' },
   task: { type: 'string', meta: 'NAME', help: "one of the paper's tasks: sst2, rte, cb, boolq, wsc, wic, multirc, copa" },
   dataDir: { type: 'string', meta: 'DIR', help: 'folder holding the task files (SST-2/, RTE/, ...)' },
   boolqFromVal: { type: 'boolean', help: 'BoolQ: carve train/dev/test disjointly from val.jsonl' },
@@ -19,6 +23,10 @@ export const DATA_FLAGS = {
   numTest: { type: 'int', help: 'test examples (MeZO: up to 1000)' },
   maxLength: { type: 'int', help: "tokens per sequence, left-truncated with BOS kept (default: the model's context, as MeZO)" },
   skipBad: { type: 'boolean', help: 'skip malformed JSONL lines (and report how many) instead of stopping' },
+  pack: {
+    type: 'boolean',
+    help: 'pack short training examples into --max-length sequences (each attends only to itself): fewer, fuller steps, same loss',
+  },
   chatTemplate: {
     type: 'string',
     meta: 'NAME|FILE',

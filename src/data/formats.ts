@@ -48,10 +48,9 @@ function labelIndex(v: JsonObject): number | null {
   return null;
 }
 
-/** Null when `v` is a valid row of `format`, else what was expected and found. */
+/** Null when `v` is a valid row of `format` (its detected format), else what was expected and found. */
 function checkRow(v: JsonObject, format: RowFormat): string | null {
   const bad = `expected ${SHAPES[format]}, found ${preview(v)}`;
-  if (detectFormat(v) !== format) return bad;
   if (format === 'chat' && !(v.messages as unknown[]).every(isMessage)) return `${bad} (every message needs string "role" and "content")`;
   if (format === 'classification') {
     const c = v.candidates as unknown[];
@@ -88,11 +87,19 @@ export function textToLm(tok: TextTokenizer, text: string, opts: LmOptions = {})
   return { ids, lossMask, text };
 }
 
+/** The concatenated text is tokenized whole, as the model will see prompt + completion
+ * at inference: encoding the completion on its own would give SentencePiece tokenizers a
+ * stray word-start piece ("▁") between the two. The loss starts where the prompt's own
+ * tokens end; when a token straddles the boundary (the tokenizer merged the prompt's
+ * last characters with the completion's first) it starts at that token, so every
+ * completion character is still predicted. (TRL's SFT trainer masks the same way.) */
 export function promptCompletionToLm(tok: TextTokenizer, prompt: string, completion: string, opts: LmOptions = {}): LmExample {
-  const p = tok.encode(prompt, { addBos: opts.addBos ?? true });
-  const c = tok.encode(completion, { addBos: false });
-  const ids = [...p, ...c];
-  const lossMask = [...p.map(() => 0), ...c.map(() => 1)];
+  const addBos = opts.addBos ?? true;
+  const p = tok.encode(prompt, { addBos });
+  const ids = tok.encode(prompt + completion, { addBos });
+  let shared = 0;
+  while (shared < p.length && shared < ids.length && p[shared] === ids[shared]) shared++;
+  const lossMask = ids.map((_, i) => (i >= shared ? 1 : 0));
   withEos(tok, ids, lossMask, opts.appendEos ?? true);
   return { ids, lossMask, text: prompt + completion };
 }
@@ -106,39 +113,72 @@ function rowToLm(tok: TextTokenizer, v: JsonObject, format: RowFormat, opts: LmO
 }
 
 export interface LoadedDataset {
+  /** The format of the rows when they all share one, else of the first row (see `formats`). */
   format: RowFormat;
+  /** Rows per format: one file may mix formats, each row is detected on its own (issue 16). */
+  formats: Partial<Record<RowFormat, number>>;
   lm: LmExample[];
   classification: ClassificationExample[];
   /** Lines skipped by skipBad. */
   skipped: number;
   skippedReasons: string[];
+  /** "FILE line N" of the first classification row, for errors where it cannot be used. */
+  firstClassification?: string;
 }
 
 export interface LoadOptions extends LmOptions {
-  /** Force a format; default: the format of the first parseable row. */
+  /** Force one format for every row; default: each row's own (detectFormat). */
   format?: RowFormat;
   skipBad?: boolean;
 }
 
-/** Reads a JSONL training file into tokenized examples of one format. */
+const ANY_SHAPE = `one of: ${Object.values(SHAPES).join('; ')}`;
+
+/** A row's problem: a bad row (skipBad may drop it), or a valid row of a format the
+ * caller does not take, which skipBad must not silently drop. */
+function rowProblem(v: JsonObject, forced: RowFormat | undefined): string | { message: string; skippable: false } | null {
+  const found = detectFormat(v);
+  if (found === null) return `expected ${forced ? SHAPES[forced] : ANY_SHAPE}, found ${preview(v)}`;
+  if (forced && found !== forced) {
+    return {
+      message: `this is a valid ${found} row, but the format is forced to ${forced} (expected ${SHAPES[forced]})`,
+      skippable: false,
+    };
+  }
+  return checkRow(v, found);
+}
+
+/** Reads one JSONL file into tokenized examples; each row may have its own format. */
 export function loadJsonlDataset(file: string, tok: TextTokenizer, opts: LoadOptions = {}): LoadedDataset {
-  let format = opts.format;
-  const res = readJsonl(file, {
-    skipBad: opts.skipBad,
-    validate: (v) => {
-      format ??= detectFormat(v) ?? undefined;
-      return checkRow(v, format ?? 'text');
-    },
-  });
+  const res = readJsonl(file, { skipBad: opts.skipBad, validate: (v) => rowProblem(v, opts.format) });
   if (res.rows.length === 0) throw new ColaError(noRows(file, res.skipped));
-  const fmt: RowFormat = format ?? 'text';
-  const out: LoadedDataset = { format: fmt, lm: [], classification: [], skipped: res.skipped, skippedReasons: res.skippedReasons };
+  const first = opts.format ?? detectFormat(res.rows[0]!.value)!;
+  const out: LoadedDataset = {
+    format: first,
+    formats: {},
+    lm: [],
+    classification: [],
+    skipped: res.skipped,
+    skippedReasons: res.skippedReasons,
+  };
   for (const r of res.rows) {
     const where = `${file} line ${r.line}`;
-    if (fmt === 'classification') out.classification.push(tokenizeChoice(tok, rowToChoice(r.value), { addBos: opts.addBos, where }));
-    else out.lm.push(rowToLm(tok, r.value, fmt, { ...opts, where }));
+    const fmt = detectFormat(r.value)!;
+    out.formats[fmt] = (out.formats[fmt] ?? 0) + 1;
+    if (fmt === 'classification') {
+      out.firstClassification ??= where;
+      out.classification.push(tokenizeChoice(tok, rowToChoice(r.value), { addBos: opts.addBos, where }));
+    } else out.lm.push(rowToLm(tok, r.value, fmt, { ...opts, where }));
   }
   return out;
+}
+
+/** `--data a.jsonl,b.jsonl`: the files of a data flag (comma-separated, blanks dropped). */
+export function dataFiles(flag: string): string[] {
+  return flag
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
 }
 
 function noRows(file: string, skipped: number): string {

@@ -27,8 +27,10 @@ export interface JsonlResult {
 
 export interface JsonlOptions {
   skipBad?: boolean;
-  /** Extra per-row check: return an error text (e.g. 'expected "text"') or null when fine. */
-  validate?: (value: JsonObject) => string | null;
+  /** Extra per-row check: an error text (e.g. 'expected "text"') for a bad row, or
+   * `{ message, skippable: false }` for a row skipBad must not drop (a valid row the
+   * caller cannot use: skipping it would lose data silently), or null when fine. */
+  validate?: (value: JsonObject) => string | { message: string; skippable: false } | null;
   /** Longest line accepted, in bytes (default MAX_LINE_BYTES). */
   maxLineBytes?: number;
 }
@@ -82,7 +84,8 @@ class RowSink {
     const parsed = parseLine(raw);
     const err = parsed.error ?? (this.opts.validate ? this.opts.validate(parsed.value!) : null);
     if (err === null || err === undefined) this.out.rows.push({ line: lineNo, value: parsed.value! });
-    else this.bad(lineNo, err);
+    else if (typeof err === 'string') this.bad(lineNo, err);
+    else throw new ColaError(`${this.file} line ${lineNo}: ${err.message}.`);
   }
 
   bad(lineNo: number, err: string): void {

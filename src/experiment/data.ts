@@ -37,9 +37,11 @@ export function taskRefs(exp: ExperimentFlags, data: DataFlags, problems: string
   if (refs.length && !data.dataDir) problems.push('--task needs --data-dir DIR (the folder holding SST-2/, RTE/, ...)');
   const corpus = exp.data;
   if (corpus !== undefined) {
-    if (!corpus.endsWith('.txt'))
-      problems.push(`--data ${corpus}: an experiment's corpus is a plain .txt file (split into train/dev/test by the tool)`);
-    refs.push({ name: path.basename(corpus, '.txt'), corpus });
+    const files = corpus.split(',').map((f) => f.trim());
+    const bad = files.filter((f) => !f.endsWith('.txt') && !f.endsWith('.jsonl'));
+    if (bad.length)
+      problems.push(`--data ${bad.join(',')}: an experiment's corpus is .txt or .jsonl files (split into train/dev/test by the tool)`);
+    refs.push({ name: files.map((f) => path.basename(f, path.extname(f))).join('+'), corpus });
   }
   const dup = refs.map((r) => r.name).filter((n, i, all) => all.indexOf(n) !== i);
   if (dup.length) problems.push(`tasks named twice: ${[...new Set(dup)].join(', ')}`);
@@ -52,8 +54,12 @@ const sourceOf = (d: DataFlags) => (d.boolqFromVal ? ('val' as const) : d.fewglu
 /** Everything about the data that decides a cell's result (for the resume check). */
 export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number, maxLength: number): Record<string, unknown> {
   const d = c.data;
-  const common = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength };
-  if (ref.corpus) return { corpus: path.resolve(ref.corpus), devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, ...common };
+  const common = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength, ...(d.pack ? { pack: true } : {}) };
+  const corpus = ref.corpus
+    ?.split(',')
+    .map((f) => path.resolve(f.trim()))
+    .join(',');
+  if (corpus) return { corpus, devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, ...common };
   return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }
 
@@ -68,9 +74,17 @@ export function prepareTaskData(
   const d = c.data;
   const split = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest };
   const data = ref.corpus
-    ? splitCorpus(ref.corpus, tok, { devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, maxLength, ...split })
+    ? splitCorpus(ref.corpus, tok, {
+        devFraction: c.exp.devFraction,
+        testFraction: c.exp.testFraction,
+        maxLength,
+        skipBad: d.skipBad,
+        pack: d.pack,
+        warn: model.warn,
+        ...split,
+      })
     : prepareData(
-        { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), seed: dataSeed, maxLength, skipBad: d.skipBad, ...split },
+        { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), seed: dataSeed, maxLength, skipBad: d.skipBad, pack: d.pack, ...split },
         tok,
         model,
       );

@@ -19,8 +19,8 @@ export const EXPERIMENT_FLAGS = {
   task: { type: 'list', meta: 'LIST', help: "the paper's tasks to run, e.g. rte,sst2,cb (needs --data-dir)" },
   data: {
     type: 'string',
-    meta: 'FILE',
-    help: 'a .txt corpus for a language-modelling task (split into train/dev/test; metric: perplexity)',
+    meta: 'FILE[,FILE...]',
+    help: 'a language-modelling corpus: .txt or JSONL files as cola train --data reads them (split into train/dev/test; metric: perplexity)',
   },
   devFraction: { type: 'number', default: 0.1, help: 'corpus: share of windows held out as dev (taken after train)' },
   testFraction: { type: 'number', default: 0.1, help: 'corpus: share of windows held out as test (the end of the corpus)' },

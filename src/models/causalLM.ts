@@ -27,8 +27,9 @@ export abstract class CausalLM extends Module {
   weightDtype: 'f32' | 'bf16' = 'f32';
 
   /** Final hidden states [B, T, d] for token ids [B, T] (i32); with a cache, the
-   * ids continue the cached sequence. */
-  abstract hidden(ids: Tensor, cache?: KvCache): Tensor;
+   * ids continue the cached sequence. `positions` [B*T]: packed rows (packedPositions.ts),
+   * each token's position in its own sequence; not with a cache. */
+  abstract hidden(ids: Tensor, cache?: KvCache, positions?: Int32Array): Tensor;
 
   /** The output projection [vocab, d] (tied to the embedding in many models). */
   abstract lmHeadWeight(): Tensor;
@@ -53,9 +54,10 @@ export abstract class CausalLM extends Module {
   }
 
   /** Mean next-token cross-entropy: ids [B, T], targets [B, T] (-100 = ignore).
-   * The LM head and the loss are fused in chunks: the logits are never stored whole. */
-  loss(ids: Tensor, targets: Tensor): Tensor {
-    const h = this.hidden(ids);
+   * The LM head and the loss are fused in chunks: the logits are never stored whole.
+   * `positions` [B*T]: packed rows (see hidden). */
+  loss(ids: Tensor, targets: Tensor, positions?: Int32Array): Tensor {
+    const h = this.hidden(ids, undefined, positions);
     const d = h.dim(-1);
     return lmHeadCrossEntropy(reshape(h, [h.size / d, d]), this.lmHeadWeight(), targets);
   }

@@ -1,5 +1,6 @@
 import { collateClassification, collateLm, type ClassificationBatch } from '../data/batching.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
+import { collatePacked, packExamples } from '../data/packing.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/creation.js';
@@ -15,6 +16,33 @@ export interface Objective {
   /** Token count of each example (for length-grouped batching). */
   lengths(): number[];
   loss(model: CausalLM, indices: readonly number[]): { loss: Tensor; tokens: number };
+}
+
+/** The LM objective over sequences packed from `examples` (packing.ts, --pack): each
+ * "example" of the objective is one packed sequence of up to `capacity` tokens. The loss
+ * is the mean over the batch's predicted tokens, as unpacked, so the same examples give
+ * the same loss and gradients packed or not. */
+export function packedLmObjective(examples: LmExample[], padId: number, capacity: number): Objective & { packs: number[][] } {
+  const packs = packExamples(
+    examples.map((e) => e.ids.length),
+    capacity,
+  );
+  return {
+    kind: 'lm',
+    size: packs.length,
+    packs,
+    lengths: () => packs.map((p) => p.reduce((s, i) => s + examples[i]!.ids.length, 0)),
+    loss(model, indices) {
+      const b = collatePacked(
+        indices.map((i) => packs[i]!.map((j) => examples[j]!)),
+        padId,
+      );
+      const be = model.lmHeadWeight().backend;
+      const ids = tensor(be, b.inputIds, [b.batch, b.seqLen], 'i32');
+      const targets = tensor(be, b.targets, [b.targets.length], 'i32');
+      return { loss: model.loss(ids, targets, b.positions), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+    },
+  };
 }
 
 export function lmObjective(examples: LmExample[], padId: number): Objective {

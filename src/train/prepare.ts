@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../errors.js';
-import { loadJsonlDataset, readTextCorpus } from '../data/formats.js';
+import { dataFiles, loadJsonlDataset, readTextCorpus } from '../data/formats.js';
+import { packStats } from '../data/packing.js';
 import { goldToLm } from '../data/goldLm.js';
 import { checkMaxLength, reportTruncation, resolveMaxLength, type SplitCounts } from '../data/maxLength.js';
 import { taskTokenizer } from '../data/startToken.js';
@@ -12,7 +13,7 @@ import { tokenizeChoice } from '../data/verbalize.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../eval/evaluate.js';
-import { classificationObjective, lmObjective, meanLoss, type Objective } from './objective.js';
+import { classificationObjective, lmObjective, meanLoss, packedLmObjective, type Objective } from './objective.js';
 
 /** Where training data comes from: a user file or one of the paper's tasks. */
 export interface DataSpec {
@@ -28,6 +29,8 @@ export interface DataSpec {
   /** Tokens per sequence; default the model's context (PrepareContext.contextLength). */
   maxLength?: number;
   skipBad?: boolean;
+  /** Pack the LM training examples into sequences of maxLength tokens (packing.ts, issue 18). */
+  pack?: boolean;
 }
 
 /** What prepareData needs to know of the model. */
@@ -58,23 +61,34 @@ const NONE: SplitCounts = { train: 0, dev: 0, test: 0 };
 export function prepareData(spec: DataSpec, tok: TextTokenizer, ctx: PrepareContext): PreparedData {
   const warn = ctx.warn ?? ((msg: string) => process.stderr.write(`cola: ${msg}\n`));
   const maxLength = resolveMaxLength(spec.maxLength, ctx.contextLength, warn);
-  const data = spec.task ? prepareTask(spec, taskTokenizer(tok, ctx.modelType), maxLength) : prepareFiles(spec, tok, { maxLength, warn });
+  const read = { maxLength, warn, pack: spec.pack };
+  const data = spec.task ? prepareTask(spec, taskTokenizer(tok, ctx.modelType), read) : prepareFiles(spec, tok, read);
   reportTruncation(data.truncated, data.counts, { maxLength, contextLength: ctx.contextLength }, warn);
   return data;
 }
 
-interface ReadOptions {
+export interface ReadOptions {
   maxLength: number;
   warn: (msg: string) => void;
   skipBad?: boolean;
+  pack?: boolean;
 }
 
 function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
   if (!spec.data) throw new ColaError('give training data: --data FILE.jsonl (or .txt), or --task NAME --data-dir DIR');
   const read = { ...o, skipBad: spec.skipBad };
-  const train = readLm(spec.data, tok, read);
-  const dev = spec.devData ? readLm(spec.devData, tok, read) : { examples: [], truncated: 0 };
-  return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 });
+  const train = readLmFiles(spec.data, tok, read);
+  const dev = spec.devData ? readLmFiles(spec.devData, tok, read) : { examples: [], truncated: 0 };
+  return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 }, packing(o));
+}
+
+/** `--data a.jsonl,b.txt`: every file's examples, in the order given (JSONL rows of any
+ * LM format, mixed row by row; .txt corpora as windows of maxLength tokens). */
+export function readLmFiles(flag: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
+  const files = dataFiles(flag);
+  if (files.length === 0) throw new ColaError(`--data "${flag}": no file named; give FILE or FILE,FILE,...`);
+  const parts = files.map((f) => readLm(f, tok, o));
+  return { examples: parts.flatMap((p) => p.examples), truncated: parts.reduce((s, p) => s + p.truncated, 0) };
 }
 
 function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
@@ -83,9 +97,11 @@ function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: L
   if (file.endsWith('.txt')) return { examples: textChunks(readTextCorpus(file), tok, maxLength), truncated: 0 };
   const ds = loadJsonlDataset(file, tok, { skipBad: o.skipBad });
   if (ds.skipped) o.warn(`skipped ${ds.skipped} bad line(s) of ${file}`);
-  if (ds.format === 'classification')
+  // Not a bad row (--skip-bad would drop valid data): a row this trainer cannot use.
+  if (ds.firstClassification)
     throw new ColaError(
-      `${file}: classification rows ({"prompt","candidates","label"}) train with --task or cola eval; use text, prompt/completion or chat rows here`,
+      `${ds.firstClassification}: classification rows ({"prompt","candidates","label"}; ${ds.formats.classification} in this file) ` +
+        'train with --task or score with cola eval; train on text, prompt/completion or chat rows here (move the classification rows to another file)',
     );
   return {
     examples: ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId)),
@@ -108,6 +124,32 @@ export function textChunks(text: string, tok: TextTokenizer, maxLength: number):
   return out;
 }
 
+/** How to pack the LM training examples: into sequences of `capacity` tokens (--pack). */
+export interface Packing {
+  capacity: number;
+  warn: (msg: string) => void;
+}
+
+export function packing(o: ReadOptions): Packing | undefined {
+  return o.pack ? { capacity: o.maxLength, warn: o.warn } : undefined;
+}
+
+/** The LM training objective, packed with `pack` (and the packing reported). */
+function lmTrainObjective(train: LmExample[], pad: number, pack?: Packing): Objective {
+  if (!pack) return lmObjective(train, pad);
+  const objective = packedLmObjective(train, pad, pack.capacity);
+  const s = packStats(
+    train.map((e) => e.ids.length),
+    objective.packs,
+    pack.capacity,
+  );
+  pack.warn(
+    `--pack: ${s.examples} training examples in ${s.packs} sequences of up to ${s.capacity} tokens ` +
+      `(${s.meanPerPack.toFixed(1)} per sequence on average, at most ${s.maxPerPack}; ${(100 * s.fill).toFixed(1)}% of the tokens are real)`,
+  );
+  return objective;
+}
+
 /** Text splits as PreparedData: the LM objective on train, perplexity on dev/test. */
 export function lmData(
   train: LmExample[],
@@ -115,11 +157,12 @@ export function lmData(
   test: LmExample[],
   tok: TextTokenizer,
   truncated: SplitCounts = NONE,
+  pack?: Packing,
 ): PreparedData {
   const pad = tok.eosId ?? 0;
   return {
     kind: 'lm',
-    train: lmObjective(train, pad),
+    train: lmTrainObjective(train, pad, pack),
     counts: { train: train.length, dev: dev.length, test: test.length },
     truncated: { ...truncated },
     evaluate: (model, split) => evaluateLm(model, split === 'dev' ? dev : test, pad),
@@ -133,9 +176,15 @@ function countTruncated(examples: ClassificationExample[], maxLength: number): n
   return examples.filter((e) => e.fullIds.some((ids) => ids.length > maxLength)).length;
 }
 
-function prepareTask(spec: DataSpec, tok: TextTokenizer, maxLength: number): PreparedData {
+function prepareTask(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
+  const { maxLength } = o;
   if (!spec.dataDir) throw new ColaError(`--task ${spec.task} needs --data-dir DIR (the folder holding SST-2/, RTE/, ...)`);
   const task = getTask(spec.task!);
+  if (o.pack && task.trainAsClassification)
+    throw new ColaError(
+      `--pack packs language-modelling examples; --task ${spec.task} trains as classification (each candidate scored in a row of its own, ` +
+        'already batched by length): drop --pack (copa, trained on the gold option, packs)',
+    );
   const data = loadTaskData(task, spec.dataDir, spec.seed, {
     source: spec.source,
     numTrain: spec.numTrain,
@@ -150,14 +199,10 @@ function prepareTask(spec: DataSpec, tok: TextTokenizer, maxLength: number): Pre
   const opts = { maxLen: maxLength, bosId: tok.bosId };
   // finetune.sh trains every task as classification except Copa, which is LM-style on
   // the gold option (goldLm.ts).
+  const goldLm = (rows: ClassificationExample[]): LmExample[] => rows.map((e) => truncateLmExample(goldToLm(e), maxLength, tok.bosId));
   const objectiveOf = (rows: ClassificationExample[]): Objective =>
-    task.trainAsClassification
-      ? classificationObjective(rows, pad, maxLength, tok.bosId)
-      : lmObjective(
-          rows.map((e) => truncateLmExample(goldToLm(e), maxLength, tok.bosId)),
-          pad,
-        );
-  const objective = objectiveOf(train);
+    task.trainAsClassification ? classificationObjective(rows, pad, maxLength, tok.bosId) : lmObjective(goldLm(rows), pad);
+  const objective = task.trainAsClassification ? objectiveOf(train) : lmTrainObjective(goldLm(train), pad, packing(o));
   const held = { dev: objectiveOf(dev), test: objectiveOf(test) };
   return {
     kind: 'classification',

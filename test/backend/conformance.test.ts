@@ -60,6 +60,23 @@ function closeAll(
 }
 
 const ODD = [1, 3, 17, 65];
+
+/** keyStart [batch, seq] for rows packed from segments of the given lengths (cycled):
+ * each token's first key is the start of its segment. */
+function packedStarts(batch: number, seq: number, lengths: number[]): Int32Array {
+  const out = ni32(new Int32Array(batch * seq));
+  let n = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0, start = 0; t < seq; t++) {
+      if (t - start >= lengths[n % lengths.length]) {
+        start = t;
+        n++;
+      }
+      out[b * seq + t] = start;
+    }
+  }
+  return out;
+}
 let seed = 1;
 const next = () => seed++;
 
@@ -607,7 +624,7 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
-  it('attention forward and backward: causal, GQA, KV cache, rows seeing no key', () => {
+  it('attention forward and backward: causal, GQA, KV cache, rows seeing no key, packed (keyStart)', () => {
     const cases: AttentionShape[] = [
       { batch: 1, headsQ: 1, headsKv: 1, seqQ: 1, seqKv: 1, headDim: 1, scale: 1, causal: true },
       { batch: 2, headsQ: 4, headsKv: 2, seqQ: 17, seqKv: 17, headDim: 8, scale: 1 / Math.sqrt(8), causal: true },
@@ -622,6 +639,33 @@ describe('native backend conformance', { skip }, () => {
       { layout: 'bthd', batch: 1, headsQ: 3, headsKv: 3, seqQ: 5, seqKv: 17, headDim: 17, scale: 0.3, causal: true },
       { layout: 'bthd', batch: 2, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 4, headDim: 3, scale: 0.5, causal: true },
       { layout: 'bthd', batch: 2, headsQ: 6, headsKv: 2, seqQ: 65, seqKv: 65, headDim: 16, scale: 0.25, causal: false },
+      // packed sequences (issue 18): a block-diagonal causal mask from per-query first keys
+      {
+        batch: 2,
+        headsQ: 4,
+        headsKv: 2,
+        seqQ: 17,
+        seqKv: 17,
+        headDim: 8,
+        scale: 0.35,
+        causal: true,
+        keyStart: packedStarts(2, 17, [5, 1, 9]),
+      },
+      {
+        layout: 'bthd',
+        batch: 3,
+        headsQ: 2,
+        headsKv: 1,
+        seqQ: 65,
+        seqKv: 65,
+        headDim: 16,
+        scale: 0.25,
+        causal: true,
+        keyStart: packedStarts(3, 65, [30, 3, 17]),
+      },
+      // keyStart past a query's last visible key: a row that sees nothing (zeros, lse -inf)
+      { batch: 1, headsQ: 2, headsKv: 2, seqQ: 4, seqKv: 4, headDim: 3, scale: 0.5, causal: true, keyStart: ni32([0, 2, 4, 3]) },
+      { batch: 1, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 9, headDim: 5, scale: 0.5, causal: false, keyStart: packedStarts(1, 9, [4]) },
     ];
     for (const a of cases) {
       const what = `attention ${JSON.stringify(a)}`;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { chatToLm } from '../../src/data/chat.js';
-import { detectFormat, loadJsonlDataset, promptCompletionToLm, textToLm } from '../../src/data/formats.js';
+import { dataFiles, detectFormat, loadJsonlDataset, promptCompletionToLm, textToLm } from '../../src/data/formats.js';
+import type { TextTokenizer } from '../../src/data/tokenizer.js';
 import { BOS, EOS, byteTokenizer } from '../helpers/byteTokenizer.js';
 
 const tok = byteTokenizer();
@@ -67,7 +68,7 @@ test('loadJsonlDataset: error names file, line and expected shape; skipBad count
   const p = file('text.jsonl', [{ text: 'a' }, { text: 'b' }, { prompt: 'x' }, { text: 'c' }, '{oops']);
   assert.throws(
     () => loadJsonlDataset(p, tok),
-    (e: Error) => e.message.startsWith(`${p} line 3: expected a JSON object with "text", found`),
+    (e: Error) => e.message.startsWith(`${p} line 3: expected one of: a JSON object with "text"; `) && /--skip-bad/.test(e.message),
   );
   const r = loadJsonlDataset(p, tok, { skipBad: true });
   assert.equal(r.format, 'text');
@@ -92,4 +93,84 @@ test('loadJsonlDataset: classification rows, label by index or by candidate stri
   assert.deepEqual(b.texts, ['Bad?\nNo', 'Bad?\nYes']); // no space after a newline
   assert.deepEqual(tok.decode(a.candidateIds[1]), ' Yes');
   assert.deepEqual([...a.promptIds, ...a.candidateIds[0]], tok.encode('Good? No', { addBos: true }));
+});
+
+test('one file may mix row formats: each row is detected on its own', () => {
+  const p = file('mixed.jsonl', [
+    { text: 'plain' },
+    { prompt: 'Q?', completion: ' A' },
+    {
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'yo' },
+      ],
+    },
+    { prompt: 'Good? ', candidates: ['No', 'Yes'], label: 1 },
+  ]);
+  const r = loadJsonlDataset(p, tok);
+  assert.deepEqual(r.formats, { text: 1, prompt_completion: 1, chat: 1, classification: 1 });
+  assert.equal(r.format, 'text'); // the first row's
+  assert.deepEqual(
+    r.lm.map((e) => trained(e.ids, e.lossMask)),
+    ['plain', ' A', 'yo<|end|>\n'],
+  );
+  assert.equal(r.classification.length, 1);
+  assert.equal(r.firstClassification, `${p} line 4`);
+});
+
+test('a row of another format under a forced format is refused without suggesting --skip-bad', () => {
+  const p = file('forced.jsonl', [{ text: 'a' }, { prompt: 'Q?', completion: ' A' }]);
+  assert.throws(
+    () => loadJsonlDataset(p, tok, { format: 'text', skipBad: true }),
+    (e: Error) => e.message.includes(`${p} line 2: this is a valid prompt_completion row`) && !/skip-bad/.test(e.message),
+  );
+});
+
+test('dataFiles: a comma-separated --data value, blanks dropped', () => {
+  assert.deepEqual(dataFiles('a.jsonl, b.txt,,'), ['a.jsonl', 'b.txt']);
+});
+
+/** A SentencePiece-like stand-in: every encode() starts a word with "▁" (id 3 + 256 = 259),
+ * as SentencePiece's dummy prefix does, so encoding a completion on its own adds a
+ * piece that encoding the whole text does not. */
+function dummyPrefixTokenizer(): TextTokenizer {
+  const base = byteTokenizer(false);
+  const MARK = 259;
+  return {
+    ...base,
+    vocabSize: 260,
+    encode(text, opts = {}) {
+      const ids = [MARK, ...base.encode(text)];
+      return opts.addBos ? [BOS, ...ids] : ids;
+    },
+    decode: (ids) => base.decode(ids.filter((i) => i !== MARK)),
+  };
+}
+
+test('prompt/completion: ids are those of the whole text (no stray "▁" between prompt and completion)', () => {
+  const sp = dummyPrefixTokenizer();
+  const ex = promptCompletionToLm(sp, 'Q: 2+2?\nA:', ' 4', { appendEos: false });
+  assert.deepEqual(ex.ids, sp.encode('Q: 2+2?\nA: 4', { addBos: true }));
+  assert.equal(sp.decode(ex.ids.filter((_, i) => ex.lossMask[i] === 1)), ' 4');
+  assert.equal(ex.lossMask.filter((m) => m === 1).length, 2);
+});
+
+test('prompt/completion: a token straddling the boundary carries the loss (every completion character is predicted)', () => {
+  // merges "ab" into one token: the prompt "xa" + completion "b" tokenize as x, ab
+  const merging: TextTokenizer = {
+    ...byteTokenizer(false),
+    encode(text, opts = {}) {
+      const ids: number[] = [];
+      for (let i = 0; i < text.length; i++) {
+        if (text.startsWith('ab', i)) {
+          ids.push(300);
+          i++;
+        } else ids.push(text.charCodeAt(i) + 3);
+      }
+      return opts.addBos ? [BOS, ...ids] : ids;
+    },
+  };
+  const ex = promptCompletionToLm(merging, 'xa', 'b', { appendEos: false });
+  assert.deepEqual(ex.ids, [BOS, 'x'.charCodeAt(0) + 3, 300]);
+  assert.deepEqual(ex.lossMask, [0, 0, 1]);
 });

@@ -164,6 +164,9 @@ test('experiment: bad flags give one clear message listing every problem, no sta
   const none = cola(['experiment', '--model', model, '--out', path.join(dir, 'bad')]);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /give --task NAME/);
-  const txt = cola(['experiment', '--model', model, '--data', path.join(dataDir, 'RTE/train.jsonl'), '--out', path.join(dir, 'bad')]);
-  assert.match(txt.stderr, /plain \.txt file/);
+  const csv = cola(['experiment', '--model', model, '--data', path.join(dir, 'corpus.csv'), '--out', path.join(dir, 'bad')]);
+  assert.match(csv.stderr, /corpus is \.txt or \.jsonl files/);
+  // JSONL is read as cola train reads it (issue 16): a task file's rows are not LM rows
+  const rte = cola(['experiment', '--model', model, '--data', path.join(dataDir, 'RTE/train.jsonl'), '--out', path.join(dir, 'bad')]);
+  assert.match(rte.stderr, /RTE\/train\.jsonl line 1: expected one of: a JSON object with "text"/);
 });

@@ -1,4 +1,5 @@
-// Scaled-dot-product attention with grouped-query heads and an optional causal mask.
+// Scaled-dot-product attention with grouped-query heads, an optional causal mask and an
+// optional per-query first key (keyStart: packed sequences, issue 18).
 // Forward stores each query row's logsumexp; backward recomputes the probabilities
 // from it instead of storing the [Tq, Tk] matrix (as FlashAttention does).
 
@@ -6,10 +7,11 @@ import type { AttentionShape, Backend } from '../backend.js';
 
 /** Offsets and visibility shared by forward and backward. */
 function layout(args: AttentionShape) {
-  const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal } = args;
+  const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal, keyStart } = args;
   if (headsQ % headsKv !== 0) {
     throw new RangeError(`attention: headsQ (${headsQ}) must be a multiple of headsKv (${headsKv})`);
   }
+  if (keyStart) checkKeyStart(keyStart, batch * seqQ, seqKv);
   const group = headsQ / headsKv;
   const bthd = args.layout === 'bthd';
   return {
@@ -28,7 +30,14 @@ function layout(args: AttentionShape) {
     },
     /** keys 0..visible(i)-1 are seen by query i (absolute position seqKv - seqQ + i) */
     visible: (i: number) => (causal ? Math.max(0, Math.min(seqKv, seqKv - seqQ + i + 1)) : seqKv),
+    /** the first key query i of flat head bh sees (0 without keyStart) */
+    first: (bh: number, i: number) => (keyStart ? keyStart[Math.floor(bh / headsQ) * seqQ + i] : 0),
   };
+}
+
+function checkKeyStart(keyStart: Int32Array, n: number, seqKv: number): void {
+  if (keyStart.length !== n) throw new RangeError(`attention: keyStart has ${keyStart.length} entries, expected batch * seqQ = ${n}`);
+  for (const s of keyStart) if (s < 0 || s > seqKv) throw new RangeError(`attention: keyStart ${s} is outside 0..${seqKv}`);
 }
 
 function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): number {
@@ -37,39 +46,40 @@ function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number
   return sum;
 }
 
-/** scale * q_i . k_j for the visible keys of one query row. */
+/** scale * q_i . k_j for the visible keys lo..count-1 of one query row (s[j] for j < lo unused). */
 function scores(
   q: Float32Array,
   k: Float32Array,
   qo: number,
   bh: number,
-  count: number,
+  [lo, count]: [number, number],
   args: AttentionShape,
   kvRow: (bh: number, j: number) => number,
 ) {
   const s = new Float64Array(count);
-  for (let j = 0; j < count; j++) s[j] = args.scale * dot(q, qo, k, kvRow(bh, j), args.headDim);
+  for (let j = lo; j < count; j++) s[j] = args.scale * dot(q, qo, k, kvRow(bh, j), args.headDim);
   return s;
 }
 
 export const attention: Backend['attention'] = (args) => {
   const { q, k, v, out, lse } = args;
   const D = args.headDim;
-  const { heads, qRow, kvRow, visible } = layout(args);
+  const { heads, qRow, kvRow, visible, first } = layout(args);
   for (let bh = 0; bh < heads; bh++) {
     for (let i = 0; i < args.seqQ; i++) {
       const qo = qRow(bh, i);
       const count = visible(i);
-      const s = scores(q, k, qo, bh, count, args, kvRow); // [count]
+      const lo = Math.min(first(bh, i), count);
+      const s = scores(q, k, qo, bh, [lo, count], args, kvRow); // [count]
       let max = -Infinity;
-      for (let j = 0; j < count; j++) max = Math.max(max, s[j]);
+      for (let j = lo; j < count; j++) max = Math.max(max, s[j]);
       let sum = 0;
-      for (let j = 0; j < count; j++) sum += Math.exp(s[j] - max);
-      // A query that sees no key (only when seqQ > seqKv) outputs zeros, lse -inf.
-      const rowLse = count === 0 ? -Infinity : max + Math.log(sum);
+      for (let j = lo; j < count; j++) sum += Math.exp(s[j] - max);
+      // A query that sees no key (seqQ > seqKv, or keyStart past it) outputs zeros, lse -inf.
+      const rowLse = count === lo ? -Infinity : max + Math.log(sum);
       lse[bh * args.seqQ + i] = rowLse;
       const acc = new Float64Array(D);
-      for (let j = 0; j < count; j++) {
+      for (let j = lo; j < count; j++) {
         const p = Math.exp(s[j] - rowLse);
         const vo = kvRow(bh, j);
         for (let d = 0; d < D; d++) acc[d] += p * v[vo + d];
@@ -85,7 +95,7 @@ export const attention: Backend['attention'] = (args) => {
 export const attentionBackward: Backend['attentionBackward'] = (args) => {
   const { q, k, v, out, lse, dOut, dq, dk, dv } = args;
   const D = args.headDim;
-  const { heads, qRow, kvRow, visible } = layout(args);
+  const { heads, qRow, kvRow, visible, first } = layout(args);
   // Sums over many rows and heads: accumulate in f64, store once at the end.
   const gq = new Float64Array(q.length);
   const gk = new Float64Array(k.length);
@@ -94,10 +104,11 @@ export const attentionBackward: Backend['attentionBackward'] = (args) => {
     for (let i = 0; i < args.seqQ; i++) {
       const qo = qRow(bh, i);
       const count = visible(i);
-      const s = scores(q, k, qo, bh, count, args, kvRow); // [count]
+      const lo = Math.min(first(bh, i), count);
+      const s = scores(q, k, qo, bh, [lo, count], args, kvRow); // [count]
       const rowLse = lse[bh * args.seqQ + i];
       const delta = dot(dOut, qo, out, qo, D);
-      for (let j = 0; j < count; j++) {
+      for (let j = lo; j < count; j++) {
         const ko = kvRow(bh, j);
         const p = Math.exp(s[j] - rowLse);
         const ds = p * (dot(dOut, qo, v, ko, D) - delta);

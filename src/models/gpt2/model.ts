@@ -13,6 +13,7 @@ import { activation } from '../activations.js';
 import { CausalLM, type ModelDims } from '../causalLM.js';
 import type { KvCache } from '../kvCache.js';
 import type { WeightSource } from '../weightSource.js';
+import { checkNoCache, packedKeyStart } from '../packedPositions.js';
 import { attentionScale, type Gpt2Config } from './config.js';
 import { CONV1D_WEIGHT, conv1dFrom } from './conv1d.js';
 
@@ -34,7 +35,7 @@ class GPT2Attention extends Module {
   }
 
   /** residual + self-attention(x); c_proj adds the residual. */
-  forward(x: Tensor, residual: Tensor, cache?: KvCache): Tensor {
+  forward(x: Tensor, residual: Tensor, cache?: KvCache, keyStart?: Int32Array): Tensor {
     const [B, T, d] = x.shape as [number, number, number]; // x: (B, T, d)
     const H = this._cfg.n_head;
     const qkv = permute(reshape(this.c_attn.forward(x), [B, T, 3, H, d / H]), [2, 0, 3, 1, 4]); // (3, B, H, T, hd)
@@ -42,7 +43,7 @@ class GPT2Attention extends Module {
     let k = part(1);
     let v = part(2);
     if (cache) [k, v] = cache.update(this._layer, k, v);
-    const o = attention(part(0), k, v, { causal: true, scale: attentionScale(this._cfg, this._layer) }); // (B, H, T, hd)
+    const o = attention(part(0), k, v, { causal: true, scale: attentionScale(this._cfg, this._layer), keyStart }); // (B, H, T, hd)
     return this.c_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, d]), { residual });
   }
 }
@@ -80,8 +81,8 @@ class GPT2Block extends Module {
     this.mlp = new GPT2MLP(src, `${prefix}.mlp`, cfg);
   }
 
-  forward(h: Tensor, cache?: KvCache): Tensor {
-    h = this.attn.forward(this.ln_1.forward(h), h, cache);
+  forward(h: Tensor, cache?: KvCache, keyStart?: Int32Array): Tensor {
+    h = this.attn.forward(this.ln_1.forward(h), h, cache, keyStart);
     return this.mlp.forward(this.ln_2.forward(h), h);
   }
 }
@@ -126,16 +127,19 @@ export class GPT2LMHeadModel extends CausalLM {
     };
   }
 
-  hidden(ids: Tensor, cache?: KvCache): Tensor {
+  hidden(ids: Tensor, cache?: KvCache, packed?: Int32Array): Tensor {
     const tr = this.transformer;
-    const T = ids.dim(1);
+    const [B, T] = ids.shape as [number, number];
     const start = cache?.length ?? 0;
-    if (start + T > this._cfg.n_positions) {
+    checkNoCache(packed, cache);
+    if (start + T > this._cfg.n_positions && !packed) {
       throw new Error(`gpt2: position ${start + T - 1} is beyond n_positions (${this._cfg.n_positions})`);
     }
-    const positions = Int32Array.from({ length: T }, (_, i) => start + i);
-    let h = add(tr.wte.forward(ids), tr.wpe.forward(tensor(ids.backend, positions, [T], 'i32'))); // (B, T, d)
-    for (const block of tr.h) h = block.forward(h, cache);
+    const keyStart = packed ? packedKeyStart(packed, B, T, this._cfg.n_positions) : undefined;
+    const positions = packed ?? Int32Array.from({ length: T }, (_, i) => start + i);
+    const posIds = tensor(ids.backend, positions, packed ? [B, T] : [T], 'i32');
+    let h = add(tr.wte.forward(ids), tr.wpe.forward(posIds)); // (B, T, d)
+    for (const block of tr.h) h = block.forward(h, cache, keyStart);
     return tr.ln_f.forward(h);
   }
 

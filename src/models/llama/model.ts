@@ -11,6 +11,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { CausalLM, type ModelDims } from '../causalLM.js';
 import type { KvCache } from '../kvCache.js';
 import type { WeightSource } from '../weightSource.js';
+import { checkNoCache, packedKeyStart } from '../packedPositions.js';
 import { llama3InvFreq, type LlamaConfig } from './config.js';
 
 /** Positions [T] starting at `start`. */
@@ -40,7 +41,7 @@ class LlamaAttention extends Module {
   }
 
   /** residual + self-attention(x); o_proj adds the residual. */
-  forward(x: Tensor, residual: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
+  forward(x: Tensor, residual: Tensor, positions: Int32Array, cache?: KvCache, keyStart?: Int32Array): Tensor {
     const [B, T] = x.shape as [number, number, number]; // x: (B, T, d)
     const { num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd } = this._cfg;
     const q = rope(reshape(this.q_proj.forward(x), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
@@ -49,7 +50,7 @@ class LlamaAttention extends Module {
     let kh = permute(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
     let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
     if (cache) [kh, vh] = cache.update(this._layer, kh, vh);
-    const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true }); // (B, hq, T, hd)
+    const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true, keyStart }); // (B, hq, T, hd)
     return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]), { residual });
   }
 }
@@ -88,8 +89,8 @@ class LlamaDecoderLayer extends Module {
     this.post_attention_layernorm = rmsNormFrom(src, `${prefix}.post_attention_layernorm`, cfg.hidden_size, cfg.rms_norm_eps);
   }
 
-  forward(h: Tensor, positions: Int32Array, cache?: KvCache): Tensor {
-    h = this.self_attn.forward(this.input_layernorm.forward(h), h, positions, cache);
+  forward(h: Tensor, positions: Int32Array, cache?: KvCache, keyStart?: Int32Array): Tensor {
+    h = this.self_attn.forward(this.input_layernorm.forward(h), h, positions, cache, keyStart);
     return this.mlp.forward(this.post_attention_layernorm.forward(h), h);
   }
 }
@@ -135,12 +136,13 @@ export class LlamaForCausalLM extends CausalLM {
     };
   }
 
-  hidden(ids: Tensor, cache?: KvCache): Tensor {
-    const T = ids.dim(1);
-    const start = cache?.length ?? 0;
-    const positions = positionsFrom(start, T);
+  hidden(ids: Tensor, cache?: KvCache, packed?: Int32Array): Tensor {
+    const [B, T] = ids.shape as [number, number];
+    checkNoCache(packed, cache);
+    const keyStart = packed ? packedKeyStart(packed, B, T, this._cfg.max_position_embeddings) : undefined;
+    const positions = packed ?? positionsFrom(cache?.length ?? 0, T);
     let h = this.model.embed_tokens.forward(ids); // (B, T, d)
-    for (const layer of this.model.layers) h = layer.forward(h, positions, cache);
+    for (const layer of this.model.layers) h = layer.forward(h, positions, cache, keyStart);
     return this.model.norm.forward(h);
   }
 

@@ -14,6 +14,7 @@ import { activation } from '../activations.js';
 import { CausalLM, type ModelDims } from '../causalLM.js';
 import type { KvCache } from '../kvCache.js';
 import type { WeightSource } from '../weightSource.js';
+import { checkNoCache, packedKeyStart } from '../packedPositions.js';
 import { hasFinalLayerNorm, type OptConfig } from './config.js';
 
 /** OPTLearnedPositionalEmbedding: position p reads row p + 2 (fairseq kept rows
@@ -43,7 +44,7 @@ class OPTAttention extends Module {
   }
 
   /** residual + self-attention(x); out_proj adds the residual. */
-  forward(x: Tensor, residual: Tensor, cache?: KvCache): Tensor {
+  forward(x: Tensor, residual: Tensor, cache?: KvCache, keyStart?: Int32Array): Tensor {
     const [B, T, d] = x.shape as [number, number, number]; // x: (B, T, d)
     const H = this._cfg.num_attention_heads;
     const heads = (y: Tensor): Tensor => reshape(y, [B, T, H, d / H]); // (B, T, H, hd), a view
@@ -53,6 +54,7 @@ class OPTAttention extends Module {
       const o = attention(heads(this.q_proj.forward(x)), heads(this.k_proj.forward(x)), heads(this.v_proj.forward(x)), {
         causal: true,
         layout: 'bthd',
+        keyStart,
       });
       return this.out_proj.forward(reshape(o, [B, T, d]), { residual }); // o: (B, T, H, hd)
     }
@@ -90,9 +92,9 @@ class OPTDecoderLayer extends Module {
   }
 
   /** Pre-LN normalises each block's input; post-LN (OPT-350m) its residual sum. */
-  forward(h: Tensor, cache?: KvCache): Tensor {
+  forward(h: Tensor, cache?: KvCache, keyStart?: Int32Array): Tensor {
     const pre = this._cfg.do_layer_norm_before;
-    h = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(h) : h, h, cache);
+    h = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(h) : h, h, cache, keyStart);
     if (!pre) h = this.self_attn_layer_norm.forward(h);
     const x = pre ? this.final_layer_norm.forward(h) : h;
     h = this.fc2.forward(this.fc1.forward(x, { activation: this._act }), { residual: h });
@@ -170,19 +172,23 @@ export class OPTForCausalLM extends CausalLM {
     };
   }
 
-  hidden(ids: Tensor, cache?: KvCache): Tensor {
+  hidden(ids: Tensor, cache?: KvCache, packed?: Int32Array): Tensor {
     const dec = this.model.decoder;
-    const T = ids.dim(1);
+    const [B, T] = ids.shape as [number, number];
     const start = cache?.length ?? 0;
-    if (start + T > this._cfg.max_position_embeddings) {
+    checkNoCache(packed, cache);
+    if (start + T > this._cfg.max_position_embeddings && !packed) {
       throw new Error(`opt: position ${start + T - 1} is beyond max_position_embeddings (${this._cfg.max_position_embeddings})`);
     }
-    const rows = Int32Array.from({ length: T }, (_, i) => start + i + OPT_POSITION_OFFSET);
+    const keyStart = packed ? packedKeyStart(packed, B, T, this._cfg.max_position_embeddings) : undefined;
+    const rows = packed
+      ? packed.map((p) => p + OPT_POSITION_OFFSET)
+      : Int32Array.from({ length: T }, (_, i) => start + i + OPT_POSITION_OFFSET);
     let x = dec.embed_tokens.forward(ids); // (B, T, word_embed_proj_dim)
     if (dec.project_in) x = dec.project_in.forward(x);
-    let h = add(x, dec.embed_positions.forward(tensor(ids.backend, rows, [T], 'i32'))); // (B, T, d)
-    if (!this.gradientCheckpointing || cache) for (const layer of dec.layers) h = layer.forward(h, cache);
-    else h = this.checkpointedLayers(h);
+    let h = add(x, dec.embed_positions.forward(tensor(ids.backend, rows, packed ? [B, T] : [T], 'i32'))); // (B, T, d)
+    if (!this.gradientCheckpointing || cache) for (const layer of dec.layers) h = layer.forward(h, cache, keyStart);
+    else h = this.checkpointedLayers(h, keyStart);
     if (dec.final_layer_norm) h = dec.final_layer_norm.forward(h);
     return dec.project_out ? dec.project_out.forward(h) : h;
   }
@@ -194,14 +200,15 @@ export class OPTForCausalLM extends CausalLM {
   /** The decoder layers in checkpointed segments of `checkpointSegmentLayers`:
    * only each segment's input is kept; backward recomputes a segment a slice of
    * sequences at a time. */
-  private checkpointedLayers(h: Tensor): Tensor {
+  private checkpointedLayers(h: Tensor, keyStart?: Int32Array): Tensor {
     const layers = this.model.decoder.layers;
     const per = Math.max(1, this.checkpointSegmentLayers);
-    const sliceItems = Math.max(1, Math.floor(this.checkpointSliceRows / h.dim(1)));
+    // Packed rows carry a per-row mask, so their slices are not interchangeable: one slice.
+    const sliceItems = keyStart ? h.dim(0) : Math.max(1, Math.floor(this.checkpointSliceRows / h.dim(1)));
     for (let i = 0; i < layers.length; i += per) {
       const segment = layers.slice(i, i + per);
       const params = segment.flatMap((l) => l.trainableParameters().map(([, t]) => t));
-      h = checkpoint((x) => segment.reduce((y, l) => l.forward(y), x), h, params, { sliceItems });
+      h = checkpoint((x) => segment.reduce((y, l) => l.forward(y, undefined, keyStart), x), h, params, { sliceItems });
     }
     return h;
   }

@@ -29,18 +29,37 @@ export function ropeTable(backend: Backend, rotaryDim: number, maxPositions: num
   return { cos, sin, rotaryDim, maxPositions };
 }
 
-/** Rotate x [B, T, H, D] at the given absolute positions [T]. */
+/** Rotate x [B, T, H, D] at the given absolute positions: [T] shared by every row,
+ * or [B * T], one per token (packed sequences restart at 0 per row, issue 18). */
 export function rope(x: Tensor, positions: Int32Array, table: RopeTable, layout: RopeLayout): Tensor {
   const [batch, seq, heads, headDim] = x.shape as [number, number, number, number];
-  if (positions.length !== seq) throw new Error(`rope: ${positions.length} positions for ${seq} rows`);
+  const perRow = positions.length === batch * seq && batch > 1;
+  if (positions.length !== seq && !perRow) throw new Error(`rope: ${positions.length} positions for ${seq} rows (batch ${batch})`);
   for (const p of positions)
     if (p < 0 || p >= table.maxPositions) throw new Error(`rope: position ${p} beyond the table (${table.maxPositions})`);
-  const args = { batch, seq, heads, headDim, rotaryDim: table.rotaryDim, layout, inverse: false };
+  const args = { batch, seq, heads, headDim, rotaryDim: table.rotaryDim, layout };
+  const apply = (from: Float32Array, to: Float32Array, inverse: boolean): void => {
+    if (!perRow) return x.backend.rope({ x: from, out: to, positions, cos: table.cos, sin: table.sin, ...args, inverse });
+    // The primitive takes [T] positions: one call per batch row, on that row's slice.
+    const n = seq * heads * headDim;
+    for (let b = 0; b < batch; b++) {
+      const rows = { x: from.subarray(b * n, (b + 1) * n), out: to.subarray(b * n, (b + 1) * n) };
+      x.backend.rope({
+        ...rows,
+        positions: positions.subarray(b * seq, (b + 1) * seq),
+        cos: table.cos,
+        sin: table.sin,
+        ...args,
+        batch: 1,
+        inverse,
+      });
+    }
+  };
   const out = zeros(x.backend, x.shape);
-  x.backend.rope({ x: x.f32, out: out.f32, positions, cos: table.cos, sin: table.sin, ...args });
+  apply(x.f32, out.f32, false);
   return record(out, 'rope', [x], (g) => {
     const gx = zeros(x.backend, x.shape);
-    x.backend.rope({ x: g.f32, out: gx.f32, positions, cos: table.cos, sin: table.sin, ...args, inverse: true });
+    apply(g.f32, gx.f32, true);
     return [gx];
   });
 }

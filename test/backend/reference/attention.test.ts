@@ -126,3 +126,65 @@ test("attention: layout 'bthd' equals 'bhtd' on transposed storage, forward and 
   assertClose(swap(gt.dk, a.batch, a.headsKv, a.seqKv, a.headDim, false), gp.dk, { dtype: 'f32', what: 'bthd dk' });
   assertClose(swap(gt.dv, a.batch, a.headsKv, a.seqKv, a.headDim, false), gp.dv, { dtype: 'f32', what: 'bthd dv' });
 });
+
+// Packed sequences (issue 18): keyStart gives each query the first key of its segment.
+const PACKED: AttentionShape = {
+  batch: 2,
+  headsQ: 4,
+  headsKv: 2,
+  seqQ: 7,
+  seqKv: 7,
+  headDim: 5,
+  scale: 0.4,
+  causal: true,
+  // row 0: segments [0,3) [3,7); row 1: [0,2) [2,5) [5,7)
+  keyStart: new Int32Array([0, 0, 0, 3, 3, 3, 3, 0, 0, 2, 2, 2, 5, 5]),
+};
+
+test('attention with keyStart equals attending each packed segment on its own', () => {
+  const n = sizes(PACKED);
+  const [q, k, v] = [randn(n.q, 11), randn(n.kv, 12), randn(n.kv, 13)];
+  const packed = run(q, k, v, PACKED);
+  const { headsQ: Hq, headsKv: Hkv, seqQ: T, headDim: D } = PACKED;
+  const segments = [
+    [0, 0, 3],
+    [0, 3, 7],
+    [1, 0, 2],
+    [1, 2, 5],
+    [1, 5, 7],
+  ];
+  for (const [b, s0, s1] of segments) {
+    const len = s1 - s0;
+    // [B, H, T, D] -> one segment's [1, H, len, D]
+    const cut = (x: Float32Array, H: number) => {
+      const out = new Float32Array(H * len * D);
+      for (let h = 0; h < H; h++) out.set(x.subarray(((b * H + h) * T + s0) * D, ((b * H + h) * T + s1) * D), h * len * D);
+      return out;
+    };
+    const alone = run(cut(q, Hq), cut(k, Hkv), cut(v, Hkv), { ...PACKED, batch: 1, seqQ: len, seqKv: len, keyStart: undefined });
+    assertClose(cut(packed.out, Hq), alone.out, { dtype: 'f32', what: `segment ${b}:${s0}-${s1} out` });
+    const lse = new Float32Array(Hq * len);
+    for (let h = 0; h < Hq; h++) lse.set(packed.lse.subarray((b * Hq + h) * T + s0, (b * Hq + h) * T + s1), h * len);
+    assertClose(lse, alone.lse, { dtype: 'f32', what: `segment ${b}:${s0}-${s1} lse` });
+  }
+});
+
+test('attentionBackward with keyStart (packed, GQA): dq, dk, dv match finite differences', () => {
+  const n = sizes(PACKED);
+  const [q, k, v] = [randn(n.q, 14), randn(n.kv, 15), randn(n.kv, 16)];
+  const w = randn(n.q, 17);
+  const { out, lse } = run(q, k, v, PACKED);
+  const [dq, dk, dv] = [new Float32Array(n.q).fill(NaN), new Float32Array(n.kv).fill(NaN), new Float32Array(n.kv).fill(NaN)];
+  ref.attentionBackward({ q, k, v, out, lse, dOut: w, dq, dk, dv, ...PACKED });
+  const forward = () => run(q, k, v, PACKED).out;
+  checkGradient({ what: 'packed attention dq', input: q, weights: w, analytic: dq, forward });
+  checkGradient({ what: 'packed attention dk', input: k, weights: w, analytic: dk, forward });
+  checkGradient({ what: 'packed attention dv', input: v, weights: w, analytic: dv, forward });
+});
+
+test('attention refuses a keyStart of the wrong length or out of range', () => {
+  const n = sizes(PACKED);
+  const [q, k, v] = [randn(n.q, 1), randn(n.kv, 2), randn(n.kv, 3)];
+  assert.throws(() => run(q, k, v, { ...PACKED, keyStart: new Int32Array(3) }), /keyStart has 3 entries/);
+  assert.throws(() => run(q, k, v, { ...PACKED, keyStart: new Int32Array(14).fill(8) }), /keyStart 8 is outside 0\.\.7/);
+});
