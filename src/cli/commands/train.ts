@@ -27,24 +27,38 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
   const r = trainRun(cfg, {
     model,
     tokenizer,
-    meta: { model: path.resolve(dir), backend: backend.name },
     baseModel: path.resolve(dir),
     onStart: (s) => {
+      if (mode !== 'quiet') for (const n of s.notes) process.stderr.write(`cola train --resume: ${n}\n`);
       if (mode === 'progress') process.stderr.write(`cola train: ${JSON.stringify(s.config)}\n`);
       print = progressPrinter(mode, s.totalSteps, s.links);
     },
     onEvent: (e) => print(e),
     shouldStop,
   });
+  if (r.alreadyDone) {
+    if (mode !== 'quiet') for (const n of r.notes ?? []) process.stderr.write(`cola train --resume: ${n}\n`);
+    if (mode !== 'quiet') process.stderr.write(`cola train: ${cfg.outDir} already finished (${r.steps} steps); nothing to do\n`);
+    return 0;
+  }
   if (r.stopped) {
     process.stderr.write(`cola train: stopped at step ${r.steps} with a checkpoint; resume with the same command plus --resume\n`);
     return 130;
   }
-  if (mode !== 'json')
+  if (mode !== 'json') {
+    if (r.best) process.stderr.write(`cola train: best dev ${metricsLine(r.best.metrics)} at step ${r.best.step}\n`);
+    if (r.test) process.stderr.write(`cola train: test ${metricsLine(r.test.metrics)} (the model of step ${r.test.step})\n`);
     process.stderr.write(
       `cola train: done, ${r.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, ${REPORT_FILE})\n`,
     );
+  }
   return 0;
+}
+
+function metricsLine(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`)
+    .join(', ');
 }
 
 export const trainCommand = stoppable({
