@@ -45,7 +45,8 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   const changes = settingChanges(comparable(old), comparable(now as unknown as Record<string, unknown>)).filter((c) => !IGNORED.has(c.key));
   const notes: string[] = [];
   const refused: string[] = [];
-  if (typeof old['modelHash'] !== 'string') notes.push('the run records no model hash (made by an older cola): the base model is not checked');
+  if (typeof old['modelHash'] !== 'string')
+    notes.push('the run records no model hash (made by an older cola): the base model is not checked');
   for (const c of changes) {
     if (c.key === 'modelHash') {
       if (typeof old['modelHash'] === 'string')
@@ -60,11 +61,12 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
     const problem = budgetProblem(oldPlan, plan, state.step, state.links.length);
     if (problem) refused.push(`${budget.map(formatChange).join(', ')}: ${problem}`);
     else notes.push(budgetNote(budget, oldPlan, plan, state.step, now.run));
-  } else if (state.step > plan.totalSteps) refused.push(`the checkpoint is at step ${state.step}, past this run's ${plan.totalSteps} steps`);
+  } else if (state.step > plan.totalSteps)
+    refused.push(`the checkpoint is at step ${state.step}, past this run's ${plan.totalSteps} steps`);
   if (refused.length)
     throw new ColaError(
       `${file}: --resume with other settings than the run's:\n  ${refused.join('\n  ')}\n` +
-        'Resume with the run\'s own settings (they are in config.json: `cola train --config ' +
+        "Resume with the run's own settings (they are in config.json: `cola train --config " +
         `${file} --out ${runDir} --resume\`), or choose another --out for a new run.`,
     );
   const done = state.step === plan.totalSteps ? doneRecord(runDir) : null;

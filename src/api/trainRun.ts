@@ -110,7 +110,12 @@ function alreadyDone(cfg: RunConfig, check: ResumeCheck, plan: RunPlan, data: Pr
   };
 }
 
-function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData, s: { record: RunRecord; plan: RunPlan; notes: string[] }): FineTuneResult {
+function run(
+  cfg: RunConfig,
+  o: TrainRunInputs,
+  data: PreparedData,
+  s: { record: RunRecord; plan: RunPlan; notes: string[] },
+): FineTuneResult {
   const { record: config, plan } = s;
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
   o.onStart?.({ config, plan, totalSteps: plan.totalSteps, links: plan.links.length, notes: s.notes });

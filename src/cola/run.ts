@@ -190,7 +190,9 @@ function finalTest(chain: Chain, io: RunInputs): Best | null {
   if (!io.dev) return { step: chain.step, metrics: noGrad(io.test) };
   if (!chain.best) return null;
   const e = lastEvent(io.log, (x) => x['event'] === 'eval' && x['step'] === chain.best!.step);
-  const metrics = Object.fromEntries(Object.entries(e ?? {}).flatMap(([k, v]) => (k.startsWith('test_') && typeof v === 'number' ? [[k.slice(5), v]] : [])));
+  const metrics = Object.fromEntries(
+    Object.entries(e ?? {}).flatMap(([k, v]) => (k.startsWith('test_') && typeof v === 'number' ? [[k.slice(5), v]] : [])),
+  );
   return Object.keys(metrics).length ? { step: chain.best.step, metrics } : null;
 }
 

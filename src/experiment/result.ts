@@ -60,4 +60,3 @@ export function devAndTokens(runDir: string, links: Link[]): { perLink: DevPoint
   if (!last) throw new ColaError(`${runDir}/metrics.jsonl has no dev evaluation; remove the folder to rerun the cell`);
   return { perLink, final: strip(last.metrics), tokens: run.steps.reduce((s, e) => s + (e.tokens ?? 0), 0) };
 }
-

@@ -95,7 +95,11 @@ test('a new budget that moves a knot already tied is refused; a safe flag alone 
     cola(train(out, '--method', 'cola', '--chain-length', '2', '--max-steps', '8', '--resume')),
     /run\.budget\.maxSteps: 4 → 8: link 1 was merged at step 2, but the new budget puts that knot at step 4/,
   );
-  const r = cola(train(out, '--method', 'cola', '--chain-length', '2', '--max-steps', '4', '--resume', '--save-every', '3').filter((a) => a !== '--quiet'));
+  const r = cola(
+    train(out, '--method', 'cola', '--chain-length', '2', '--max-steps', '4', '--resume', '--save-every', '3').filter(
+      (a) => a !== '--quiet',
+    ),
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /run\.saveEvery: 1 → 3 \(no effect on the numbers\)/);
   assert.match(r.stderr, /nothing to do/);
