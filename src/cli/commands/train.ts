@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
+import { printDryRun } from './trainDryRun.js';
 import { runtimeLine } from '../../backend/runtime.js';
 import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
@@ -15,11 +16,16 @@ import { stoppable } from '../worker.js';
 export const outputOptions: OptionSpecs = {
   quiet: { type: 'boolean', help: 'print nothing while training' },
   json: { type: 'boolean', help: 'print machine-readable JSON events on stdout' },
+  'dry-run': {
+    type: 'boolean',
+    help: 'print the effective config, the chain plan (links, knots, steps) and a peak-memory estimate, then exit: no weight is read, no file written',
+  },
 };
 
 /** The run, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
 function train(v: OptionValues, shouldStop: () => boolean): number {
   const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
+  if (v['dry-run']) return printDryRun(cfg, v);
   const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
   const mode: OutputMode = v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
   if (mode === 'progress') process.stderr.write(`cola train: ${runtimeLine(backend.name, model.weightDtype)}\n`);
