@@ -46,7 +46,19 @@ test('cola train prints and records the test metrics of the best dev step when t
     loss: atBest['test_loss'],
   });
   assert.match(trained.stderr, new RegExp(`cola train: test accuracy [0-9.]+, .* \\(the model of step ${best.step}\\)`));
-  assert.equal(typeof done['elapsed_s'], 'number', 'the report’s elapsed time');
+  // the report's elapsed time and per-link times come from elapsed_s on every step
+  const elapsed = events(run).flatMap((e) => (e['event'] === 'step' ? [e['elapsed_s'] as number] : []));
+  assert.ok(elapsed.length === 4 && elapsed.every((x, i) => x > 0 && (i === 0 || x >= elapsed[i - 1]!)));
+  assert.ok((done['elapsed_s'] as number) >= elapsed.at(-1)!);
+  const html = fs.readFileSync(path.join(run, 'report.html'), 'utf8');
+  assert.match(html, /<tr><td>elapsed<\/td><td>[0-9.]+s<\/td><\/tr>/);
+  const chainRows =
+    html
+      .slice(html.indexOf('<section id="chain">'))
+      .split('</table>')[0]!
+      .match(/<tr><td>\d.*?<\/tr>/g) ?? [];
+  assert.equal(chainRows.length, 2, 'one chain-manifest row per link');
+  for (const row of chainRows) assert.match(row, /<td>[0-9.]+s<\/td>/, `a time per link: ${row}`);
 });
 
 test('cola train --config RUN/config.json --out NEW replays the run to the same losses', () => {

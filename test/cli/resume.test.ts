@@ -86,6 +86,12 @@ test('resume with more --max-steps is allowed, says so, and continues on the cur
   assert.deepEqual(losses(run), losses(fresh), 'constant LR: resumed 4 -> 7 equals 7 from the start');
   const done = events(run).at(-1)!;
   assert.equal(done['step'], 7);
+  // the run's elapsed time goes on across the resume
+  const elapsed = events(run).flatMap((e) => (e['event'] === 'step' ? [e['elapsed_s'] as number] : []));
+  assert.ok(
+    elapsed.every((x, i) => i === 0 || x >= elapsed[i - 1]!),
+    `elapsed_s never goes back: ${elapsed.join(', ')}`,
+  );
 });
 
 test('a new budget that moves a knot already tied is refused; a safe flag alone is allowed and said', () => {
