@@ -72,11 +72,12 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   // the base model's identity, before adapters wrap it
   const record = runRecord(cfg, { model: o.model, baseModel: o.baseModel, counts: data.counts, truncated: data.truncated });
   const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
-  const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null;
-  if (check?.finished) return alreadyDone(cfg, check, plan, data);
   // Locked, link-free and cleaned from here on; config.json only once the run can start.
   const folder = openRunFolder(cfg.outDir, cfg.resume);
   try {
+    // checked under the lock, before any write: a refused resume leaves the run as it was
+    const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null;
+    if (check?.finished) return alreadyDone(cfg, check, plan, data);
     return run(cfg, o, data, { record, plan, notes: check?.notes ?? [] });
   } catch (e) {
     if (!cfg.resume && !hasCheckpoint(cfg.outDir)) removeFailedStart(folder);
@@ -87,7 +88,9 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
 }
 
 /** A --resume of a finished run is a no-op (issue 16: it rewrote the done record with
- * final_loss null): the summary comes from the done record, and no file is touched. */
+ * final_loss null): the summary comes from the done record, and no file of the run is
+ * touched (the folder was still opened: locked, checked for links, cleaned of dead
+ * processes' temp files). */
 function alreadyDone(cfg: RunConfig, check: ResumeCheck, plan: RunPlan, data: PreparedData): FineTuneResult {
   const done = check.done!;
   const finalLoss = typeof done['final_loss'] === 'number' ? done['final_loss'] : NaN;
