@@ -20,8 +20,14 @@ import type { RunRecord } from './runRecord.js';
 const SAFE = new Set(['run.saveEvery', 'run.saveLinkAdapters', 'run.gradientCheckpointing']);
 /** The budget: allowed when the plan up to the checkpoint is unchanged (budgetProblem). */
 const BUDGET = new Set(['run.budget.epochs', 'run.budget.maxSteps']);
-/** Not settings: where the run lives, and the model's path (its identity is modelHash). */
+/** Not settings: where the run lives, the model's path (its identity is modelHash), and
+ * how many examples were cut (follows from the data and max length, compared already). */
 const IGNORED = new Set(['run.outDir', 'run.resume', 'model', 'truncated']);
+
+/** A key of IGNORED or inside one ("truncated.train"). */
+function ignored(key: string): boolean {
+  return [...IGNORED].some((k) => key === k || key.startsWith(`${k}.`));
+}
 
 export interface ResumeCheck {
   /** the allowed changes, one line each, for the user */
@@ -42,7 +48,7 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   const ckpt = readCheckpointState(runDir);
   if (!ckpt) throw new ColaError(`${runDir}: --resume given but the run folder has no checkpoint`);
   const state = parseChainState(ckpt.state, ckpt.file);
-  const changes = settingChanges(comparable(old), comparable(now as unknown as Record<string, unknown>)).filter((c) => !IGNORED.has(c.key));
+  const changes = settingChanges(comparable(old), comparable(now as unknown as Record<string, unknown>)).filter((c) => !ignored(c.key));
   const notes: string[] = [];
   const refused: string[] = [];
   if (typeof old['modelHash'] !== 'string')
@@ -73,7 +79,7 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   return { notes, finished: done !== null, done };
 }
 
-/** The record without what the comparison ignores, JSON-normalised. */
+/** JSON-normalised (no undefined keys), as config.json holds it. */
 function comparable(r: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
 }

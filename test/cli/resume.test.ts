@@ -45,7 +45,7 @@ test('resume with a new --lr or --rank is refused, listing each change old -> ne
   const before = read(path.join(run, 'metrics.jsonl'));
   assertUserError(cola(train(run, '--method', 'lora', '--max-steps', '4', '--resume', '--lr', '0.02')), /run\.optim\.lr: 0\.01 → 0\.02/);
   const r = cola(train(run, '--method', 'lora', '--max-steps', '4', '--resume', '--rank', '4', '--alpha', '8'));
-  assertUserError(r, /run\.lora\.r: 8 → 4\n\s+run\.lora\.alpha: 16 → 8/);
+  assertUserError(r, /run\.lora\.r: 8 → 4\n\s+run\.lora\.alpha: 16 → 8\n[^\n]*Resume with the run's own settings/);
   assert.match(r.stderr, /--config .*config\.json --out .* --resume/, 'the message says how to resume with the run’s own settings');
   assert.equal(read(path.join(run, 'metrics.jsonl')), before);
 });
@@ -73,6 +73,11 @@ test('resume of a finished run is a no-op: metrics.jsonl, config.json and report
   const r = cola(train(run, '--method', 'lora', '--max-steps', '4', '--resume', '--save-every', '1').filter((a) => a !== '--quiet'));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /already finished \(4 steps\); nothing to do/);
+  files.forEach((f, i) => assert.deepEqual(fs.readFileSync(path.join(run, f)), before[i], `${f} unchanged`));
+  // the run's own record, as the refusal message suggests, resumes it too
+  const again = cola(['train', '--config', path.join(run, 'config.json'), '--out', run, '--resume']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /nothing to do/);
   files.forEach((f, i) => assert.deepEqual(fs.readFileSync(path.join(run, f)), before[i], `${f} unchanged`));
 });
 
