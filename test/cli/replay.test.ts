@@ -101,3 +101,37 @@ test('cola eval --run refuses data flags it takes from the run, and a base model
   assert.match(b.stderr, /is not the base model the run .* trained/);
   assert.doesNotMatch(a.stderr + b.stderr, /internal error|^\s+at /m);
 });
+
+test('cola eval --run on a full fine-tuning run scores its model/ (with the base tokenizer) to the logged dev loss', () => {
+  const text = (f: string, lines: string[]) => (fs.writeFileSync(p(f), lines.join('\n') + '\n'), p(f));
+  const train = text('train.txt', ['the cat sat on the mat.', 'hello the cat.', 'the mat sat.', 'hello hello.']);
+  const dev = text('dev.txt', ['the cat sat on the mat.', 'hello.']);
+  const full = p('full');
+  const r = cola([
+    'train',
+    '--model',
+    model,
+    '--data',
+    train,
+    '--dev-data',
+    dev,
+    '--method',
+    'full',
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '2',
+    '--out',
+    full,
+    '--quiet',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const e = cola(['eval', '--run', full, '--json']);
+  assert.equal(e.status, 0, e.stderr);
+  const got = JSON.parse(e.stdout) as Record<string, unknown>;
+  const last = events(full)
+    .filter((x) => x['event'] === 'eval')
+    .at(-1)!;
+  assert.equal(got['split'], 'dev', 'no test split: dev');
+  assert.equal(got['loss'], last['dev_loss']);
+});

@@ -57,7 +57,9 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   if (typeof modelDir !== 'string' || modelDir === 'unknown')
     throw new ColaError(`${file}: records no base model folder (a fineTune run without baseModel); give --model DIR`);
   const dtype = (v['dtype'] as string | undefined) ?? record.dtype;
-  const { model, tokenizer } = loadModelAndTokenizer({ ...v, dtype, model: modelDir });
+  // full fine-tuning's model/ holds weights only: the tokenizer is the base model's
+  const tokenizerDir = full && !fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? record.model : undefined;
+  const { model, tokenizer } = loadModelAndTokenizer({ ...v, dtype, model: modelDir }, undefined, tokenizerDir);
   if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash)
     throw new ColaError(`--model ${modelDir}: is not the base model the run ${runDir} trained (its weights differ from the recorded hash)`);
   const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
