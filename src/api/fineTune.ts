@@ -56,7 +56,6 @@ export function fineTune(o: FineTuneOptions): FineTuneResult {
     model: o.model,
     tokenizer: o.tokenizer,
     baseModel,
-    meta: { base_model: baseModel },
     onEvent: o.onEvent,
     shouldStop: o.shouldStop,
     report: o.report,

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runChain, type RunSummary } from '../cola/run.js';
 import type { RunConfig } from '../cola/runConfig.js';
-import { planRun } from '../cola/plan.js';
+import { planRun, type RunPlan } from '../cola/plan.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { withChatTemplate } from '../data/chatTemplates.js';
 import { ColaError } from '../errors.js';
@@ -16,29 +16,36 @@ import { writeRunReport } from '../report/runReport.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
+import { checkResume, type ResumeCheck } from './resumeCheck.js';
+import { runRecord, type RunRecord } from './runRecord.js';
 
 export interface FineTuneResult extends RunSummary {
   outDir: string;
   /** the whole chain as ONE PEFT LoRA (null for method 'full', which writes model/, and for a stopped run) */
   adapterDir: string | null;
   counts: { train: number; dev: number; test: number };
+  /** a --resume of a finished run: nothing was trained and no file was written */
+  alreadyDone?: boolean;
+  /** what that --resume allowed to change (resumeCheck.ts) */
+  notes?: string[];
 }
 
 /** What is known once the data is read, before the first step. */
 export interface RunStart {
   /** as written to config.json */
-  config: Record<string, unknown>;
+  config: RunRecord;
+  plan: RunPlan;
   totalSteps: number;
   links: number;
+  /** what a --resume allowed to change, one line each (resumeCheck.ts) */
+  notes: string[];
 }
 
 export interface TrainRunInputs {
   model: CausalLM;
   tokenizer: TextTokenizer;
-  /** base_model_name_or_path in adapter_config.json */
+  /** base_model_name_or_path in adapter_config.json, and `model` in config.json */
   baseModel: string;
-  /** recorded in config.json beside the run config (model folder, backend, ...) */
-  meta?: Record<string, unknown>;
   /** data already prepared (an experiment shares it across cells); default: from cfg.data */
   data?: PreparedData;
   onStart?: (s: RunStart) => void;
@@ -62,10 +69,17 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
     );
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
   if (cfg.resume && !hasCheckpoint(cfg.outDir)) throw new ColaError(`${cfg.outDir}: --resume given but the run folder has no checkpoint`);
+  // the base model's identity, before adapters wrap it
+  const record = runRecord(cfg, { model: o.model, baseModel: o.baseModel, counts: data.counts, truncated: data.truncated });
+  // micro-batches per epoch of the training objective (with --pack: of packed sequences)
+  const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
   // Locked, link-free and cleaned from here on; config.json only once the run can start.
   const folder = openRunFolder(cfg.outDir, cfg.resume);
   try {
-    return run(cfg, o, data);
+    // checked under the lock, before any write: a refused resume leaves the run as it was
+    const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null;
+    if (check?.finished) return alreadyDone(cfg, check, plan, data);
+    return run(cfg, o, data, { record, plan, notes: check?.notes ?? [] });
   } catch (e) {
     if (!cfg.resume && !hasCheckpoint(cfg.outDir)) removeFailedStart(folder);
     throw e;
@@ -74,12 +88,41 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   }
 }
 
-function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData): FineTuneResult {
-  const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated };
+/** A --resume of a finished run is a no-op (issue 16: it rewrote the done record with
+ * final_loss null): the summary comes from the done record, and no file of the run is
+ * touched (the folder was still opened: locked, checked for links, cleaned of dead
+ * processes' temp files). */
+function alreadyDone(cfg: RunConfig, check: ResumeCheck, plan: RunPlan, data: PreparedData): FineTuneResult {
+  const done = check.done!;
+  const finalLoss = typeof done['final_loss'] === 'number' ? done['final_loss'] : NaN;
+  const adapterDir = cfg.method === 'full' ? null : path.join(cfg.outDir, 'adapter');
+  const best = (done['best'] as FineTuneResult['best'] | undefined) ?? null;
+  const testMetrics = done['test'] as Record<string, number> | undefined;
+  const test = testMetrics && typeof done['test_step'] === 'number' ? { step: done['test_step'], metrics: testMetrics } : null;
+  return {
+    steps: plan.totalSteps,
+    links: plan.links,
+    stopped: false,
+    finalLoss,
+    best,
+    test,
+    outDir: cfg.outDir,
+    adapterDir,
+    counts: data.counts,
+    alreadyDone: true,
+    notes: check.notes,
+  };
+}
+
+function run(
+  cfg: RunConfig,
+  o: TrainRunInputs,
+  data: PreparedData,
+  s: { record: RunRecord; plan: RunPlan; notes: string[] },
+): FineTuneResult {
+  const { record: config, plan } = s;
   writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
-  // micro-batches per epoch of the training objective (with --pack: of packed sequences)
-  const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
-  o.onStart?.({ config, totalSteps: plan.totalSteps, links: plan.links.length });
+  o.onStart?.({ config, plan, totalSteps: plan.totalSteps, links: plan.links.length, notes: s.notes });
   const summary = runChain(cfg, {
     model: o.model,
     objective: data.train,

@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { ColaError } from '../errors.js';
 
 import { flagName, type FlagSpec, type FlagTable } from '../config/flags.js';
+import type { RunConfig } from '../cola/runConfig.js';
+import { runConfigFlags } from '../cola/runConfigFlags.js';
 
 /** One flag of a command: its type, default and help (see src/config/flags.ts). */
 export type OptionSpec = FlagSpec;
@@ -99,8 +101,23 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
     problems.push(`--config ${file}: expected a mapping of flag names to values`);
     return {};
   }
+  if (isRunRecord(data)) {
+    if (!specs['method']) {
+      problems.push(
+        `--config ${file}: is a run's config.json; replay the run with \`cola train --config ${file} --out NEW_DIR\`, evaluate it with \`cola eval --run DIR\``,
+      );
+      return {};
+    }
+    try {
+      data = replayValues(data, file);
+    } catch (e) {
+      if (!(e instanceof ColaError)) throw e;
+      problems.push(e.message);
+      return {};
+    }
+  }
   const out: OptionValues = {};
-  for (const [key, value] of Object.entries(data)) {
+  for (const [key, value] of Object.entries(data as object)) {
     const spec = specs[key];
     if (!spec) {
       problems.push(`${file}: unknown key "${key}"${suggest(key, Object.keys(specs))}`);
@@ -110,6 +127,23 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
     out[key] = resolvePath(convert(raw, spec, `${file}: key "${key}"`, problems), spec, file);
   }
   return out;
+}
+
+/** A run folder's config.json (api/runRecord.ts): the resolved run config under `run`. */
+function isRunRecord(data: object): data is { run: RunConfig; model?: unknown; dtype?: unknown } {
+  const run = (data as { run?: unknown }).run;
+  return typeof run === 'object' && run !== null && 'method' in run && 'budget' in run;
+}
+
+/** A run's config.json as `cola train` flags (issue 16: a run replays from its own record):
+ * the run config turned back into flags, the model folder and the dtype. The run folder
+ * is not taken: a replay writes to its own --out. */
+function replayValues(data: { run: RunConfig; model?: unknown; dtype?: unknown }, file: string): Record<string, unknown> {
+  const flags = Object.entries(runConfigFlags(data.run, file)).map(([k, v]) => [flagName(k), v]);
+  // fineTune without baseModel records "unknown": then --model must be given
+  const model = typeof data.model === 'string' && data.model !== 'unknown' ? { model: data.model } : {};
+  const dtype = data.dtype === 'f32' || data.dtype === 'bf16' ? { dtype: data.dtype } : {};
+  return { ...Object.fromEntries(flags), ...model, ...dtype };
 }
 
 /** A path in a config file (a FILE or DIR flag) is relative to that file's folder, so

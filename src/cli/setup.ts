@@ -54,7 +54,9 @@ export interface LoadedModel {
   dir: string;
 }
 
-export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): LoadedModel {
+/** `tokenizerDir`: where the tokenizer is when the weights' folder has none (a full
+ * fine-tuning run's model/ beside its base model's tokenizer). */
+export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tokenizerDir?: string): LoadedModel {
   const dir = dirOverride ?? (v['model'] as string | undefined);
   if (!dir)
     throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
@@ -63,6 +65,6 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): Lo
   const backend = getBackend(v['backend'] as BackendName | undefined);
   const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v) });
   checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
-  const tokenizer = loadTokenizer(dir);
+  const tokenizer = loadTokenizer(tokenizerDir ?? dir);
   return { backend, model, tokenizer, dir };
 }

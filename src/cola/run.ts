@@ -41,6 +41,8 @@ export interface RunSummary {
   stopped: boolean;
   finalLoss: number;
   best: Best | null;
+  /** test metrics of the best dev step (of the last step without dev); null without test */
+  test: Best | null;
 }
 
 export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
@@ -50,22 +52,33 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   const chain = new Chain(io.model, cfg, plan.links);
   if (cfg.resume) resume(chain, cfg, io.log);
   else io.log.reset();
+  // wall time of the whole run: a resume goes on from the last logged step's
+  const since = Date.now() - 1000 * (cfg.resume ? (lastLogged(io.log, 'step', 'elapsed_s') ?? 0) : 0);
+  const elapsed = (): number => (Date.now() - since) / 1000;
   const save = (): void => saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
   let lastLoss = NaN;
   for (const link of plan.links) {
     if (chain.step >= link.end) continue;
-    lastLoss = trainLink(chain, link, { cfg, io, plan, order }) ?? lastLoss;
+    lastLoss = trainLink(chain, link, { cfg, io, plan, order, elapsed }) ?? lastLoss;
     if (chain.step < link.end) {
       save();
-      return { steps: chain.step, links: plan.links, stopped: true, finalLoss: lastLoss, best: chain.best };
+      return { steps: chain.step, links: plan.links, stopped: true, finalLoss: lastLoss, best: chain.best, test: null };
     }
     const next = plan.links[link.index + 1];
     if (next) tieKnot(chain, link, next, io, order);
     save();
   }
   exportChain({ cfg, chain, links: plan.links, baseModel: io.baseModel, outDir: cfg.outDir });
-  io.log.write({ event: 'done', step: chain.step, final_loss: Number.isNaN(lastLoss) ? lastStepLoss(io.log) : lastLoss, best: chain.best });
-  return { steps: chain.step, links: plan.links, stopped: false, finalLoss: lastLoss, best: chain.best };
+  const test = finalTest(chain, io);
+  io.log.write({
+    event: 'done',
+    step: chain.step,
+    final_loss: Number.isNaN(lastLoss) ? lastLogged(io.log, 'step', 'loss') : lastLoss,
+    best: chain.best,
+    ...(test ? { test: test.metrics, test_step: test.step } : {}),
+    elapsed_s: elapsed(),
+  });
+  return { steps: chain.step, links: plan.links, stopped: false, finalLoss: lastLoss, best: chain.best, test };
 }
 
 interface LinkContext {
@@ -73,10 +86,12 @@ interface LinkContext {
   io: RunInputs;
   plan: RunPlan;
   order: DataOrder;
+  /** seconds since the run started (across resumes) */
+  elapsed: () => number;
 }
 
 /** One link's steps; returns the last step's loss (undefined when no step ran). */
-function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkContext): number | undefined {
+function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: LinkContext): number | undefined {
   const schedule = { kind: cfg.optim.schedule, peak: cfg.optim.lr, warmup: cfg.optim.warmupSteps, total: plan.totalSteps };
   const evalAt = new Set(plan.evalSteps);
   let loss: number | undefined;
@@ -109,6 +124,7 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkConte
         tokens,
         tokens_per_s: (tokens * 1000) / ms,
         ms,
+        elapsed_s: elapsed(),
       });
       if (io.dev && evalAt.has(r.step)) evaluate(chain, link, cfg, io);
       if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && r.step !== link.end)
@@ -166,14 +182,34 @@ function resume(chain: Chain, cfg: RunConfig, log: MetricsLog): void {
   log.truncate(state.metricsBytes);
 }
 
-/** The loss of the last step event (a run resumed at its last step trains no step). */
-function lastStepLoss(log: MetricsLog): number | null {
+/** Test metrics for the done record (issue 16: `cola train` prints and records them):
+ * those logged beside the best dev evaluation, or, for a run without dev, the final
+ * model's. Test never selects anything. */
+function finalTest(chain: Chain, io: RunInputs): Best | null {
+  if (!io.test) return null;
+  if (!io.dev) return { step: chain.step, metrics: noGrad(io.test) };
+  if (!chain.best) return null;
+  const e = lastEvent(io.log, (x) => x['event'] === 'eval' && x['step'] === chain.best!.step);
+  const metrics = Object.fromEntries(
+    Object.entries(e ?? {}).flatMap(([k, v]) => (k.startsWith('test_') && typeof v === 'number' ? [[k.slice(5), v]] : [])),
+  );
+  return Object.keys(metrics).length ? { step: chain.best.step, metrics } : null;
+}
+
+/** A numeric field of the last `event` record (a run resumed at its last step trains no
+ * step: its final loss is the last logged one). */
+function lastLogged(log: MetricsLog, event: string, key: string): number | null {
+  const e = lastEvent(log, (x) => x['event'] === event && typeof x[key] === 'number');
+  return e ? (e[key] as number) : null;
+}
+
+function lastEvent(log: MetricsLog, match: (e: Record<string, unknown>) => boolean): Record<string, unknown> | null {
   if (!fs.existsSync(log.file)) return null;
   const lines = fs.readFileSync(log.file, 'utf8').trim().split('\n').reverse();
   for (const line of lines) {
     try {
-      const e = JSON.parse(line) as { event?: string; loss?: number };
-      if (e.event === 'step' && typeof e.loss === 'number') return e.loss;
+      const e = JSON.parse(line) as Record<string, unknown>;
+      if (match(e)) return e;
     } catch {
       // a cut line
     }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { trainRun } from '../api/trainRun.js';
 import type { RunSummary } from '../cola/run.js';
 import { resolveRunConfig, type RunConfig } from '../cola/runConfig.js';
+import { settingsDiff } from '../config/settingsDiff.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject, writeJsonAtomic } from '../io/fileIo.js';
 import { readRun } from '../report/runData.js';
@@ -14,7 +15,7 @@ import { dataSettings, reportMetrics, type TaskRef } from './data.js';
 import type { ExperimentConfig } from './flags.js';
 import { cellDir, type Cell } from './grid.js';
 import type { MethodSpec } from './methods.js';
-import { devAndTokens, readResult, RESULT_FILE, settingsDiff, type CellResult } from './result.js';
+import { devAndTokens, readResult, RESULT_FILE, type CellResult } from './result.js';
 import type { Session } from './session.js';
 
 const CELL_FILE = 'cell.json';
@@ -88,7 +89,7 @@ export function runCell(inp: CellInputs): CellOutcome {
 }
 
 function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Record<string, unknown>): RunSummary {
-  const { model, tokenizer, dir, backend } = inp.session.model(cfg.method === 'full');
+  const { model, tokenizer, dir } = inp.session.model(cfg.method === 'full');
   if (!cfg.resume) {
     fs.mkdirSync(cfg.outDir, { recursive: true });
     writeJsonAtomic(path.join(cfg.outDir, CELL_FILE), { ...inp.cell, settings });
@@ -97,7 +98,6 @@ function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Re
     model,
     tokenizer,
     baseModel: path.resolve(dir),
-    meta: { model: path.resolve(dir), backend: backend.name },
     data,
     shouldStop: inp.shouldStop,
   });

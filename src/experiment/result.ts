@@ -60,22 +60,3 @@ export function devAndTokens(runDir: string, links: Link[]): { perLink: DevPoint
   if (!last) throw new ColaError(`${runDir}/metrics.jsonl has no dev evaluation; remove the folder to rerun the cell`);
   return { perLink, final: strip(last.metrics), tokens: run.steps.reduce((s, e) => s + (e.tokens ?? 0), 0) };
 }
-
-/** Nested settings as dotted keys ("run.epochs"), so a difference names the one flag. */
-function flatten(o: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v))
-      Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}.`));
-    else out[`${prefix}${k}`] = v;
-  }
-  return out;
-}
-
-/** The settings that differ, as "key: old → new" lines (empty when they agree). */
-export function settingsDiff(old: Record<string, unknown>, now: Record<string, unknown>): string[] {
-  const [a, b] = [flatten(old), flatten(now)];
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  const show = (x: unknown) => (x === undefined ? 'unset' : JSON.stringify(x));
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${show(a[k])} → ${show(b[k])}`);
-}

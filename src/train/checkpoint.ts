@@ -49,6 +49,21 @@ export function hasCheckpoint(runDir: string): boolean {
   return [DIR, `${DIR}.old`].some((name) => fs.existsSync(path.join(runDir, name, 'state.json')));
 }
 
+/** The JSON state of the newest checkpoint without its arrays (a resume check reads the
+ * step and the merged links before loading any tensor), or null when there is none. */
+export function readCheckpointState(runDir: string): { state: Record<string, unknown>; file: string } | null {
+  for (const name of [DIR, `${DIR}.old`]) {
+    const file = path.join(runDir, name, 'state.json');
+    if (!fs.existsSync(file)) continue;
+    try {
+      return { state: JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>, file };
+    } catch {
+      throw new ColaError(`${file}: unreadable checkpoint state; remove ${path.dirname(file)} to restart the run`);
+    }
+  }
+  return null;
+}
+
 /** The newest whole checkpoint, or null when the run has none. */
 export function loadCheckpoint(runDir: string): Checkpoint | null {
   for (const name of [DIR, `${DIR}.old`]) {

@@ -12,6 +12,7 @@ import { prepareData, textChunks } from '../../train/prepare.js';
 import type { Command } from '../command.js';
 import { specsOf, type OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
+import { evaluateRun } from './evalRun.js';
 
 // train's data flags minus --dev-data: eval scores one file or one split.
 const evalDataOptions = Object.fromEntries(Object.entries(specsOf(DATA_FLAGS)).filter(([k]) => k !== 'dev-data'));
@@ -19,8 +20,14 @@ const evalDataOptions = Object.fromEntries(Object.entries(specsOf(DATA_FLAGS)).f
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate a model (optionally with an adapter) on one of the paper's tasks or a data file",
-  usage: 'cola eval --model DIR [--adapter DIR] (--task NAME --data-dir DIR | --data FILE.jsonl|.txt) [--split dev|test] [--json]',
+  usage:
+    'cola eval (--run RUN_DIR | --model DIR [--adapter DIR] (--task NAME --data-dir DIR | --data FILE.jsonl|.txt)) [--split dev|test] [--json]',
   options: {
+    run: {
+      type: 'string',
+      meta: 'DIR',
+      help: "evaluate a cola train run: its base model, adapter, task or data and sampling from RUN_DIR/config.json (dev and test are the run's own splits)",
+    },
     ...modelOptions,
     adapter: { type: 'string', meta: 'DIR', help: 'PEFT adapter folder to apply (e.g. RUN_DIR/adapter)' },
     ...evalDataOptions,
@@ -31,14 +38,14 @@ export const evalCommand: Command = {
     },
     split: {
       type: 'string',
-      default: 'test',
       choices: ['dev', 'test'],
-      help: 'which split of the task to score (a --data file is scored whole)',
+      help: 'which split of the task to score (default test; with --run, test when the run has one, else dev; a --data file is scored whole)',
     },
-    seed: { type: 'int', default: 0, help: 'seed of the task sampling (as train --seed / --data-seed)' },
+    seed: { type: 'int', help: 'seed of the task sampling (as train --seed / --data-seed; default 0)' },
     json: { type: 'boolean', help: 'print one JSON object of metrics on stdout' },
   },
   run(v) {
+    if (v['run'] !== undefined) return printRun(v);
     if (v['task'] && v['data']) throw new ColaError('give either --task NAME --data-dir DIR or --data FILE, not both');
     if (v['task'] && v['skip-bad'])
       throw new ColaError("--skip-bad applies to --data JSONL files; the paper's task files are read whole (drop --skip-bad)");
@@ -51,7 +58,7 @@ export const evalCommand: Command = {
     const { model, tokenizer: folderTokenizer } = loadModelAndTokenizer(v);
     const tokenizer = withChatTemplate(folderTokenizer, v['chat-template'] as string | undefined);
     if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
-    const split = v['split'] as 'dev' | 'test';
+    const split = (v['split'] as 'dev' | 'test' | undefined) ?? 'test';
     // Sequences longer than the model's context cannot be scored: cut them to fit.
     const maxPositions = model.dims.maxPositions;
     const asked = v['max-length'] as number | undefined;
@@ -73,18 +80,27 @@ export const evalCommand: Command = {
       ...metrics,
     };
     if (v['json']) process.stdout.write(JSON.stringify(out) + '\n');
-    else
-      process.stdout.write(
-        `${where}: ${Object.entries(metrics)
-          .map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`)
-          .join(', ')}\n`,
-      );
+    else process.stdout.write(`${where}: ${formatMetrics(metrics)}\n`);
     return 0;
   },
 };
 
+function printRun(v: OptionValues): number {
+  const r = evaluateRun(v);
+  const out = { run: v['run'], split: r.split, ...(r.adapter ? { adapter: r.adapter } : {}), ...r.metrics };
+  if (v['json']) process.stdout.write(JSON.stringify(out) + '\n');
+  else process.stdout.write(`${v['run'] as string} ${r.split}: ${formatMetrics(r.metrics)}\n`);
+  return 0;
+}
+
+function formatMetrics(m: Metrics): string {
+  return Object.entries(m)
+    .map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`)
+    .join(', ');
+}
+
 function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v: OptionValues): Metrics {
-  const seed = v['seed'] as number;
+  const seed = (v['seed'] as number | undefined) ?? 0;
   const data = prepareData(
     {
       task: v['task'] as string,

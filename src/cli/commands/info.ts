@@ -6,7 +6,10 @@ import { linearModules } from '../../lora/inject.js';
 import { checkpointSummary, loadModel } from '../../models/load.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
+import { RUN_FLAGS } from '../../cola/runFlags.js';
+import { estimateTrainingMemory, modelShapeOf, type MemoryEstimate } from '../../models/memoryEstimate.js';
 import type { Command } from '../command.js';
+import { memoryLine } from './trainDryRun.js';
 import type { OptionValues } from '../options.js';
 import { maxMemoryOf, modelOptions } from '../setup.js';
 
@@ -62,6 +65,7 @@ export const infoCommand: Command = {
       memory_bytes: bytes,
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
+      ...trainingEstimates(dir, dtype),
     };
     if (v['json']) {
       process.stdout.write(JSON.stringify(info) + '\n');
@@ -72,11 +76,35 @@ export const infoCommand: Command = {
         `${dir}: ${info.model_type}, ${info.layers} layers, hidden ${info.hidden}, ${info.heads} heads (${info.kv_heads} kv), vocab ${info.vocab}, context ${info.max_positions}`,
         `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}, ${formatBytes(bytes)}; checkpoint ${info.checkpoint_dtype})`,
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
+        `training at cola train's defaults (LoRA r ${RUN_FLAGS.rank.default} on ${RUN_FLAGS.targets.default.join(', ')}, batch ${RUN_FLAGS.batchSize.default}, sequences of the full context ${info.max_positions}):`,
+        `  ${memoryLine(info.training_memory, { batch: RUN_FLAGS.batchSize.default, seq: info.training_seq, dtype, checkpointing: false })}`,
+        `  with --gradient-checkpointing: ${formatBytes(info.training_memory_checkpointing.total)} (activations ${formatBytes(info.training_memory_checkpointing.activations)}); \`cola train --dry-run\` estimates your own settings`,
       ].join('\n') + '\n',
     );
     return 0;
   },
 };
+
+/** The peak-memory estimate of training at cola train's defaults (memoryEstimate.ts),
+ * without and with gradient checkpointing: the same function as `cola train --dry-run`. */
+function trainingEstimates(
+  dir: string,
+  dtype: 'f32' | 'bf16',
+): { training_seq: number; training_memory: MemoryEstimate; training_memory_checkpointing: MemoryEstimate } {
+  const shape = modelShapeOf(dir);
+  const at = (gradientCheckpointing: boolean): MemoryEstimate =>
+    estimateTrainingMemory(shape, {
+      method: 'cola',
+      dtype,
+      batch: RUN_FLAGS.batchSize.default,
+      seq: shape.context,
+      rank: RUN_FLAGS.rank.default,
+      links: 3,
+      targets: [...RUN_FLAGS.targets.default],
+      gradientCheckpointing,
+    });
+  return { training_seq: shape.context, training_memory: at(false), training_memory_checkpointing: at(true) };
+}
 
 /** Parameter count and linear modules of the loaded model (small folders only). */
 function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { parameters: number; targets: LoraTargets } {

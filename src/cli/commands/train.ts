@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
+import { printDryRun } from './trainDryRun.js';
 import { runtimeLine } from '../../backend/runtime.js';
 import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
@@ -15,11 +16,16 @@ import { stoppable } from '../worker.js';
 export const outputOptions: OptionSpecs = {
   quiet: { type: 'boolean', help: 'print nothing while training' },
   json: { type: 'boolean', help: 'print machine-readable JSON events on stdout' },
+  'dry-run': {
+    type: 'boolean',
+    help: 'print the effective config, the chain plan (links, knots, steps) and a peak-memory estimate, then exit: no weight is read, no file written',
+  },
 };
 
 /** The run, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
 function train(v: OptionValues, shouldStop: () => boolean): number {
   const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
+  if (v['dry-run']) return printDryRun(cfg, v);
   const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
   const mode: OutputMode = v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
   if (mode === 'progress') process.stderr.write(`cola train: ${runtimeLine(backend.name, model.weightDtype)}\n`);
@@ -27,24 +33,38 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
   const r = trainRun(cfg, {
     model,
     tokenizer,
-    meta: { model: path.resolve(dir), backend: backend.name },
     baseModel: path.resolve(dir),
     onStart: (s) => {
+      if (mode !== 'quiet') for (const n of s.notes) process.stderr.write(`cola train --resume: ${n}\n`);
       if (mode === 'progress') process.stderr.write(`cola train: ${JSON.stringify(s.config)}\n`);
       print = progressPrinter(mode, s.totalSteps, s.links);
     },
     onEvent: (e) => print(e),
     shouldStop,
   });
+  if (r.alreadyDone) {
+    if (mode !== 'quiet') for (const n of r.notes ?? []) process.stderr.write(`cola train --resume: ${n}\n`);
+    if (mode !== 'quiet') process.stderr.write(`cola train: ${cfg.outDir} already finished (${r.steps} steps); nothing to do\n`);
+    return 0;
+  }
   if (r.stopped) {
     process.stderr.write(`cola train: stopped at step ${r.steps} with a checkpoint; resume with the same command plus --resume\n`);
     return 130;
   }
-  if (mode !== 'json')
+  if (mode !== 'json') {
+    if (r.best) process.stderr.write(`cola train: best dev ${metricsLine(r.best.metrics)} at step ${r.best.step}\n`);
+    if (r.test) process.stderr.write(`cola train: test ${metricsLine(r.test.metrics)} (the model of step ${r.test.step})\n`);
     process.stderr.write(
       `cola train: done, ${r.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, ${REPORT_FILE})\n`,
     );
+  }
   return 0;
+}
+
+function metricsLine(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, x]) => `${k} ${Number.isInteger(x) ? x : x.toFixed(4)}`)
+    .join(', ');
 }
 
 export const trainCommand = stoppable({

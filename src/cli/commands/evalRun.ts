@@ -1,0 +1,74 @@
+/** `cola eval --run DIR`: evaluate a run with everything taken from its config.json (issue
+ * 16: the dev score changed unless every sampling flag was repeated): the base model
+ * (checked by its hash), the run's adapter, the task or data files and their sampling,
+ * so dev and test are the run's own splits and the dev score is the one it logged. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunRecord } from '../../api/runRecord.js';
+import { withChatTemplate } from '../../data/chatTemplates.js';
+import { ColaError } from '../../errors.js';
+import type { Metrics } from '../../eval/evaluate.js';
+import { readJsonObject } from '../../io/fileIo.js';
+import { loadPeftAdapter } from '../../lora/peft.js';
+import { modelIdentity } from '../../models/modelIdentity.js';
+import { prepareData } from '../../train/prepare.js';
+import type { OptionValues } from '../options.js';
+import { loadModelAndTokenizer } from '../setup.js';
+
+/** eval flags that choose data or its sampling: --run takes them from the run. */
+const DATA_CHOICES = [
+  'task',
+  'data',
+  'data-dir',
+  'boolq-from-val',
+  'fewglue',
+  'data-seed',
+  'num-train',
+  'num-dev',
+  'num-test',
+  'max-length',
+  'skip-bad',
+  'chat-template',
+  'seed',
+];
+
+export interface RunEvaluation {
+  split: 'dev' | 'test';
+  adapter: string | null;
+  metrics: Metrics;
+}
+
+export function evaluateRun(v: OptionValues): RunEvaluation {
+  const runDir = v['run'] as string;
+  const given = DATA_CHOICES.filter((k) => v[k] !== undefined && v[k] !== false);
+  if (given.length)
+    throw new ColaError(
+      `--run takes the data and its sampling from the run's config.json; drop ${given.map((k) => `--${k}`).join(', ')} (or evaluate without --run)`,
+    );
+  const file = path.join(runDir, 'config.json');
+  if (!fs.existsSync(file)) throw new ColaError(`--run ${runDir}: no config.json there; expected a cola train run folder`);
+  const record = readJsonObject(file) as unknown as RunRecord;
+  const run = record.run;
+  if (typeof run !== 'object' || run === null || typeof run.data !== 'object' || run.data === null)
+    throw new ColaError(`${file}: not a cola run's config.json (no "run" settings)`);
+  const full = run.method === 'full';
+  // full fine-tuning writes the trained model itself; the others an adapter of the base model
+  const modelDir = (v['model'] as string | undefined) ?? (full ? path.join(runDir, 'model') : record.model);
+  if (typeof modelDir !== 'string' || modelDir === 'unknown')
+    throw new ColaError(`${file}: records no base model folder (a fineTune run without baseModel); give --model DIR`);
+  const dtype = (v['dtype'] as string | undefined) ?? record.dtype;
+  // full fine-tuning's model/ holds weights only: the tokenizer is the base model's
+  const tokenizerDir = full && !fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? record.model : undefined;
+  const { model, tokenizer } = loadModelAndTokenizer({ ...v, dtype, model: modelDir }, undefined, tokenizerDir);
+  if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash)
+    throw new ColaError(`--model ${modelDir}: is not the base model the run ${runDir} trained (its weights differ from the recorded hash)`);
+  const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
+  if (adapter) loadPeftAdapter(model, adapter);
+  const data = prepareData(run.data, withChatTemplate(tokenizer, run.data.chatTemplate), {
+    contextLength: model.dims.maxPositions,
+    modelType: model.dims.modelType,
+  });
+  const split = (v['split'] as 'dev' | 'test' | undefined) ?? (data.hasSplit('test') ? 'test' : 'dev');
+  if (!data.hasSplit(split)) throw new ColaError(`--run ${runDir}: the run has no ${split} split`);
+  return { split, adapter, metrics: data.evaluate(model, split) };
+}
