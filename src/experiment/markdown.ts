@@ -71,6 +71,9 @@ function gridTable(rows: SummaryRow[], lrs: number[]): string[] {
 function budgetLine(b: BudgetRow[]): string {
   const uneven = b.filter((r) => r.steps.length > 1 || r.tokens.length > 1);
   const steps = [...new Set(b.flatMap((r) => r.steps))].join(', ');
+  const early = b.reduce((s, r) => s + r.stoppedEarly, 0);
+  if (early)
+    return `Early stopping ended ${early} run(s) before the budget, so runs trained different steps: ${b.map((r) => `seed ${r.seed}: steps ${r.steps.join('/')}`).join('; ')}.`;
   if (uneven.length)
     return `**Unequal budgets** (a bug, or cells from different settings): ${uneven.map((r) => `seed ${r.seed}: steps ${r.steps.join('/')}, tokens ${r.tokens.join('/')}`).join('; ')}.`;
   const tokens = b.map((r) => `${r.tokens[0]} (seed ${r.seed})`).join(', ');
