@@ -12,6 +12,7 @@ import { makeRunConfig, type RunConfig } from '../../src/cola/runConfig.js';
 import { ColaError } from '../../src/errors.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
 import type { CausalLM } from '../../src/models/causalLM.js';
+import { writeRunReport } from '../../src/report/runReport.js';
 import { MetricsLog } from '../../src/train/metricsLog.js';
 import { lmObjective } from '../../src/train/objective.js';
 import { config, examples, logitsOf, model } from './tinyRun.js';
@@ -101,6 +102,8 @@ test('a stopped COLA chain: later links never train; adapter/ and chain.json hol
   assert.deepEqual(manifest.early_stop, { step: 6, bestStep: 4, patience: 2 });
   const adapterCfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter', 'adapter_config.json'), 'utf8'));
   assert.equal(adapterCfg.r, 8, 'rank of the two links that trained (4 + 4), not of the planned three');
+  const html = fs.readFileSync(writeRunReport(dir), 'utf8');
+  assert.match(html, /stopped early at step 6: 2 evaluations without improvement \(best at step 4\)/);
   const fresh = model();
   loadPeftAdapter(fresh, path.join(dir, 'adapter'));
   const [want, got] = [logitsOf(trained), logitsOf(fresh)];
