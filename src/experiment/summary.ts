@@ -84,6 +84,7 @@ export function reportResults(out: string, cells: CellResult[], rows: SummaryRow
       seed: c.seed,
       dev: devScore(c),
       test: c.test[c.metric] ?? null,
+      metric: c.metric,
       runDir: path.join(out, c.runDir),
     })),
     summary: rows.map((r) => ({

@@ -124,8 +124,7 @@ function addEvent(run: RunData, e: Json): void {
   if (e.event === 'done') {
     const stop = isObject(e.early_stop) ? numbers(e.early_stop, ['step', 'best_step', 'patience'] as const) : undefined;
     run.done = { step, elapsed_s: num(e.elapsed_s), final: isObject(e.final) ? e.final : {}, earlyStop: stop };
-  }
-  else if (step === undefined) return;
+  } else if (step === undefined) return;
   else if (e.event === 'step') run.steps.push({ step, ...numbers(e, STEP_KEYS) });
   else if (e.event === 'eval') run.evals.push({ step, link: num(e.link), metrics: devMetrics(e), test: testMetrics(e) });
   else if (e.event === 'knot') run.knots.push({ step, ...numbers(e, KNOT_KEYS) });
