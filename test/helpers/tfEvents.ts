@@ -30,9 +30,13 @@ function fields(b: Uint8Array): Field[] {
     const key = Number(varint());
     const [field, wire] = [key >> 3, key & 7];
     if (wire === 0) out.push({ field, wire, value: varint() });
-    else if (wire === 1) (out.push({ field, wire, value: view.getFloat64(i, true) }), (i += 8));
-    else if (wire === 5) (out.push({ field, wire, value: view.getFloat32(i, true) }), (i += 4));
-    else if (wire === 2) {
+    else if (wire === 1) {
+      out.push({ field, wire, value: view.getFloat64(i, true) });
+      i += 8;
+    } else if (wire === 5) {
+      out.push({ field, wire, value: view.getFloat32(i, true) });
+      i += 4;
+    } else if (wire === 2) {
       const n = Number(varint());
       out.push({ field, wire, value: b.subarray(i, i + n) });
       i += n;
