@@ -8,7 +8,9 @@
  * leaves a key it lacks empty, so the header only grows as new kinds of events appear
  * (the first eval adds dev_* columns), and the same log always gives the same file. */
 import type { Scalar } from '../report/tensorboard.js';
-import type { RunEvent } from './metricsLog.js';
+
+/** A metrics.jsonl event (metricsLog.ts's RunEvent; restated to keep the two files apart). */
+type RunEvent = { event: string; [key: string]: unknown };
 
 const LEAD = ['event', 'step', 'link'];
 
