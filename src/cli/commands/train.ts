@@ -40,10 +40,14 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
     process.stderr.write(`cola train: stopped at step ${r.steps} with a checkpoint; resume with the same command plus --resume\n`);
     return 130;
   }
-  if (mode !== 'json')
+  if (mode !== 'json') {
+    const early = r.earlyStop
+      ? ` (stopped early: ${r.earlyStop.patience} evaluations without improvement; best at step ${r.earlyStop.bestStep})`
+      : '';
     process.stderr.write(
-      `cola train: done, ${r.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, ${REPORT_FILE})\n`,
+      `cola train: done, ${r.steps} steps${early}; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, metrics.csv, ${REPORT_FILE})\n`,
     );
+  }
   return 0;
 }
 
