@@ -26,7 +26,7 @@ export function dryRun(cfg: RunConfig, o: { modelDir: string; tokenizer: TextTok
     modelType: shape.modelType,
   });
   if (data.counts.train === 0) throw new ColaError(`${cfg.data.data ?? cfg.data.task}: no training examples; nothing to train on`);
-  const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
+  const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
   const seq = data.train.lengths().reduce((a, b) => Math.max(a, b), 0);
   const dtype = cfg.method === 'full' ? 'f32' : (o.dtype ?? shape.storedDtype);
   const memory = estimateTrainingMemory(shape, {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runChain, type RunSummary } from '../cola/run.js';
 import type { RunConfig } from '../cola/runConfig.js';
+import { checkEarlyStopping, trainedLinks } from '../cola/earlyStop.js';
 import { planRun, type RunPlan } from '../cola/plan.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { withChatTemplate } from '../data/chatTemplates.js';
@@ -14,7 +15,8 @@ import { openRunFolder, type RunFolder } from '../io/runFolder.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { writeRunReport } from '../report/runReport.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
-import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
+import { METRICS_CSV, MetricsLog, type RunEvent } from '../train/metricsLog.js';
+import { EVENT_FILE } from '../report/tensorboard.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
 import { checkResume, type ResumeCheck } from './resumeCheck.js';
 import { runRecord, type RunRecord } from './runRecord.js';
@@ -68,6 +70,7 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
       `${cfg.data.data ?? cfg.data.task}: the training examples have no token to predict (a chat template or prompt format that renders nothing?); nothing to train on`,
     );
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
+  checkEarlyStopping(cfg, planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize)), data.hasSplit('dev'));
   if (cfg.resume && !hasCheckpoint(cfg.outDir)) throw new ColaError(`${cfg.outDir}: --resume given but the run folder has no checkpoint`);
   // the base model's identity, before adapters wrap it
   const record = runRecord(cfg, { model: o.model, baseModel: o.baseModel, counts: data.counts, truncated: data.truncated });
@@ -99,9 +102,12 @@ function alreadyDone(cfg: RunConfig, check: ResumeCheck, plan: RunPlan, data: Pr
   const best = (done['best'] as FineTuneResult['best'] | undefined) ?? null;
   const testMetrics = done['test'] as Record<string, number> | undefined;
   const test = testMetrics && typeof done['test_step'] === 'number' ? { step: done['test_step'], metrics: testMetrics } : null;
+  const stop = done['early_stop'] as { step: number; best_step: number; patience: number } | undefined;
+  const earlyStop = stop ? { step: stop.step, bestStep: stop.best_step, patience: stop.patience } : null;
   return {
-    steps: plan.totalSteps,
-    links: plan.links,
+    steps: earlyStop ? earlyStop.step : plan.totalSteps,
+    links: earlyStop ? trainedLinks(plan.links, earlyStop.step) : plan.links,
+    earlyStop,
     stopped: false,
     finalLoss,
     best,
@@ -129,7 +135,7 @@ function run(
     dev: data.hasSplit('dev') ? () => data.evaluate(o.model, 'dev') : undefined,
     test: data.hasSplit('test') ? () => data.evaluate(o.model, 'test') : undefined,
     metric: { name: data.kind === 'lm' ? 'perplexity' : 'accuracy', higherIsBetter: data.higherIsBetter },
-    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : []),
+    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : [], { tensorboard: cfg.reportTo === 'tensorboard' }),
     shouldStop: o.shouldStop ?? (() => false),
     baseModel: o.baseModel,
   });
@@ -140,7 +146,19 @@ function run(
 
 /** What a fresh run writes before its first checkpoint; removed when it fails before one,
  * so a failed start leaves the folder as it found it. */
-const RUN_OUTPUTS = ['config.json', 'metrics.jsonl', 'report.html', 'chain.json', 'adapter', 'best', 'links', 'model', 'checkpoint.tmp'];
+const RUN_OUTPUTS = [
+  'config.json',
+  'metrics.jsonl',
+  METRICS_CSV,
+  EVENT_FILE,
+  'report.html',
+  'chain.json',
+  'adapter',
+  'best',
+  'links',
+  'model',
+  'checkpoint.tmp',
+];
 
 function removeFailedStart(folder: RunFolder): void {
   for (const name of RUN_OUTPUTS) fs.rmSync(path.join(folder.dir, name), { recursive: true, force: true });

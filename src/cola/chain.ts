@@ -16,6 +16,7 @@ import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { parseChainState, type Best, type ChainState } from './chainState.js';
+import type { EarlyStop } from './earlyStop.js';
 import { ChainHistory } from './history.js';
 import { moduleRank, type Link } from './plan.js';
 import type { RunConfig } from './runConfig.js';
@@ -35,6 +36,10 @@ export class Chain {
   optimizer: AdamW;
   step = 0;
   best: Best | null = null;
+  /** dev evaluations in a row that did not beat `best` (early stopping's count) */
+  sinceBest = 0;
+  /** set when the run stopped early (earlyStop.ts); the chain trains no further */
+  earlyStop: EarlyStop | null = null;
   private readonly full: boolean;
 
   /** Wraps the targeted layers in the first link's adapters (or unfreezes every weight
@@ -97,8 +102,9 @@ export class Chain {
     return { deltaNorm: Math.sqrt(sq) };
   }
 
-  /** Dev metrics now; a better one than the best so far (by `key`) becomes the best.
-   * Returns whether it did. */
+  /** Dev metrics now; a better one than the best so far (by `key`) becomes the best
+   * (a tie does not), else the count of evaluations since the best grows. Returns
+   * whether it improved. */
   evaluate(dev: () => Metrics, key: string, higherIsBetter: boolean): { metrics: Metrics; improved: boolean } {
     this.setTraining(false);
     const metrics = noGrad(dev);
@@ -109,6 +115,7 @@ export class Chain {
     const prev = this.best?.metrics[key];
     const improved = prev === undefined || (higherIsBetter ? value > prev : value < prev);
     if (improved) this.best = { step: this.step, metrics };
+    this.sinceBest = improved ? 0 : this.sinceBest + 1;
     return { metrics, improved };
   }
 
@@ -133,6 +140,8 @@ export class Chain {
       step: this.step,
       optimT: this.optimizer.t,
       best: this.best,
+      sinceBest: this.sinceBest,
+      earlyStop: this.earlyStop,
       metricsBytes,
       links: this.history.links.map((link) => Object.fromEntries([...link].map(([p, f]) => [p, { r: f.r, alpha: f.alpha }]))),
     };
@@ -174,6 +183,8 @@ export class Chain {
     this.optimizer.t = state.optimT;
     this.step = state.step;
     this.best = state.best;
+    this.sinceBest = state.sinceBest;
+    this.earlyStop = state.earlyStop;
     return state;
   }
 

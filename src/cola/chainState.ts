@@ -2,6 +2,7 @@
  * or foreign state.json is refused, naming the key, instead of being read with casts). */
 import { ColaError } from '../errors.js';
 import type { Metrics } from '../eval/evaluate.js';
+import type { EarlyStop } from './earlyStop.js';
 
 export interface Best {
   step: number;
@@ -14,6 +15,10 @@ export interface ChainState {
   /** the live optimizer's bias-correction step */
   optimT: number;
   best: Best | null;
+  /** dev evaluations in a row without a better value than `best` (early stopping) */
+  sinceBest: number;
+  /** the early stop, once the run stopped early (a resume then trains nothing) */
+  earlyStop: EarlyStop | null;
   /** metrics.jsonl length when the checkpoint was taken (a resume truncates to it) */
   metricsBytes: number;
   /** per merged link, per module path: the rank and alpha its factors were trained with */
@@ -38,6 +43,13 @@ export function parseChainState(raw: Record<string, unknown>, file: string): Cha
     if (typeof b !== 'object' || !isCount(b.step) || typeof b.metrics !== 'object' || b.metrics === null)
       bad('best', '{ step, metrics } or null');
   }
+  // absent in checkpoints written before early stopping existed: no count, no stop
+  if (raw['sinceBest'] !== undefined && !isCount(raw['sinceBest'])) bad('sinceBest', 'a count of evaluations');
+  const stop = raw['earlyStop'] as EarlyStop | null | undefined;
+  if (stop !== null && stop !== undefined) {
+    if (typeof stop !== 'object' || !isCount(stop.step) || !isCount(stop.bestStep) || !isCount(stop.patience))
+      bad('earlyStop', '{ step, bestStep, patience } or null');
+  }
   const links = raw['links'];
   if (!Array.isArray(links)) bad('links', 'a list');
   for (const link of links as unknown[]) {
@@ -50,6 +62,8 @@ export function parseChainState(raw: Record<string, unknown>, file: string): Cha
     step: raw['step'] as number,
     optimT: raw['optimT'] as number,
     best: (best as Best | undefined) ?? null,
+    sinceBest: (raw['sinceBest'] as number | undefined) ?? 0,
+    earlyStop: stop ?? null,
     metricsBytes: raw['metricsBytes'] as number,
     links: links as ChainState['links'],
   };

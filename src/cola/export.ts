@@ -25,7 +25,7 @@ function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHisto
 export interface ExportArgs {
   cfg: RunConfig;
   chain: Chain;
-  /** the planned links, for chain.json */
+  /** the links, for chain.json: the planned ones, or those that trained when the run stopped early */
   links: readonly Link[];
   baseModel: string;
   outDir: string;
@@ -75,8 +75,14 @@ function manifest({ cfg, chain, links, baseModel }: ExportArgs): Record<string, 
     knots: links.slice(1).map((l) => l.start),
     chain_schedule: cfg.chain.schedule,
     optimizer_reset: cfg.chain.optimizerReset,
-    eval: { every: cfg.eval.every === 0 ? 'epoch' : cfg.eval.every, at_knots: cfg.eval.atKnots, select_by: cfg.eval.selectBy },
+    eval: {
+      every: cfg.eval.every === 0 ? 'epoch' : cfg.eval.every,
+      at_knots: cfg.eval.atKnots,
+      select_by: cfg.eval.selectBy,
+      early_stopping_patience: cfg.eval.earlyStoppingPatience ?? null,
+    },
     best: chain.best,
+    early_stop: chain.earlyStop,
     targets: chain.layers.map(([p]) => p),
     links: links.map((l, j) => {
       const f = factors(j);

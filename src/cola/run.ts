@@ -16,6 +16,7 @@ import type { MetricsLog } from '../train/metricsLog.js';
 import type { Objective } from '../train/objective.js';
 import { Chain } from './chain.js';
 import type { Best } from './chainState.js';
+import { checkEarlyStopping, shouldStopEarly, trainedLinks, type EarlyStop } from './earlyStop.js';
 import { exportChain } from './export.js';
 import { planRun, type Link, type RunPlan } from './plan.js';
 import type { RunConfig } from './runConfig.js';
@@ -38,47 +39,65 @@ export interface RunInputs {
 export interface RunSummary {
   steps: number;
   links: Link[];
+  /** interrupted (shouldStop): the run can resume; false for a finished run, early stop included */
   stopped: boolean;
   finalLoss: number;
   best: Best | null;
   /** test metrics of the best dev step (of the last step without dev); null without test */
   test: Best | null;
+  /** set when early stopping ended the run (links then holds only the links that trained) */
+  earlyStop: EarlyStop | null;
 }
 
 export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
-  fs.mkdirSync(cfg.outDir, { recursive: true });
   const order = new DataOrder(io.objective.lengths(), cfg.budget.batchSize, cfg.seed);
   const plan = planRun(cfg, order.perEpoch);
+  checkEarlyStopping(cfg, plan, io.dev !== undefined);
+  fs.mkdirSync(cfg.outDir, { recursive: true });
   const chain = new Chain(io.model, cfg, plan.links);
   if (cfg.resume) resume(chain, cfg, io.log);
   else io.log.reset();
   // wall time of the whole run: a resume goes on from the last logged step's
   const since = Date.now() - 1000 * (cfg.resume ? (lastLogged(io.log, 'step', 'elapsed_s') ?? 0) : 0);
   const elapsed = (): number => (Date.now() - since) / 1000;
-  const save = (): void => saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+  const save = (): void => {
+    saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+    io.log.flush();
+  };
   let lastLoss = NaN;
   for (const link of plan.links) {
+    if (chain.earlyStop) break; // stopped early (or resumed after): the links left never train
     if (chain.step >= link.end) continue;
     lastLoss = trainLink(chain, link, { cfg, io, plan, order, elapsed }) ?? lastLoss;
+    if (chain.earlyStop) {
+      save();
+      break;
+    }
     if (chain.step < link.end) {
       save();
-      return { steps: chain.step, links: plan.links, stopped: true, finalLoss: lastLoss, best: chain.best, test: null };
+      return { steps: chain.step, links: plan.links, stopped: true, finalLoss: lastLoss, best: chain.best, test: null, earlyStop: null };
     }
     const next = plan.links[link.index + 1];
     if (next) tieKnot(chain, link, next, io, order);
     save();
   }
-  exportChain({ cfg, chain, links: plan.links, baseModel: io.baseModel, outDir: cfg.outDir });
+  const links = chain.earlyStop ? trainedLinks(plan.links, chain.earlyStop.step) : plan.links;
+  exportChain({ cfg, chain, links, baseModel: io.baseModel, outDir: cfg.outDir });
   const test = finalTest(chain, io);
+  const stop = chain.earlyStop
+    ? { early_stop: { step: chain.earlyStop.step, best_step: chain.earlyStop.bestStep, patience: chain.earlyStop.patience } }
+    : {};
   io.log.write({
     event: 'done',
     step: chain.step,
     final_loss: Number.isNaN(lastLoss) ? lastLogged(io.log, 'step', 'loss') : lastLoss,
     best: chain.best,
     ...(test ? { test: test.metrics, test_step: test.step } : {}),
+    ...stop,
     elapsed_s: elapsed(),
   });
-  return { steps: chain.step, links: plan.links, stopped: false, finalLoss: lastLoss, best: chain.best, test };
+  io.log.flush();
+  return { steps: chain.step, links, stopped: false, finalLoss: lastLoss, best: chain.best, test, earlyStop: chain.earlyStop };
 }
 
 interface LinkContext {
@@ -126,11 +145,14 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
         ms,
         elapsed_s: elapsed(),
       });
-      if (io.dev && evalAt.has(r.step)) evaluate(chain, link, cfg, io);
+      if (io.dev && evalAt.has(r.step)) {
+        evaluate(chain, link, cfg, io);
+        if (shouldStopEarly(cfg, chain.sinceBest, r.step, plan.totalSteps)) stopEarly(chain, link, cfg, io);
+      }
       if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && r.step !== link.end)
         saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
     },
-    shouldStop: io.shouldStop,
+    shouldStop: () => chain.earlyStop !== null || io.shouldStop(),
   });
   chain.setTraining(false);
   return loss;
@@ -150,9 +172,17 @@ function evaluate(chain: Chain, link: Link, cfg: RunConfig, io: RunInputs): void
     select_by: key,
     ...prefixed('dev', metrics),
     ...prefixed('test', test),
+    ...(cfg.eval.earlyStoppingPatience === undefined ? {} : { evals_since_best: chain.sinceBest }),
   });
   if (improved && cfg.method !== 'full')
     exportChain({ cfg, chain, links: [], baseModel: io.baseModel, outDir: path.join(cfg.outDir, 'best'), adapterOnly: true });
+}
+
+/** Patience ran out: record the stop (the train loop ends at this step, earlyStop.ts). */
+function stopEarly(chain: Chain, link: Link, cfg: RunConfig, io: RunInputs): void {
+  const patience = cfg.eval.earlyStoppingPatience!;
+  chain.earlyStop = { step: chain.step, bestStep: chain.best!.step, patience };
+  io.log.write({ event: 'early_stop', step: chain.step, link: link.index, patience, best_step: chain.best!.step });
 }
 
 /** merge -> fresh adapters -> new optimizer, with the loss on the first batch before and

@@ -59,6 +59,9 @@ export interface EvalConfig {
   atKnots: boolean;
   /** the best checkpoint by dev loss (MeZO) or by the task metric */
   selectBy: SelectBy;
+  /** stop after this many evaluations in a row without a better `selectBy` value
+   * (undefined: never); see cola/earlyStop.ts for what stopping means for a chain */
+  earlyStoppingPatience?: number;
 }
 
 export interface RunConfig {
@@ -76,7 +79,11 @@ export interface RunConfig {
   saveLinkAdapters: boolean;
   /** recompute each block's activations in backward (needs LoRA dropout 0) */
   gradientCheckpointing: boolean;
+  /** extra logs beside metrics.jsonl and metrics.csv: a TensorBoard event file */
+  reportTo: ReportTo;
 }
+
+export type ReportTo = 'none' | 'tensorboard';
 
 /** What the caller knows beyond the flags: the library's LoRA overrides (rank and
  * alpha patterns, trainBias) and which flags were given explicitly. */
@@ -132,6 +139,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
   positive('chainLength', run.chainLength, 1, 'at least 1');
   positive('knotEvery', run.knotEvery, 1, 'at least 1');
   positive('rewarmupSteps', run.rewarmupSteps, 0, '0 or more');
+  positive('earlyStoppingPatience', run.earlyStoppingPatience, 1, 'at least 1');
   const linkRanks = numberList(run.linkRanks, 'linkRanks', p, { integer: true });
   const linkLrs = numberList(run.linkLrs, 'linkLrs', p, { integer: false });
   const chainSchedule = (run.chainSchedule ?? (method === 'relora' ? 'jagged' : 'continue')) as ChainScheduleMode;
@@ -159,6 +167,8 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
     const problem = chatTemplateProblem(data.chatTemplate);
     if (problem) p.push(problem);
   }
+  if (run.earlyStoppingPatience !== undefined && data.data !== undefined && data.devData === undefined)
+    p.push('--early-stopping-patience needs dev evaluations: give --dev-data FILE, or drop --early-stopping-patience');
   if (data.maxLength !== undefined && data.maxLength < 2)
     p.push(`--max-length must be at least 2 (a token and the one it predicts), got ${data.maxLength}`);
   if (run.out === undefined || run.out === '') p.push('--out DIR is required (the run folder)');
@@ -213,10 +223,16 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       optimizerReset,
     },
     lora: lora!,
-    eval: { every: run.evalEvery, atKnots: run.evalAtKnots, selectBy: run.selectBy as SelectBy },
+    eval: {
+      every: run.evalEvery,
+      atKnots: run.evalAtKnots,
+      selectBy: run.selectBy as SelectBy,
+      earlyStoppingPatience: run.earlyStoppingPatience,
+    },
     saveEvery: run.saveEvery,
     saveLinkAdapters: run.saveLinkAdapters,
     gradientCheckpointing: run.gradientCheckpointing,
+    reportTo: run.reportTo as ReportTo,
   };
 }
 

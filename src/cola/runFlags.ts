@@ -84,6 +84,17 @@ export const RUN_FLAGS = {
     choices: ['loss', 'metric'],
     help: 'best checkpoint by dev loss (MeZO: load_best_model_at_end on eval loss) or by the task metric (accuracy, perplexity)',
   },
+  earlyStoppingPatience: {
+    type: 'int',
+    meta: 'N',
+    help: 'stop the run (a chain: every link left) after N dev evaluations in a row without a better --select-by value (off by default)',
+  },
+  reportTo: {
+    type: 'string',
+    default: 'none',
+    choices: ['none', 'tensorboard'],
+    help: 'also log to: tensorboard (event file in the run folder); metrics.csv is always written',
+  },
   saveEvery: { type: 'int', default: 50, help: 'checkpoint every N steps (also at every knot)' },
   saveLinkAdapters: { type: 'boolean', help: 'also write one PEFT adapter per link under links/' },
   out: { type: 'string', meta: 'DIR', required: true, help: 'run folder' },

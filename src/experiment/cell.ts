@@ -42,7 +42,7 @@ export function cellConfig(inp: CellInputs, resume: boolean): RunConfig {
 /** Everything that decides the cell's numbers, JSON-normalised. Output-only settings
  * (checkpoint cadence, folders) are left out: they do not change the result. */
 function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> {
-  const outputOnly = new Set(['outDir', 'resume', 'saveEvery', 'saveLinkAdapters', 'data']);
+  const outputOnly = new Set(['outDir', 'resume', 'saveEvery', 'saveLinkAdapters', 'reportTo', 'data']);
   const run = Object.fromEntries(Object.entries(cfg).filter(([k]) => !outputOnly.has(k)));
   const full = cfg.method === 'full';
   const settings = {
@@ -122,6 +122,7 @@ function assemble(
     selectBy: cfg.eval.selectBy,
     runDir: path.relative(inp.out, cfg.outDir),
     steps: s.steps,
+    earlyStop: s.earlyStop,
     tokens,
     counts: data.counts,
     links: s.links,

@@ -1,6 +1,7 @@
 /** The experiment grid: tasks × seeds × methods × learning rates, one training run
  * ("cell") each, in its own folder under --out. */
 import * as path from 'node:path';
+import { formatLr } from '../report/metricFormat.js';
 
 export interface Cell {
   task: string;
@@ -48,7 +49,7 @@ export function gridCells(tasks: string[], methods: string[], lrs: number[], see
 
 /** 5e-4 -> "5e-4": short, exact and safe in a path. */
 export function lrLabel(lr: number): string {
-  return lr.toExponential().replace('e+', 'e');
+  return formatLr(lr);
 }
 
 /** Folder names are made of the user's task and method names: keep them path-safe. */

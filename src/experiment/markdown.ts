@@ -1,5 +1,6 @@
 /** results.md: per task, a table of mean ± std over seeds at the selected learning
  * rate, the LR grid behind the selection, and the budget every method got. */
+import { formatMeanStd, formatMetric, metricLabel } from '../report/metricFormat.js';
 import { lrLabel } from './grid.js';
 import { SELECTION_RULE, type Stats } from './select.js';
 import type { Baseline } from './baseline.js';
@@ -18,16 +19,11 @@ export interface MarkdownMeta {
   base?: Map<string, Baseline>;
 }
 
-/** Accuracy and F1 in percent (as papers print them), perplexity as is. */
-function value(metric: string, x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  return metric === 'perplexity' ? x.toFixed(2) : (100 * x).toFixed(1);
-}
-
-const unit = (metric: string): string => (metric === 'perplexity' ? metric : `${metric.replace('_', '-')} (%)`);
-/** mean ± std; a single run has no spread to show */
-const pm = (metric: string, s: Stats): string =>
-  s.n > 1 ? `${value(metric, s.mean)} ± ${value(metric, s.std)}` : s.n ? value(metric, s.mean) : '—';
+// Numbers are written as in report.html (report/metricFormat.ts): accuracy and F1 in
+// percent, perplexity to four significant digits.
+const value = formatMetric;
+const unit = metricLabel;
+const pm = (metric: string, s: Stats): string => formatMeanStd(metric, s);
 
 function resultsTable(rows: SummaryRow[], base?: Baseline): string[] {
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r.extra)))];
@@ -71,6 +67,9 @@ function gridTable(rows: SummaryRow[], lrs: number[]): string[] {
 function budgetLine(b: BudgetRow[]): string {
   const uneven = b.filter((r) => r.steps.length > 1 || r.tokens.length > 1);
   const steps = [...new Set(b.flatMap((r) => r.steps))].join(', ');
+  const early = b.reduce((s, r) => s + r.stoppedEarly, 0);
+  if (early)
+    return `Early stopping ended ${early} run(s) before the budget, so runs trained different steps: ${b.map((r) => `seed ${r.seed}: steps ${r.steps.join('/')}`).join('; ')}.`;
   if (uneven.length)
     return `**Unequal budgets** (a bug, or cells from different settings): ${uneven.map((r) => `seed ${r.seed}: steps ${r.steps.join('/')}, tokens ${r.tokens.join('/')}`).join('; ')}.`;
   const tokens = b.map((r) => `${r.tokens[0]} (seed ${r.seed})`).join(', ');
@@ -89,7 +88,7 @@ export function renderMarkdown(rows: SummaryRow[], budgets: BudgetRow[], meta: M
     '',
     `Model \`${meta.model}\`; learning rates ${meta.lrs.map(lrLabel).join(', ')}; seeds ${meta.seeds.join(', ')}; ${meta.finished}/${meta.total} runs finished.`,
     '',
-    `**Selection**: ${SELECTION_RULE}. Accuracy and F1 in %, bold = best test mean.`,
+    `**Selection**: ${SELECTION_RULE}. Accuracy and F1 in %, perplexity to 4 significant digits (as in report.html); bold = best test mean.`,
     '',
     `**Budget**: ${meta.budget}, identical for every method; a chain only splits the same steps into links.`,
   ];

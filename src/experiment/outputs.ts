@@ -4,11 +4,14 @@ import * as path from 'node:path';
 import { writeJsonAtomic, writeTextAtomic } from '../io/fileIo.js';
 import { writeExperimentReport } from '../report/experimentReport.js';
 import { renderMarkdown, type MarkdownMeta } from './markdown.js';
-import { writePlots } from './plots.js';
+import { lossPlots, writePlots } from './plots.js';
 import type { CellResult } from './result.js';
 import { SELECTION_RULE } from './select.js';
 import type { ExperimentSpec } from './spec.js';
-import { budgets, reportResults, summarize } from './summary.js';
+import { budgets, reportResults, summarize, type SummaryRow } from './summary.js';
+
+/** The task's reported metric (the base row is in its unit). */
+const metricOf = (rows: SummaryRow[], task: string): string => rows.find((r) => r.task === task)?.metric ?? 'accuracy';
 
 export function writeOutputs(
   out: string,
@@ -21,6 +24,8 @@ export function writeOutputs(
   const budget = budgets(cells);
   const results = reportResults(out, cells, rows);
   const plots = writePlots(out, cells, rows, results);
+  results.lossPlots = lossPlots(out, cells, rows);
+  results.base = [...(meta.base ?? [])].map(([task, b]) => ({ task, metric: metricOf(rows, task), dev: b.dev, test: b.test }));
   writeJsonAtomic(path.join(out, 'experiment.json'), {
     selection: SELECTION_RULE,
     model: meta.model,

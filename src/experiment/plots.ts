@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeTextAtomic } from '../io/fileIo.js';
-import { experimentBarChart, type ExperimentResults } from '../report/experimentReport.js';
+import { experimentBarChart, type ExperimentResults, type LossPlot } from '../report/experimentReport.js';
+import { metricLabel, metricScale } from '../report/metricFormat.js';
 import { knotMarkers } from '../report/runCharts.js';
 import { readRun } from '../report/runData.js';
 import { svgLineChart, type Point, type Series } from '../report/svg.js';
@@ -17,8 +18,9 @@ function selected(cells: CellResult[], r: SummaryRow): CellResult[] {
   return cells.filter((c) => c.task === r.task && c.method === r.method && c.lr === r.selectedLr).sort((a, b) => a.seed - b.seed);
 }
 
-/** One line per seed; the knots are the same for every seed (same plan). */
-function lossChart(out: string, runs: CellResult[], r: SummaryRow): string {
+/** One line per seed; the knots are the same for every seed (same plan). `standalone`
+ * for a .svg file, inline for the HTML report. */
+function lossChart(out: string, runs: CellResult[], r: SummaryRow, standalone: boolean): string {
   const data = runs.map((c) => readRun(path.join(out, c.runDir)));
   const series: Series[] = data.map((run, i) => ({
     name: `seed ${runs[i]!.seed}`,
@@ -32,7 +34,7 @@ function lossChart(out: string, runs: CellResult[], r: SummaryRow): string {
     yLabel: 'loss',
     logY: true,
     markers: data[0] ? knotMarkers(data[0]) : [],
-    standalone: true,
+    standalone,
   });
 }
 
@@ -42,16 +44,24 @@ function devPerLinkChart(cells: CellResult[], rows: SummaryRow[]): string {
   const series: Series[] = rows.map((r) => {
     const runs = selected(cells, r);
     const links = runs[0]?.dev.perLink ?? [];
-    const points = links.map((p, j): Point => [p.step, stats(runs.map((c) => c.dev.perLink[j]?.metrics[r.metric] ?? NaN)).mean]);
+    const k = metricScale(r.metric); // percent, as in the tables
+    const points = links.map((p, j): Point => [p.step, k * stats(runs.map((c) => c.dev.perLink[j]?.metrics[r.metric] ?? NaN)).mean]);
     return { name: r.method, points, dots: true };
   });
-  const metric = rows[0]!.metric;
+  const metric = metricLabel(rows[0]!.metric);
   return svgLineChart(series, {
     title: `${rows[0]!.task}: dev ${metric} at the end of each link (mean over seeds)`,
     xLabel: 'optimizer step',
     yLabel: `dev ${metric}`,
     standalone: true,
   });
+}
+
+/** The loss charts inline, for the HTML report (the same charts as the files). */
+export function lossPlots(out: string, cells: CellResult[], rows: SummaryRow[]): LossPlot[] {
+  return rows
+    .filter((r) => r.selectedLr !== null)
+    .map((r) => ({ task: r.task, method: r.method, svg: lossChart(out, selected(cells, r), r, false) }));
 }
 
 /** Write every plot; returns the files, relative to `out`. */
@@ -67,7 +77,7 @@ export function writePlots(out: string, cells: CellResult[], rows: SummaryRow[],
     const mine = rows.filter((r) => r.task === task && r.selectedLr !== null);
     if (!mine.length) continue;
     const t = safeName(task);
-    for (const r of mine) write(`${t}-${safeName(r.method)}-loss.svg`, lossChart(out, selected(cells, r), r));
+    for (const r of mine) write(`${t}-${safeName(r.method)}-loss.svg`, lossChart(out, selected(cells, r), r, true));
     write(`${t}-dev-per-link.svg`, devPerLinkChart(cells, mine));
     write(`${t}-test.svg`, experimentBarChart(results, task, true));
   }

@@ -2,6 +2,7 @@
  * metrics of its best-on-dev checkpoint. Its presence marks the cell as finished. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { EarlyStop } from '../cola/earlyStop.js';
 import type { Link } from '../cola/plan.js';
 import type { Metrics } from '../eval/evaluate.js';
 import { readJsonObject } from '../io/fileIo.js';
@@ -28,6 +29,8 @@ export interface CellResult extends Cell {
   /** Relative to the experiment's --out, so the folder can move. */
   runDir: string;
   steps: number;
+  /** set when early stopping ended the run before its budget (cola/earlyStop.ts) */
+  earlyStop?: EarlyStop | null;
   tokens: number;
   counts: { train: number; dev: number; test: number };
   links: Link[];

@@ -25,7 +25,8 @@ function budgetText(c: ExperimentConfig, maxLength: number): string {
   const evals = r.evalEvery > 0 ? `every ${r.evalEvery} steps` : 'every epoch';
   return (
     `${steps}, batch ${r.batchSize} × grad-accum ${r.gradAccum}, ${r.schedule} LR schedule, max length ${maxLength}; ` +
-    `dev evaluated ${evals}${r.evalAtKnots ? ' and at knots' : ''}, best checkpoint by dev ${r.selectBy}`
+    `dev evaluated ${evals}${r.evalAtKnots ? ' and at knots' : ''}, best checkpoint by dev ${r.selectBy}` +
+    (r.earlyStoppingPatience !== undefined ? `, early stopping after ${r.earlyStoppingPatience} evaluations without improvement` : '')
   );
 }
 

@@ -28,6 +28,8 @@ export interface BudgetRow {
   steps: number[];
   tokens: number[];
   counts: CellResult['counts'];
+  /** runs early stopping ended before their budget (their steps and tokens differ by design) */
+  stoppedEarly: number;
 }
 
 export function summarize(cells: CellResult[], tasks: TaskRef[], methods: string[], lrs: number[]): SummaryRow[] {
@@ -67,6 +69,7 @@ export function budgets(cells: CellResult[]): BudgetRow[] {
       steps: distinct(mine.map((c) => c.steps)),
       tokens: distinct(mine.map((c) => c.tokens)),
       counts: mine[0]!.counts,
+      stoppedEarly: mine.filter((c) => c.earlyStop).length,
     };
   });
 }
@@ -81,6 +84,7 @@ export function reportResults(out: string, cells: CellResult[], rows: SummaryRow
       seed: c.seed,
       dev: devScore(c),
       test: c.test[c.metric] ?? null,
+      metric: c.metric,
       runDir: path.join(out, c.runDir),
     })),
     summary: rows.map((r) => ({

@@ -42,6 +42,8 @@ interface DoneEvent {
   step?: number;
   elapsed_s?: number;
   final: Record<string, unknown>;
+  /** set when early stopping ended the run (cola/earlyStop.ts) */
+  earlyStop?: { step?: number; best_step?: number; patience?: number };
 }
 
 interface ChainLink extends Json {
@@ -119,8 +121,10 @@ function testMetrics(o: Json): Record<string, number> {
 
 function addEvent(run: RunData, e: Json): void {
   const step = num(e.step);
-  if (e.event === 'done') run.done = { step, elapsed_s: num(e.elapsed_s), final: isObject(e.final) ? e.final : {} };
-  else if (step === undefined) return;
+  if (e.event === 'done') {
+    const stop = isObject(e.early_stop) ? numbers(e.early_stop, ['step', 'best_step', 'patience'] as const) : undefined;
+    run.done = { step, elapsed_s: num(e.elapsed_s), final: isObject(e.final) ? e.final : {}, earlyStop: stop };
+  } else if (step === undefined) return;
   else if (e.event === 'step') run.steps.push({ step, ...numbers(e, STEP_KEYS) });
   else if (e.event === 'eval') run.evals.push({ step, link: num(e.link), metrics: devMetrics(e), test: testMetrics(e) });
   else if (e.event === 'knot') run.knots.push({ step, ...numbers(e, KNOT_KEYS) });

@@ -23,7 +23,12 @@ export function summaryTable(run: RunData): string {
   const last = run.steps.at(-1);
   const elapsed = run.done?.elapsed_s ?? last?.elapsed_s;
   const tokens = values(run.steps, 'tokens');
-  const status = run.done ? 'finished' : `incomplete: last logged step ${last?.step ?? 'none'}`;
+  const stop = run.done?.earlyStop;
+  const status = !run.done
+    ? `incomplete: last logged step ${last?.step ?? 'none'}`
+    : stop
+      ? `stopped early at step ${opt(stop.step, String)}: ${opt(stop.patience, String)} evaluations without improvement (best at step ${opt(stop.best_step, String)})`
+      : 'finished';
   const rows: Array<[string, string]> = [
     ['status', status],
     ['method', methodOf(run)],

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asUserFsError } from '../io/fileIo.js';
+import { asUserFsError, writeTextAtomic } from '../io/fileIo.js';
+import { EVENT_FILE, writeEventFile } from '../report/tensorboard.js';
+import { metricsCsv, tensorboardScalars } from './metricsExport.js';
 
 export type RunEvent = { event: string; [key: string]: unknown };
 
@@ -8,17 +10,51 @@ export type RunEvent = { event: string; [key: string]: unknown };
  * resume truncate and append to a file outside the run folder (ELOOP instead). */
 const NOFOLLOW = fs.constants.O_NOFOLLOW;
 
+export interface MetricsLogOptions {
+  /** also keep a TensorBoard event file (report/tensorboard.ts) beside the log */
+  tensorboard?: boolean;
+}
+
+export const METRICS_CSV = 'metrics.csv';
+
 /** metrics.jsonl: one JSON event per line, appended as training goes. A resume
  * truncates it to what the checkpoint had seen, so the file equals the
- * uninterrupted run's. */
+ * uninterrupted run's. `flush()` (at every checkpoint and at the end) rewrites
+ * metrics.csv and the TensorBoard event file from it (metricsExport.ts). */
 export class MetricsLog {
   readonly file: string;
+  private readonly dir: string;
 
   constructor(
     runDir: string,
     private readonly listeners: ((e: RunEvent) => void)[] = [],
+    private readonly opts: MetricsLogOptions = {},
   ) {
+    this.dir = runDir;
     this.file = path.join(runDir, 'metrics.jsonl');
+  }
+
+  /** Rewrite metrics.csv (and the event file) from the log, each atomically. */
+  flush(): void {
+    const events = this.read();
+    writeTextAtomic(path.join(this.dir, METRICS_CSV), metricsCsv(events));
+    if (this.opts.tensorboard) writeEventFile(path.join(this.dir, EVENT_FILE), tensorboardScalars(events));
+  }
+
+  /** The log's events; a cut last line (a kill mid-write) is skipped. */
+  read(): RunEvent[] {
+    if (!fs.lstatSync(this.file, { throwIfNoEntry: false })?.isFile()) return [];
+    const out: RunEvent[] = [];
+    for (const line of fs.readFileSync(this.file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const e = JSON.parse(line) as unknown;
+        if (e !== null && typeof e === 'object' && typeof (e as RunEvent).event === 'string') out.push(e as RunEvent);
+      } catch {
+        // a cut line
+      }
+    }
+    return out;
   }
 
   write(e: RunEvent): void {
@@ -33,10 +69,11 @@ export class MetricsLog {
 
   truncate(bytes: number): void {
     if (fs.lstatSync(this.file, { throwIfNoEntry: false })) this.withFd(fs.constants.O_WRONLY, (fd) => fs.ftruncateSync(fd, bytes));
+    this.flush();
   }
 
   reset(): void {
-    fs.rmSync(this.file, { force: true });
+    for (const f of [this.file, path.join(this.dir, METRICS_CSV), path.join(this.dir, EVENT_FILE)]) fs.rmSync(f, { force: true });
   }
 
   private withFd(flags: number, fn: (fd: number) => void): void {

@@ -170,3 +170,31 @@ test('experiment: bad flags give one clear message listing every problem, no sta
   const rte = cola(['experiment', '--model', model, '--data', path.join(dataDir, 'RTE/train.jsonl'), '--out', path.join(dir, 'bad')]);
   assert.match(rte.stderr, /RTE\/train\.jsonl line 1: expected one of: a JSON object with "text"/);
 });
+
+test('experiment: --early-stopping-patience and --report-to reach every cell; results.md says runs stopped early', () => {
+  const eout = path.join(dir, 'early');
+  const common = ['experiment', '--model', model, '--data', corpus, '--methods', 'lora,cola-l2', '--lrs', '0.3', '--seeds', '1'];
+  const budget = ['--epochs', '6', '--batch-size', '4', '--max-length', '16', '--eval-every', '2', '--quiet', '--out', eout];
+  const r = cola([...common, ...budget, '--early-stopping-patience', '1', '--report-to', 'tensorboard']);
+  assert.equal(r.status, 0, r.stderr);
+  const cells = fs
+    .readdirSync(path.join(eout, 'runs'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('result.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(eout, 'runs', f), 'utf8')));
+  assert.equal(cells.length, 2);
+  for (const c of cells) {
+    assert.equal(c.settings.run.eval.earlyStoppingPatience, 1);
+    assert.ok(
+      fs.existsSync(path.join(eout, c.runDir, 'metrics.csv')) && fs.existsSync(path.join(eout, c.runDir, 'events.out.tfevents.cola')),
+    );
+  }
+  const md = fs.readFileSync(path.join(eout, 'results.md'), 'utf8');
+  assert.match(md, /early stopping after 1 evaluations without improvement/);
+  const stopped = cells.filter((c) => c.earlyStop).length;
+  if (stopped) assert.match(md, new RegExp(`Early stopping ended ${stopped} run\\(s\\) before the budget`));
+  // patience that can never act is refused for the experiment as for cola train
+  const bad = cola([...common, ...budget.map((a) => (a === eout ? path.join(dir, 'early-bad') : a)), '--early-stopping-patience', '30']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--early-stopping-patience 30 can never stop this run/);
+});

@@ -116,6 +116,9 @@ test('the HTML report bolds the lowest perplexity and titles charts with the tas
     higherIsBetter: false,
   });
   const results = { cells: [], summary: [row('lora', 30), row('cola-l3', 20)] };
-  assert.match(renderExperimentReport('/tmp', results), /<td>cola-l3<\/td><td>[^<]+<\/td><td><strong>20 ± 1<\/strong>/);
+  assert.match(
+    renderExperimentReport('/tmp', results),
+    /<td>cola-l3<\/td><td>[^<]+<\/td><td>perplexity<\/td><td><strong>20.00 ± 1.000<\/strong>/,
+  );
   assert.match(experimentBarChart(results, 'shakespeare'), /test perplexity \(mean ± std\)/);
 });

@@ -33,8 +33,9 @@ test('experiment report: summary with mean ± std, a chart per task, relative ru
   const file = writeExperimentReport(out, results());
   assert.equal(file, path.join(out, 'report.html'));
   const html = fs.readFileSync(file, 'utf8');
-  assert.match(html, /<td>sst2<\/td><td>cola<\/td><td>5e-4<\/td><td><strong>0.8 ± 0.02<\/strong><\/td><td>2<\/td>/);
-  assert.match(html, /<td>sst2<\/td><td>lora<\/td><td>5e-4<\/td><td>0.75 ± 0.01<\/td>/);
+  // accuracy in percent, as results.md writes it (report/metricFormat.ts)
+  assert.match(html, /<td>sst2<\/td><td>cola<\/td><td>5e-4<\/td><td>accuracy \(%\)<\/td><td><strong>80.0 ± 2.0<\/strong><\/td><td>2<\/td>/);
+  assert.match(html, /<td>sst2<\/td><td>lora<\/td><td>5e-4<\/td><td>accuracy \(%\)<\/td><td>75.0 ± 1.0<\/td>/);
   assert.equal((html.match(/<svg/g) ?? []).length, 2);
   assert.equal((html.match(/class="whisker"/g) ?? []).length, 2); // std 0 and NaN draw none
   assert.match(html, /cola&lt;x&gt;/);

@@ -54,8 +54,11 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
   if (mode !== 'json') {
     if (r.best) process.stderr.write(`cola train: best dev ${metricsLine(r.best.metrics)} at step ${r.best.step}\n`);
     if (r.test) process.stderr.write(`cola train: test ${metricsLine(r.test.metrics)} (the model of step ${r.test.step})\n`);
+    const early = r.earlyStop
+      ? ` (stopped early: ${r.earlyStop.patience} evaluations without improvement; best at step ${r.earlyStop.bestStep})`
+      : '';
     process.stderr.write(
-      `cola train: done, ${r.steps} steps; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, ${REPORT_FILE})\n`,
+      `cola train: done, ${r.steps} steps${early}; outputs in ${cfg.outDir} (adapter/, chain.json, metrics.jsonl, metrics.csv, ${REPORT_FILE})\n`,
     );
   }
   return 0;
