@@ -36,7 +36,8 @@ export function initFoldLink(A0: Float32Array, B0: Float32Array, r: number, scal
  * With DoRA row scales c_j (W_j = diag(c_j)(W_{j-1} + D_j)), unrolling gives
  *   W_L = diag(P_L) (W_0 + sum_j diag(1 / P_{j-1}) D_j),   P_j = c_1 ... c_j,
  * so link j's B rows are also divided by P_{j-1}; the row scale of the last link is the
- * exported DoRA magnitude's business (its m; see saveChainAdapter). */
+ * exported DoRA magnitude's business (its m; see saveChainAdapter). The result's rowScale
+ * is the product P over all links (absent when no link has one). */
 export function stackChain(links: readonly ChainLink[], targetScale: number): ChainLink {
   if (links.length === 0) throw new ColaError('stackChain: the chain has no links');
   if (!(targetScale > 0) || !Number.isFinite(targetScale))
@@ -65,5 +66,6 @@ export function stackChain(links: readonly ChainLink[], targetScale: number): Ch
     }
     col += l.r;
   }
-  return { A, B, r: R, scale: targetScale };
+  const scaled = links.some((l) => l.rowScale);
+  return { A, B, r: R, scale: targetScale, ...(scaled ? { rowScale: Float32Array.from(P) } : {}) };
 }

@@ -85,7 +85,7 @@ export function saveChainAdapter(
       alpha: one.r,
       inFeatures: one.A.length / one.r,
       outFeatures: one.B.length / one.r,
-      magnitude: opts.magnitudes?.get(p),
+      magnitude: exportedMagnitude(opts.magnitudes?.get(p), one.rowScale),
     });
   }
   if (adapters.length === 0) throw new Error('saveChainAdapter: the chain has no modules');
@@ -102,6 +102,14 @@ export function saveChainAdapter(
   if (cfg.useDora && !useDora) throw new Error('saveChainAdapter: the config has useDora but no magnitudes were given');
   if (useDora && adapters.some((a) => !a.magnitude)) throw new Error('saveChainAdapter: a DoRA chain needs a magnitude for every module');
   writeAdapterFolder(dir, adapters, { ...cfg, useRslora: false, useDora }, [], { ...opts, colaMeta: meta });
+}
+
+/** The stacked DoRA adapter's magnitude: the last link's m, with the sign of the product P
+ * of the merged links' row scales (W0 + dW = (W_last + D_last) / P, whose row norm is
+ * ||W_last + D_last|| / |P|). P > 0 unless a trained magnitude turned negative. */
+function exportedMagnitude(m: Float32Array | undefined, P: Float32Array | undefined): Float32Array | undefined {
+  if (!m || !P) return m;
+  return m.map((x, o) => (P[o]! < 0 ? -x : x));
 }
 
 /** Weights first, then the config that describes them, each written atomically. */
