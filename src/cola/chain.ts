@@ -107,8 +107,7 @@ export class Chain {
     const seed = linkSeed(this.cfg.seed, next.index);
     let sq = 0;
     this.layers.forEach(([p, l], i) => {
-      const delta = l.deltaWeight();
-      for (let k = 0; k < delta.length; k++) sq += delta[k]! * delta[k]!;
+      sq += l.merged ? 0 : linkChangeSq(l);
       l.merge({ exactUnmerge: false });
       l.resetAdapter(seed + i, moduleRank(this.cfg.lora, next, p));
     });
@@ -233,6 +232,29 @@ export class Chain {
   private newOptimizer(link: Link): AdamW {
     return new AdamW(this.params(), { lr: link.lr, weightDecay: this.cfg.optim.weightDecay, groups: this.paramGroups() });
   }
+}
+
+/** ||W_merged - W_link_start||^2 of the merge about to happen, where the link started at
+ * base + s B0 A0 (PiSSA/OLoRA; B0 = 0 otherwise): ||s B A||^2 for plain LoRA, the learned
+ * change s (B A - B0 A0) for PiSSA/OLoRA, and the whole change of the weight for DoRA. */
+function linkChangeSq(l: LoraLinear): number {
+  const [out, inF, r, s] = [l.outFeatures, l.inFeatures, l.r, l.scaling];
+  const delta = l.deltaWeight();
+  const factor = l.doraFactor();
+  const W = factor || l.initFactors ? l.weightF32() : null;
+  let sq = 0;
+  for (let o = 0; o < out; o++) {
+    for (let i = 0; i < inF; i++) {
+      const k = o * inF + i;
+      let d = factor ? factor[o]! * (W![k]! + delta[k]!) - W![k]! : delta[k]!;
+      if (l.initFactors) {
+        const { A, B } = l.initFactors;
+        for (let j = 0; j < r; j++) d -= s * B[o * r + j]! * A[j * inF + i]!;
+      }
+      sq += d * d;
+    }
+  }
+  return sq;
 }
 
 /** A link's PiSSA/OLoRA init factors and DoRA magnitude, when it has them. */
