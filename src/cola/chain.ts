@@ -258,7 +258,12 @@ function linkChangeSq(l: LoraLinear): number {
 }
 
 /** A link's PiSSA/OLoRA init factors and DoRA magnitude, when it has them. */
-function putExtras(arrays: Map<string, Float32Array>, key: string, init: { A: Float32Array; B: Float32Array } | undefined, m?: Float32Array): void {
+function putExtras(
+  arrays: Map<string, Float32Array>,
+  key: string,
+  init: { A: Float32Array; B: Float32Array } | undefined,
+  m?: Float32Array,
+): void {
   if (init) {
     arrays.set(`${key}.init.A`, init.A);
     arrays.set(`${key}.init.B`, init.B);

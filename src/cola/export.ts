@@ -33,7 +33,10 @@ function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHisto
 function magnitudes(chain: Chain, j: number | 'live'): Map<string, Float32Array> | undefined {
   if (!chain.cfg.lora.useDora) return undefined;
   return new Map(
-    chain.layers.map(([p, l]) => [p, j === 'live' ? l.lora_magnitude_vector!.f32 : (chain.history.links[j]?.get(p)?.magnitude ?? l.lora_magnitude_vector!.f32)]),
+    chain.layers.map(([p, l]) => [
+      p,
+      j === 'live' ? l.lora_magnitude_vector!.f32 : (chain.history.links[j]?.get(p)?.magnitude ?? l.lora_magnitude_vector!.f32),
+    ]),
   );
 }
 
@@ -128,5 +131,8 @@ function manifest({ cfg, chain, links, baseModel }: ExportArgs): Record<string, 
 function chainLinksRank(chain: Chain, p: string): number {
   const live = chain.layers.find(([q]) => q === p)![1];
   const twice = (f: { init?: unknown; r: number }) => (f.init ? 2 * f.r : f.r);
-  return chain.history.links.reduce((s, link) => s + twice(link.get(p) ?? { r: 0 }), twice({ init: live.initFactors ?? undefined, r: live.r }));
+  return chain.history.links.reduce(
+    (s, link) => s + twice(link.get(p) ?? { r: 0 }),
+    twice({ init: live.initFactors ?? undefined, r: live.r }),
+  );
 }

@@ -59,7 +59,19 @@ export function isWeightInit(init: LoraInit): boolean {
   return init === 'pissa' || init === 'olora' || init.startsWith('pissa_niter_');
 }
 
-const KEYS = new Set(['r', 'alpha', 'dropout', 'targets', 'targetRegex', 'rankPattern', 'alphaPattern', 'useRslora', 'init', 'useDora', 'trainBias']);
+const KEYS = new Set([
+  'r',
+  'alpha',
+  'dropout',
+  'targets',
+  'targetRegex',
+  'rankPattern',
+  'alphaPattern',
+  'useRslora',
+  'init',
+  'useDora',
+  'trainBias',
+]);
 
 /** Check every field; one ColaError lists every problem (`where` names the source). */
 export function validateLoraConfig(cfg: LoraConfig, where = 'LoRA config'): LoraConfig {

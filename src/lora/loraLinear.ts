@@ -126,7 +126,10 @@ export class LoraLinear extends Module implements LinearLike {
     if (this.lora_magnitude_vector) {
       const m = this.lora_magnitude_vector;
       const norms = rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures); // detached (DoRA sec. 4.3)
-      return finishLinear(doraForward({ x, h, base: this.base_layer, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }), opts);
+      return finishLinear(
+        doraForward({ x, h, base: this.base_layer, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }),
+        opts,
+      );
     }
     const { weight, bias } = this.base_layer;
     // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
@@ -228,8 +231,7 @@ export class LoraLinear extends Module implements LinearLike {
 
   /** Install a magnitude vector [out] (a loaded adapter, a checkpoint). */
   setMagnitude(m: Float32Array): void {
-    if (m.length !== this.outFeatures)
-      throw new Error(`LoraLinear.setMagnitude(): expected ${this.outFeatures} values, got ${m.length}`);
+    if (m.length !== this.outFeatures) throw new Error(`LoraLinear.setMagnitude(): expected ${this.outFeatures} values, got ${m.length}`);
     this.lora_magnitude_vector = this.leaf(m, [this.outFeatures]);
   }
 

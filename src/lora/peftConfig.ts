@@ -141,9 +141,7 @@ function initOf(v: unknown, problems: string[]): LoraConfig['init'] {
     );
     return 'kaiming';
   }
-  problems.push(
-    `init_lora_weights ${JSON.stringify(v)} is not supported (cola knows true, false, "gaussian", "pissa", "olora")`,
-  );
+  problems.push(`init_lora_weights ${JSON.stringify(v)} is not supported (cola knows true, false, "gaussian", "pissa", "olora")`);
   return 'kaiming';
 }
 

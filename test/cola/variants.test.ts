@@ -62,7 +62,8 @@ for (const [vname, variant] of VARIANTS) {
         .map((l) => JSON.parse(l));
       const knots = events.filter((e) => e.event === 'knot');
       assert.equal(knots.length, mname === 'lora' ? 0 : 2);
-      for (const k of knots) assert.ok(Math.abs(k.loss_before - k.loss_after) < 1e-4, `knot at ${k.step}: ${k.loss_before} -> ${k.loss_after}`);
+      for (const k of knots)
+        assert.ok(Math.abs(k.loss_before - k.loss_after) < 1e-4, `knot at ${k.step}: ${k.loss_before} -> ${k.loss_after}`);
       const trained = logitsOf(m);
       const fresh = model();
       const untrained = logitsOf(fresh);
@@ -70,7 +71,10 @@ for (const [vname, variant] of VARIANTS) {
       assert.equal(exported.useDora, variant.useDora === true);
       const viaAdapter = logitsOf(fresh);
       trained.forEach((x, i) => assert.ok(Math.abs(x - viaAdapter[i]!) < 1e-4, `logit ${i}: ${x} vs ${viaAdapter[i]}`));
-      assert.ok(trained.some((x, i) => Math.abs(x - untrained[i]!) > 1e-3), 'training moved the model (the check can fail)');
+      assert.ok(
+        trained.some((x, i) => Math.abs(x - untrained[i]!) > 1e-3),
+        'training moved the model (the check can fail)',
+      );
       if (mname !== 'cola') return; // resume exactness once per variant is enough
       const c = tmp(`${vname}-resume`);
       run(c, over, 5);
@@ -114,9 +118,17 @@ test('LoRA+: the optimizer has lora_A at lr and lora_B (and DoRA magnitudes) at 
   const check = (): void => {
     const [A, B] = chain.optimizer.groups;
     assert.deepEqual([A!.name, A!.lrScale, B!.name, B!.lrScale], ['lora_A', 1, 'lora_B', 16]);
-    assert.deepEqual(A!.params, chain.layers.map(([, l]) => l.lora_A));
-    assert.deepEqual(B!.params, chain.layers.flatMap(([, l]) => [l.lora_B, l.lora_magnitude_vector!]));
-    chain.optimizer.params.forEach((p, i) => assert.equal(chain.optimizer.lrScales[i], p === chain.layers[0]![1].lora_A ? 1 : chain.optimizer.lrScales[i]));
+    assert.deepEqual(
+      A!.params,
+      chain.layers.map(([, l]) => l.lora_A),
+    );
+    assert.deepEqual(
+      B!.params,
+      chain.layers.flatMap(([, l]) => [l.lora_B, l.lora_magnitude_vector!]),
+    );
+    chain.optimizer.params.forEach((p, i) =>
+      assert.equal(chain.optimizer.lrScales[i], p === chain.layers[0]![1].lora_A ? 1 : chain.optimizer.lrScales[i]),
+    );
   };
   check();
   chain.knot(chain.links[0]!, chain.links[1]!);

@@ -141,7 +141,11 @@ test('gradients: m by finite differences; A and B as a LoRA with the norm held c
     init: 'kaiming',
     seed: 0,
   });
-  lin.setAdapter(l.lora_A.f32, l.lora_B.f32.map((b, i) => b * c[Math.floor(i / r)]!), r);
+  lin.setAdapter(
+    l.lora_A.f32,
+    l.lora_B.f32.map((b, i) => b * c[Math.floor(i / r)]!),
+    r,
+  );
   sum(mul(lin.forward(x), gT)).backward();
   assert.ok(maxAbsDiff(gA, lin.lora_A.grad!.f32) < 1e-5, 'dA');
   const dB = lin.lora_B.grad!.f32.map((d, i) => d * c[Math.floor(i / r)]!);
@@ -159,7 +163,10 @@ test("PEFT's DoRA adapter (fixture written by PEFT 0.21.0) loads and gives PEFT'
   assert.equal(config.useDora, true);
   assert.ok(layers.every((l) => l.lora_magnitude_vector !== null));
   const unmerged = noGrad(() => model.logits(idsT)).f32.slice();
-  assert.ok(maxAbsDiff(unmerged, exp['unmerged'] as number[]) < 1e-4, `unmerged vs PEFT ${maxAbsDiff(unmerged, exp['unmerged'] as number[])}`);
+  assert.ok(
+    maxAbsDiff(unmerged, exp['unmerged'] as number[]) < 1e-4,
+    `unmerged vs PEFT ${maxAbsDiff(unmerged, exp['unmerged'] as number[])}`,
+  );
   assert.ok(maxAbsDiff(unmerged, base) > 1e-2, 'the adapter changes the logits (the test can fail)');
   mergeAndUnload(model);
   const merged = noGrad(() => model.logits(idsT)).f32.slice();

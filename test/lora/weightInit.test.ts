@@ -26,7 +26,8 @@ const INITS = ['pissa', 'pissa_niter_4', 'olora'] as const;
 /** s B A of a layer, f64 [out, in] */
 function product(A: ArrayLike<number>, B: ArrayLike<number>, r: number, out: number, inF: number, s: number): Float64Array {
   const d = new Float64Array(out * inF);
-  for (let o = 0; o < out; o++) for (let k = 0; k < r; k++) for (let i = 0; i < inF; i++) d[o * inF + i] += s * B[o * r + k]! * A[k * inF + i]!;
+  for (let o = 0; o < out; o++)
+    for (let k = 0; k < r; k++) for (let i = 0; i < inF; i++) d[o * inF + i] += s * B[o * r + k]! * A[k * inF + i]!;
   return d;
 }
 
@@ -42,7 +43,13 @@ for (const init of INITS) {
       const d = product(l.lora_A.f32, l.lora_B.f32, l.r, out, inF, l.scaling);
       const W = original.get(`${p}.weight`)!.f32;
       const res = l.base_layer.weight.f32;
-      assert.ok(maxAbsDiff(res.map((x, i) => x + d[i]!), W) < 1e-6, `${p}: residual + s B A = W`);
+      assert.ok(
+        maxAbsDiff(
+          res.map((x, i) => x + d[i]!),
+          W,
+        ) < 1e-6,
+        `${p}: residual + s B A = W`,
+      );
       assert.ok(maxAbsDiff(res, W) > 1e-2, `${p}: the base was replaced by the residual`);
     }
     assert.equal(layers[0]!.initFactors !== null, true);
@@ -107,9 +114,12 @@ for (const init of ['pissa', 'olora'] as const) {
 }
 
 test('r above min(out, in) is refused for a weight-derived init; pissa_niter_N adapters from PEFT are refused with the fix', () => {
-  assert.throws(() => applyLora(tinyModel(), loraConfig({ init: 'olora', r: 9, targets: ['k_proj'] }), 0), (e: Error) => {
-    return e instanceof ColaError && /r <= min\(out, in\) = 8/.test(e.message);
-  });
+  assert.throws(
+    () => applyLora(tinyModel(), loraConfig({ init: 'olora', r: 9, targets: ['k_proj'] }), 0),
+    (e: Error) => {
+      return e instanceof ColaError && /r <= min\(out, in\) = 8/.test(e.message);
+    },
+  );
   const raw = { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj'], init_lora_weights: 'pissa_niter_4' };
   assert.throws(() => parsePeftConfig(raw, 'adapter_config.json'), /path_initial_model_for_weight_conversion/);
   assert.equal(parsePeftConfig({ ...raw, init_lora_weights: 'olora' }, 'x').init, 'olora');
