@@ -190,3 +190,14 @@ test('DoRA save -> load round trip: use_dora true, PEFT key lora_magnitude_vecto
   assert.equal(maxAbsDiff(logits(fresh), want), 0);
   assert.equal(loraLayers(fresh).length, 4);
 });
+
+test('bf16 base weights: a fresh DoRA adapter is the identity and merged = unmerged (merge in the f32 master)', () => {
+  const plain = tinyModel({ dtype: 'bf16' });
+  const model = tinyModel({ dtype: 'bf16' });
+  const layers = applyLora(model, loraConfig({ useDora: true }), 3);
+  assert.ok(maxAbsDiff(logits(model), logits(plain)) < 1e-5);
+  randomizeB(layers, 5);
+  const want = logits(model);
+  mergeAndUnload(model);
+  assert.ok(maxAbsDiff(logits(model), want) < 0.02, 'merged within bf16 rounding of the weights');
+});

@@ -124,3 +124,11 @@ test('r above min(out, in) is refused for a weight-derived init; pissa_niter_N a
   assert.throws(() => parsePeftConfig(raw, 'adapter_config.json'), /path_initial_model_for_weight_conversion/);
   assert.equal(parsePeftConfig({ ...raw, init_lora_weights: 'olora' }, 'x').init, 'olora');
 });
+
+test('bf16 base weights: PiSSA computes from the f32 view and leaves a bf16 residual; base + adapter stays near the model', () => {
+  const plain = tinyModel({ dtype: 'bf16' });
+  const model = tinyModel({ dtype: 'bf16' });
+  applyLora(model, loraConfig({ init: 'pissa' }), 3);
+  assert.equal(loraLayers(model)[0]![1].base_layer.weight.dtype, 'bf16');
+  assert.ok(maxAbsDiff(logits(model), logits(plain)) < 0.02, 'within bf16 rounding of the residual (PEFT rounds it too)');
+});
