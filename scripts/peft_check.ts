@@ -1,7 +1,8 @@
 // Writes what scripts/verify_peft.py checks in Python with transformers + PEFT:
 // for each tiny fixture family (llama, opt, gpt2), a COLA run of 3 links with
 // rank step-down (adapter/ = the chain as one PEFT LoRA), the merged model folder,
-// and our own logits for fixed token ids, with and without the adapter.
+// and our own logits for fixed token ids, with and without the adapter. llama_tiny also
+// runs once per LoRA variant (issue 18: DoRA, PiSSA, OLoRA), so PEFT checks those exports.
 //
 //   npx tsc -p tsconfig.json && node dist/scripts/peft_check.js OUT_DIR
 import * as fs from 'node:fs';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { referenceBackend as backend } from '../src/backend/reference/index.js';
 import { runChain } from '../src/cola/run.js';
 import { makeRunConfig } from '../src/cola/runConfig.js';
+import type { LoraConfig } from '../src/lora/config.js';
 import { mergeAndUnload } from '../src/lora/inject.js';
 import { loadPeftAdapter } from '../src/lora/peftLoad.js';
 import { loadModel } from '../src/models/load.js';
@@ -36,9 +38,15 @@ function logits(dir: string, adapter?: string): number[] {
   return [...noGrad(() => model.logits(tensor(backend, IDS.flat(), [2, 8], 'i32'))).f32];
 }
 
-function check(name: string, out: string): void {
+const VARIANTS: Record<string, Partial<LoraConfig>> = {
+  dora: { useDora: true },
+  pissa: { init: 'pissa' },
+  olora: { init: 'olora' },
+};
+
+function check(name: string, out: string, variant?: string): void {
   const base = path.join(fixtures, name);
-  const run = path.join(out, name);
+  const run = path.join(out, variant ? `${name}-${variant}` : name);
   fs.rmSync(run, { recursive: true, force: true });
   const examples = Array.from({ length: 16 }, (_, i) => {
     const ids = Array.from({ length: 8 }, (_, t) => 1 + ((i * 5 + t * 7) % 40));
@@ -61,7 +69,7 @@ function check(name: string, out: string): void {
         saveEvery: 0,
       },
       {},
-      { lora: { r: 4, alpha: 8, targets: TARGETS[name]! } },
+      { lora: { r: 4, alpha: 8, targets: TARGETS[name]!, ...(variant ? VARIANTS[variant] : {}) } },
     ),
     {
       model,
@@ -86,3 +94,4 @@ function check(name: string, out: string): void {
 
 const out = process.argv[2] ?? '/tmp/cola-peft-check';
 for (const name of Object.keys(TARGETS)) check(name, out);
+for (const variant of Object.keys(VARIANTS)) check('llama_tiny', out, variant);

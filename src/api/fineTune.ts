@@ -16,7 +16,7 @@ import { trainRun, type FineTuneResult } from './trainRun.js';
 export type { FineTuneResult } from './trainRun.js';
 
 /** LoRA settings come as `lora` (PEFT's LoraConfig in camelCase), not as rank/alpha flags. */
-type LoraFlag = 'rank' | 'alpha' | 'rslora' | 'targets' | 'targetRegex' | 'loraDropout' | 'loraInit';
+type LoraFlag = 'rank' | 'alpha' | 'rslora' | 'targets' | 'targetRegex' | 'loraDropout' | 'loraInit' | 'useDora';
 type RunOptions = Partial<Omit<RunFlags, 'out' | 'linkRanks' | 'linkLrs' | LoraFlag>>;
 type DataOptions = Partial<Omit<DataFlags, 'boolqFromVal' | 'fewglue'>>;
 
@@ -45,7 +45,7 @@ export type FineTuneOptions = RunOptions &
   };
 
 const OWN_KEYS = ['model', 'tokenizer', 'outDir', 'linkRanks', 'linkLrs', 'source', 'lora', 'onEvent', 'shouldStop', 'baseModel', 'report'];
-const LORA_FLAGS: readonly string[] = ['rank', 'alpha', 'rslora', 'targets', 'targetRegex', 'loraDropout', 'loraInit'];
+const LORA_FLAGS: readonly string[] = ['rank', 'alpha', 'rslora', 'targets', 'targetRegex', 'loraDropout', 'loraInit', 'useDora'];
 
 /** Fine-tune `model` in place (its targeted layers end up wrapped in the last link's
  * LoRA, earlier links merged into the weights) and write the run folder. */

@@ -7,17 +7,17 @@ import { ColaError } from '../errors.js';
 import type { Metrics } from '../eval/evaluate.js';
 import { applyLora, loraLayers } from '../lora/inject.js';
 import { deriveSeed } from '../lora/init.js';
-import { loraScale } from '../lora/config.js';
+import { isWeightInit, loraScale } from '../lora/config.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 import type { CausalLM } from '../models/causalLM.js';
-import { AdamW } from '../optim/adamw.js';
+import { AdamW, type ParamGroup } from '../optim/adamw.js';
 import { carryMoments, installMoments, parseMomentReset } from '../optim/momentReset.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { parseChainState, type Best, type ChainState } from './chainState.js';
 import type { EarlyStop } from './earlyStop.js';
-import { ChainHistory } from './history.js';
+import { ChainHistory, type LinkFactors } from './history.js';
 import { moduleRank, type Link } from './plan.js';
 import type { RunConfig } from './runConfig.js';
 
@@ -55,7 +55,8 @@ export class Chain {
       model.requiresGrad(true);
       this.layers = [];
     } else {
-      applyLora(model, { ...cfg.lora, r: links[0]!.rank }, linkSeed(cfg.seed, 0));
+      // A resume installs the recorded PiSSA/OLoRA init instead of computing one (restore)
+      applyLora(model, { ...cfg.lora, r: links[0]!.rank }, linkSeed(cfg.seed, 0), { deferWeightInit: cfg.resume });
       this.layers = loraLayers(model);
     }
     this.optimizer = this.newOptimizer(links[0]!);
@@ -68,7 +69,22 @@ export class Chain {
 
   params(): Tensor[] {
     if (this.full) return this.model.parameters().filter((p) => p.requiresGrad);
-    return this.layers.flatMap(([, l]) => [l.lora_A, l.lora_B]);
+    return this.layers.flatMap(([, l]) => (l.lora_magnitude_vector ? [l.lora_A, l.lora_B, l.lora_magnitude_vector] : [l.lora_A, l.lora_B]));
+  }
+
+  /** LoRA+ (Hayou et al. 2024, arXiv 2402.12354; PEFT's create_loraplus_optimizer): B at
+   * lr * ratio, A at lr. As in PEFT, 1-D parameters (DoRA's magnitude) go with B. */
+  private paramGroups(): ParamGroup[] | undefined {
+    const ratio = this.cfg.optim.loraplusLrRatio;
+    if (ratio === undefined || this.full) return undefined;
+    return [
+      { name: 'lora_A', params: this.layers.map(([, l]) => l.lora_A), lrScale: 1 },
+      {
+        name: 'lora_B',
+        params: this.layers.flatMap(([, l]) => (l.lora_magnitude_vector ? [l.lora_B, l.lora_magnitude_vector] : [l.lora_B])),
+        lrScale: ratio,
+      },
+    ];
   }
 
   /** Dropout on in training, off for evaluation and knot probes. */
@@ -84,7 +100,11 @@ export class Chain {
 
   /** Tie the knot between `link` and `next`: record the link, merge s_j B_j A_j into the
    * weights in f32, start fresh adapters (new A, B = 0, the next link's ranks) and a new
-   * optimizer (paper: full reset; ReLoRA's modes carry pruned moments, optim/momentReset.ts). */
+   * optimizer (paper: full reset; ReLoRA's modes carry pruned moments, optim/momentReset.ts).
+   * DoRA: the merge folds the whole DoRA weight m (W + s B A) / ||W + s B A||_row into the
+   * base and the next link starts with a fresh magnitude m = ||W_merged||_row (the trained m
+   * is not carried over). PiSSA/OLoRA: the next link's A, B come from the merged weight,
+   * which becomes the residual (docs/lora-variants.md). */
   knot(link: Link, next: Link): KnotRecord {
     const reset = parseMomentReset(this.cfg.chain.optimizerReset, '--optimizer-reset');
     const carried = carryMoments(this.optimizer, reset, this.cfg.seed + link.index);
@@ -92,8 +112,7 @@ export class Chain {
     const seed = linkSeed(this.cfg.seed, next.index);
     let sq = 0;
     this.layers.forEach(([p, l], i) => {
-      const delta = l.deltaWeight();
-      for (let k = 0; k < delta.length; k++) sq += delta[k]! * delta[k]!;
+      sq += l.merged ? 0 : linkChangeSq(l);
       l.merge({ exactUnmerge: false });
       l.resetAdapter(seed + i, moduleRank(this.cfg.lora, next, p));
     });
@@ -129,9 +148,13 @@ export class Chain {
         arrays.set(`link.${j}.${p}.B`, f.B);
       }
     });
+    this.history.links.forEach((link, j) => {
+      for (const [p, f] of link) putExtras(arrays, `link.${j}.${p}`, f.init, f.magnitude);
+    });
     for (const [p, l] of this.layers) {
       arrays.set(`live.${p}.A`, l.lora_A.f32);
       arrays.set(`live.${p}.B`, l.lora_B.f32);
+      putExtras(arrays, `live.${p}`, l.initFactors ?? undefined, l.lora_magnitude_vector?.f32);
     }
     if (this.full) for (const [n, t] of this.model.namedParameters()) if (t.requiresGrad) arrays.set(`param.${n}`, t.f32);
     this.optimizer.m.forEach((x, i) => arrays.set(`optim.m.${i}`, x));
@@ -158,22 +181,35 @@ export class Chain {
       if (!x) throw new ColaError(`${where}: missing array ${name}; the checkpoint does not belong to this configuration`);
       return x;
     };
+    const weightInit = isWeightInit(this.cfg.lora.init);
+    const dora = this.cfg.lora.useDora;
+    const initOf = (key: string) => (weightInit ? { A: a(`${key}.init.A`), B: a(`${key}.init.B`) } : undefined);
     state.links.forEach((meta, j) => {
-      const link = new Map();
+      const link = new Map<string, LinkFactors>();
       for (const [p, f] of Object.entries(meta)) {
+        const key = `link.${j}.${p}`;
         link.set(p, {
-          A: a(`link.${j}.${p}.A`),
-          B: a(`link.${j}.${p}.B`),
+          A: a(`${key}.A`),
+          B: a(`${key}.B`),
           r: f.r,
           alpha: f.alpha,
           scale: loraScale(f.alpha, f.r, this.cfg.lora.useRslora),
+          init: initOf(key),
+          magnitude: dora ? a(`${key}.m`) : undefined,
         });
       }
       this.history.links.push(link);
     });
     this.replayKnots();
     const live = this.links[state.links.length] ?? this.links.at(-1)!;
-    for (const [p, l] of this.layers) l.setAdapter(a(`live.${p}.A`), a(`live.${p}.B`), moduleRank(this.cfg.lora, live, p));
+    for (const [p, l] of this.layers) {
+      const r = moduleRank(this.cfg.lora, live, p);
+      l.resetAdapter(0, r, l.alpha, { deferWeightInit: true });
+      const init = initOf(`live.${p}`);
+      if (init) l.foldInit(init);
+      l.setAdapter(a(`live.${p}.A`), a(`live.${p}.B`), r);
+      if (dora) l.setMagnitude(a(`live.${p}.m`));
+    }
     for (const [n, t] of this.model.namedParameters()) {
       if (t.requiresGrad && ckpt.arrays.has(`param.${n}`)) t.assign(a(`param.${n}`));
     }
@@ -193,14 +229,55 @@ export class Chain {
       for (const [path, l] of this.layers) {
         const f = link.get(path);
         if (!f) throw new ColaError(`checkpoint has no factors for ${path}; it does not belong to this configuration`);
+        // the same f32 operations as the run: the init fold, then the merge
+        l.resetAdapter(0, f.r, f.alpha, { deferWeightInit: true });
+        if (f.init) l.foldInit(f.init);
         l.setAdapter(f.A, f.B, f.r, f.alpha);
+        if (f.magnitude) l.setMagnitude(f.magnitude);
         l.merge({ exactUnmerge: false });
-        l.resetAdapter(0, f.r); // the live adapter is installed afterwards
+        l.resetAdapter(0, f.r, f.alpha, { deferWeightInit: true }); // the live adapter is installed afterwards
       }
     }
   }
 
   private newOptimizer(link: Link): AdamW {
-    return new AdamW(this.params(), { lr: link.lr, weightDecay: this.cfg.optim.weightDecay });
+    return new AdamW(this.params(), { lr: link.lr, weightDecay: this.cfg.optim.weightDecay, groups: this.paramGroups() });
   }
+}
+
+/** ||W_merged - W_link_start||^2 of the merge about to happen, where the link started at
+ * base + s B0 A0 (PiSSA/OLoRA; B0 = 0 otherwise): ||s B A||^2 for plain LoRA, the learned
+ * change s (B A - B0 A0) for PiSSA/OLoRA, and the whole change of the weight for DoRA. */
+function linkChangeSq(l: LoraLinear): number {
+  const [out, inF, r, s] = [l.outFeatures, l.inFeatures, l.r, l.scaling];
+  const delta = l.deltaWeight();
+  const factor = l.doraFactor();
+  const W = factor || l.initFactors ? l.weightF32() : null;
+  let sq = 0;
+  for (let o = 0; o < out; o++) {
+    for (let i = 0; i < inF; i++) {
+      const k = o * inF + i;
+      let d = factor ? factor[o]! * (W![k]! + delta[k]!) - W![k]! : delta[k]!;
+      if (l.initFactors) {
+        const { A, B } = l.initFactors;
+        for (let j = 0; j < r; j++) d -= s * B[o * r + j]! * A[j * inF + i]!;
+      }
+      sq += d * d;
+    }
+  }
+  return sq;
+}
+
+/** A link's PiSSA/OLoRA init factors and DoRA magnitude, when it has them. */
+function putExtras(
+  arrays: Map<string, Float32Array>,
+  key: string,
+  init: { A: Float32Array; B: Float32Array } | undefined,
+  m?: Float32Array,
+): void {
+  if (init) {
+    arrays.set(`${key}.init.A`, init.A);
+    arrays.set(`${key}.init.B`, init.B);
+  }
+  if (m) arrays.set(`${key}.m`, m);
 }

@@ -3,7 +3,7 @@
  * fine-tuning writes model/ (a complete model folder). */
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../io/fileIo.js';
-import type { ChainLink } from '../lora/chain.js';
+import { initFoldLink, type ChainLink } from '../lora/chain.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
 import { saveChainAdapter } from '../lora/peft.js';
 import { saveModelFolder } from '../models/save.js';
@@ -12,14 +12,32 @@ import type { ChainHistory } from './history.js';
 import type { Link } from './plan.js';
 import type { RunConfig } from './runConfig.js';
 
-/** Per module, every link in order: the merged ones from the history plus the live adapter. */
-function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHistory): Map<string, ChainLink[]> {
-  const chain = new Map<string, ChainLink[]>();
+/** Per module, per link: its steps in order (the PiSSA/OLoRA init fold (A0, -B0), then the
+ * trained adapter with DoRA's row scale), the merged links from the history, then the live
+ * one. Relative to the ORIGINAL weights, so the export needs no init on load. */
+function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHistory): Map<string, ChainLink[][]> {
+  const chain = new Map<string, ChainLink[][]>();
   for (const [p, l] of layers) {
-    const merged = history.links.map((link) => link.get(p)!);
-    chain.set(p, [...merged, { A: l.lora_A.f32, B: l.lora_B.f32, r: l.r, scale: l.scaling }]);
+    const merged = history.links.map((link) => {
+      const f = link.get(p)!;
+      return [...(f.init ? [initFoldLink(f.init.A, f.init.B, f.r, f.scale)] : []), f];
+    });
+    const init = l.initFactors ? [initFoldLink(l.initFactors.A, l.initFactors.B, l.r, l.scaling)] : [];
+    chain.set(p, [...merged, [...init, { A: l.lora_A.f32, B: l.lora_B.f32, r: l.r, scale: l.scaling }]]);
   }
   return chain;
+}
+
+/** DoRA: each module's magnitude for link j's own adapter (the live m for the whole chain:
+ * stackChain's unrolling makes the final magnitude the exported one). */
+function magnitudes(chain: Chain, j: number | 'live'): Map<string, Float32Array> | undefined {
+  if (!chain.cfg.lora.useDora) return undefined;
+  return new Map(
+    chain.layers.map(([p, l]) => [
+      p,
+      j === 'live' ? l.lora_magnitude_vector!.f32 : (chain.history.links[j]?.get(p)?.magnitude ?? l.lora_magnitude_vector!.f32),
+    ]),
+  );
 }
 
 export interface ExportArgs {
@@ -41,14 +59,21 @@ export function exportChain(a: ExportArgs): void {
     if (!a.adapterOnly) saveModelFolder(model, path.join(a.outDir, 'model'));
   } else {
     const links = chainLinks(chain.layers, chain.history);
-    saveChainAdapter(path.join(a.outDir, 'adapter'), links, cfg.lora, { baseModel: a.baseModel, colaMeta: meta });
+    const whole = new Map([...links].map(([p, ls]) => [p, ls.flat()]));
+    saveChainAdapter(path.join(a.outDir, 'adapter'), whole, cfg.lora, {
+      baseModel: a.baseModel,
+      colaMeta: meta,
+      magnitudes: magnitudes(chain, 'live'),
+    });
     if (cfg.saveLinkAdapters && !a.adapterOnly) {
       const count = [...links.values()][0]!.length;
       for (let j = 0; j < count; j++) {
-        const one = new Map([...links].map(([p, ls]) => [p, [ls[j]!]]));
+        // link j alone, relative to the weights after link j - 1's knot
+        const one = new Map([...links].map(([p, ls]) => [p, ls[j]!.map((l) => ({ ...l, rowScale: undefined }))]));
         saveChainAdapter(path.join(a.outDir, 'links', `link-${j}`), one, cfg.lora, {
           baseModel: a.baseModel,
           colaMeta: { ...meta, link: j },
+          magnitudes: magnitudes(chain, j === count - 1 ? 'live' : j),
         });
       }
     }
@@ -108,8 +133,12 @@ function manifest({ cfg, chain, links, baseModel }: ExportArgs): Record<string, 
   };
 }
 
-/** Σ r_j of one module's chain. */
+/** Σ r_j of one module's chain (PiSSA/OLoRA: twice that, each link's init fold included). */
 function chainLinksRank(chain: Chain, p: string): number {
-  const live = chain.layers.find(([q]) => q === p)![1].r;
-  return chain.history.links.reduce((s, link) => s + (link.get(p)?.r ?? 0), live);
+  const live = chain.layers.find(([q]) => q === p)![1];
+  const twice = (f: { init?: unknown; r: number }) => (f.init ? 2 * f.r : f.r);
+  return chain.history.links.reduce(
+    (s, link) => s + twice(link.get(p) ?? { r: 0 }),
+    twice({ init: live.initFactors ?? undefined, r: live.r }),
+  );
 }

@@ -43,6 +43,8 @@ export interface OptimConfig {
   warmupSteps: number;
   weightDecay: number;
   maxGradNorm: number;
+  /** LoRA+: lora_B (and 1-D adapter parameters) at lr * ratio; undefined = off */
+  loraplusLrRatio?: number;
 }
 
 export interface BudgetConfig {
@@ -109,6 +111,8 @@ const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
     'rslora',
     'targetRegex',
     'saveLinkAdapters',
+    'useDora',
+    'loraplusLrRatio',
   ],
   cola: ['knotEvery'],
   relora: ['chainLength', 'knots'],
@@ -140,6 +144,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
   positive('knotEvery', run.knotEvery, 1, 'at least 1');
   positive('rewarmupSteps', run.rewarmupSteps, 0, '0 or more');
   positive('earlyStoppingPatience', run.earlyStoppingPatience, 1, 'at least 1');
+  positive('loraplusLrRatio', run.loraplusLrRatio, Number.MIN_VALUE, 'a positive number (LoRA+ paper: 16)');
   const linkRanks = numberList(run.linkRanks, 'linkRanks', p, { integer: true });
   const linkLrs = numberList(run.linkLrs, 'linkLrs', p, { integer: false });
   const chainSchedule = (run.chainSchedule ?? (method === 'relora' ? 'jagged' : 'continue')) as ChainScheduleMode;
@@ -175,6 +180,8 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
   const lora = loraConfig(run, opts.lora, where, p);
   if (lora && linkRanks && lora.rankPattern && Object.keys(lora.rankPattern).length)
     p.push('a rank pattern and --link-ranks both set ranks: use one of them');
+  if (lora && method === 'full' && (lora.init !== 'kaiming' || lora.useDora))
+    p.push(`--method full trains every weight: LoRA settings (init "${lora.init}", DoRA ${lora.useDora}) do not apply; drop them`);
   if (lora && lora.trainBias !== 'none')
     p.push(
       `trainBias "${lora.trainBias}" is not supported: cola would train biases it neither checkpoints nor exports. Use trainBias "none"`,
@@ -211,6 +218,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       warmupSteps: run.warmupSteps,
       weightDecay: run.weightDecay,
       maxGradNorm: run.maxGradNorm,
+      loraplusLrRatio: run.loraplusLrRatio,
     },
     chain: {
       length: method === 'cola' ? (run.knots?.length ? run.knots.length + 1 : (run.chainLength ?? 3)) : 1,
@@ -247,7 +255,8 @@ function loraConfig(run: RunFlags, over: Partial<LoraConfig> | undefined, where:
     alpha: run.alpha,
     dropout: run.loraDropout,
     useRslora: run.rslora,
-    init: run.loraInit as LoraConfig['init'],
+    init: run.loraInit as LoraConfig['init'], // checked by validateLoraConfig
+    useDora: run.useDora,
     targets,
     targetRegex: run.targetRegex,
     ...regexOnly,

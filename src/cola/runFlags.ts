@@ -57,7 +57,21 @@ export const RUN_FLAGS = {
   targets: { type: 'list', default: ['q_proj', 'v_proj'], meta: 'LIST', help: 'module-name suffixes to adapt, or all-linear' },
   targetRegex: { type: 'string', help: 'full-match regex on module paths (overrides --targets)' },
   loraDropout: { type: 'number', default: 0, help: 'dropout on the LoRA input' },
-  loraInit: { type: 'string', default: 'kaiming', choices: ['kaiming', 'gaussian'], help: 'initialisation of A' },
+  loraInit: {
+    type: 'string',
+    default: 'kaiming',
+    meta: 'NAME',
+    help: "PEFT's init_lora_weights: kaiming, gaussian, pissa, pissa_niter_N (randomized SVD, N iterations), olora; pissa/olora take A and B from the weight (at a knot: from the merged weight) and leave the residual as base",
+  },
+  useDora: {
+    type: 'boolean',
+    help: "DoRA (PEFT's use_dora): a trainable magnitude per output row; a knot merges the whole DoRA weight and the next link starts with m = ||W_merged||_row",
+  },
+  loraplusLrRatio: {
+    type: 'number',
+    meta: 'RATIO',
+    help: "LoRA+ (PEFT's loraplus_lr_ratio): lora_B (and DoRA's magnitude) train at lr * RATIO, lora_A at lr (paper: 16)",
+  },
   gradientCheckpointing: {
     type: 'boolean',
     help: 'recompute activations in backward instead of keeping them (OPT; with --lora-dropout 0): OPT-1.3B bf16 at batch 8 trains in 1.22x its weights',

@@ -22,8 +22,14 @@ export interface LoraConfig {
   alphaPattern?: Record<string, number>;
   /** rsLoRA (Kalajdzievski 2023, arXiv 2312.03732): s = alpha / sqrt(r) */
   useRslora: boolean;
-  /** A's initialisation: Kaiming-uniform (loralib/PEFT default) or N(0, (1/r)^2) (PEFT 'gaussian') */
-  init: 'kaiming' | 'gaussian';
+  /** PEFT's init_lora_weights: Kaiming-uniform A (loralib/PEFT default, B = 0), N(0, (1/r)^2)
+   * A ('gaussian'), or A and B taken from the weight itself, the base replaced by the
+   * residual so the model is unchanged at init: 'pissa' (top-r SVD), 'pissa_niter_N'
+   * (randomized SVD, N subspace iterations), 'olora' (QR). See weightInit.ts. */
+  init: LoraInit;
+  /** DoRA (Liu et al. 2024, arXiv 2402.09353; PEFT's use_dora): a trainable magnitude per
+   * output row, W' = m * (W + s B A) / ||W + s B A||_row. See dora.ts. */
+  useDora: boolean;
   /** which biases train: none, those of LoRA-wrapped layers, or every bias (PEFT's `bias`) */
   trainBias: 'none' | 'lora_only' | 'all';
 }
@@ -36,10 +42,36 @@ export const DEFAULT_LORA_CONFIG: LoraConfig = {
   targets: ['q_proj', 'v_proj'],
   useRslora: false,
   init: 'kaiming',
+  useDora: false,
   trainBias: 'none',
 };
 
-const KEYS = new Set(['r', 'alpha', 'dropout', 'targets', 'targetRegex', 'rankPattern', 'alphaPattern', 'useRslora', 'init', 'trainBias']);
+/** PEFT's init_lora_weights values cola implements (True = 'kaiming'). */
+export type LoraInit = 'kaiming' | 'gaussian' | 'pissa' | 'olora' | `pissa_niter_${number}`;
+
+/** Is `v` an init cola knows ('pissa_niter_N' with N a whole number of at least 1)? */
+export function isLoraInit(v: unknown): v is LoraInit {
+  return typeof v === 'string' && /^(kaiming|gaussian|pissa|olora|pissa_niter_[1-9]\d{0,3})$/.test(v);
+}
+
+/** Inits that compute A and B from the base weight and replace it by the residual. */
+export function isWeightInit(init: LoraInit): boolean {
+  return init === 'pissa' || init === 'olora' || init.startsWith('pissa_niter_');
+}
+
+const KEYS = new Set([
+  'r',
+  'alpha',
+  'dropout',
+  'targets',
+  'targetRegex',
+  'rankPattern',
+  'alphaPattern',
+  'useRslora',
+  'init',
+  'useDora',
+  'trainBias',
+]);
 
 /** Check every field; one ColaError lists every problem (`where` names the source). */
 export function validateLoraConfig(cfg: LoraConfig, where = 'LoRA config'): LoraConfig {
@@ -54,8 +86,9 @@ export function validateLoraConfig(cfg: LoraConfig, where = 'LoRA config'): Lora
   problems.push(...patternProblems('rankPattern', cfg.rankPattern, isRank, 'a positive integer'));
   problems.push(...patternProblems('alphaPattern', cfg.alphaPattern, isAlpha, 'a positive number'));
   if (typeof cfg.useRslora !== 'boolean') problems.push(`useRslora must be true or false, found ${JSON.stringify(cfg.useRslora)}`);
-  if (cfg.init !== 'kaiming' && cfg.init !== 'gaussian')
-    problems.push(`init must be "kaiming" or "gaussian", found ${JSON.stringify(cfg.init)}`);
+  if (!isLoraInit(cfg.init))
+    problems.push(`init must be "kaiming", "gaussian", "pissa", "pissa_niter_N" (N >= 1) or "olora", found ${JSON.stringify(cfg.init)}`);
+  if (typeof cfg.useDora !== 'boolean') problems.push(`useDora must be true or false, found ${JSON.stringify(cfg.useDora)}`);
   if (!['none', 'lora_only', 'all'].includes(cfg.trainBias)) {
     problems.push(`trainBias must be "none", "lora_only" or "all", found ${JSON.stringify(cfg.trainBias)}`);
   }

@@ -7,10 +7,16 @@ import { isTargeted, rankAndAlpha, validateLoraConfig, type LoraConfig } from '.
 import { deriveSeed } from './init.js';
 import { LoraLinear, type MergeOptions } from './loraLinear.js';
 
+export interface ApplyLoraOptions {
+  /** pissa/olora: leave the base weights alone (A = B = 0) because the caller installs
+   * recorded init factors (a checkpoint restore, a loaded adapter) */
+  deferWeightInit?: boolean;
+}
+
 /** Wrap every targeted Linear of `model` in a LoraLinear (in place) and freeze
  * everything but the adapters (and the biases trainBias names), as PEFT's
  * get_peft_model. Layer i's A is seeded from deriveSeed(seed, i): deterministic. */
-export function applyLora(model: Module, cfg: LoraConfig, seed: number): LoraLinear[] {
+export function applyLora(model: Module, cfg: LoraConfig, seed: number, opts: ApplyLoraOptions = {}): LoraLinear[] {
   validateLoraConfig(cfg);
   const existing = loraLayers(model);
   if (existing.length) {
@@ -28,7 +34,9 @@ export function applyLora(model: Module, cfg: LoraConfig, seed: number): LoraLin
       dropout: cfg.dropout,
       useRslora: cfg.useRslora,
       init: cfg.init,
+      useDora: cfg.useDora,
       seed: deriveSeed(seed, i),
+      deferWeightInit: opts.deferWeightInit,
     });
     model.setChild(path, layer);
     return layer;

@@ -6,8 +6,10 @@ import { add, scale } from '../tensor/ops/elementwise.js';
 import { loraLinear } from '../tensor/ops/lora.js';
 import { linear } from '../tensor/ops/matmul.js';
 import { Tensor } from '../tensor/tensor.js';
-import { loraScale } from './config.js';
+import { isWeightInit, loraScale, type LoraInit } from './config.js';
+import { doraForward, rowNorms } from './dora.js';
 import { deriveSeed, initLoraA, mulberry32 } from './init.js';
+import { weightInitFactors, type Factors } from './weightInit.js';
 
 export interface LoraLinearOptions {
   r: number;
@@ -15,9 +17,14 @@ export interface LoraLinearOptions {
   /** probability on the LoRA input only (PEFT's lora_dropout) */
   dropout: number;
   useRslora: boolean;
-  init: 'kaiming' | 'gaussian';
+  init: LoraInit;
+  /** DoRA: a trainable magnitude per output row (dora.ts) */
+  useDora?: boolean;
   /** seeds A's initialisation (and, until setDropoutSeed, the dropout masks) */
   seed: number;
+  /** for a weight-derived init (pissa, olora): start with A = B = 0 and leave the base
+   * alone; a checkpoint restore installs the recorded init instead (foldInit) */
+  deferWeightInit?: boolean;
 }
 
 export interface MergeOptions {
@@ -35,10 +42,17 @@ export class LoraLinear extends Module implements LinearLike {
   base_layer: Linear;
   lora_A: Tensor; // [r, in]
   lora_B: Tensor; // [out, r]
+  /** DoRA's m [out] (PEFT's lora_magnitude_vector), null without DoRA */
+  lora_magnitude_vector: Tensor | null = null;
+  /** The link's weight-derived init (PiSSA/OLoRA), already subtracted from the base:
+   * W_base = W - s B0 A0. Null for kaiming/gaussian. The chain records it (a knot's replay
+   * and the export relative to the original weights need it). */
+  initFactors: Factors | null = null;
   private _r: number;
   private _alpha: number;
   private readonly _useRslora: boolean;
-  private readonly _init: 'kaiming' | 'gaussian';
+  private readonly _init: LoraInit;
+  private readonly _useDora: boolean;
   private readonly _dropout: number;
   private _merged = false;
   /** f32 master of a bf16 base weight, made on the first merge (not at wrap time, so
@@ -61,9 +75,18 @@ export class LoraLinear extends Module implements LinearLike {
     this._alpha = opts.alpha;
     this._useRslora = opts.useRslora;
     this._init = opts.init;
+    this._useDora = opts.useDora ?? false;
     this._dropout = opts.dropout;
     this._dropoutSeed = deriveSeed(opts.seed, 0x0d0d);
-    [this.lora_A, this.lora_B] = this.freshAdapter(opts.seed, opts.r);
+    [this.lora_A, this.lora_B] = this.freshAdapter(opts.seed, opts.r, opts.deferWeightInit ?? false);
+  }
+
+  get init(): LoraInit {
+    return this._init;
+  }
+
+  get useDora(): boolean {
+    return this._useDora;
   }
 
   get inFeatures(): number {
@@ -100,6 +123,14 @@ export class LoraLinear extends Module implements LinearLike {
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
     if (this._merged) return this.base_layer.forward(x, opts); // the delta is inside the weight already
     const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
+    if (this.lora_magnitude_vector) {
+      const m = this.lora_magnitude_vector;
+      const norms = rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures); // detached (DoRA sec. 4.3)
+      return finishLinear(
+        doraForward({ x, h, base: this.base_layer, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }),
+        opts,
+      );
+    }
     const { weight, bias } = this.base_layer;
     // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
     if (!bias || bias.dtype === 'f32') {
@@ -157,16 +188,57 @@ export class LoraLinear extends Module implements LinearLike {
     const delta = this.deltaWeight();
     const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
     this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
+    const m = this.lora_magnitude_vector?.f32;
     w.update((data) => {
       this.backend.axpby(1, delta, 1, target); // target is data itself for an f32 weight
+      // DoRA (PEFT's merge): W' = (m / ||W + s B A||_row) (W + s B A)
+      if (m) scaleRows(target, dividedBy(m, rowNorms(target, null, this.outFeatures)), this.inFeatures);
       if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
     });
     this._merged = true;
   }
 
+  /** DoRA's factor m / ||W + s B A||_row [out] for the current weight and adapter: what a
+   * merge multiplies each row by (1 without DoRA, null then). */
+  doraFactor(): Float32Array | null {
+    const m = this.lora_magnitude_vector?.f32;
+    return m ? dividedBy(m, rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures)) : null;
+  }
+
+  /** Subtract s B0 A0 from the base weight and install (A0, B0) as the adapter: a
+   * weight-derived init (PiSSA/OLoRA), or its replay on resume (the same f32 ops in the
+   * same order, so the weights come back bit for bit). */
+  foldInit(init: Factors): void {
+    if (this._merged) throw new Error('LoraLinear.foldInit(): unmerge() or resetAdapter() first');
+    this.setAdapter(init.A, init.B, this._r);
+    const w = this.base_layer.weight;
+    const delta = this.deltaWeight();
+    const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
+    w.update((data) => {
+      this.backend.axpby(-1, delta, 1, target);
+      if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
+    });
+    this.initFactors = { A: init.A.slice(), B: init.B.slice() };
+    if (this._useDora) this.resetMagnitude();
+  }
+
+  /** DoRA's fresh magnitude m = ||W + s B A||_row (PEFT's dora_init): the adapter starts
+   * as the identity on the model's output. */
+  resetMagnitude(): void {
+    const m = rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures);
+    this.lora_magnitude_vector = this.leaf(m, [this.outFeatures]);
+  }
+
+  /** Install a magnitude vector [out] (a loaded adapter, a checkpoint). */
+  setMagnitude(m: Float32Array): void {
+    if (m.length !== this.outFeatures) throw new Error(`LoraLinear.setMagnitude(): expected ${this.outFeatures} values, got ${m.length}`);
+    this.lora_magnitude_vector = this.leaf(m, [this.outFeatures]);
+  }
+
   /** Undo merge(): bit-exact from the saved copy, else by subtracting s B A (PEFT's way). */
   unmerge(): void {
     if (!this._merged) throw new Error('LoraLinear.unmerge(): not merged');
+    if (!this._undo && this.lora_magnitude_vector) throw new Error('LoraLinear.unmerge(): a DoRA merge keeps no undo copy here');
     const w = this.base_layer.weight;
     const target = w.dtype === 'bf16' ? this._master! : w.f32;
     w.update((data) => {
@@ -182,12 +254,12 @@ export class LoraLinear extends Module implements LinearLike {
   /** Start a new link: fresh A (seeded), B = 0, optionally a new rank (COLA's rank
    * step-down) and alpha. New tensor objects, so no optimizer state can carry over.
    * A merged delta stays in the weight: merge -> resetAdapter is the knot. */
-  resetAdapter(seed: number, rank = this._r, alpha = this._alpha): void {
+  resetAdapter(seed: number, rank = this._r, alpha = this._alpha, opts: { deferWeightInit?: boolean } = {}): void {
     this._r = rank;
     this._alpha = alpha;
-    [this.lora_A, this.lora_B] = this.freshAdapter(seed, rank);
     this._merged = false;
     this._undo = null;
+    [this.lora_A, this.lora_B] = this.freshAdapter(seed, rank, opts.deferWeightInit ?? false);
   }
 
   /** Install given adapter values (a loaded PEFT adapter, a stacked chain):
@@ -211,9 +283,33 @@ export class LoraLinear extends Module implements LinearLike {
     this._master = null;
   }
 
-  private freshAdapter(seed: number, r: number): [Tensor, Tensor] {
-    const A = initLoraA(this._init, r, this.inFeatures, mulberry32(seed));
-    return [this.leaf(A, [r, this.inFeatures]), this.leaf(new Float32Array(this.outFeatures * r), [this.outFeatures, r])];
+  /** A fresh link's adapter. kaiming/gaussian: seeded A, B = 0. pissa/olora: A and B from
+   * the current (merged) weight, which becomes the residual (foldInit). DoRA: then
+   * m = ||W + s B A||_row. Either way the model's output is unchanged. */
+  private freshAdapter(seed: number, r: number, deferWeightInit: boolean): [Tensor, Tensor] {
+    this._r = r;
+    this.initFactors = null;
+    const zeros = (n: number) => new Float32Array(n);
+    if (isWeightInit(this._init)) {
+      this.lora_A = this.leaf(zeros(r * this.inFeatures), [r, this.inFeatures]);
+      this.lora_B = this.leaf(zeros(this.outFeatures * r), [this.outFeatures, r]);
+      if (!deferWeightInit) {
+        const args = { weight: this.weightF32(), out: this.outFeatures, inF: this.inFeatures, r, scale: this.scaling, seed };
+        this.foldInit(weightInitFactors(this._init, args));
+      }
+    } else {
+      const A = initLoraA(this._init as 'kaiming' | 'gaussian', r, this.inFeatures, mulberry32(seed));
+      this.lora_A = this.leaf(A, [r, this.inFeatures]);
+      this.lora_B = this.leaf(zeros(this.outFeatures * r), [this.outFeatures, r]);
+    }
+    if (this._useDora) this.resetMagnitude();
+    return [this.lora_A, this.lora_B];
+  }
+
+  /** The base weight as f32 [out, in] (the f32 master of a bf16 weight once merged). */
+  weightF32(): Float32Array {
+    const w = this.base_layer.weight;
+    return w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
   }
 
   private leaf(values: Float32Array, shape: number[]): Tensor {
@@ -236,4 +332,14 @@ export class LoraLinear extends Module implements LinearLike {
     this.backend.castToF32(live, this._master);
     return this._master;
   }
+}
+
+/** m / n elementwise, [out] */
+function dividedBy(m: Float32Array, n: Float32Array): Float32Array {
+  return m.map((x, i) => x / n[i]!);
+}
+
+/** Row o of W [out, in] times c[o], in place. */
+function scaleRows(W: Float32Array, c: Float32Array, inF: number): void {
+  for (let o = 0; o < c.length; o++) for (let i = o * inF; i < (o + 1) * inF; i++) W[i] = W[i]! * c[o]!;
 }

@@ -36,9 +36,12 @@ export function peftConfigJson(cfg: LoraConfig, adapters: readonly AdapterShape[
     alpha_pattern: alphaPattern,
     bias: cfg.trainBias,
     fan_in_fan_out: false,
+    // cola always writes adapters relative to the ORIGINAL base weights: a PiSSA/OLoRA run is
+    // exported already converted to a plain LoRA (peft.ts), so PEFT must not redo the init
+    // (with "pissa"/"olora" here PEFT would replace the base by a residual on load).
     init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true,
     inference_mode: true,
-    use_dora: false,
+    use_dora: cfg.useDora,
     modules_to_save: null,
   };
 }
@@ -91,7 +94,9 @@ function mostCommon(values: number[]): number {
 export function parsePeftConfig(raw: Record<string, unknown>, file: string): LoraConfig {
   const problems: string[] = [];
   if (raw.peft_type !== 'LORA') problems.push(`peft_type must be "LORA", found ${JSON.stringify(raw.peft_type)}`);
-  if (raw.use_dora === true) problems.push('use_dora is true: DoRA adapters are not supported, only plain LoRA');
+  const useDora = raw.use_dora ?? false;
+  if (typeof useDora !== 'boolean') problems.push(`use_dora must be true or false, found ${JSON.stringify(useDora)}`);
+  const init = initOf(raw.init_lora_weights, problems);
   const r = positiveInt(raw.r, 'r', problems);
   const alpha = raw.lora_alpha ?? 8; // PEFT's default
   if (typeof alpha !== 'number' || !(alpha > 0)) problems.push(`lora_alpha must be a positive number, found ${JSON.stringify(alpha)}`);
@@ -115,9 +120,29 @@ export function parsePeftConfig(raw: Record<string, unknown>, file: string): Lor
     rankPattern,
     alphaPattern,
     useRslora: useRslora as boolean,
-    init: raw.init_lora_weights === 'gaussian' ? 'gaussian' : 'kaiming',
+    init,
+    useDora: useDora as boolean,
     trainBias: bias as LoraConfig['trainBias'],
   };
+}
+
+/** PEFT's init_lora_weights. A saved adapter's A and B are loaded over the init, so only
+ * the inits that change the BASE matter: "pissa" and "olora" are deterministic functions
+ * of the base weight (the residual W - s B0 A0 does not depend on SVD signs), so cola
+ * redoes them; "pissa_niter_N" is randomized and cannot be reproduced, so such an adapter
+ * is refused with the conversion PEFT offers. */
+function initOf(v: unknown, problems: string[]): LoraConfig['init'] {
+  if (v === undefined || v === true || v === false || v === null) return 'kaiming';
+  if (v === 'gaussian' || v === 'pissa' || v === 'olora') return v;
+  if (typeof v === 'string' && /^pissa_niter_\d+$/.test(v)) {
+    problems.push(
+      `init_lora_weights is "${v}": the randomized SVD that made the residual base cannot be reproduced; ` +
+        'save the adapter in PEFT with path_initial_model_for_weight_conversion (a plain LoRA of the original model) and load that',
+    );
+    return 'kaiming';
+  }
+  problems.push(`init_lora_weights ${JSON.stringify(v)} is not supported (cola knows true, false, "gaussian", "pissa", "olora")`);
+  return 'kaiming';
 }
 
 function positiveInt(v: unknown, key: string, problems: string[]): number {

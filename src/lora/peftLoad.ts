@@ -21,9 +21,11 @@ export interface LoadedAdapter {
 /** `base_model.model.<path>.lora_A.weight`, also with PEFT's in-memory adapter name
  * (`.lora_A.default.weight`). */
 const LORA_KEY = /^base_model\.model\.(.+)\.(lora_A|lora_B)(?:\.default)?\.weight$/;
+/** DoRA's m [out]: PEFT writes `<path>.lora_magnitude_vector` (in memory `.default.weight`). */
+const MAGNITUDE_KEY = /^base_model\.model\.(.+)\.lora_magnitude_vector(?:\.default)?(?:\.weight)?$/;
 
 interface AdapterKeys {
-  lora: Map<string, { lora_A?: string; lora_B?: string }>;
+  lora: Map<string, { lora_A?: string; lora_B?: string; magnitude?: string }>;
   /** parameter name in the unwrapped model -> file key */
   bias: Map<string, string>;
   unexpected: string[];
@@ -66,6 +68,7 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
     const { r, alpha } = rankAndAlpha(cfg, p);
     const entry = keys.lora.get(p)!;
     layer.setAdapter(file.read(entry.lora_A!), file.read(entry.lora_B!), r, alpha);
+    if (entry.magnitude) layer.setMagnitude(file.read(entry.magnitude));
     return layer;
   });
   // Biases by their unwrapped names; after wrapping, the same tensors sit under base_layer.
@@ -114,7 +117,12 @@ function classifyKeys(file: SafetensorsFile): AdapterKeys {
   const out: AdapterKeys = { lora: new Map(), bias: new Map(), unexpected: [] };
   for (const key of file.tensors.keys()) {
     const m = LORA_KEY.exec(key);
-    if (m) {
+    const mag = MAGNITUDE_KEY.exec(key);
+    if (mag) {
+      const entry = out.lora.get(mag[1]!) ?? {};
+      entry.magnitude = key;
+      out.lora.set(mag[1]!, entry);
+    } else if (m) {
       const entry = out.lora.get(m[1]!) ?? {};
       entry[m[2] as 'lora_A' | 'lora_B'] = key;
       out.lora.set(m[1]!, entry);
@@ -132,6 +140,14 @@ function loraProblems(cfg: LoraConfig, targets: Map<string, Linear>, keys: Adapt
     const entry = keys.lora.get(p);
     problems.push(...shapeProblem(file, entry?.lora_A, `${PEFT_PREFIX}${p}.lora_A.weight`, [r, lin.inFeatures], 0));
     problems.push(...shapeProblem(file, entry?.lora_B, `${PEFT_PREFIX}${p}.lora_B.weight`, [lin.outFeatures, r], 1));
+    const magKey = `${PEFT_PREFIX}${p}.lora_magnitude_vector`;
+    if (cfg.useDora && !entry?.magnitude) problems.push(`missing key ${magKey} [${lin.outFeatures}] (use_dora is true)`);
+    if (!cfg.useDora && entry?.magnitude) problems.push(`unexpected key ${entry.magnitude}: use_dora is false in ${ADAPTER_CONFIG}`);
+    if (cfg.useDora && entry?.magnitude) {
+      const got = file.tensors.get(entry.magnitude)!.shape;
+      if (got.length !== 1 || got[0] !== lin.outFeatures)
+        problems.push(`${entry.magnitude}: expected shape [${lin.outFeatures}], found [${got.join(', ')}]`);
+    }
   }
   for (const p of keys.lora.keys()) {
     if (!targets.has(p))

@@ -7,6 +7,18 @@ export interface AdamWOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Parameter groups (PyTorch's param_groups): each multiplies the step's learning rate
+   * by its lrScale. Every parameter must belong to exactly one group; none given = one
+   * group of all parameters at scale 1. LoRA+ puts B at scale loraplus_lr_ratio. */
+  groups?: readonly ParamGroup[];
+}
+
+export interface ParamGroup {
+  /** for logs and tests ('lora_A', 'lora_B', ...) */
+  name: string;
+  params: readonly Tensor[];
+  /** this group's learning rate is lr * lrScale */
+  lrScale: number;
 }
 
 /** AdamW (Loshchilov & Hutter; PyTorch semantics: decoupled weight decay).
@@ -21,6 +33,10 @@ export class AdamW {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  /** the groups, in order; every parameter is in one */
+  readonly groups: readonly ParamGroup[];
+  /** per parameter (same order as params): its group's lrScale */
+  readonly lrScales: readonly number[];
 
   constructor(
     readonly params: readonly Tensor[],
@@ -31,12 +47,24 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     for (const p of params) if (p.dtype !== 'f32') throw new Error(`AdamW trains f32 parameters only, got ${p.dtype}`);
+    this.groups = opts.groups ?? [{ name: 'all', params, lrScale: 1 }];
+    const scaleOf = new Map<Tensor, number>();
+    for (const g of this.groups) {
+      if (!(g.lrScale > 0) || !Number.isFinite(g.lrScale)) throw new Error(`AdamW: group ${g.name} has lrScale ${g.lrScale}, expected > 0`);
+      for (const p of g.params) {
+        if (scaleOf.has(p)) throw new Error(`AdamW: a parameter is in two groups (${g.name} and another)`);
+        scaleOf.set(p, g.lrScale);
+      }
+    }
+    if (scaleOf.size !== params.length || params.some((p) => !scaleOf.has(p)))
+      throw new Error('AdamW: the groups must hold exactly the optimized parameters');
+    this.lrScales = params.map((p) => scaleOf.get(p)!);
     this.m = params.map((p) => p.backend.alloc('f32', p.size) as Float32Array);
     this.v = params.map((p) => p.backend.alloc('f32', p.size) as Float32Array);
   }
 
-  /** One update with learning rate lr (default: the constructor's opts.lr);
-   * parameters without a gradient are skipped. */
+  /** One update with learning rate lr (default: the constructor's opts.lr) times each
+   * parameter's group lrScale; parameters without a gradient are skipped. */
   step(lr: number = this.opts.lr): void {
     this.t++;
     this.params.forEach((p, i) => {
@@ -48,7 +76,7 @@ export class AdamW {
           grad,
           m: this.m[i]!,
           v: this.v[i]!,
-          lr,
+          lr: lr * this.lrScales[i]!,
           beta1: this.beta1,
           beta2: this.beta2,
           eps: this.eps,

@@ -164,3 +164,17 @@ test('cola experiment --gradient-checkpointing reaches the run (it was accepted 
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /checkpointing/i);
 });
+
+test('LoRA variants (issue 18): refused with --method full, bad values named; taken where they apply', () => {
+  refuses(() => makeRunConfig({ out: 'x', method: 'full', useDora: true }), /--use-dora does not apply to --method full/);
+  refuses(() => makeRunConfig({ out: 'x', method: 'full', loraplusLrRatio: 16 }), /--loraplus-lr-ratio does not apply to --method full/);
+  refuses(
+    () => makeRunConfig({ out: 'x', method: 'full', loraInit: 'pissa' }),
+    /--method full trains every weight: LoRA settings \(init "pissa"/,
+  );
+  refuses(() => makeRunConfig({ out: 'x', loraplusLrRatio: 0 }), /--loraplus-lr-ratio must be a positive number/);
+  refuses(() => makeRunConfig({ out: 'x', loraInit: 'pissa_niter_x' }), /init must be "kaiming", "gaussian", "pissa", "pissa_niter_N"/);
+  const cfg = makeRunConfig({ out: 'x', method: 'relora', useDora: true, loraInit: 'pissa_niter_4', loraplusLrRatio: 8 });
+  assert.deepEqual([cfg.lora.useDora, cfg.lora.init, cfg.optim.loraplusLrRatio], [true, 'pissa_niter_4', 8]);
+  assert.equal(makeRunConfig({ out: 'x' }).optim.loraplusLrRatio, undefined);
+});

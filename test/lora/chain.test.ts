@@ -29,7 +29,7 @@ function runChain() {
       layers.map(([, l]) => l),
       20 + j,
     );
-    for (const [p, l] of layers) chain.set(p, [...(chain.get(p) ?? []), captureLink(l)]);
+    for (const [p, l] of layers) chain.set(p, [...(chain.get(p) ?? []), ...captureLink(l)]);
     for (const [, l] of layers) l.merge({ exactUnmerge: false });
     const next = LINKS[j + 1];
     if (next) layers.forEach(([, l], i) => l.resetAdapter(100 * j + i, next.r, next.alpha));

@@ -34,3 +34,31 @@ test('a new optimizer starts empty: moments zero, t = 0; step() counts t and ski
   assert.deepEqual(opt.m[1], new Float32Array(1));
   assert.ok(p.f32[0] !== 1 && p.f32[1] !== 2);
 });
+
+test('param groups: a group at lrScale k steps exactly like lr * k (LoRA+); every parameter in exactly one group', () => {
+  const run = (scale: number, lr: number): Float32Array => {
+    const [a, b] = [parameter(ref, [1, -2], [2]), parameter(ref, [0.5], [1])];
+    const opt = new AdamW([a, b], {
+      lr,
+      weightDecay: 0.1,
+      groups: [
+        { name: 'lora_A', params: [a], lrScale: 1 },
+        { name: 'lora_B', params: [b], lrScale: scale },
+      ],
+    });
+    for (let i = 0; i < 3; i++) {
+      a.grad = parameter(ref, [0.5, -3], [2]);
+      b.grad = parameter(ref, [0.7 - i], [1]);
+      opt.step();
+    }
+    return Float32Array.from([...a.f32, ...b.f32]);
+  };
+  const plus = run(16, 0.01);
+  const plainSmall = run(1, 0.01);
+  const plainBig = run(1, 0.16);
+  assert.deepEqual(plus.subarray(0, 2), plainSmall.subarray(0, 2), 'A moves at lr');
+  assert.deepEqual(plus.subarray(2), plainBig.subarray(2), 'B moves at lr * 16');
+  const [a, b] = [parameter(ref, [1], [1]), parameter(ref, [2], [1])];
+  assert.throws(() => new AdamW([a, b], { lr: 0.1, groups: [{ name: 'x', params: [a], lrScale: 1 }] }), /exactly the optimized parameters/);
+  assert.throws(() => new AdamW([a], { lr: 0.1, groups: [{ name: 'x', params: [a], lrScale: 0 }] }), /lrScale 0/);
+});
