@@ -1,5 +1,5 @@
-// Fused scaled-dot-product attention with grouped-query heads and an optional
-// causal mask. Forward stores each query row's logsumexp; backward recomputes the
+// Fused scaled-dot-product attention with grouped-query heads, an optional
+// causal mask, sliding window and logit soft-capping (Gemma 2). Forward stores each query row's logsumexp; backward recomputes the
 // probabilities from it instead of storing [Tq, Tk] per layer (as FlashAttention).
 //
 // Each head (forward) or (batch, kv head) pair (backward) is one task of an OpenMP
@@ -22,6 +22,8 @@ struct Attn {
   float scale;
   bool causal;
   bool bthd;  // [B, T, H, D] storage instead of [B, H, T, D]
+  int64_t window = 0;  // sliding window (keys at positions <= p - window hidden); 0 = none
+  float softcap = 0.0f;  // scores -> softcap * tanh(s / softcap); 0 = none
   int64_t group() const { return Hq / Hkv; }
   // Row strides and the first row of head h of batch b, for q/out and k/v.
   int64_t qStride() const { return bthd ? Hq * D : D; }
@@ -33,6 +35,11 @@ struct Attn {
     if (!causal) return Tk;
     return std::max<int64_t>(0, std::min<int64_t>(Tk, Tk - Tq + i + 1));
   }
+  // The first key query i sees (a sliding window hides the older ones); <= visible(i).
+  int64_t first(int64_t i) const {
+    if (window == 0) return 0;
+    return std::min<int64_t>(visible(i), std::max<int64_t>(0, Tk - Tq + i - window + 1));
+  }
 };
 
 // The shape fields of AttentionArgs (backend.ts); layout 'bhtd' when absent.
@@ -41,6 +48,15 @@ Attn attnArgs(const Record& r) {
          sizeArg(r, "seqQ"),    sizeArg(r, "seqKv"),   sizeArg(r, "headDim"),
          static_cast<float>(numArg(r, "scale")), boolArg(r, "causal"),
          asEnum(arg(r, "layout"), "layout", {"bhtd", "bthd"}, 0) == 1};
+  const Arg window = arg(r, "window"), softcap = arg(r, "softcap");
+  if (!isAbsent(window)) {
+    a.window = asSize(window, "window");
+    if (a.window == 0 || !a.causal) throw Napi::RangeError::New(r.env, "attention: window must be a positive integer and needs causal");
+  }
+  if (!isAbsent(softcap)) {
+    a.softcap = static_cast<float>(asNumber(softcap, "softcap"));
+    if (!(a.softcap > 0.0f)) throw Napi::RangeError::New(r.env, "attention: softcap must be > 0");
+  }
   if (a.Hkv == 0 || a.Hq % a.Hkv != 0) {
     throw Napi::RangeError::New(r.env, "attention: headsQ (" + std::to_string(a.Hq) +
                                                 ") must be a multiple of headsKv (" + std::to_string(a.Hkv) + ")");
@@ -63,9 +79,18 @@ struct Buffer {
   }
 };
 
-// s = scale * Q_bh K_bkv^T: [Tq, Tk].
-void scores(const Attn& a, const float* q, const float* k, float* s) {
+// s = scale * Q_bh K_bkv^T: [Tq, Tk], soft-capped when a.softcap is set. With
+// `capGrad` (backward) it also receives d(capped)/d(raw) = 1 - (s / softcap)^2.
+void scores(const Attn& a, const float* q, const float* k, float* s, float* capGrad = nullptr) {
   gemmF32({a.Tq, a.Tk, a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q, k, s);
+  if (a.softcap == 0.0f) return;
+  const float cap = a.softcap, inv = 1.0f / a.softcap;
+  const int64_t n = a.Tq * a.Tk;
+  for (int64_t i = 0; i < n; i++) {
+    const float t = tanhF(s[i] * inv);
+    s[i] = cap * t;
+    if (capGrad) capGrad[i] = 1.0f - t * t;
+  }
 }
 
 // In place: scores -> probabilities exp(s - lse) with masked keys at 0. With
@@ -75,25 +100,26 @@ void probabilities(const Attn& a, float* s, float* lseOut, const float* lseIn) {
   const int64_t Tk = a.Tk;
   for (int64_t i = 0; i < a.Tq; i++) {
     float* row = s + i * Tk;
-    const int64_t count = a.visible(i);
+    const int64_t count = a.visible(i), lo = a.first(i);
     float lse;
     if (lseOut) {
       float max = -INFINITY;
-      for (int64_t j = 0; j < count; j++) max = std::fmax(max, row[j]);
+      for (int64_t j = lo; j < count; j++) max = std::fmax(max, row[j]);
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < count; j++) sum += expF(row[j] - max);
-      lse = count == 0 ? -INFINITY : max + std::log(sum);
+      for (int64_t j = lo; j < count; j++) sum += expF(row[j] - max);
+      lse = count == lo ? -INFINITY : max + std::log(sum);
       lseOut[i] = lse;
     } else {
       lse = lseIn[i];
     }
-    if (count == 0) {
+    if (count == lo) {
       std::fill(row, row + Tk, 0.0f);  // a query that sees no key: zero output and gradients
       continue;
     }
+    std::fill(row, row + lo, 0.0f);
 #pragma omp simd
-    for (int64_t j = 0; j < count; j++) row[j] = expF(row[j] - lse);
+    for (int64_t j = lo; j < count; j++) row[j] = expF(row[j] - lse);
     std::fill(row + count, row + Tk, 0.0f);
   }
 }
@@ -129,8 +155,9 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// dS = P * (dP - delta) * scale in place over dP, delta_i = dOut_i . out_i.
-void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, const float* out) {
+// dS = P * (dP - delta) * scale in place over dP, delta_i = dOut_i . out_i, times
+// capGrad (the soft-cap's derivative) when given.
+void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, const float* out, const float* capGrad) {
   const int64_t Tk = a.Tk, D = a.D, stride = a.qStride();
   for (int64_t i = 0; i < a.Tq; i++) {
     float delta = 0.0f;
@@ -140,6 +167,11 @@ void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, con
     float* g = dp + i * Tk;
 #pragma omp simd
     for (int64_t j = 0; j < Tk; j++) g[j] = a.scale * pr[j] * (g[j] - delta);
+    if (capGrad) {
+      const float* cg = capGrad + i * Tk;
+#pragma omp simd
+      for (int64_t j = 0; j < Tk; j++) g[j] *= cg[j];
+    }
   }
 }
 
@@ -175,20 +207,21 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t pair = 0; pair < a.B * a.Hkv; pair++) {
     const int64_t b = pair / a.Hkv, kvHead = pair % a.Hkv, kv = a.kvBase(b, kvHead);
-    thread_local Buffer pBuf, dpBuf;
+    thread_local Buffer pBuf, dpBuf, capBuf;
     float* p = pBuf.get(Tq * Tk);
     float* dp = dpBuf.get(Tq * Tk);
+    float* capGrad = a.softcap == 0.0f ? nullptr : capBuf.get(Tq * Tk);
     for (int64_t h = kvHead * group; h < (kvHead + 1) * group; h++) {
       const int64_t qo = a.qBase(b, h);
       const float sum = h == kvHead * group ? 0.0f : 1.0f;  // dK, dV add up over the group
-      scores(a, q.data + qo, k.data + kv, p);
+      scores(a, q.data + qo, k.data + kv, p, capGrad);
       probabilities(a, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
       // dV = P^T dOut: [Tk, Tq] x [Tq, D]
       if (dv.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, p, dOut.data + qo, dv.data + kv);
       if (!dq.data && !dk.data) continue;
       // dP = dOut V^T: [Tq, D] x [D, Tk]
       gemmF32({Tq, Tk, D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOut.data + qo, v.data + kv, dp);
-      scoreGrads(a, p, dp, dOut.data + qo, out.data + qo);
+      scoreGrads(a, p, dp, dOut.data + qo, out.data + qo, capGrad);
       if (dq.data) gemmF32({Tq, D, Tk, false, false, Tk, ks, qs, 1.0f, 0.0f}, dp, k.data + kv, dq.data + qo);
       if (dk.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, dp, q.data + qo, dk.data + kv);
     }

@@ -62,6 +62,27 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
   });
 }
 
+export interface LmHeadOptions {
+  ignoreIndex?: number;
+  chunkRows?: number;
+  /** Final logit soft-capping (Gemma 2's final_logit_softcapping): the loss is taken
+   * on cap * tanh(logits / cap). */
+  softcap?: number | null;
+}
+
+/** Soft-caps a chunk of logits in place (lg = cap tanh(lg / cap)), keeping
+ * lg / cap in `u` for capGrad. */
+function capLogits(be: Backend, lg: Float32Array, cap: number, u: Float32Array): void {
+  be.axpby(1 / cap, lg, 0, u);
+  be.unary('tanh', u, lg);
+  be.axpby(cap, lg, 0, lg);
+}
+
+/** dLogits (in place) through the cap: d(cap tanh(x / cap))/dx = tanh'(u). */
+function capGrad(be: Backend, dlg: Float32Array, u: Float32Array): void {
+  be.unaryBackward({ op: 'tanh', x: u, dy: dlg, dx: dlg, accumulate: false });
+}
+
 /** The LM head fused with cross-entropy, in chunks of rows, so the [N, V] logits
  * are never held whole: per chunk, logits = h W^T, then loss and dLogits (in place),
  * then dh = dLogits W and dW += dLogits^T h while the chunk is still hot. The
@@ -71,7 +92,7 @@ export function lmHeadCrossEntropy(
   hidden: Tensor,
   weight: Tensor,
   targets: Tensor,
-  opts: { ignoreIndex?: number; chunkRows?: number } = {},
+  opts: LmHeadOptions = {},
 ): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
@@ -83,6 +104,8 @@ export function lmHeadCrossEntropy(
   const dh = wantGrad && hidden.requiresGrad ? empty(be, hidden.shape) : null;
   const dw = wantGrad && weight.requiresGrad ? zeros(be, weight.shape) : null;
   const logits = be.empty('f32', chunk * vocab) as Float32Array;
+  const cap = opts.softcap ?? null;
+  const capped = cap === null ? null : (be.empty('f32', chunk * vocab) as Float32Array);
   const perRow = be.empty('f32', chunk) as Float32Array;
   let total = 0;
   const w = weight.data as FloatArray;
@@ -93,6 +116,8 @@ export function lmHeadCrossEntropy(
     const lg = logits.subarray(0, n * vocab);
     const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
     be.matmul({ ...mm, a: h, b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
+    const u = capped?.subarray(0, n * vocab);
+    if (u) capLogits(be, lg, cap!, u);
     const t = targets.i32.subarray(r0, r0 + n);
     be.crossEntropy({
       logits: lg,
@@ -105,6 +130,7 @@ export function lmHeadCrossEntropy(
       gradScale: 1 / count,
     });
     total += sumF64(perRow.subarray(0, n));
+    if (u && wantGrad) capGrad(be, lg, u);
     headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw);
   }
   const out = zeros(be, [1]);
@@ -151,7 +177,7 @@ export function lmHeadTokenNll(
   hidden: Tensor,
   weight: Tensor,
   targets: Tensor,
-  opts: { ignoreIndex?: number; chunkRows?: number } = {},
+  opts: LmHeadOptions = {},
 ): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
@@ -164,6 +190,8 @@ export function lmHeadTokenNll(
   const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0 };
   const out = zeros(be, [rows]);
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
+  const cap = opts.softcap ?? null;
+  const capped = cap === null ? null : (be.alloc('f32', chunk * vocab) as Float32Array);
   const chunkLogits = (r0: number, n: number): Float32Array => {
     const lg = logits.subarray(0, n * vocab);
     be.matmul({
@@ -179,6 +207,7 @@ export function lmHeadTokenNll(
       aDtype: 'f32',
       bDtype: wDtype,
     });
+    if (capped) capLogits(be, lg, cap!, capped.subarray(0, n * vocab));
     return lg;
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
@@ -215,6 +244,7 @@ export function lmHeadTokenNll(
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
+      if (capped) capGrad(be, lg, capped.subarray(0, n * vocab));
       headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw);
     }
     return [dh, dw];
