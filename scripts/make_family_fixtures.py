@@ -8,7 +8,8 @@ the expected logits here come from transformers' own modelling classes
 (Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM,
 LlamaForCausalLM, eager attention) run in float64 on the stored float32 weights.
 Each config.json is written in the hub's spelling (rope_theta, rope_scaling,
-rope_local_base_freq), as the released models ship it. The tiny configs make every
+rope_local_base_freq), as the released models ship it; config.transformers5.json
+holds the same config as transformers 5 saves it (rope_parameters, layer_types). The tiny configs make every
 feature bite: sliding windows shorter than the sequence, soft-caps near the logits'
 size, head_dim != hidden / heads, query_pre_attn_scalar != head_dim, linear RoPE
 scaling on Gemma 3's global layer, partial RoPE on Phi-3.
@@ -17,6 +18,7 @@ Run (CI never does; the fixtures are committed):
   python3 -m venv /tmp/peftenv && /tmp/peftenv/bin/pip install torch transformers==5.17.0 peft safetensors
   OPENBLAS_CORETYPE=SkylakeX /tmp/peftenv/bin/python scripts/make_family_fixtures.py
 """
+import json
 import math
 import os
 import sys
@@ -81,6 +83,11 @@ def hf_forward(cfg, w, ids):
 
 def fixture(name, cfg, seed, note):
     base.write_fixture(name, cfg, weights(cfg, seed), hf_forward, note)
+    # the same config as transformers 5 writes it (save_pretrained: rope_parameters,
+    # layer_types), for the test that both spellings build the same model
+    with open(os.path.join(base.ROOT, name, 'config.transformers5.json'), 'w') as f:
+        json.dump(hf_model(cfg).config.to_diff_dict(), f, indent=2, sort_keys=True)
+        f.write('\n')
 
 
 def main():
