@@ -26,6 +26,8 @@ export abstract class CausalLM extends Module {
   abstract readonly config: Record<string, unknown>;
   /** Precision of the frozen matrices in memory (recorded in every output). */
   weightDtype: 'f32' | 'bf16' = 'f32';
+  /** config.json keys the source file spelled as floats (written back as floats: configJson.ts). */
+  configFloatKeys: readonly string[] = [];
   /** Final logit soft-capping (Gemma 2's final_logit_softcapping): logits become
    * cap * tanh(logits / cap), in loss and scores too. null: none. */
   finalLogitSoftcap: number | null = null;

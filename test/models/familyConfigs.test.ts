@@ -9,6 +9,7 @@ import { referenceBackend as be } from '../../src/backend/reference/index.js';
 import { ColaError } from '../../src/errors.js';
 import { GemmaForCausalLM } from '../../src/models/gemma/model.js';
 import { loadModel, randomModel } from '../../src/models/load.js';
+import { saveModelFolder } from '../../src/models/save.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { makeTmpDir } from '../io/tmpdir.js';
 import { editedFixture, fixtureConfig, fixturesDir, idsTensor, readExpected } from './fixtures.js';
@@ -90,4 +91,20 @@ test('a fixture config that parses writes back unchanged on export (the loader k
     const model = loadModel(path.join(fixturesDir, name), { backend: be });
     assert.deepEqual(model.config, fixtureConfig(name));
   }
+});
+
+test('an exported config.json keeps the floats of the source file (transformers 5 refuses 3 for 3.0)', () => {
+  const out = makeTmpDir('floats');
+  saveModelFolder(loadModel(path.join(fixturesDir, 'gemma2_tiny'), { backend: be }), out);
+  const text = readFileSync(path.join(out, 'config.json'), 'utf8');
+  for (const key of ['final_logit_softcapping', 'attn_logit_softcapping', 'rope_theta']) assert.match(text, new RegExp(`"${key}": \\d+\\.0\\b`), key);
+  assert.match(text, /"num_hidden_layers": 2,/);
+  assert.match(text, /"rms_norm_eps": 0\.000001|"rms_norm_eps": 1e-6/);
+  const gemma3 = makeTmpDir('floats3');
+  saveModelFolder(loadModel(path.join(fixturesDir, 'gemma3_tiny'), { backend: be }), gemma3);
+  assert.match(readFileSync(path.join(gemma3, 'config.json'), 'utf8'), /"rope_scaling": \{\n\s+"rope_type": "linear",\n\s+"factor": 8\.0\n/);
+  assert.deepEqual(
+    JSON.parse(readFileSync(path.join(gemma3, 'config.json'), 'utf8')),
+    { ...fixtureConfig('gemma3_tiny'), torch_dtype: 'float32' },
+  );
 });
