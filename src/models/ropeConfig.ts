@@ -69,7 +69,9 @@ function parseScaling(v: Record<string, unknown>, where: string): RopeScaling | 
 export function rotaryDim(headDim: number, p: RopeParams, file: string): number {
   const dim = Math.floor(headDim * p.partialRotaryFactor);
   if (dim <= 0 || dim % 2 !== 0 || dim > headDim) {
-    throw new ColaError(`${file}: partial_rotary_factor ${p.partialRotaryFactor} gives a rotary width of ${dim} for head_dim ${headDim}; expected an even width in 2..head_dim`);
+    throw new ColaError(
+      `${file}: partial_rotary_factor ${p.partialRotaryFactor} gives a rotary width of ${dim} for head_dim ${headDim}; expected an even width in 2..head_dim`,
+    );
   }
   return dim;
 }

@@ -98,7 +98,10 @@ for (const name of Object.keys(FAMILIES)) {
       const model = load(name);
       const family = modelFamily(model.dims.modelType, name);
       assert.deepEqual([...family.blockLinears.map((p) => p.split('.').pop())].sort(), [...FAMILIES[name]!.targets].sort());
-      assert.equal(model.lmHeadWeight() === (model as unknown as { model: { embed_tokens: { weight: unknown } } }).model.embed_tokens.weight, FAMILIES[name]!.tied);
+      assert.equal(
+        model.lmHeadWeight() === (model as unknown as { model: { embed_tokens: { weight: unknown } } }).model.embed_tokens.weight,
+        FAMILIES[name]!.tied,
+      );
     });
 
     for (const method of METHODS) {

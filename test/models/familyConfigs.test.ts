@@ -72,7 +72,11 @@ function refused(name: string, change: Record<string, unknown>, message: RegExp)
 test('configs cola cannot follow are refused, naming the file and the key', () => {
   refused('phi3_tiny', { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, /LongRoPE.*not supported/);
   refused('qwen3_tiny', { use_sliding_window: true }, /use_sliding_window true is not supported/);
-  refused('qwen3_tiny', { rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope type "yarn" is not supported \(supported: default, linear, llama3\)/);
+  refused(
+    'qwen3_tiny',
+    { rope_scaling: { rope_type: 'yarn', factor: 4 } },
+    /rope type "yarn" is not supported \(supported: default, linear, llama3\)/,
+  );
   refused('gemma3_tiny', { layer_types: ['full_attention'] }, /"layer_types" must list/);
   refused('gemma2_tiny', { hidden_activation: 'swish' }, /hidden_activation.*supported/);
   refused('phi3_tiny', { partial_rotary_factor: 0.1 }, /partial_rotary_factor 0.1 gives a rotary width of 0 for head_dim 8/);
@@ -97,14 +101,18 @@ test('an exported config.json keeps the floats of the source file (transformers 
   const out = makeTmpDir('floats');
   saveModelFolder(loadModel(path.join(fixturesDir, 'gemma2_tiny'), { backend: be }), out);
   const text = readFileSync(path.join(out, 'config.json'), 'utf8');
-  for (const key of ['final_logit_softcapping', 'attn_logit_softcapping', 'rope_theta']) assert.match(text, new RegExp(`"${key}": \\d+\\.0\\b`), key);
+  for (const key of ['final_logit_softcapping', 'attn_logit_softcapping', 'rope_theta'])
+    assert.match(text, new RegExp(`"${key}": \\d+\\.0\\b`), key);
   assert.match(text, /"num_hidden_layers": 2,/);
   assert.match(text, /"rms_norm_eps": 0\.000001|"rms_norm_eps": 1e-6/);
   const gemma3 = makeTmpDir('floats3');
   saveModelFolder(loadModel(path.join(fixturesDir, 'gemma3_tiny'), { backend: be }), gemma3);
-  assert.match(readFileSync(path.join(gemma3, 'config.json'), 'utf8'), /"rope_scaling": \{\n\s+"rope_type": "linear",\n\s+"factor": 8\.0\n/);
-  assert.deepEqual(
-    JSON.parse(readFileSync(path.join(gemma3, 'config.json'), 'utf8')),
-    { ...fixtureConfig('gemma3_tiny'), torch_dtype: 'float32' },
+  assert.match(
+    readFileSync(path.join(gemma3, 'config.json'), 'utf8'),
+    /"rope_scaling": \{\n\s+"rope_type": "linear",\n\s+"factor": 8\.0\n/,
   );
+  assert.deepEqual(JSON.parse(readFileSync(path.join(gemma3, 'config.json'), 'utf8')), {
+    ...fixtureConfig('gemma3_tiny'),
+    torch_dtype: 'float32',
+  });
 });

@@ -19,7 +19,11 @@ const targets = tensor(be, [3, -100, 0, 10, 4, 4, 7], [N], 'i32');
 
 function grads(loss: (h: Tensor, w: Tensor) => Tensor): Float32Array[] {
   const h = parameter(be, randn(N * D, 1), [N, D]);
-  const w = parameter(be, randn(V * D, 2).map((x) => 2 * x), [V, D]); // logits of a few units: the cap bites
+  const w = parameter(
+    be,
+    randn(V * D, 2).map((x) => 2 * x),
+    [V, D],
+  ); // logits of a few units: the cap bites
   const l = loss(h, w);
   backward(l);
   return [l.f32.slice(), h.grad!.f32.slice(), w.grad!.f32.slice()];

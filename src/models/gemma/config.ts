@@ -46,7 +46,11 @@ export function parseGemmaConfig(raw: Record<string, unknown>, file: string): Ge
   // Gemma 2 windows every other layer (0, 2, ...); Gemma 3 five in six (pattern 6)
   const pattern = gemma3 ? c.int('sliding_window_pattern', (raw['_sliding_window_pattern'] as number | undefined) ?? 6) : 2;
   const layerTypes = readLayerTypes(raw['layer_types'], layers, pattern, file);
-  const act = activationName(c.str('hidden_activation', (raw['hidden_act'] as string | undefined) ?? 'gelu_pytorch_tanh'), file, 'hidden_activation');
+  const act = activationName(
+    c.str('hidden_activation', (raw['hidden_act'] as string | undefined) ?? 'gelu_pytorch_tanh'),
+    file,
+    'hidden_activation',
+  );
   const cfg: GemmaConfig = {
     model_type: modelType,
     vocab_size: c.int('vocab_size'),
@@ -66,7 +70,11 @@ export function parseGemmaConfig(raw: Record<string, unknown>, file: string): Ge
     rope: gemma3
       ? {
           full_attention: readRope(raw, file, { defaultTheta: 1e6, layerType: 'full_attention' }),
-          sliding_attention: readRope(raw, file, { defaultTheta: 1e4, layerType: 'sliding_attention', localThetaKey: 'rope_local_base_freq' }),
+          sliding_attention: readRope(raw, file, {
+            defaultTheta: 1e4,
+            layerType: 'sliding_attention',
+            localThetaKey: 'rope_local_base_freq',
+          }),
         }
       : sameRope(readRope(raw, file, { defaultTheta: 1e4 })),
     hidden_activation: activation(act),

@@ -124,7 +124,8 @@ class GemmaModel extends Module {
     const tables = new Map<GemmaLayerType, RopeTable>();
     const table = (type: GemmaLayerType): RopeTable => {
       const p = cfg.rope[type];
-      if (!tables.has(type)) tables.set(type, ropeTable(src.backend, cfg.head_dim, cfg.max_position_embeddings, p.theta, ropeInvFreq(cfg.head_dim, p)));
+      if (!tables.has(type))
+        tables.set(type, ropeTable(src.backend, cfg.head_dim, cfg.max_position_embeddings, p.theta, ropeInvFreq(cfg.head_dim, p)));
       return tables.get(type)!;
     };
     this.embed_tokens = embeddingFrom(src, 'model.embed_tokens', cfg.vocab_size, cfg.hidden_size);

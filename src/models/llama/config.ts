@@ -67,7 +67,9 @@ export function parseLlamaConfig(raw: Record<string, unknown>, file: string): Ll
   }
   // Qwen2/Qwen3 may window some layers (use_sliding_window); the released models do not.
   if (raw['use_sliding_window'] === true) {
-    throw new ColaError(`${file}: use_sliding_window true is not supported for ${modelType}; set it to false (the released models have it off)`);
+    throw new ColaError(
+      `${file}: use_sliding_window true is not supported for ${modelType}; set it to false (the released models have it off)`,
+    );
   }
   if (cfg.hidden_act !== 'silu')
     throw new ColaError(`${file}: hidden_act "${cfg.hidden_act}" is not supported for ${modelType} (expected "silu")`);

@@ -88,12 +88,7 @@ function capGrad(be: Backend, dlg: Float32Array, u: Float32Array): void {
  * then dh = dLogits W and dW += dLogits^T h while the chunk is still hot. The
  * gradients are computed during the forward pass and scaled in backward.
  * hidden [N, d] f32, weight [V, d] f32 or bf16. */
-export function lmHeadCrossEntropy(
-  hidden: Tensor,
-  weight: Tensor,
-  targets: Tensor,
-  opts: LmHeadOptions = {},
-): Tensor {
+export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, opts: LmHeadOptions = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;
@@ -173,12 +168,7 @@ function sumF64(x: Float32Array): number {
  * hidden [N, d], in row chunks. Used by candidate scoring (classification tasks),
  * where each token's loss gets its own weight, so the backward pass recomputes
  * each chunk's logits instead of keeping them. */
-export function lmHeadTokenNll(
-  hidden: Tensor,
-  weight: Tensor,
-  targets: Tensor,
-  opts: LmHeadOptions = {},
-): Tensor {
+export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, opts: LmHeadOptions = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;

@@ -92,7 +92,17 @@ const BACKWARD_CASES: [string, Partial<AttentionShape>][] = [
 ];
 for (const [name, opts] of BACKWARD_CASES) {
   test(`attentionBackward (${name}, GQA, Tq < Tk): dq, dk, dv match finite differences`, () => {
-    const args: AttentionShape = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 1 / Math.sqrt(7), causal: true, ...opts };
+    const args: AttentionShape = {
+      batch: 2,
+      headsQ: 4,
+      headsKv: 2,
+      seqQ: 3,
+      seqKv: 5,
+      headDim: 7,
+      scale: 1 / Math.sqrt(7),
+      causal: true,
+      ...opts,
+    };
     const n = sizes(args);
     const [q, k, v] = [randn(n.q, 4), randn(n.kv, 5), randn(n.kv, 6)];
     const w = randn(n.q, 7);
