@@ -1,6 +1,7 @@
 // Fused scaled-dot-product attention with grouped-query heads, an optional
-// causal mask and an optional first key per query (keyStart: a block-diagonal
-// mask for packed sequences, issue 18). Forward stores each query row's logsumexp; backward recomputes the
+// causal mask, sliding window, logit soft-capping (Gemma 2) and an optional first
+// key per query (keyStart: a block-diagonal mask for packed sequences, issue 18).
+// Forward stores each query row's logsumexp; backward recomputes the
 // probabilities from it instead of storing [Tq, Tk] per layer (as FlashAttention).
 //
 // Each head (forward) or (batch, kv head) pair (backward) is one task of an OpenMP
@@ -23,6 +24,8 @@ struct Attn {
   float scale;
   bool causal;
   bool bthd;  // [B, T, H, D] storage instead of [B, H, T, D]
+  int64_t window = 0;  // sliding window (keys at positions <= p - window hidden); 0 = none
+  float softcap = 0.0f;  // scores -> softcap * tanh(s / softcap); 0 = none
   int64_t group() const { return Hq / Hkv; }
   // Row strides and the first row of head h of batch b, for q/out and k/v.
   int64_t qStride() const { return bthd ? Hq * D : D; }
@@ -36,9 +39,12 @@ struct Attn {
     if (!causal) return Tk;
     return std::max<int64_t>(0, std::min<int64_t>(Tk, Tk - Tq + i + 1));
   }
-  // The first key query i of batch row b sees (0 without keyStart), at most visible(i).
+  // The first key query i of batch row b sees: keyStart's (packed rows), and a
+  // sliding window hides the older ones; at most visible(i).
   int64_t first(int64_t b, int64_t i) const {
-    return keyStart ? std::min<int64_t>(keyStart[b * Tq + i], visible(i)) : 0;
+    int64_t lo = keyStart ? keyStart[b * Tq + i] : 0;
+    if (window != 0) lo = std::max<int64_t>(lo, Tk - Tq + i - window + 1);
+    return std::min<int64_t>(visible(i), lo);
   }
 };
 
@@ -48,6 +54,15 @@ Attn attnArgs(const Record& r) {
          sizeArg(r, "seqQ"),    sizeArg(r, "seqKv"),   sizeArg(r, "headDim"),
          static_cast<float>(numArg(r, "scale")), boolArg(r, "causal"),
          asEnum(arg(r, "layout"), "layout", {"bhtd", "bthd"}, 0) == 1};
+  const Arg window = arg(r, "window"), softcap = arg(r, "softcap");
+  if (!isAbsent(window)) {
+    a.window = asSize(window, "window");
+    if (a.window == 0 || !a.causal) throw Napi::RangeError::New(r.env, "attention: window must be a positive integer and needs causal");
+  }
+  if (!isAbsent(softcap)) {
+    a.softcap = static_cast<float>(asNumber(softcap, "softcap"));
+    if (!(a.softcap > 0.0f)) throw Napi::RangeError::New(r.env, "attention: softcap must be > 0");
+  }
   if (a.Hkv == 0 || a.Hq % a.Hkv != 0) {
     throw Napi::RangeError::New(r.env, "attention: headsQ (" + std::to_string(a.Hq) +
                                                 ") must be a multiple of headsKv (" + std::to_string(a.Hkv) + ")");
@@ -81,9 +96,18 @@ struct Buffer {
   }
 };
 
-// s = scale * Q_bh K_bkv^T: [Tq, Tk].
-void scores(const Attn& a, const float* q, const float* k, float* s) {
+// s = scale * Q_bh K_bkv^T: [Tq, Tk], soft-capped when a.softcap is set. With
+// `capGrad` (backward) it also receives d(capped)/d(raw) = 1 - (s / softcap)^2.
+void scores(const Attn& a, const float* q, const float* k, float* s, float* capGrad = nullptr) {
   gemmF32({a.Tq, a.Tk, a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q, k, s);
+  if (a.softcap == 0.0f) return;
+  const float cap = a.softcap, inv = 1.0f / a.softcap;
+  const int64_t n = a.Tq * a.Tk;
+  for (int64_t i = 0; i < n; i++) {
+    const float t = tanhF(s[i] * inv);
+    s[i] = cap * t;
+    if (capGrad) capGrad[i] = 1.0f - t * t;
+  }
 }
 
 // In place: scores -> probabilities exp(s - lse) with masked keys at 0. With
@@ -148,8 +172,9 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// dS = P * (dP - delta) * scale in place over dP, delta_i = dOut_i . out_i.
-void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, const float* out) {
+// dS = P * (dP - delta) * scale in place over dP, delta_i = dOut_i . out_i, times
+// capGrad (the soft-cap's derivative) when given.
+void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, const float* out, const float* capGrad) {
   const int64_t Tk = a.Tk, D = a.D, stride = a.qStride();
   for (int64_t i = 0; i < a.Tq; i++) {
     float delta = 0.0f;
@@ -159,6 +184,11 @@ void scoreGrads(const Attn& a, const float* p, float* dp, const float* dOut, con
     float* g = dp + i * Tk;
 #pragma omp simd
     for (int64_t j = 0; j < Tk; j++) g[j] = a.scale * pr[j] * (g[j] - delta);
+    if (capGrad) {
+      const float* cg = capGrad + i * Tk;
+#pragma omp simd
+      for (int64_t j = 0; j < Tk; j++) g[j] *= cg[j];
+    }
   }
 }
 
@@ -194,20 +224,21 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t pair = 0; pair < a.B * a.Hkv; pair++) {
     const int64_t b = pair / a.Hkv, kvHead = pair % a.Hkv, kv = a.kvBase(b, kvHead);
-    thread_local Buffer pBuf, dpBuf;
+    thread_local Buffer pBuf, dpBuf, capBuf;
     float* p = pBuf.get(Tq * Tk);
     float* dp = dpBuf.get(Tq * Tk);
+    float* capGrad = a.softcap == 0.0f ? nullptr : capBuf.get(Tq * Tk);
     for (int64_t h = kvHead * group; h < (kvHead + 1) * group; h++) {
       const int64_t qo = a.qBase(b, h);
       const float sum = h == kvHead * group ? 0.0f : 1.0f;  // dK, dV add up over the group
-      scores(a, q.data + qo, k.data + kv, p);
+      scores(a, q.data + qo, k.data + kv, p, capGrad);
       probabilities(a, b, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
       // dV = P^T dOut: [Tk, Tq] x [Tq, D]
       if (dv.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, p, dOut.data + qo, dv.data + kv);
       if (!dq.data && !dk.data) continue;
       // dP = dOut V^T: [Tq, D] x [D, Tk]
       gemmF32({Tq, Tk, D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOut.data + qo, v.data + kv, dp);
-      scoreGrads(a, p, dp, dOut.data + qo, out.data + qo);
+      scoreGrads(a, p, dp, dOut.data + qo, out.data + qo, capGrad);
       if (dq.data) gemmF32({Tq, D, Tk, false, false, Tk, ks, qs, 1.0f, 0.0f}, dp, k.data + kv, dq.data + qo);
       if (dk.data) gemmF32({Tk, D, Tq, true, false, Tk, qs, ks, 1.0f, sum}, dp, q.data + qo, dk.data + kv);
     }

@@ -11,7 +11,7 @@ namespace {
 const int64_t kParallelMin = parallelMinElements(32768);
 
 enum class Binary { Add, Sub, Mul, Div };
-enum class Unary { Relu, Silu, GeluTanh, GeluErf, Exp, Neg, Sqr };
+enum class Unary { Relu, Silu, GeluTanh, GeluErf, Exp, Neg, Sqr, Tanh };
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
@@ -82,6 +82,7 @@ inline float unaryValue(Unary op, float x) {
     case Unary::Exp: return expF(x);
     case Unary::Neg: return -x;
     case Unary::Sqr: return x * x;
+    case Unary::Tanh: return tanhF(x);
   }
   return x;
 }
@@ -103,13 +104,17 @@ inline float unaryDerivative(Unary op, float x) {
     case Unary::Exp: return expF(x);
     case Unary::Neg: return -1.0f;
     case Unary::Sqr: return 2.0f * x;
+    case Unary::Tanh: {
+      float t = tanhF(x);
+      return 1.0f - t * t;
+    }
   }
   return 0.0f;
 }
 
 // A UnaryOp name (backend.ts), in the order of enum Unary.
 Unary unaryOp(const Arg& a) {
-  return static_cast<Unary>(asEnum(a, "unary op", {"relu", "silu", "gelu_tanh", "gelu_erf", "exp", "neg", "sqr"}));
+  return static_cast<Unary>(asEnum(a, "unary op", {"relu", "silu", "gelu_tanh", "gelu_erf", "exp", "neg", "sqr", "tanh"}));
 }
 
 template <Unary op>
@@ -140,6 +145,7 @@ void dispatchUnary(Unary op, Args... args) {
     case Unary::Exp: F<Unary::Exp>::run(args...); break;
     case Unary::Neg: F<Unary::Neg>::run(args...); break;
     case Unary::Sqr: F<Unary::Sqr>::run(args...); break;
+    case Unary::Tanh: F<Unary::Tanh>::run(args...); break;
   }
 }
 

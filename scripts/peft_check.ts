@@ -1,5 +1,6 @@
 // Writes what scripts/verify_peft.py checks in Python with transformers + PEFT:
-// for each tiny fixture family (llama, opt, gpt2), a COLA run of 3 links with
+// for each tiny fixture family (llama, opt, gpt2, and issue 18's qwen3, gemma2, gemma3,
+// phi3, smollm2), a COLA run of 3 links with
 // rank step-down (adapter/ = the chain as one PEFT LoRA), the merged model folder,
 // and our own logits for fixed token ids, with and without the adapter. llama_tiny also
 // runs once per LoRA variant (issue 18: DoRA, PiSSA, OLoRA), so PEFT checks those exports.
@@ -26,6 +27,11 @@ const TARGETS: Record<string, string[]> = {
   llama_tiny: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
   opt_tiny: ['q_proj', 'v_proj', 'fc1', 'fc2'],
   gpt2_tiny: ['c_attn', 'c_proj', 'c_fc'],
+  qwen3_tiny: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  gemma2_tiny: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  gemma3_tiny: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  phi3_tiny: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'],
+  smollm2_tiny: ['q_proj', 'v_proj'],
 };
 const IDS = [
   [1, 5, 9, 13, 17, 21, 25, 29],

@@ -24,7 +24,7 @@ export type DType = 'f32' | 'bf16' | 'i32';
 export type FloatArray = Float32Array | Uint16Array; // f32 or bf16 storage
 export type Storage = Float32Array | Uint16Array | Int32Array;
 
-export type UnaryOp = 'relu' | 'silu' | 'gelu_tanh' | 'gelu_erf' | 'exp' | 'neg' | 'sqr';
+export type UnaryOp = 'relu' | 'silu' | 'gelu_tanh' | 'gelu_erf' | 'exp' | 'neg' | 'sqr' | 'tanh';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 export type RopeLayout = 'halves' | 'pairs';
 
@@ -245,6 +245,13 @@ export interface AttentionShape {
    * several sequences packed into one row (issue 18, --pack). Values must lie in
    * 0..Tk. Absent: every key from 0 is visible. */
   keyStart?: Int32Array;
+  /** Sliding window (Mistral, Gemma 2/3 local layers, Phi-3): with `causal`, query
+   * at position p also skips keys at positions <= p - window (HF masking_utils'
+   * sliding_window_overlay: kv_idx > q_idx - window). Absent: no window. */
+  window?: number;
+  /** Attention logit soft-capping (Gemma 2): scores become softcap * tanh(s / softcap)
+   * before the softmax, s = scale * q.k. Absent: no capping. */
+  softcap?: number;
 }
 
 /** Fused log-softmax + negative log-likelihood over logits [rows, vocab].

@@ -17,7 +17,14 @@ export function candidateScores(model: CausalLM, b: ClassificationBatch): Tensor
   const ids = tensor(be, b.inputIds, [b.numSeqs, b.seqLen], 'i32');
   const h = model.hidden(ids); // (S, T, d)
   const d = h.dim(-1);
-  const nll = lmHeadTokenNll(reshape(h, [b.numSeqs * b.seqLen, d]), model.lmHeadWeight(), tensor(be, b.targets, [b.targets.length], 'i32'));
+  const nll = lmHeadTokenNll(
+    reshape(h, [b.numSeqs * b.seqLen, d]),
+    model.lmHeadWeight(),
+    tensor(be, b.targets, [b.targets.length], 'i32'),
+    {
+      softcap: model.finalLogitSoftcap,
+    },
+  );
   // weight 1/optionLen on the positions predicting option tokens (targets[p-1] = ids[p])
   const w = new Float32Array(b.numSeqs * b.seqLen);
   for (let r = 0; r < b.numSeqs; r++) {

@@ -1,5 +1,6 @@
 import { linear } from '../tensor/ops/matmul.js';
 import { lmHeadCrossEntropy } from '../tensor/ops/crossEntropy.js';
+import { softcap } from '../tensor/ops/elementwise.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -25,6 +26,11 @@ export abstract class CausalLM extends Module {
   abstract readonly config: Record<string, unknown>;
   /** Precision of the frozen matrices in memory (recorded in every output). */
   weightDtype: 'f32' | 'bf16' = 'f32';
+  /** config.json keys the source file spelled as floats (written back as floats: configJson.ts). */
+  configFloatKeys: readonly string[] = [];
+  /** Final logit soft-capping (Gemma 2's final_logit_softcapping): logits become
+   * cap * tanh(logits / cap), in loss and scores too. null: none. */
+  finalLogitSoftcap: number | null = null;
 
   /** Final hidden states [B, T, d] for token ids [B, T] (i32); with a cache, the
    * ids continue the cached sequence. `positions` [B*T]: packed rows (packedPositions.ts),
@@ -42,7 +48,8 @@ export abstract class CausalLM extends Module {
 
   /** Logits [B, T, V]. */
   logits(ids: Tensor, cache?: KvCache): Tensor {
-    return linear(this.hidden(ids, cache), this.lmHeadWeight());
+    const logits = linear(this.hidden(ids, cache), this.lmHeadWeight());
+    return this.finalLogitSoftcap === null ? logits : softcap(logits, this.finalLogitSoftcap);
   }
 
   /** Recompute activations in backward instead of keeping them (HF's
@@ -59,6 +66,6 @@ export abstract class CausalLM extends Module {
   loss(ids: Tensor, targets: Tensor, positions?: Int32Array): Tensor {
     const h = this.hidden(ids, undefined, positions);
     const d = h.dim(-1);
-    return lmHeadCrossEntropy(reshape(h, [h.size / d, d]), this.lmHeadWeight(), targets);
+    return lmHeadCrossEntropy(reshape(h, [h.size / d, d]), this.lmHeadWeight(), targets, { softcap: this.finalLogitSoftcap });
   }
 }

@@ -2,3 +2,5 @@
 import './llama/index.js';
 import './opt/index.js';
 import './gpt2/index.js';
+import './phi3/index.js';
+import './gemma/index.js';

@@ -6,6 +6,7 @@ import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
 import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
+import { floatKeys } from './configJson.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
 import './families.js';
@@ -53,6 +54,7 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   const model = family.build(config, src, configFile);
   src.finish();
   model.weightDtype = dtype;
+  model.configFloatKeys = floatKeys(fs.readFileSync(configFile, 'utf8'));
   return model;
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeJsonAtomic } from '../io/fileIo.js';
+import { writeTextAtomic } from '../io/fileIo.js';
+import { configJsonText } from './configJson.js';
 import { writeShardedSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
 import type { CausalLM } from './causalLM.js';
 
@@ -20,5 +21,6 @@ export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBy
   const total = tensors.reduce((s, t) => s + t.data.byteLength, 0);
   if (opts.maxShardBytes && total > opts.maxShardBytes) writeShardedSafetensors(dir, tensors, opts.maxShardBytes);
   else writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
-  writeJsonAtomic(path.join(dir, 'config.json'), { ...model.config, torch_dtype: model.weightDtype === 'bf16' ? 'bfloat16' : 'float32' });
+  const config = { ...model.config, torch_dtype: model.weightDtype === 'bf16' ? 'bfloat16' : 'float32' };
+  writeTextAtomic(path.join(dir, 'config.json'), configJsonText(config, model.configFloatKeys));
 }

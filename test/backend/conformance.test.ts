@@ -305,7 +305,7 @@ describe('native backend conformance', { skip }, () => {
   });
 
   it('unary ops and their derivatives', () => {
-    const ops: UnaryOp[] = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr'];
+    const ops: UnaryOp[] = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr', 'tanh'];
     for (const op of ops) {
       for (const n of [...ODD, 70000]) {
         const xs = randn(n, next()).map((v) => v * 4);
@@ -624,7 +624,7 @@ describe('native backend conformance', { skip }, () => {
     }
   });
 
-  it('attention forward and backward: causal, GQA, KV cache, rows seeing no key, packed (keyStart)', () => {
+  it('attention forward and backward: causal, GQA, KV cache, rows seeing no key, packed (keyStart), sliding window, softcap', () => {
     const cases: AttentionShape[] = [
       { batch: 1, headsQ: 1, headsKv: 1, seqQ: 1, seqKv: 1, headDim: 1, scale: 1, causal: true },
       { batch: 2, headsQ: 4, headsKv: 2, seqQ: 17, seqKv: 17, headDim: 8, scale: 1 / Math.sqrt(8), causal: true },
@@ -666,6 +666,26 @@ describe('native backend conformance', { skip }, () => {
       // keyStart past a query's last visible key: a row that sees nothing (zeros, lse -inf)
       { batch: 1, headsQ: 2, headsKv: 2, seqQ: 4, seqKv: 4, headDim: 3, scale: 0.5, causal: true, keyStart: ni32([0, 2, 4, 3]) },
       { batch: 1, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 9, headDim: 5, scale: 0.5, causal: false, keyStart: packedStarts(1, 9, [4]) },
+      // sliding windows (Gemma 2/3 local layers, Phi-3) and logit soft-capping (Gemma 2)
+      { batch: 2, headsQ: 4, headsKv: 2, seqQ: 17, seqKv: 17, headDim: 8, scale: 0.35, causal: true, window: 4 },
+      { batch: 1, headsQ: 3, headsKv: 3, seqQ: 5, seqKv: 17, headDim: 17, scale: 0.3, causal: true, window: 3 }, // KV cache
+      { batch: 2, headsQ: 2, headsKv: 1, seqQ: 9, seqKv: 4, headDim: 3, scale: 0.5, causal: true, window: 1 }, // rows with no key
+      { batch: 1, headsQ: 2, headsKv: 2, seqQ: 65, seqKv: 65, headDim: 16, scale: 1.5, causal: false, softcap: 5 },
+      { layout: 'bthd', batch: 2, headsQ: 4, headsKv: 2, seqQ: 33, seqKv: 33, headDim: 8, scale: 1, causal: true, window: 7, softcap: 2 },
+      // packed rows inside a sliding window, soft-capped
+      {
+        batch: 2,
+        headsQ: 2,
+        headsKv: 1,
+        seqQ: 17,
+        seqKv: 17,
+        headDim: 8,
+        scale: 0.5,
+        causal: true,
+        window: 5,
+        softcap: 3,
+        keyStart: packedStarts(2, 17, [6, 2]),
+      },
     ];
     for (const a of cases) {
       const what = `attention ${JSON.stringify(a)}`;

@@ -35,12 +35,19 @@ test('cola models lists every registered model_type, its targets, and where the 
       .flatMap((f) => f.modelTypes)
       .sort(),
   );
-  assert.ok(types.includes('llama') && types.includes('opt') && types.includes('gpt2'));
+  for (const t of ['llama', 'opt', 'gpt2', 'qwen3', 'gemma2', 'gemma3_text', 'phi3']) assert.ok(types.includes(t), t);
+  // Phi-3's fused layers carry PEFT's names; the default q_proj,v_proj miss them
+  const phi3 = out.families.find((f: { model_types: string[] }) => f.model_types.includes('phi3'));
+  assert.deepEqual(phi3.block_linears, ['self_attn.qkv_proj', 'self_attn.o_proj', 'mlp.gate_up_proj', 'mlp.down_proj']);
+  assert.equal(phi3.default_targets_apply, false);
+  const gemma = out.families.find((f: { model_types: string[] }) => f.model_types.includes('gemma2'));
+  assert.equal(gemma.default_targets_apply, true);
   const gpt2 = out.families.find((f: { model_types: string[] }) => f.model_types.includes('gpt2'));
   assert.equal(gpt2.default_targets_apply, false);
   assert.ok(gpt2.block_linears.includes('attn.c_attn'));
   const text = cola(['models']).stdout;
-  assert.match(text, /llama, mistral, qwen2: .*\n {2}LoRA targets .*self_attn\.q_proj/);
+  assert.match(text, /llama, mistral, qwen2, qwen3: .*\n {2}LoRA targets .*self_attn\.q_proj/);
+  assert.match(text, /gemma2, gemma3_text: .*\n {2}LoRA targets .*mlp\.gate_proj/);
   assert.match(text, /the default --targets q_proj,v_proj match nothing here/);
 });
 

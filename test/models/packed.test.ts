@@ -17,11 +17,11 @@ import { randint } from '../helpers/random.js';
 import { assertClose } from '../helpers/tolerance.js';
 import { backendsUnderTest, fixtureNames, fixturesDir } from './fixtures.js';
 
-/** Random examples (vocab 64) of the given lengths; the first token carries no loss,
- * some others none either (a prompt). */
-function examples(lengths: number[]): LmExample[] {
+/** Random examples (ids 3..vocab-1) of the given lengths; the first token carries no
+ * loss, some others none either (a prompt). */
+function examples(lengths: number[], vocab: number): LmExample[] {
   return lengths.map((n, i) => {
-    const ids = Array.from(randint(n, 100 + i, 3, 64));
+    const ids = Array.from(randint(n, 100 + i, 3, Math.min(64, vocab)));
     return { ids, lossMask: ids.map((_, t) => (t === 0 || (i % 2 === 1 && t < n / 2) ? 0 : 1)), text: '' };
   });
 }
@@ -39,7 +39,7 @@ for (const backend of backendsUnderTest()) {
     for (const name of fixtureNames()) {
       const model = loadModel(path.join(fixturesDir, name), { backend });
       const capacity = Math.min(16, model.dims.maxPositions);
-      const ex = examples([5, 3, 7, 2, 9, 4]);
+      const ex = examples([5, 3, 7, 2, 9, 4], model.dims.vocabSize);
 
       test(`${name}: hidden states at every real token equal the unpacked rows'`, () => {
         const packs = [

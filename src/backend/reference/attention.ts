@@ -1,5 +1,6 @@
-// Scaled-dot-product attention with grouped-query heads, an optional causal mask and an
-// optional per-query first key (keyStart: packed sequences, issue 18).
+// Scaled-dot-product attention with grouped-query heads, an optional causal mask,
+// sliding window, logit soft-capping (Gemma 2) and an optional per-query first key
+// (keyStart: packed sequences, issue 18).
 // Forward stores each query row's logsumexp; backward recomputes the probabilities
 // from it instead of storing the [Tq, Tk] matrix (as FlashAttention does).
 
@@ -7,10 +8,14 @@ import type { AttentionShape, Backend } from '../backend.js';
 
 /** Offsets and visibility shared by forward and backward. */
 function layout(args: AttentionShape) {
-  const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal, keyStart } = args;
+  const { batch, headsQ, headsKv, seqQ, seqKv, headDim, causal, window, keyStart } = args;
   if (headsQ % headsKv !== 0) {
     throw new RangeError(`attention: headsQ (${headsQ}) must be a multiple of headsKv (${headsKv})`);
   }
+  if (window !== undefined && !(Number.isInteger(window) && window > 0 && causal)) {
+    throw new RangeError(`attention: window must be a positive integer and needs causal, got ${window}`);
+  }
+  if (args.softcap !== undefined && !(args.softcap > 0)) throw new RangeError(`attention: softcap must be > 0, got ${args.softcap}`);
   if (keyStart) checkKeyStart(keyStart, batch * seqQ, seqKv);
   const group = headsQ / headsKv;
   const bthd = args.layout === 'bthd';
@@ -30,8 +35,13 @@ function layout(args: AttentionShape) {
     },
     /** keys 0..visible(i)-1 are seen by query i (absolute position seqKv - seqQ + i) */
     visible: (i: number) => (causal ? Math.max(0, Math.min(seqKv, seqKv - seqQ + i + 1)) : seqKv),
-    /** the first key query i of flat head bh sees (0 without keyStart) */
-    first: (bh: number, i: number) => (keyStart ? keyStart[Math.floor(bh / headsQ) * seqQ + i] : 0),
+    /** the first key query i of flat head bh sees: keyStart's (packed rows), and a
+     * sliding window hides keys at positions <= p - window */
+    first: (bh: number, i: number) =>
+      Math.max(
+        keyStart ? keyStart[Math.floor(bh / headsQ) * seqQ + i]! : 0,
+        window === undefined ? 0 : Math.max(0, seqKv - seqQ + i - window + 1),
+      ),
   };
 }
 
@@ -46,18 +56,24 @@ function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, n: number
   return sum;
 }
 
-/** scale * q_i . k_j for the visible keys lo..count-1 of one query row (s[j] for j < lo unused). */
+/** scale * q_i . k_j (soft-capped) for the keys first..count-1 of one query row
+ * (entries before `first` stay 0 and are never read). */
 function scores(
   q: Float32Array,
   k: Float32Array,
   qo: number,
   bh: number,
-  [lo, count]: [number, number],
+  first: number,
+  count: number,
   args: AttentionShape,
   kvRow: (bh: number, j: number) => number,
 ) {
   const s = new Float64Array(count);
-  for (let j = lo; j < count; j++) s[j] = args.scale * dot(q, qo, k, kvRow(bh, j), args.headDim);
+  const cap = args.softcap;
+  for (let j = first; j < count; j++) {
+    const raw = args.scale * dot(q, qo, k, kvRow(bh, j), args.headDim);
+    s[j] = cap === undefined ? raw : cap * Math.tanh(raw / cap);
+  }
   return s;
 }
 
@@ -70,7 +86,7 @@ export const attention: Backend['attention'] = (args) => {
       const qo = qRow(bh, i);
       const count = visible(i);
       const lo = Math.min(first(bh, i), count);
-      const s = scores(q, k, qo, bh, [lo, count], args, kvRow); // [count]
+      const s = scores(q, k, qo, bh, lo, count, args, kvRow); // [count]
       let max = -Infinity;
       for (let j = lo; j < count; j++) max = Math.max(max, s[j]);
       let sum = 0;
@@ -92,10 +108,12 @@ export const attention: Backend['attention'] = (args) => {
 // With p_j = exp(s_j - lse) and dp_j = dOut . v_j:
 //   ds_j = p_j (dp_j - Δ), Δ = Σ_j p_j dp_j = dOut . out  (FlashAttention-2's rowsum)
 //   dq += scale Σ_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dOut.
+// Soft-capping s_j = c tanh(r_j / c) multiplies ds_j by ds/dr = 1 - (s_j / c)^2.
 export const attentionBackward: Backend['attentionBackward'] = (args) => {
   const { q, k, v, out, lse, dOut, dq, dk, dv } = args;
   const D = args.headDim;
   const { heads, qRow, kvRow, visible, first } = layout(args);
+  const cap = args.softcap;
   // Sums over many rows and heads: accumulate in f64, store once at the end.
   const gq = new Float64Array(q.length);
   const gk = new Float64Array(k.length);
@@ -105,13 +123,14 @@ export const attentionBackward: Backend['attentionBackward'] = (args) => {
       const qo = qRow(bh, i);
       const count = visible(i);
       const lo = Math.min(first(bh, i), count);
-      const s = scores(q, k, qo, bh, [lo, count], args, kvRow); // [count]
+      const s = scores(q, k, qo, bh, lo, count, args, kvRow); // [count]
       const rowLse = lse[bh * args.seqQ + i];
       const delta = dot(dOut, qo, out, qo, D);
       for (let j = lo; j < count; j++) {
         const ko = kvRow(bh, j);
         const p = Math.exp(s[j] - rowLse);
-        const ds = p * (dot(dOut, qo, v, ko, D) - delta);
+        const capGrad = cap === undefined ? 1 : 1 - (s[j] / cap) ** 2;
+        const ds = p * (dot(dOut, qo, v, ko, D) - delta) * capGrad;
         for (let d = 0; d < D; d++) {
           gq[qo + d] += args.scale * ds * k[ko + d];
           gk[ko + d] += args.scale * ds * q[qo + d];

@@ -30,6 +30,8 @@ function unaryValue(op: UnaryOp, x: number): number {
       return -x;
     case 'sqr':
       return x * x;
+    case 'tanh':
+      return Math.tanh(x);
   }
 }
 
@@ -56,6 +58,10 @@ function unaryDerivative(op: UnaryOp, x: number): number {
       return -1;
     case 'sqr':
       return 2 * x;
+    case 'tanh': {
+      const t = Math.tanh(x);
+      return 1 - t * t;
+    }
   }
 }
 

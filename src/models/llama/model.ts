@@ -12,7 +12,8 @@ import { CausalLM, type ModelDims } from '../causalLM.js';
 import type { KvCache } from '../kvCache.js';
 import type { WeightSource } from '../weightSource.js';
 import { checkNoCache, packedKeyStart } from '../packedPositions.js';
-import { llama3InvFreq, type LlamaConfig } from './config.js';
+import { ropeInvFreq } from '../ropeConfig.js';
+import type { LlamaConfig } from './config.js';
 
 /** Positions [T] starting at `start`. */
 function positionsFrom(start: number, count: number): Int32Array {
@@ -24,6 +25,9 @@ class LlamaAttention extends Module {
   k_proj: LinearLike;
   v_proj: LinearLike;
   o_proj: LinearLike;
+  /** Qwen3: RMSNorm over head_dim of each query and key head, before RoPE. */
+  q_norm: RMSNorm | null;
+  k_norm: RMSNorm | null;
 
   constructor(
     src: WeightSource,
@@ -38,19 +42,25 @@ class LlamaAttention extends Module {
     this.k_proj = linearFrom(src, `${prefix}.k_proj`, hkv * hd, d, bias);
     this.v_proj = linearFrom(src, `${prefix}.v_proj`, hkv * hd, d, bias);
     this.o_proj = linearFrom(src, `${prefix}.o_proj`, d, hq * hd, false);
+    this.q_norm = _cfg.qk_norm ? rmsNormFrom(src, `${prefix}.q_norm`, hd, _cfg.rms_norm_eps) : null;
+    this.k_norm = _cfg.qk_norm ? rmsNormFrom(src, `${prefix}.k_norm`, hd, _cfg.rms_norm_eps) : null;
   }
 
   /** residual + self-attention(x); o_proj adds the residual. */
   forward(x: Tensor, residual: Tensor, positions: Int32Array, cache?: KvCache, keyStart?: Int32Array): Tensor {
     const [B, T] = x.shape as [number, number, number]; // x: (B, T, d)
     const { num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd } = this._cfg;
-    const q = rope(reshape(this.q_proj.forward(x), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
-    const k = rope(reshape(this.k_proj.forward(x), [B, T, hkv, hd]), positions, this._rope, 'halves'); // (B, T, hkv, hd)
+    let q = reshape(this.q_proj.forward(x), [B, T, hq, hd]); // (B, T, hq, hd)
+    let k = reshape(this.k_proj.forward(x), [B, T, hkv, hd]); // (B, T, hkv, hd)
+    if (this.q_norm && this.k_norm) [q, k] = [this.q_norm.forward(q), this.k_norm.forward(k)];
+    q = rope(q, positions, this._rope, 'halves');
+    k = rope(k, positions, this._rope, 'halves');
     const v = reshape(this.v_proj.forward(x), [B, T, hkv, hd]); // (B, T, hkv, hd)
     let kh = permute(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
     let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
     if (cache) [kh, vh] = cache.update(this._layer, kh, vh);
-    const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true, keyStart }); // (B, hq, T, hd)
+    const window = this._cfg.sliding_window ?? undefined;
+    const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true, keyStart, ...(window ? { window } : {}) }); // (B, hq, T, hd)
     return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]), { residual });
   }
 }
@@ -102,7 +112,7 @@ class LlamaModel extends Module {
 
   constructor(src: WeightSource, cfg: LlamaConfig) {
     super();
-    const invFreq = cfg.rope_scaling ? llama3InvFreq(cfg.head_dim, cfg.rope_theta, cfg.rope_scaling) : undefined;
+    const invFreq = ropeInvFreq(cfg.head_dim, { theta: cfg.rope_theta, scaling: cfg.rope_scaling, partialRotaryFactor: 1 });
     const table = ropeTable(src.backend, cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta, invFreq);
     this.embed_tokens = embeddingFrom(src, 'model.embed_tokens', cfg.vocab_size, cfg.hidden_size);
     this.layers = Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(src, `model.layers.${i}`, cfg, i, table));
@@ -110,7 +120,8 @@ class LlamaModel extends Module {
   }
 }
 
-/** Llama 2/3, TinyLlama, Mistral (without sliding window), Qwen2: HF LlamaForCausalLM. */
+/** Llama 2/3, TinyLlama, SmolLM/SmolLM2, Mistral (sliding window included), Qwen2, Qwen3:
+ * HF LlamaForCausalLM (and Qwen3ForCausalLM's q/k norms). */
 export class LlamaForCausalLM extends CausalLM {
   model: LlamaModel;
   lm_head: Linear | null;

@@ -63,17 +63,33 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
   });
 }
 
+export interface LmHeadOptions {
+  ignoreIndex?: number;
+  chunkRows?: number;
+  /** Final logit soft-capping (Gemma 2's final_logit_softcapping): the loss is taken
+   * on cap * tanh(logits / cap). */
+  softcap?: number | null;
+}
+
+/** Soft-caps a chunk of logits in place (lg = cap tanh(lg / cap)), keeping
+ * lg / cap in `u` for capGrad. */
+function capLogits(be: Backend, lg: Float32Array, cap: number, u: Float32Array): void {
+  be.axpby(1 / cap, lg, 0, u);
+  be.unary('tanh', u, lg);
+  be.axpby(cap, lg, 0, lg);
+}
+
+/** dLogits (in place) through the cap: d(cap tanh(x / cap))/dx = tanh'(u). */
+function capGrad(be: Backend, dlg: Float32Array, u: Float32Array): void {
+  be.unaryBackward({ op: 'tanh', x: u, dy: dlg, dx: dlg, accumulate: false });
+}
+
 /** The LM head fused with cross-entropy, in chunks of rows, so the [N, V] logits
  * are never held whole: per chunk, logits = h W^T, then loss and dLogits (in place),
  * then dh = dLogits W and dW += dLogits^T h while the chunk is still hot. The
  * gradients are computed during the forward pass and scaled in backward.
  * hidden [N, d] f32, weight [V, d] f32 or bf16. */
-export function lmHeadCrossEntropy(
-  hidden: Tensor,
-  weight: Tensor,
-  targets: Tensor,
-  opts: { ignoreIndex?: number; chunkRows?: number } = {},
-): Tensor {
+export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, opts: LmHeadOptions = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;
@@ -84,6 +100,8 @@ export function lmHeadCrossEntropy(
   const dh = wantGrad && hidden.requiresGrad ? empty(be, hidden.shape) : null;
   const dw = wantGrad && weight.requiresGrad ? zeros(be, weight.shape) : null;
   const logits = be.empty('f32', chunk * vocab) as Float32Array;
+  const cap = opts.softcap ?? null;
+  const capped = cap === null ? null : (be.empty('f32', chunk * vocab) as Float32Array);
   const perRow = be.empty('f32', chunk) as Float32Array;
   let total = 0;
   const w = weight.data as FloatArray;
@@ -98,6 +116,8 @@ export function lmHeadCrossEntropy(
     const lg = logits.subarray(0, n * vocab);
     const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, bPacked: packed.forward };
     be.matmul({ ...mm, a: h, b: w, c: lg, m: n, n: vocab, k: dim, transA: false, transB: true, aDtype: 'f32', bDtype: wDtype });
+    const u = capped?.subarray(0, n * vocab);
+    if (u) capLogits(be, lg, cap!, u);
     const t = targets.i32.subarray(r0, r0 + n);
     be.crossEntropy({
       logits: lg,
@@ -110,6 +130,7 @@ export function lmHeadCrossEntropy(
       gradScale: 1 / count,
     });
     total += sumF64(perRow.subarray(0, n));
+    if (u && wantGrad) capGrad(be, lg, u);
     headChunkBackward(be, lg, w, wDtype, h, r0, n, dim, vocab, dh, dw, packed.inputGrad);
   }
   const out = zeros(be, [1]);
@@ -164,12 +185,7 @@ function sumF64(x: Float32Array): number {
  * hidden [N, d], in row chunks. Used by candidate scoring (classification tasks),
  * where each token's loss gets its own weight, so the backward pass recomputes
  * each chunk's logits instead of keeping them. */
-export function lmHeadTokenNll(
-  hidden: Tensor,
-  weight: Tensor,
-  targets: Tensor,
-  opts: { ignoreIndex?: number; chunkRows?: number } = {},
-): Tensor {
+export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, opts: LmHeadOptions = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const [vocab, dim] = weight.shape as [number, number];
   const rows = hidden.size / dim;
@@ -181,6 +197,8 @@ export function lmHeadTokenNll(
   const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, bPacked: packedWeight(weight, 'forward') };
   const out = zeros(be, [rows]);
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
+  const cap = opts.softcap ?? null;
+  const capped = cap === null ? null : (be.alloc('f32', chunk * vocab) as Float32Array);
   const chunkLogits = (r0: number, n: number): Float32Array => {
     const lg = logits.subarray(0, n * vocab);
     be.matmul({
@@ -196,6 +214,7 @@ export function lmHeadTokenNll(
       aDtype: 'f32',
       bDtype: wDtype,
     });
+    if (capped) capLogits(be, lg, cap!, capped.subarray(0, n * vocab));
     return lg;
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
@@ -232,6 +251,7 @@ export function lmHeadTokenNll(
         const row = lg.subarray(i * vocab, (i + 1) * vocab);
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
+      if (capped) capGrad(be, lg, capped.subarray(0, n * vocab));
       const wPacked = dh ? packedWeight(weight, 'inputGrad') : null;
       headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw, wPacked);
     }

@@ -69,3 +69,8 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
 /** GELU; 'tanh' is the GPT-2 approximation (gelu_new), 'erf' the exact one (OPT/BERT). */
 export const gelu = (x: Tensor, approximate: 'tanh' | 'erf' = 'tanh'): Tensor =>
   unary(approximate === 'tanh' ? 'gelu_tanh' : 'gelu_erf', x);
+
+/** cap * tanh(x / cap): Gemma 2's logit soft-capping (final_logit_softcapping). */
+export function softcap(x: Tensor, cap: number): Tensor {
+  return scale(unary('tanh', scale(x, 1 / cap)), cap);
+}

@@ -61,9 +61,48 @@ test('attention: grouped-query heads equal full attention with kv heads repeated
   assert.deepEqual(grouped.lse, full.lse);
 });
 
-for (const causal of [true, false]) {
-  test(`attentionBackward (causal ${causal}, GQA, Tq < Tk): dq, dk, dv match finite differences`, () => {
-    const args: AttentionShape = { batch: 2, headsQ: 4, headsKv: 2, seqQ: 3, seqKv: 5, headDim: 7, scale: 1 / Math.sqrt(7), causal };
+test('attention: a sliding window of w keys hides keys at positions <= p - w (HF sliding_window_overlay)', () => {
+  // q = 0 makes every score 0: each output is the mean of the values the query sees.
+  const args: AttentionShape = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 4, seqKv: 4, headDim: 1, scale: 1, causal: true, window: 2 };
+  const v = new Float32Array([1, 2, 4, 8]);
+  const { out } = run(new Float32Array(4), new Float32Array(4), v, args);
+  assertClose(out, [1, (1 + 2) / 2, (2 + 4) / 2, (4 + 8) / 2], { dtype: 'f32', what: 'window 2 means' });
+  // a window at least as long as the sequence changes nothing
+  const [q, k] = [randn(4, 40), randn(4, 41)];
+  assert.deepEqual(run(q, k, v, { ...args, window: 4 }).out, run(q, k, v, { ...args, window: undefined }).out);
+  // with a KV cache, query i sits at position Tk - Tq + i
+  const cached = run(new Float32Array(1), new Float32Array(4), v, { ...args, seqQ: 1, window: 3 });
+  assertClose(cached.out, [(2 + 4 + 8) / 3], { dtype: 'f32', what: 'window with cache' });
+  assert.throws(() => run(q, k, v, { ...args, causal: false }), /window .* needs causal/);
+});
+
+test('attention: softcap c gives the attention of the scores c tanh(s / c)', () => {
+  // one query, two keys with scores s0, s1: out = softmax(capped) . v
+  const args: AttentionShape = { batch: 1, headsQ: 1, headsKv: 1, seqQ: 1, seqKv: 2, headDim: 1, scale: 1, causal: false, softcap: 2 };
+  const { out, lse } = run(new Float32Array([3]), new Float32Array([1, -0.5]), new Float32Array([1, 0]), args);
+  const [s0, s1] = [2 * Math.tanh(3 / 2), 2 * Math.tanh(-1.5 / 2)];
+  assertClose(out, [Math.exp(s0) / (Math.exp(s0) + Math.exp(s1))], { dtype: 'f32', what: 'softcapped attention' });
+  assertClose(lse, [Math.log(Math.exp(s0) + Math.exp(s1))], { dtype: 'f32', what: 'softcapped lse' });
+});
+
+const BACKWARD_CASES: [string, Partial<AttentionShape>][] = [
+  ['causal true', { causal: true }],
+  ['causal false', { causal: false }],
+  ['causal, window 2, softcap 1.5', { causal: true, window: 2, softcap: 1.5 }],
+];
+for (const [name, opts] of BACKWARD_CASES) {
+  test(`attentionBackward (${name}, GQA, Tq < Tk): dq, dk, dv match finite differences`, () => {
+    const args: AttentionShape = {
+      batch: 2,
+      headsQ: 4,
+      headsKv: 2,
+      seqQ: 3,
+      seqKv: 5,
+      headDim: 7,
+      scale: 1 / Math.sqrt(7),
+      causal: true,
+      ...opts,
+    };
     const n = sizes(args);
     const [q, k, v] = [randn(n.q, 4), randn(n.kv, 5), randn(n.kv, 6)];
     const w = randn(n.q, 7);

@@ -7,7 +7,7 @@ import { checkGradient } from '../../helpers/gradcheck.js';
 import { randn } from '../../helpers/random.js';
 import { assertClose } from '../../helpers/tolerance.js';
 
-const UNARY_OPS: UnaryOp[] = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr'];
+const UNARY_OPS: UnaryOp[] = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr', 'tanh'];
 
 test('erf and erfc match tabulated values (erfc relatively, in the tail too)', () => {
   // Values from Python's math.erf / math.erfc.
@@ -35,6 +35,7 @@ test('unary: exact values at a few points', () => {
     exp: [Math.exp(-2), 1, Math.exp(1.5)],
     neg: [2, -0, -1.5],
     sqr: [4, 0, 2.25],
+    tanh: [Math.tanh(-2), 0, Math.tanh(1.5)],
   };
   for (const op of UNARY_OPS) {
     ref.unary(op, x, out);
