@@ -7,7 +7,7 @@ import { checkMemory } from '../io/memory.js';
 import { isGgufFile } from '../io/gguf/ggufPath.js';
 import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
-import { loadGgufModel } from './loadGguf.js';
+import { ggufSummary, loadGgufModel } from './loadGguf.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
 import './families.js';
@@ -77,6 +77,7 @@ export interface CheckpointSummary {
 }
 
 export function checkpointSummary(dir: string): CheckpointSummary {
+  if (isGgufFile(dir)) return ggufSummary(dir);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);

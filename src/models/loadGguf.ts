@@ -53,3 +53,18 @@ export function loadGgufModel(file: string, opts: GgufLoadOptions): CausalLM {
 }
 
 const defaultWarn = (msg: string) => process.stderr.write(`cola: ${msg}\n`);
+
+/** load.ts's CheckpointSummary of a GGUF file, from its header alone. */
+export function ggufSummary(file: string) {
+  const g = openGgufLlama(file);
+  let parameters = 0;
+  for (const t of g.tensors.values()) parameters += t.info.elements;
+  return {
+    modelType: 'llama',
+    config: g.config,
+    tensors: g.tensors.size,
+    parameters,
+    dtypes: [...new Set([...g.tensors.values()].map((t) => t.info.type.name))].sort(),
+    loadedBytes: { f32: 4 * parameters, bf16: 2 * parameters },
+  };
+}

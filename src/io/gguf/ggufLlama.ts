@@ -90,7 +90,9 @@ export function readGgufLlamaTensor(g: GgufLlama, name: string): Float32Array {
 function checkRopeRows(file: string, t: GgufLlamaTensor): void {
   const rows = t.shape[0];
   if (t.shape.length !== 2 || rows % t.ropeHeads! !== 0 || (rows / t.ropeHeads!) % 2 !== 0) {
-    throw new ColaError(`${file}: tensor "${t.info.name}" [${t.info.dims.join(', ')}] does not split into ${t.ropeHeads} heads of an even size`);
+    throw new ColaError(
+      `${file}: tensor "${t.info.name}" [${t.info.dims.join(', ')}] does not split into ${t.ropeHeads} heads of an even size`,
+    );
   }
 }
 
@@ -101,7 +103,8 @@ const need = (g: GgufFile, key: string): number => {
 };
 
 function positiveInt(g: GgufFile, key: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1 || v > 1 << 24) throw new ColaError(`${g.path}: metadata "${key}" must be an integer from 1 to 2^24, found ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > 1 << 24)
+    throw new ColaError(`${g.path}: metadata "${key}" must be an integer from 1 to 2^24, found ${v}`);
   return v;
 }
 
@@ -126,14 +129,17 @@ function llamaConfig(g: GgufFile): Record<string, unknown> {
   }
   for (const key of ['llama.attention.key_length', 'llama.attention.value_length']) {
     const v = metaValue(g, key, 'number');
-    if (v !== undefined && v !== headDim) throw new ColaError(`${g.path}: ${key} ${v} differs from the head size ${headDim}; not supported`);
+    if (v !== undefined && v !== headDim)
+      throw new ColaError(`${g.path}: ${key} ${v} differs from the head size ${headDim}; not supported`);
   }
   const scaling = metaValue(g, 'llama.rope.scaling.type', 'string');
   if (scaling !== undefined && scaling !== 'none') {
     throw new ColaError(`${g.path}: llama.rope.scaling.type "${scaling}" is not supported (cola reads GGUF files without RoPE scaling)`);
   }
   if (g.tensors.has('rope_freqs.weight')) {
-    throw new ColaError(`${g.path}: has rope_freqs.weight (Llama 3.1 RoPE scaling), which cola does not read from GGUF; use the Hugging Face folder`);
+    throw new ColaError(
+      `${g.path}: has rope_freqs.weight (Llama 3.1 RoPE scaling), which cola does not read from GGUF; use the Hugging Face folder`,
+    );
   }
   const tokens = g.metadata.get('tokenizer.ggml.tokens');
   const vocab = metaValue(g, 'llama.vocab_size', 'number') ?? (tokens?.type === GgufValueType.ARRAY ? tokens.value.length : undefined);

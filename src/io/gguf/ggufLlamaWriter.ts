@@ -83,11 +83,13 @@ interface CheckedConfig {
 function checkConfig(file: string, c: Record<string, unknown>): CheckedConfig {
   const problems: string[] = [];
   if (c['model_type'] !== 'llama') problems.push(`model_type is ${JSON.stringify(c['model_type'])}, GGUF export writes "llama"`);
-  if (c['attention_bias'] === true || c['mlp_bias'] === true) problems.push('the model has biases, which llama.cpp\'s llama architecture lacks');
+  if (c['attention_bias'] === true || c['mlp_bias'] === true)
+    problems.push("the model has biases, which llama.cpp's llama architecture lacks");
   if (c['rope_scaling']) problems.push('rope_scaling (Llama 3.1) is not written to GGUF yet');
   const heads = c['num_attention_heads'] as number;
   const headDim = (c['head_dim'] as number | undefined) ?? (c['hidden_size'] as number) / heads;
-  if (headDim * heads !== c['hidden_size']) problems.push(`head_dim ${headDim} x ${heads} heads differs from hidden_size ${String(c['hidden_size'])}`);
+  if (headDim * heads !== c['hidden_size'])
+    problems.push(`head_dim ${headDim} x ${heads} heads differs from hidden_size ${String(c['hidden_size'])}`);
   if (problems.length) throw new ColaError(`${file}: cannot write this model as GGUF: ${problems.join('; ')}`);
   return {
     layers: c['num_hidden_layers'] as number,

@@ -168,7 +168,8 @@ function readScalar(c: Cursor, type: GgufValueType, len: LenReader, field: strin
   }
 }
 
-const safeNumber = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+const safeNumber = (v: bigint): number | bigint =>
+  v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 
 function readValue(c: Cursor, type: number, len: LenReader, field: string, depth: number): GgufValue {
   if (type !== GgufValueType.ARRAY) {
@@ -177,7 +178,8 @@ function readValue(c: Cursor, type: number, len: LenReader, field: string, depth
   }
   if (depth >= MAX_ARRAY_DEPTH) throw c.error(field, `arrays nested deeper than ${MAX_ARRAY_DEPTH}`);
   const itemType = c.u32(`${field} item type`);
-  if (itemType > GgufValueType.FLOAT64) throw c.error(`${field} item type`, `value type ${itemType} is not a GGUF metadata type (0..12)`, c.pos - 4);
+  if (itemType > GgufValueType.FLOAT64)
+    throw c.error(`${field} item type`, `value type ${itemType} is not a GGUF metadata type (0..12)`, c.pos - 4);
   const at = c.pos;
   const n = len(`${field} length`);
   // every item takes at least its fixed size (a string at least its length field)
@@ -228,7 +230,8 @@ function parseHeader(c: Cursor): GgufFile {
     if (names.has(name)) throw c.error(`tensor info ${i} name`, `duplicate tensor "${name}"`, at);
     names.add(name);
     const nDims = c.u32(`tensor "${name}" n_dimensions`);
-    if (nDims < 1 || nDims > GGUF_MAX_DIMS) throw c.error(`tensor "${name}" n_dimensions`, `${nDims} is outside 1..${GGUF_MAX_DIMS}`, c.pos - 4);
+    if (nDims < 1 || nDims > GGUF_MAX_DIMS)
+      throw c.error(`tensor "${name}" n_dimensions`, `${nDims} is outside 1..${GGUF_MAX_DIMS}`, c.pos - 4);
     const dims = Array.from({ length: nDims }, (_, d) => len(`tensor "${name}" dimension ${d}`));
     const typeId = c.u32(`tensor "${name}" type`);
     const type = ggmlType(typeId);
@@ -241,7 +244,8 @@ function parseHeader(c: Cursor): GgufFile {
     infos.push({ name, dims, type, rel, at });
   }
   const dataOffset = alignUp(c.pos, alignment);
-  if (tensorCount > 0 && dataOffset > c.size) throw c.error('tensor data section', `starts at byte ${dataOffset}, past the end of the file`);
+  if (tensorCount > 0 && dataOffset > c.size)
+    throw c.error('tensor data section', `starts at byte ${dataOffset}, past the end of the file`);
   const tensors = new Map<string, GgufTensorInfo>();
   for (const t of infos) tensors.set(t.name, tensorInfo(c, t, alignment, dataOffset));
   checkNoOverlap(c, [...tensors.values()]);
@@ -264,7 +268,9 @@ function alignmentOf(c: Cursor, metadata: Map<string, GgufValue>): number {
   const v = a.value;
   // llama.cpp requires a power of two; the spec a multiple of 8
   if (a.type !== GgufValueType.UINT32 || typeof v !== 'number' || v < 8 || v > 1 << 20 || (v & (v - 1)) !== 0) {
-    throw new ColaError(`${c.file}: general.alignment must be a uint32 power of two from 8 to 2^20, found ${String(v)}; the GGUF file is corrupt`);
+    throw new ColaError(
+      `${c.file}: general.alignment must be a uint32 power of two from 8 to 2^20, found ${String(v)}; the GGUF file is corrupt`,
+    );
   }
   return v;
 }
@@ -308,7 +314,9 @@ function checkNoOverlap(c: Cursor, tensors: GgufTensorInfo[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const [prev, cur] = [sorted[i - 1], sorted[i]];
     if (cur.offset < prev.offset + prev.byteLength) {
-      throw new ColaError(`${c.file}: tensors "${prev.name}" and "${cur.name}" overlap in the data section; the GGUF file is corrupt or crafted`);
+      throw new ColaError(
+        `${c.file}: tensors "${prev.name}" and "${cur.name}" overlap in the data section; the GGUF file is corrupt or crafted`,
+      );
     }
   }
 }
@@ -317,8 +325,7 @@ export function alignUp(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;
 }
 
-const hex = (u: number) =>
-  [0, 8, 16, 24].map((s) => ((u >>> s) & 0xff).toString(16).padStart(2, '0')).join(' ');
+const hex = (u: number) => [0, 8, 16, 24].map((s) => ((u >>> s) & 0xff).toString(16).padStart(2, '0')).join(' ');
 
 /** The raw bytes of one tensor (its blocks exactly as stored). */
 export function readGgufTensorBytes(g: GgufFile, name: string): Uint8Array {

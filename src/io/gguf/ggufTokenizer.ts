@@ -4,9 +4,13 @@
  * Reading reuses the llama2.c converter's tokenizer.json (merges ranked by score, as
  * transformers' SentencePiece converter does); writing derives each piece's score from the
  * rank of the first merge that makes it, which keeps the merge order. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ColaError } from '../../errors.js';
+import { readJsonObject } from '../fileIo.js';
 import { toHfTokenizerConfig, toHfTokenizerJson } from '../llama2cTokenizer.js';
-import { metaValue, type GgufFile, type GgufValue } from './ggufReader.js';
+import { isGgufFile } from './ggufPath.js';
+import { metaValue, readGgufHeader, type GgufFile, type GgufValue } from './ggufReader.js';
 import { GgufValueType } from './ggufTypes.js';
 
 export const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
@@ -23,7 +27,9 @@ export interface HfTokenizerFiles {
 function stringArray(g: GgufFile, key: string): string[] {
   const v = g.metadata.get(key);
   if (!v || v.type !== GgufValueType.ARRAY || v.itemType !== GgufValueType.STRING) {
-    throw new ColaError(`${g.path}: metadata "${key}" must be an array of strings${v ? '' : ' (it is missing)'}; the file has no usable tokenizer`);
+    throw new ColaError(
+      `${g.path}: metadata "${key}" must be an array of strings${v ? '' : ' (it is missing)'}; the file has no usable tokenizer`,
+    );
   }
   return v.value as string[];
 }
@@ -51,7 +57,8 @@ export function ggufToHfTokenizer(g: GgufFile, contextLength?: number): HfTokeni
   const pieces = tokens.map((t, id) => (id < 3 ? t : t.replaceAll('\u2581', ' ')));
   const seen = new Map<string, number>();
   pieces.forEach((p, id) => {
-    if (seen.has(p)) throw new ColaError(`${g.path}: tokenizer.ggml.tokens has ${JSON.stringify(tokens[id])} twice (ids ${seen.get(p)} and ${id})`);
+    if (seen.has(p))
+      throw new ColaError(`${g.path}: tokenizer.ggml.tokens has ${JSON.stringify(tokens[id])} twice (ids ${seen.get(p)} and ${id})`);
     seen.set(p, id);
   });
   const tokenizerJson = toHfTokenizerJson({ maxTokenLength: 0, pieces, scores: Float32Array.from(scores) });
@@ -81,7 +88,8 @@ function checkLayout(g: GgufFile, tokens: string[]): void {
     if (v !== undefined && v !== want) problems.push(`tokenizer.ggml.${key}_token_id is ${v}, expected ${want}`);
   }
   const badByte = Array.from({ length: 256 }, (_, b) => b).find((b) => tokens[3 + b] !== byteToken(b));
-  if (badByte !== undefined) problems.push(`token ${3 + badByte} is ${JSON.stringify(tokens[3 + badByte])}, expected ${byteToken(badByte)}`);
+  if (badByte !== undefined)
+    problems.push(`token ${3 + badByte} is ${JSON.stringify(tokens[3 + badByte])}, expected ${byteToken(badByte)}`);
   if (problems.length) {
     throw new ColaError(
       `${g.path}: cola converts llama GGUF vocabularies laid out as Llama 2's (<unk>, <s>, </s>, then the byte tokens <0x00>..<0xFF>); here ${problems.slice(0, 4).join('; ')}`,
@@ -154,7 +162,24 @@ export function hfToGgufTokenizer(
   ];
   for (const [key, id] of ids) if (id !== undefined) kv.push([`tokenizer.ggml.${key}_token_id`, { type: GgufValueType.UINT32, value: id }]);
   for (const key of ['add_bos_token', 'add_eos_token']) {
-    if (typeof tokenizerConfig[key] === 'boolean') kv.push([`tokenizer.ggml.${key}`, { type: GgufValueType.BOOL, value: tokenizerConfig[key] as boolean }]);
+    if (typeof tokenizerConfig[key] === 'boolean')
+      kv.push([`tokenizer.ggml.${key}`, { type: GgufValueType.BOOL, value: tokenizerConfig[key] as boolean }]);
   }
   return kv;
+}
+
+/** The tokenizer metadata to write for the model at `modelPath`: copied from a GGUF file
+ * as it is, or built from a folder's tokenizer.json + tokenizer_config.json. */
+export function tokenizerMetadataFor(modelPath: string): [string, GgufValue][] {
+  if (isGgufFile(modelPath)) {
+    const g = readGgufHeader(modelPath);
+    return [...g.metadata].filter(([k]) => k.startsWith('tokenizer.'));
+  }
+  const file = path.join(modelPath, 'tokenizer.json');
+  if (!fs.existsSync(file)) {
+    throw new ColaError(`${modelPath}: no tokenizer.json; a GGUF file carries its tokenizer, so the model folder needs one`);
+  }
+  const configFile = path.join(modelPath, 'tokenizer_config.json');
+  const config = fs.existsSync(configFile) ? readJsonObject(configFile) : {};
+  return hfToGgufTokenizer(readJsonObject(file, 512 << 20), config, file);
 }
