@@ -104,7 +104,7 @@ class Cursor {
     return Number(v);
   }
   error(field: string, problem: string, at = this.pos): ColaError {
-    return new ColaError(`${this.file}: ${field} (byte ${at}): ${problem}; the GGUF file is corrupt or crafted`);
+    return new ColaError(`${this.file}: ${field} (byte ${at}): ${problem}; the GGUF file is truncated, corrupt or crafted`);
   }
 }
 
