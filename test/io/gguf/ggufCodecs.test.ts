@@ -34,7 +34,9 @@ test('read -> write -> read is bitwise for every type cola writes, and for the K
     const raw = Uint8Array.from(randint(type.typeSize * 2, 7, 0, 256));
     tensors.push({ name: `t.${name}`, dims: [256, 2], type, data: raw });
   }
-  const meta: [string, { type: GgufValueType.STRING; value: string }][] = [['general.architecture', { type: GgufValueType.STRING, value: 'llama' }]];
+  const meta: [string, { type: GgufValueType.STRING; value: string }][] = [
+    ['general.architecture', { type: GgufValueType.STRING, value: 'llama' }],
+  ];
   const a = path.join(dir, 'a.gguf');
   writeGguf(a, meta, tensors);
   const first = readGgufHeader(a);

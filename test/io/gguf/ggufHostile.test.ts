@@ -91,9 +91,17 @@ const CASES: [string, (b: Buffer) => void, RegExp][] = [
   ['tensor count too large', (b) => u64(1n << 40n)(b, 8), /tensor_count.*cannot fit/],
   ['kv count too large', (b) => u64(1000n)(b, 16), /metadata_kv_count.*cannot fit/],
   ['count beyond 2^53', (b) => u64(1n << 60n)(b, 8), /tensor_count.*beyond any real file/],
-  ['string length lying', (b) => u64(1n << 30n)(b, find('llama') - 8), /metadata "general.architecture".*needs 1073741824 bytes but the file ends/],
+  [
+    'string length lying',
+    (b) => u64(1n << 30n)(b, find('llama') - 8),
+    /metadata "general.architecture".*needs 1073741824 bytes but the file ends/,
+  ],
   ['key length lying', (b) => u64(70000n)(b, find('general.flag') - 8), /metadata key 1 length.*65535-byte limit/],
-  ['array length lying', (b) => u64(1n << 33n)(b, find('test.list') + 'test.list'.length + 8), /metadata "test.list" length.*over the limit|do not fit/],
+  [
+    'array length lying',
+    (b) => u64(1n << 33n)(b, find('test.list') + 'test.list'.length + 8),
+    /metadata "test.list" length.*over the limit|do not fit/,
+  ],
   ['unknown value type', (b) => u32(13)(b, find('general.flag') + 'general.flag'.length), /metadata "general.flag" type.*value type 13/],
   ['bool of 2', (b) => (b[find('general.flag') + 'general.flag'.length + 4] = 2), /a bool must be 0 or 1, found 2/],
   ['invalid UTF-8', (b) => (b[find('llama')] = 0xff), /metadata "general.architecture".*not valid UTF-8/],
@@ -103,7 +111,11 @@ const CASES: [string, (b: Buffer) => void, RegExp][] = [
   ['offset beyond the file', (b) => u64(1n << 20n)(b, fields.offset), /tensor "tensor.alpha" offset.*run past the end of the file/],
   ['misaligned offset', (b) => u64(4n)(b, fields.offset), /tensor "tensor.alpha" offset.*not a multiple of general.alignment 32/],
   ['dimension beyond the file', (b) => u64(1n << 36n)(b, fields.dim0), /tensor "tensor.alpha" offset.*run past the end/],
-  ['dimensions that overflow', (b) => (u64(1n << 50n)(b, fields.dim0), u64(1n << 50n)(b, fields.dim0 + 8)), /tensor "tensor.alpha" dimensions.*overflow/],
+  [
+    'dimensions that overflow',
+    (b) => (u64(1n << 50n)(b, fields.dim0), u64(1n << 50n)(b, fields.dim0 + 8)),
+    /tensor "tensor.alpha" dimensions.*overflow/,
+  ],
   ['row not whole blocks', (b) => u64(33n)(b, fields.dim0), /not a whole number of Q8_0 blocks of 32/],
   ['overlapping tensors', (b) => u64(0n)(b, bytes.indexOf(Buffer.from('tensor.beta')) + 11 + 4 + 8 + 4), /overlap/],
 ];
