@@ -147,6 +147,8 @@ function llamaConfig(g: GgufFile): Record<string, unknown> {
   const vocabSize = vocab !== undefined ? positiveInt(g, 'llama.vocab_size', vocab as number) : embd?.dims[1];
   if (vocabSize === undefined) throw new ColaError(`${g.path}: no token_embd.weight and no vocabulary; not a llama model file`);
   const eps = metaValue(g, 'llama.attention.layer_norm_rms_epsilon', 'number');
+  // bounded: the RoPE table has one row per position
+  const contextLength = metaValue(g, 'llama.context_length', 'number');
   const theta = metaValue(g, 'llama.rope.freq_base', 'number');
   const id = (key: string) => {
     const v = metaValue(g, `tokenizer.ggml.${key}_token_id`, 'number') as number | undefined;
@@ -162,7 +164,7 @@ function llamaConfig(g: GgufFile): Record<string, unknown> {
     num_key_value_heads: kvHeads,
     head_dim: headDim,
     vocab_size: vocabSize,
-    max_position_embeddings: metaValue(g, 'llama.context_length', 'number') ?? 2048,
+    max_position_embeddings: contextLength === undefined ? 2048 : positiveInt(g, 'llama.context_length', contextLength as number),
     rms_norm_eps: eps === undefined ? 1e-5 : shortestF32(eps as number),
     rope_theta: theta ?? 10000.0,
     tie_word_embeddings: false,

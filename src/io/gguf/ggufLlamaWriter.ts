@@ -69,7 +69,7 @@ export function writeLlamaGguf(a: WriteLlamaGgufArgs): WrittenGguf {
     types.set(name, typeName);
     out.push({ name, dims, type, data: encodeGguf(type, values) });
   }
-  writeGguf(a.file, [...llamaMetadata(a, cfg), ...a.tokenizer], out);
+  writeGguf(a.file, [...llamaMetadata(a, cfg), ...padVocabulary(a)], out);
   return { types, fallbacks };
 }
 
@@ -121,4 +121,29 @@ function llamaMetadata(a: WriteLlamaGgufArgs, cfg: CheckedConfig): [string, Gguf
   ];
   if (a.type === 'q8_0' || a.type === 'q4_0') kv.push(['general.quantization_version', u32(2)]);
   return kv;
+}
+
+/** llama.cpp takes the vocabulary size from tokenizer.ggml.tokens and checks token_embd
+ * against it. A model whose embedding has more rows than its tokenizer has tokens gets
+ * `[PAD<id>]` tokens of type UNUSED, as convert_hf_to_gguf.py adds; fewer rows is an error. */
+function padVocabulary(a: WriteLlamaGgufArgs): [string, GgufValue][] {
+  const vocabSize = a.config['vocab_size'] as number;
+  const tokens = a.tokenizer.find(([k]) => k === 'tokenizer.ggml.tokens')?.[1];
+  if (!tokens || tokens.type !== GgufValueType.ARRAY) return a.tokenizer;
+  const n = tokens.value.length;
+  if (n > vocabSize) {
+    throw new ColaError(
+      `${a.file}: the tokenizer has ${n} tokens but the model's vocab_size is ${vocabSize}; use the tokenizer the model was trained with`,
+    );
+  }
+  if (n === vocabSize) return a.tokenizer;
+  const extra = Array.from({ length: vocabSize - n }, (_, i) => n + i);
+  const pad: Record<string, (id: number) => number | string> = {
+    'tokenizer.ggml.tokens': (id) => `[PAD${id}]`,
+    'tokenizer.ggml.scores': () => -1000,
+    'tokenizer.ggml.token_type': () => 5, // UNUSED
+  };
+  return a.tokenizer.map(([k, v]): [string, GgufValue] =>
+    k in pad && v.type === GgufValueType.ARRAY ? [k, { ...v, value: [...v.value, ...extra.map(pad[k])] }] : [k, v],
+  );
 }

@@ -109,14 +109,18 @@ export function hfToGgufTokenizer(
       `${where}: GGUF export writes llama (SentencePiece) tokenizers: a BPE tokenizer.json with byte_fallback, vocab and merges; this one is ${JSON.stringify(model?.type ?? null)}${model?.byte_fallback === true ? '' : ' without byte_fallback'}`,
     );
   }
-  const vocab = model.vocab as Record<string, number>;
-  const n = Object.keys(vocab).length;
+  // the model's vocab, then added tokens (a chat model's extra specials) at their ids
+  const entries: [string, unknown][] = Object.entries(model.vocab as Record<string, unknown>);
+  for (const t of (tokenizerJson['added_tokens'] as { id?: unknown; content?: unknown }[] | undefined) ?? []) {
+    if (typeof t.content === 'string' && !(t.content in (model.vocab as object))) entries.push([t.content, t.id]);
+  }
+  const n = entries.length;
   const tokens: string[] = new Array(n);
-  for (const [piece, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || id < 0 || id >= n || tokens[id] !== undefined) {
-      throw new ColaError(`${where}: the vocab ids must be 0..${n - 1}, each once; "${piece}" has ${id}`);
+  for (const [piece, id] of entries) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= n || tokens[id as number] !== undefined) {
+      throw new ColaError(`${where}: the token ids (vocab and added_tokens) must be 0..${n - 1}, each once; "${piece}" has ${String(id)}`);
     }
-    tokens[id] = piece;
+    tokens[id as number] = piece;
   }
   const idOf = new Map(tokens.map((t, id) => [t, id]));
   const scores = new Float32Array(n);

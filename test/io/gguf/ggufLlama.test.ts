@@ -8,6 +8,7 @@ import { ColaError } from '../../../src/errors.js';
 import { encodeGguf } from '../../../src/io/gguf/ggufCodecs.js';
 import { openGgufLlama, readGgufLlamaTensor } from '../../../src/io/gguf/ggufLlama.js';
 import { readGgufHeader, readGgufTensorBytes, type GgufValue } from '../../../src/io/gguf/ggufReader.js';
+import { writeLlamaGguf } from '../../../src/io/gguf/ggufLlamaWriter.js';
 import { ggufToHfTokenizer } from '../../../src/io/gguf/ggufTokenizer.js';
 import { GgufValueType, ggmlTypeByName } from '../../../src/io/gguf/ggufTypes.js';
 import { writeGguf, type GgufTensorToWrite } from '../../../src/io/gguf/ggufWriter.js';
@@ -148,5 +149,38 @@ test('a tokenizer that is missing or not laid out as Llama 2s is refused', () =>
     write('scores.gguf', { 'tokenizer.ggml.model': str('llama'), 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.scores': wrongScores }),
     /"tokenizer.ggml.scores" must be an array of 4 numbers/,
     header,
+  );
+});
+
+test('writing pads a tokenizer shorter than the embedding with UNUSED [PAD<id>] tokens, and refuses a longer one', () => {
+  const config = {
+    model_type: 'llama',
+    hidden_size: 8,
+    num_attention_heads: 2,
+    num_hidden_layers: 0,
+    vocab_size: 5,
+    intermediate_size: 16,
+    tie_word_embeddings: true,
+  };
+  const tensors = [
+    { name: 'model.embed_tokens.weight', shape: [5, 8], data: randn(40, 1) },
+    { name: 'model.norm.weight', shape: [8], data: randn(8, 2) },
+  ];
+  const arr = (itemType: GgufValueType, value: (string | number)[]): GgufValue => ({ type: GgufValueType.ARRAY, itemType, value });
+  const tokenizer: [string, GgufValue][] = [
+    ['tokenizer.ggml.model', str('llama')],
+    ['tokenizer.ggml.tokens', arr(GgufValueType.STRING, ['<unk>', '<s>', '</s>'])],
+    ['tokenizer.ggml.scores', arr(GgufValueType.FLOAT32, [0, 0, 0])],
+    ['tokenizer.ggml.token_type', arr(GgufValueType.INT32, [2, 3, 3])],
+  ];
+  const file = path.join(dir, 'padded.gguf');
+  writeLlamaGguf({ file, config, tensors, tokenizer, type: 'f32' });
+  const g = readGgufHeader(file);
+  assert.deepEqual(g.metadata.get('tokenizer.ggml.tokens')!.value, ['<unk>', '<s>', '</s>', '[PAD3]', '[PAD4]']);
+  assert.deepEqual(g.metadata.get('tokenizer.ggml.token_type')!.value, [2, 3, 3, 5, 5]);
+  assert.deepEqual(g.metadata.get('tokenizer.ggml.scores')!.value, [0, 0, 0, -1000, -1000]);
+  assert.throws(
+    () => writeLlamaGguf({ file, config: { ...config, vocab_size: 2 }, tensors, tokenizer, type: 'f32' }),
+    (e: unknown) => e instanceof ColaError && /the tokenizer has 3 tokens but the model's vocab_size is 2/.test(e.message),
   );
 });
