@@ -6,6 +6,7 @@ export { getBackend, type BackendName } from './backend/index.js';
 export type { Backend } from './backend/backend.js';
 export { loadModel, randomModel, type LoadOptions } from './models/load.js';
 export { saveModelFolder } from './models/save.js';
+export { saveModelGguf } from './models/saveGguf.js';
 export { CausalLM } from './models/causalLM.js';
 export type { WeightDtype } from './models/weightSource.js';
 export { loadTokenizer, type TextTokenizer, type ChatMessage } from './io/tokenizer.js';
@@ -13,6 +14,8 @@ export { loadPretrained, type Pretrained, type PretrainedOptions } from './api/l
 export { writeTinyModelFolder, TINY_MODEL_DEFAULTS, type TinyModelOptions } from './api/tinyModel.js';
 export { syntheticText, type TextStyle } from './api/syntheticText.js';
 export { convertLlama2c } from './io/convertLlama2c.js';
+export { convertGguf } from './io/gguf/convertGguf.js';
+export { tokenizerMetadataFor as ggufTokenizerMetadata } from './io/gguf/ggufTokenizer.js';
 export { pullModel, type PullOptions, type PullResult } from './hub/pull.js';
 
 // LoRA

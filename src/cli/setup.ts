@@ -41,7 +41,11 @@ export const modelOptions: OptionSpecs = {
     help: 'arithmetic of products with bf16-stored weights: auto (default) = bf16 where the CPU has AVX512_BF16/AMX, else f32 (env COLA_COMPUTE)',
   },
   threads: { type: 'int', meta: 'N', help: 'kernel threads (default: OMP_NUM_THREADS, else the cores this process may use)' },
-  model: { type: 'string', meta: 'DIR', help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' },
+  model: {
+    type: 'string',
+    meta: 'DIR',
+    help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a llama .gguf file',
+  },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
   ...maxMemoryOption,
@@ -59,7 +63,9 @@ export interface LoadedModel {
 export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tokenizerDir?: string): LoadedModel {
   const dir = dirOverride ?? (v['model'] as string | undefined);
   if (!dir)
-    throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
+    throw new ColaError(
+      '--model DIR is required (a Hugging Face model folder or a llama .gguf file; `cola convert llama2c` makes a folder from a llama2.c .bin)',
+    );
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
   configureRuntime({ compute: v['compute'] as ComputeRequest | undefined, threads: v['threads'] as number | undefined });
   const backend = getBackend(v['backend'] as BackendName | undefined);

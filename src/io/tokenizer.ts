@@ -14,6 +14,9 @@ import { Template } from '@huggingface/jinja';
 import { ColaError } from '../errors.js';
 import { renderChatTemplate } from './chatTemplate.js';
 import { readJsonObject, readTextFile } from './fileIo.js';
+import { isGgufFile } from './gguf/ggufPath.js';
+import { readGgufHeader } from './gguf/ggufReader.js';
+import { ggufToHfTokenizer } from './gguf/ggufTokenizer.js';
 import { regexRisk } from './regexSafety.js';
 
 export interface ChatMessage {
@@ -47,6 +50,11 @@ const MAX_TOKENIZER_JSON = 512 << 20;
 const MAX_CONFIG_JSON = 16 << 20;
 
 export function loadTokenizer(dir: string): TextTokenizer {
+  if (isGgufFile(dir)) {
+    const g = readGgufHeader(dir);
+    const files = ggufToHfTokenizer(g);
+    return buildTokenizer(`${dir} (tokenizer.ggml.*)`, files.tokenizerJson, files.tokenizerConfig, files.generationConfig, null);
+  }
   const tokenizerFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(tokenizerFile)) {
     throw new ColaError(
@@ -54,10 +62,22 @@ export function loadTokenizer(dir: string): TextTokenizer {
     );
   }
   const json = readJsonObject(tokenizerFile, MAX_TOKENIZER_JSON);
-  checkModelType(tokenizerFile, json);
-  checkRegexes(tokenizerFile, json);
   const config = optionalJson(path.join(dir, 'tokenizer_config.json'));
   const generation = optionalJson(path.join(dir, 'generation_config.json'));
+  return buildTokenizer(tokenizerFile, json, config, generation, dir);
+}
+
+/** A tokenizer from tokenizer.json / tokenizer_config.json / generation_config.json
+ * objects; `dir` (may hold chat_template.jinja) is null when they come from a GGUF file. */
+function buildTokenizer(
+  tokenizerFile: string,
+  json: Record<string, unknown>,
+  config: Record<string, unknown>,
+  generation: Record<string, unknown>,
+  dir: string | null,
+): TextTokenizer {
+  checkModelType(tokenizerFile, json);
+  checkRegexes(tokenizerFile, json);
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json, config);
@@ -184,13 +204,14 @@ function vocabSizeOf(tok: Tokenizer): number {
 
 /** chat_template from tokenizer_config.json (a string or [{name, template}]) or from a
  * chat_template.jinja file, which newer transformers versions save instead. */
-function chatTemplate(dir: string, config: Record<string, unknown>): string | null {
+function chatTemplate(dir: string | null, config: Record<string, unknown>): string | null {
   const t = config.chat_template;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) {
     const def = t.find((x) => x && x.name === 'default') ?? t[0];
     if (def && typeof def.template === 'string') return def.template;
   }
+  if (dir === null) return null;
   const file = path.join(dir, 'chat_template.jinja');
   return fs.existsSync(file) ? readTextFile(file, MAX_CONFIG_JSON) : null;
 }

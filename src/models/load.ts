@@ -4,9 +4,11 @@ import type { Backend } from '../backend/backend.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
+import { isGgufFile } from '../io/gguf/ggufPath.js';
 import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
+import { ggufSummary, loadGgufModel } from './loadGguf.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
 import './families.js';
@@ -19,10 +21,14 @@ export interface LoadOptions {
   /** Bytes the weights may take in memory (the CLI's --max-memory); default: the memory
    * available now. Checked against the headers before any tensor is allocated. */
   maxMemory?: number;
+  /** Where load notes go (a GGUF file's dequantized types); default: stderr. */
+  warn?: (message: string) => void;
 }
 
-/** Load a Hugging Face model folder: config.json + model.safetensors (or shards). */
+/** Load a Hugging Face model folder: config.json + model.safetensors (or shards), or a
+ * llama GGUF file (a path ending in .gguf). */
 export function loadModel(dir: string, opts: LoadOptions): CausalLM {
+  if (isGgufFile(dir)) return loadGgufModel(dir, opts);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
@@ -73,6 +79,7 @@ export interface CheckpointSummary {
 }
 
 export function checkpointSummary(dir: string): CheckpointSummary {
+  if (isGgufFile(dir)) return ggufSummary(dir);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);

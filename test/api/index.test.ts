@@ -9,8 +9,10 @@ const doc = fs.readFileSync(path.join(repoRoot, 'docs/API.md'), 'utf8');
 const reference = doc.slice(doc.indexOf('## Reference'));
 const rows = reference.split('\n').filter((l) => l.startsWith('| `'));
 const names = (cell: string) => [...cell.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
-const documentedValues = rows.filter((r) => !r.trim().endsWith('| types |')).flatMap((r) => names(r.split('|')[1]!));
-const documentedTypes = rows.filter((r) => r.trim().endsWith('| types |')).flatMap((r) => names(r.split('|')[1]!));
+// a row whose second cell is "types" lists type exports (cells may be padded)
+const isTypes = (r: string): boolean => r.split('|')[2]?.trim() === 'types';
+const documentedValues = rows.filter((r) => !isTypes(r)).flatMap((r) => names(r.split('|')[1]!));
+const documentedTypes = rows.filter(isTypes).flatMap((r) => names(r.split('|')[1]!));
 
 test("the package's value exports are exactly the documented ones", async () => {
   // Imported by name, as a user would: package.json "exports" maps 'cola-lora' to dist/src/index.js.

@@ -144,6 +144,57 @@ test('export merged: the merged folder scores exactly as base + adapter, with th
   assert.match(json(ok(['info', '--model', sharded, '--json']))['checkpoint_dtype'] as string, /BF16/);
 });
 
+test('export gguf: the GGUF of base + adapter evaluates as the merged folder; train, eval, info and generate take --model FILE.gguf', () => {
+  const merged = path.join(dir, 'merged-for-gguf');
+  ok(['export', 'merged', '--model', model, '--adapter', adapter, '--out', merged]);
+  const file = path.join(dir, 'merged.gguf');
+  ok(['export', 'gguf', '--model', model, '--adapter', adapter, '--out', file, '--gguf-type', 'f32']);
+  const fromGguf = json(ok(['eval', '--model', file, '--data', corpus, '--json']));
+  const fromFolder = json(ok(['eval', '--model', merged, '--data', corpus, '--json']));
+  assert.equal(fromGguf['loss'], fromFolder['loss']);
+  assert.match(ok(['info', '--model', file]), /merged\.gguf: llama, 2 layers.*\n.*checkpoint F32/);
+  // a LoRA run on the GGUF base, then its adapter merged into a Q8_0 GGUF that generates
+  const ggufRun = path.join(dir, 'run-gguf');
+  ok([
+    'train',
+    '--model',
+    file,
+    '--data',
+    corpus,
+    '--method',
+    'lora',
+    '--max-steps',
+    '2',
+    '--max-length',
+    '16',
+    '--batch-size',
+    '4',
+    '--out',
+    ggufRun,
+    '--quiet',
+  ]);
+  const q8 = path.join(dir, 'tuned-q8.gguf');
+  const exported = cola([
+    'export',
+    'gguf',
+    '--model',
+    file,
+    '--adapter',
+    path.join(ggufRun, 'adapter'),
+    '--out',
+    q8,
+    '--gguf-type',
+    'q8_0',
+  ]);
+  assert.equal(exported.status, 0, exported.stderr);
+  // the tiny model's rows of 16 are not whole Q8_0 blocks: F16, as llama.cpp's converter does
+  assert.match(
+    exported.stderr,
+    /wrote .*tuned-q8\.gguf \(q8_0, 21 tensors, adapter merged\); 16 tensor\(s\) with rows not a multiple of 32 written as F16/,
+  );
+  assert.match(ok(['generate', '--model', q8, '--prompt', 'the cat', '--max-new-tokens', '4']), /\S/);
+});
+
 test('convert llama2c writes a model folder that info and generate load', () => {
   const { modelBin, tokBin } = writeTinyLlama2c(dir, 61);
   const out = path.join(dir, 'converted');

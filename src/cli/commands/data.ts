@@ -1,3 +1,5 @@
+import { openGgufLlama } from '../../io/gguf/ggufLlama.js';
+import { isGgufFile } from '../../io/gguf/ggufPath.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ColaError } from '../../errors.js';
@@ -101,6 +103,7 @@ function fileData(v: OptionValues, show: number): number {
 
 /** The model's context from config.json (the key each family reads), without loading weights. */
 function contextLength(dir: string): number {
+  if (isGgufFile(dir)) return openGgufLlama(dir).config['max_position_embeddings'] as number;
   const file = path.join(dir, 'config.json');
   const c = fs.existsSync(file) ? readJsonObject(file, 16 << 20) : {};
   const n = [c['max_position_embeddings'], c['n_positions'], c['n_ctx']].find((x) => Number.isInteger(x) && (x as number) >= 2);

@@ -1,3 +1,5 @@
+import { openGgufLlama } from '../../io/gguf/ggufLlama.js';
+import { isGgufFile } from '../../io/gguf/ggufPath.js';
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
 import { formatBytes } from '../../io/memory.js';
@@ -32,8 +34,8 @@ interface LoraTargets {
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'describe a model folder: architecture, parameters, dtypes and the LoRA target names',
-  usage: 'cola info --model DIR [--json]',
+  summary: 'describe a model folder or .gguf file: architecture, parameters, dtypes and the LoRA target names',
+  usage: 'cola info --model DIR|FILE.gguf [--json]',
   options: {
     ...modelOptions,
     json: { type: 'boolean', help: 'print one JSON object on stdout' },
@@ -122,7 +124,10 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
  * inside numbered blocks (`model.layers.3.self_attn.q_proj.weight` -> q_proj); embeddings
  * and the output layer sit outside the blocks. */
 function targetsFromHeaders(dir: string): LoraTargets {
-  const matrices = [...openSafetensors(dir).tensors].filter(([, t]) => t.shape.length === 2).map(([n]) => n);
+  const shapes: [string, readonly number[]][] = isGgufFile(dir)
+    ? [...openGgufLlama(dir).tensors].map(([n, t]) => [n, t.shape])
+    : [...openSafetensors(dir).tensors].map(([n, t]) => [n, t.shape]);
+  const matrices = shapes.filter(([, shape]) => shape.length === 2).map(([n]) => n);
   const inBlocks = matrices.filter((n) => /\.\d+\./.test(n) && n.endsWith('.weight'));
   const names = inBlocks.map((n) => n.split('.').at(-2)!);
   return { names: [...new Set(names)], allLinear: inBlocks.length };
