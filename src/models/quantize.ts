@@ -1,0 +1,35 @@
+/** Quantize a loaded model's frozen linear weights (issue 17: QLoRA-style training on a
+ * quantized base). Every Linear becomes a QuantizedLinear except the LM head, which stays
+ * in the storage dtype (the families apply it as a plain weight, often tied to the
+ * embedding: CausalLM.lmHeadWeight); embeddings and norms are untouched. */
+import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
+import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
+import type { CausalLM } from './causalLM.js';
+
+export interface QuantizeModelReport {
+  layers: number;
+  /** bytes of the replaced weights before (storage dtype) and after (codes + scales) */
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeModelReport {
+  const head = model.lmHeadWeight();
+  const chosen = [...model.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].weight !== head);
+  let bytesBefore = 0;
+  let bytesAfter = 0;
+  for (const [path, lin] of chosen) {
+    const [rows, cols] = lin.weight.shape as [number, number];
+    bytesBefore += rows * cols * (lin.weight.dtype === 'bf16' ? 2 : 4);
+    bytesAfter += quantBytes(format, rows, cols);
+    model.setChild(path, QuantizedLinear.fromLinear(lin, format));
+  }
+  return { layers: chosen.length, bytesBefore, bytesAfter };
+}
+
+/** Whether any layer of the model holds a quantized weight. */
+export function isQuantized(model: CausalLM): boolean {
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) return true;
+  return false;
+}
