@@ -43,6 +43,10 @@ export const RUN_FLAGS = {
     type: 'string',
     help: 'at a knot: full (paper), none, magnitude:P, random:P (default full; relora: magnitude:0.99)',
   },
+  knotIntoBase: {
+    type: 'boolean',
+    help: 'COLA/ReLoRA on a --quantize base: re-quantize each knot into the weights (lossy; the error is logged per knot) instead of keeping the merged links as an exact frozen low-rank residual',
+  },
   rank: { type: 'int', default: 8, help: 'LoRA rank r' },
   alpha: { type: 'number', default: 16, help: 'LoRA alpha (scale alpha/r)' },
   rslora: { type: 'boolean', help: 'rsLoRA scale alpha/sqrt(r)' },

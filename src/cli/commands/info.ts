@@ -6,6 +6,7 @@ import { linearModules } from '../../lora/inject.js';
 import { checkpointSummary, loadModel } from '../../models/load.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
+import { QUANT_FORMATS, quantBytes, type QuantFormat } from '../../backend/quant/format.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
 import { maxMemoryOf, modelOptions } from '../setup.js';
@@ -60,6 +61,8 @@ export const infoCommand: Command = {
       weight_dtype: dtype,
       checkpoint_dtype: s.dtypes.join(','),
       memory_bytes: bytes,
+      // issue 17: what each --quantize choice needs, from the headers (nothing loaded)
+      quantized_memory_bytes: quantizedMemory(dir, bytes, dtype),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
     };
@@ -71,6 +74,9 @@ export const infoCommand: Command = {
       [
         `${dir}: ${info.model_type}, ${info.layers} layers, hidden ${info.hidden}, ${info.heads} heads (${info.kv_heads} kv), vocab ${info.vocab}, context ${info.max_positions}`,
         `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}, ${formatBytes(bytes)}; checkpoint ${info.checkpoint_dtype})`,
+        `with --quantize: ${Object.entries(info.quantized_memory_bytes)
+          .map(([f, b]) => `${f} ${formatBytes(b)}`)
+          .join(', ')} (embeddings, norms and LM head stay ${info.weight_dtype})`,
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
       ].join('\n') + '\n',
     );
@@ -88,6 +94,16 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
     parameters: countParameters(new Set(model.parameters())),
     targets: { names: [...new Set(allLinear.map(([p]) => p.split('.').pop()!))], allLinear: allLinear.length },
   };
+}
+
+/** The weights' memory under each --quantize format: the linear weights inside the
+ * blocks (as targetsFromHeaders finds them) replaced by their codes and scales. */
+function quantizedMemory(dir: string, bytes: number, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
+  const linear = [...openSafetensors(dir).tensors].filter(([n, t]) => t.shape.length === 2 && /\.\d+\./.test(n) && n.endsWith('.weight'));
+  const dense = linear.reduce((s, [, t]) => s + t.shape[0]! * t.shape[1]! * (dtype === 'bf16' ? 2 : 4), 0);
+  const out = {} as Record<QuantFormat, number>;
+  for (const f of QUANT_FORMATS) out[f] = bytes - dense + linear.reduce((s, [, t]) => s + quantBytes(f, t.shape[0]!, t.shape[1]!), 0);
+  return out;
 }
 
 /** The linear modules of a large folder from its tensor names: the 2-D `.weight` tensors
