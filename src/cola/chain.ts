@@ -52,7 +52,10 @@ export class Chain {
     this.full = cfg.method === 'full';
     if (this.full) {
       if (model.weightDtype !== 'f32') throw new ColaError('full fine-tuning trains every weight in f32: load the model with dtype f32');
-      if (isQuantized(model)) throw new ColaError('full fine-tuning cannot train quantized weights: drop --quantize (or train an adapter: --method lora or cola)');
+      if (isQuantized(model))
+        throw new ColaError(
+          'full fine-tuning cannot train quantized weights: drop --quantize (or train an adapter: --method lora or cola)',
+        );
       model.requiresGrad(true);
       this.layers = [];
     } else {

@@ -91,7 +91,18 @@ export interface ResolveOptions {
 
 /** The flags a method does not read; giving one is an error, not a silent no-op. */
 const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
-  lora: ['chainLength', 'knots', 'knotEvery', 'linkRanks', 'linkLrs', 'chainSchedule', 'rewarmupSteps', 'optimizerReset', 'evalAtKnots', 'knotIntoBase'],
+  lora: [
+    'chainLength',
+    'knots',
+    'knotEvery',
+    'linkRanks',
+    'linkLrs',
+    'chainSchedule',
+    'rewarmupSteps',
+    'optimizerReset',
+    'evalAtKnots',
+    'knotIntoBase',
+  ],
   full: [
     'chainLength',
     'knots',

@@ -64,7 +64,10 @@ describe('quantMatmul conformance (native vs reference)', { skip }, () => {
   it('refuses mismatched arrays with a clear error instead of reading past them', () => {
     const w = weight(4, 64, 'q8_0');
     const x = new Float32Array(2 * 64);
-    assert.throws(() => native.quantMatmul({ x, w, out: new Float32Array(7), m: 2, mode: 'forward', beta: 0 }), /out must be a Float32Array of at least 2 x 4/);
+    assert.throws(
+      () => native.quantMatmul({ x, w, out: new Float32Array(7), m: 2, mode: 'forward', beta: 0 }),
+      /out must be a Float32Array of at least 2 x 4/,
+    );
     assert.throws(
       () => native.quantMatmul({ x, w: { ...w, data: w.data.subarray(1) }, out: new Float32Array(8), m: 2, mode: 'forward', beta: 0 }),
       /q8_0 data of a 4 x 64 weight must be 272 bytes/,

@@ -21,7 +21,10 @@ describe('quantization formats', () => {
     const codes = Int8Array.from(w.data.subarray(2));
     assert.equal(codes[31], 127);
     for (let i = 0; i < 32; i++) assert.equal(codes[i], Math.round(x[i]! / Math.fround(5.25 / 127)));
-    assert.deepEqual(Array.from(dequantize(w)), Array.from(codes, (q) => Math.fround(q * d)));
+    assert.deepEqual(
+      Array.from(dequantize(w)),
+      Array.from(codes, (q) => Math.fround(q * d)),
+    );
   });
 
   it('q4_0 is GGUF block_q4_0: d = max / -8, element j in the low nibble of byte j, element j + 16 in its high nibble', () => {
@@ -92,7 +95,8 @@ describe('quantization formats', () => {
       for (let r = 0; r < rows; r++) padded.set(x.subarray(r * cols, (r + 1) * cols), r * 128);
       if (format !== 'int8') {
         const wide = dequantize(quantize(padded, rows, 128, format));
-        for (let r = 0; r < rows; r++) assert.deepEqual(Array.from(back.subarray(r * cols, (r + 1) * cols)), Array.from(wide.subarray(r * 128, r * 128 + cols)));
+        for (let r = 0; r < rows; r++)
+          assert.deepEqual(Array.from(back.subarray(r * cols, (r + 1) * cols)), Array.from(wide.subarray(r * 128, r * 128 + cols)));
       }
       // an all-zero weight stays zero (no 0 / 0)
       assert.ok(dequantize(quantize(new Float32Array(rows * cols), rows, cols, format)).every((v) => v === 0));

@@ -51,13 +51,17 @@ const relDiff = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 function checkChain(model: string, train: string, dev: string, format: string, extra: string[], env: Record<string, string>): string {
   const run = path.join(tmp, `run-${format}-${path.basename(model)}`);
   const common = ['--model', model, '--quantize', format, '--max-length', '32'];
-  const t = cola(['train', ...common, '--data', train, '--dev-data', dev, '--method', 'cola', '--chain-length', '3', '--out', run, '--quiet', ...extra], env);
+  const t = cola(
+    ['train', ...common, '--data', train, '--dev-data', dev, '--method', 'cola', '--chain-length', '3', '--out', run, '--quiet', ...extra],
+    env,
+  );
   assert.equal(t.status, 0, t.stderr);
   const log = events(run);
   const knots = log.filter((e) => e.event === 'knot');
   assert.equal(knots.length, 2);
   // an exact knot: the model before and after it is the same function
-  for (const k of knots) assert.ok(relDiff(k.loss_after!, k.loss_before!) <= 1e-5, `knot changed the loss: ${k.loss_before} -> ${k.loss_after}`);
+  for (const k of knots)
+    assert.ok(relDiff(k.loss_after!, k.loss_before!) <= 1e-5, `knot changed the loss: ${k.loss_before} -> ${k.loss_after}`);
   const finalDev = log.filter((e) => e.event === 'eval').at(-1)!.dev_loss!;
   const e = cola(['eval', ...common, '--adapter', path.join(run, 'adapter'), '--data', dev, '--json'], env);
   assert.equal(e.status, 0, e.stderr);
@@ -89,7 +93,10 @@ function checkLogits(modelDir: string, run: string, backend: Backend, ids: numbe
     loadPeftAdapter(m, path.join(run, 'adapter'));
     return noGrad(() => m.logits(x)).f32.slice();
   };
-  assertClose(logits(quantized), logits(dense), { dtype: 'f32', what: 'logits: quantized base + adapter vs dequantized f32 base + adapter' });
+  assertClose(logits(quantized), logits(dense), {
+    dtype: 'f32',
+    what: 'logits: quantized base + adapter vs dequantized f32 base + adapter',
+  });
 }
 
 test('tiny model: a 3-link COLA run on a q8_0 base ends where cola eval --quantize q8_0 --adapter starts', () => {
@@ -104,7 +111,31 @@ test('tiny model: --knot-into-base re-quantizes each knot and logs the error it 
   const model = tinyModelDir(tmp, 61);
   const train = writeCorpus(path.join(tmp, 'train2.txt'), 24);
   const run = path.join(tmp, 'run-into-base');
-  const t = cola(['train', '--model', model, '--quantize', 'nf4', '--data', train, '--method', 'cola', '--chain-length', '3', '--max-steps', '6', '--batch-size', '2', '--lr', '5e-2', '--rank', '2', '--knot-into-base', '--out', run, '--quiet']);
+  const t = cola([
+    'train',
+    '--model',
+    model,
+    '--quantize',
+    'nf4',
+    '--data',
+    train,
+    '--method',
+    'cola',
+    '--chain-length',
+    '3',
+    '--max-steps',
+    '6',
+    '--batch-size',
+    '2',
+    '--lr',
+    '5e-2',
+    '--rank',
+    '2',
+    '--knot-into-base',
+    '--out',
+    run,
+    '--quiet',
+  ]);
   assert.equal(t.status, 0, t.stderr);
   const knots = events(run).filter((e) => e.event === 'knot');
   assert.equal(knots.length, 2);
@@ -132,15 +163,19 @@ const skip3M = !fs.existsSync(path.join(stories3M, 'stories3M-q80.bin'))
     ? 'native addon not built: stories3M on the reference backend takes minutes (npm run build:native)'
     : false;
 
-test('stories3M: cola train --quantize q8_0 (3 links) = cola eval --quantize q8_0 --adapter; adapter on dequant(W) = same logits', { skip: skip3M }, () => {
-  const model = path.join(tmp, 's3m');
-  convertLlama2c(path.join(stories3M, 'stories3M-q80.bin'), path.join(stories3M, 'tok4096.bin'), model);
-  const text = fs.readFileSync(path.join(sharedDir, 'data/text/tinystories_sample.txt'), 'utf8');
-  const train = path.join(tmp, 's3m-train.txt');
-  const dev = path.join(tmp, 's3m-dev.txt');
-  fs.writeFileSync(train, text.slice(0, 2400));
-  fs.writeFileSync(dev, text.slice(2400));
-  const native = { COLA_BACKEND: 'native' };
-  const run = checkChain(model, train, dev, 'q8_0', ['--max-steps', '6', '--batch-size', '4', '--lr', '5e-3'], native);
-  checkLogits(model, run, loadNativeBackend()!, [1, 403, 2211, 931, 1141, 2989]);
-});
+test(
+  'stories3M: cola train --quantize q8_0 (3 links) = cola eval --quantize q8_0 --adapter; adapter on dequant(W) = same logits',
+  { skip: skip3M },
+  () => {
+    const model = path.join(tmp, 's3m');
+    convertLlama2c(path.join(stories3M, 'stories3M-q80.bin'), path.join(stories3M, 'tok4096.bin'), model);
+    const text = fs.readFileSync(path.join(sharedDir, 'data/text/tinystories_sample.txt'), 'utf8');
+    const train = path.join(tmp, 's3m-train.txt');
+    const dev = path.join(tmp, 's3m-dev.txt');
+    fs.writeFileSync(train, text.slice(0, 2400));
+    fs.writeFileSync(dev, text.slice(2400));
+    const native = { COLA_BACKEND: 'native' };
+    const run = checkChain(model, train, dev, 'q8_0', ['--max-steps', '6', '--batch-size', '4', '--lr', '5e-3'], native);
+    checkLogits(model, run, loadNativeBackend()!, [1, 403, 2211, 931, 1141, 2989]);
+  },
+);

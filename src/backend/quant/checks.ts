@@ -5,7 +5,8 @@ import { checkQuantWeight } from './format.js';
  * product's operands (the native kernel relies on them). */
 export function checkQuantMatmul(a: QuantMatmulArgs): void {
   checkQuantWeight(a.w, 'quantMatmul');
-  if (a.mode !== 'forward' && a.mode !== 'inputGrad') throw new RangeError(`quantMatmul: mode must be forward or inputGrad, got ${String(a.mode)}`);
+  if (a.mode !== 'forward' && a.mode !== 'inputGrad')
+    throw new RangeError(`quantMatmul: mode must be forward or inputGrad, got ${String(a.mode)}`);
   if (!Number.isInteger(a.m) || a.m < 0) throw new RangeError(`quantMatmul: m must be a non-negative integer, got ${a.m}`);
   if (a.beta !== 0 && a.beta !== 1) throw new RangeError(`quantMatmul: beta must be 0 or 1, got ${a.beta}`);
   const [inF, outF] = a.mode === 'forward' ? [a.w.cols, a.w.rows] : [a.w.rows, a.w.cols];

@@ -78,7 +78,9 @@ export function checkQuantWeight(w: QuantWeight, where: string): void {
   if (!Number.isInteger(w.rows) || !Number.isInteger(w.cols) || w.rows < 1 || w.cols < 1)
     throw new RangeError(`${where}: rows and cols must be positive integers, got ${w.rows} x ${w.cols}`);
   if (!(w.data instanceof Uint8Array) || w.data.length !== w.rows * rowBytes(w.format, w.cols))
-    throw new RangeError(`${where}: ${w.format} data of a ${w.rows} x ${w.cols} weight must be ${w.rows * rowBytes(w.format, w.cols)} bytes`);
+    throw new RangeError(
+      `${where}: ${w.format} data of a ${w.rows} x ${w.cols} weight must be ${w.rows * rowBytes(w.format, w.cols)} bytes`,
+    );
   const ns = scaleCount(w.format, w.rows, w.cols);
   if (ns === 0 ? w.scales !== null : !(w.scales instanceof Float32Array) || w.scales.length !== ns)
     throw new RangeError(`${where}: ${w.format} scales of a ${w.rows} x ${w.cols} weight must be ${ns ? `${ns} f32 values` : 'null'}`);
@@ -87,7 +89,7 @@ export function checkQuantWeight(w: QuantWeight, where: string): void {
 /** QLoRA's 16 NF4 levels (bitsandbytes' table, Dettmers et al. 2023 appendix E):
  * quantiles of N(0, 1) normalized to [-1, 1], with an exact 0. */
 export const NF4_LEVELS: readonly number[] = [
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
-  -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495,
+  0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+  0.7229568362236023, 1.0,
 ];

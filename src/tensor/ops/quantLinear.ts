@@ -31,7 +31,17 @@ export function quantLinear(x: Tensor, p: QuantLinearParams): Tensor {
   const rows = x.size / inF;
   const be = x.backend;
   const out = empty(be, [...x.shape.slice(0, -1), outF]);
-  if (bias) be.copyStrided({ src: bias.f32, srcOffset: 0, srcStrides: [0, 1], dst: out.f32, dstOffset: 0, dstStrides: [outF, 1], shape: [rows, outF], accumulate: false });
+  if (bias)
+    be.copyStrided({
+      src: bias.f32,
+      srcOffset: 0,
+      srcStrides: [0, 1],
+      dst: out.f32,
+      dstOffset: 0,
+      dstStrides: [outF, 1],
+      shape: [rows, outF],
+      accumulate: false,
+    });
   be.quantMatmul({ x: x.f32, w, out: out.f32, m: rows, mode: 'forward', beta: bias ? 1 : 0 });
   const R = residual ? residual.A.dim(0) : 0;
   if (residual) {
