@@ -68,10 +68,10 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string): Lo
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
   configureRuntime({ compute: v['compute'] as ComputeRequest | undefined, threads: v['threads'] as number | undefined });
   const backend = getBackend(v['backend'] as BackendName | undefined);
-  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v) });
-  checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
   const quantize = v['quantize'] as QuantFormat | undefined;
-  if (quantize) quantizeModel(model, quantize);
+  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v), quantize });
+  checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
+  if (quantize) quantizeModel(model, quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
   const tokenizer = loadTokenizer(dir);
   return { backend, model, tokenizer, dir };
 }

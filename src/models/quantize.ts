@@ -28,6 +28,23 @@ export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeMod
   return { layers: chosen.length, bytesBefore, bytesAfter };
 }
 
+/** Bytes a checkpoint's tensors take loaded with every block linear weight (a 2-D
+ * `.weight` inside a numbered block, `model.layers.3.mlp.up_proj.weight`) quantized
+ * to `format` and the rest at `bytesPerElement`: what `--quantize` needs, from the
+ * headers alone (nothing loaded). Embeddings and the output layer sit outside blocks. */
+export function quantizedLoadBytes(
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>,
+  bytesPerElement: number,
+  format: QuantFormat,
+): number {
+  let sum = 0;
+  for (const [name, t] of tensors) {
+    const linear = t.shape.length === 2 && /\.\d+\./.test(name) && name.endsWith('.weight');
+    sum += linear ? quantBytes(format, t.shape[0]!, t.shape[1]!) : t.shape.reduce((a, b) => a * b, 1) * bytesPerElement;
+  }
+  return sum;
+}
+
 /** Whether any layer of the model holds a quantized weight. */
 export function isQuantized(model: CausalLM): boolean {
   for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) return true;

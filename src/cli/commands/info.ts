@@ -6,7 +6,8 @@ import { linearModules } from '../../lora/inject.js';
 import { checkpointSummary, loadModel } from '../../models/load.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
-import { QUANT_FORMATS, quantBytes, type QuantFormat } from '../../backend/quant/format.js';
+import { QUANT_FORMATS, type QuantFormat } from '../../backend/quant/format.js';
+import { quantizedLoadBytes } from '../../models/quantize.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
 import { maxMemoryOf, modelOptions } from '../setup.js';
@@ -62,7 +63,7 @@ export const infoCommand: Command = {
       checkpoint_dtype: s.dtypes.join(','),
       memory_bytes: bytes,
       // issue 17: what each --quantize choice needs, from the headers (nothing loaded)
-      quantized_memory_bytes: quantizedMemory(dir, bytes, dtype),
+      quantized_memory_bytes: quantizedMemory(dir, dtype),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
     };
@@ -96,14 +97,13 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
   };
 }
 
-/** The weights' memory under each --quantize format: the linear weights inside the
- * blocks (as targetsFromHeaders finds them) replaced by their codes and scales. */
-function quantizedMemory(dir: string, bytes: number, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
-  const linear = [...openSafetensors(dir).tensors].filter(([n, t]) => t.shape.length === 2 && /\.\d+\./.test(n) && n.endsWith('.weight'));
-  const dense = linear.reduce((s, [, t]) => s + t.shape[0]! * t.shape[1]! * (dtype === 'bf16' ? 2 : 4), 0);
-  const out = {} as Record<QuantFormat, number>;
-  for (const f of QUANT_FORMATS) out[f] = bytes - dense + linear.reduce((s, [, t]) => s + quantBytes(f, t.shape[0]!, t.shape[1]!), 0);
-  return out;
+/** The weights' memory under each --quantize format, from the headers. */
+function quantizedMemory(dir: string, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
+  const tensors = openSafetensors(dir).tensors;
+  return Object.fromEntries(QUANT_FORMATS.map((f) => [f, quantizedLoadBytes(tensors, dtype === 'bf16' ? 2 : 4, f)])) as Record<
+    QuantFormat,
+    number
+  >;
 }
 
 /** The linear modules of a large folder from its tensor names: the 2-D `.weight` tensors

@@ -1,4 +1,4 @@
-import { linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
+import { denseLinearFrom, linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -123,7 +123,7 @@ export class LlamaForCausalLM extends CausalLM {
     super();
     this.model = new LlamaModel(src, _cfg);
     // Tied models may still ship lm_head.weight; untied ones must.
-    this.lm_head = _cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
+    this.lm_head = _cfg.tie_word_embeddings ? null : denseLinearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
     this.dims = {
       modelType: _cfg.model_type,
       vocabSize: _cfg.vocab_size,
