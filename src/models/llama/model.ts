@@ -4,6 +4,7 @@ import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { RMSNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
+import { checkpoint } from '../../tensor/ops/checkpoint.js';
 import { mul } from '../../tensor/ops/elementwise.js';
 import { rope, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
@@ -114,6 +115,10 @@ export class LlamaForCausalLM extends CausalLM {
   model: LlamaModel;
   lm_head: Linear | null;
   readonly dims: ModelDims;
+  /** Recompute each decoder layer's activations in backward, one sequence at a time,
+   * instead of keeping them (HF's gradient_checkpointing_enable; needs LoRA dropout 0):
+   * what lets a 7B-shaped step fit a 16 GB machine (issue 17). */
+  gradientCheckpointing = false;
 
   constructor(
     src: WeightSource,
@@ -140,8 +145,17 @@ export class LlamaForCausalLM extends CausalLM {
     const start = cache?.length ?? 0;
     const positions = positionsFrom(start, T);
     let h = this.model.embed_tokens.forward(ids); // (B, T, d)
-    for (const layer of this.model.layers) h = layer.forward(h, positions, cache);
+    if (!this.gradientCheckpointing || cache) for (const layer of this.model.layers) h = layer.forward(h, positions, cache);
+    else
+      for (const layer of this.model.layers) {
+        const params = layer.trainableParameters().map(([, t]) => t);
+        h = checkpoint((x) => layer.forward(x, positions), h, params, { sliceItems: 1 });
+      }
     return this.model.norm.forward(h);
+  }
+
+  override enableGradientCheckpointing(): void {
+    this.gradientCheckpointing = true;
   }
 
   lmHeadWeight(): Tensor {
