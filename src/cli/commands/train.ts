@@ -27,7 +27,7 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
   const r = trainRun(cfg, {
     model,
     tokenizer,
-    meta: { model: path.resolve(dir), backend: backend.name },
+    meta: { model: path.resolve(dir), backend: backend.name, quantize: v['quantize'] ?? null },
     baseModel: path.resolve(dir),
     onStart: (s) => {
       if (mode === 'progress') process.stderr.write(`cola train: ${JSON.stringify(s.config)}\n`);
