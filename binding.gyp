@@ -8,6 +8,7 @@
         "native/convert.cc",
         "native/copy.cc",
         "native/matmul.cc",
+        "native/quant_matmul.cc",
         "native/elementwise.cc",
         "native/softmax.cc",
         "native/norm.cc",

@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cola::InitConvert(env, exports);
   cola::InitCopy(env, exports);
   cola::InitMatmul(env, exports);
+  cola::InitQuantMatmul(env, exports);
   cola::InitElementwise(env, exports);
   cola::InitSoftmax(env, exports);
   cola::InitNorm(env, exports);

@@ -42,12 +42,15 @@ template <>
 constexpr napi_typedarray_type typedArrayTypeOf<uint16_t>() { return napi_uint16_array; }
 template <>
 constexpr napi_typedarray_type typedArrayTypeOf<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type typedArrayTypeOf<uint8_t>() { return napi_uint8_array; }
 
 inline const char* typedArrayName(napi_typedarray_type t) {
   switch (t) {
     case napi_float32_array: return "Float32Array";
     case napi_uint16_array: return "Uint16Array";
     case napi_int32_array: return "Int32Array";
+    case napi_uint8_array: return "Uint8Array";
     default: return "another typed array";
   }
 }
@@ -295,6 +298,7 @@ void InitAlloc(Napi::Env env, Napi::Object exports);
 void InitConvert(Napi::Env env, Napi::Object exports);
 void InitCopy(Napi::Env env, Napi::Object exports);
 void InitMatmul(Napi::Env env, Napi::Object exports);
+void InitQuantMatmul(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitSoftmax(Napi::Env env, Napi::Object exports);
 void InitNorm(Napi::Env env, Napi::Object exports);

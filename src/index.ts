@@ -9,6 +9,11 @@ export { saveModelFolder } from './models/save.js';
 export { saveModelGguf } from './models/saveGguf.js';
 export { CausalLM } from './models/causalLM.js';
 export type { WeightDtype } from './models/weightSource.js';
+// Quantized frozen bases (issue 17)
+export { QUANT_FORMATS, quantBytes, type QuantFormat, type QuantWeight } from './backend/quant/format.js';
+export { quantize, dequantize } from './backend/quant/codec.js';
+export { quantizeModel, isQuantized } from './models/quantize.js';
+export { QuantizedLinear } from './nn/quantizedLinear.js';
 export { loadTokenizer, type TextTokenizer, type ChatMessage } from './io/tokenizer.js';
 export { loadPretrained, type Pretrained, type PretrainedOptions } from './api/load.js';
 export { writeTinyModelFolder, TINY_MODEL_DEFAULTS, type TinyModelOptions } from './api/tinyModel.js';

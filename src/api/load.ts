@@ -2,10 +2,12 @@
 import type { Backend } from '../backend/backend.js';
 import type { ComputeRequest } from '../backend/computePath.js';
 import { getBackend, type BackendName } from '../backend/index.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { configureRuntime } from '../backend/runtime.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
+import { quantizeModel } from '../models/quantize.js';
 import type { WeightDtype } from '../models/weightSource.js';
 
 export interface PretrainedOptions {
@@ -18,6 +20,9 @@ export interface PretrainedOptions {
   maxMemory?: number;
   /** products with bf16-stored weights: 'auto' (default: bf16 where the CPU has bf16 hardware, else f32), 'f32' or 'bf16'; process-wide */
   compute?: ComputeRequest;
+  /** quantize the frozen linear weights as they load (issue 17): 'int8', 'nf4', 'q8_0' or
+   * 'q4_0'; embeddings, norms and the LM head stay in `dtype` */
+  quantize?: QuantFormat;
 }
 
 export interface Pretrained {
@@ -30,6 +35,7 @@ export interface Pretrained {
 export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretrained {
   if (opts.compute !== undefined) configureRuntime({ compute: opts.compute });
   const backend = getBackend(opts.backend);
-  const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory });
+  const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory, quantize: opts.quantize });
+  if (opts.quantize) quantizeModel(model, opts.quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
   return { model, tokenizer: loadTokenizer(dir), backend, dir };
 }

@@ -20,6 +20,8 @@
 //   derived from this interface (native/addon.ts): a new primitive is written here,
 //   in reference/, and in native/ (binding and kernel), nowhere else.
 
+import type { QuantWeight } from './quant/format.js';
+
 export type DType = 'f32' | 'bf16' | 'i32';
 export type FloatArray = Float32Array | Uint16Array; // f32 or bf16 storage
 export type Storage = Float32Array | Uint16Array | Int32Array;
@@ -64,6 +66,21 @@ export interface MatmulArgs {
    * without packing (the reference) ignore it. Batch 1; the dtype of b, or f32
    * for a bf16 b computed in f32 (a copy of another dtype is not used). */
   bPacked?: FloatArray | null;
+}
+
+/** A product with a quantized frozen weight W [rows, cols] = [out, in] (issue 17),
+ * computed without materializing W (native: tiles dequantized into cache):
+ * 'forward' out [m, rows] = x [m, cols] W^T; 'inputGrad' out [m, cols] = x [m, rows] W
+ * (x is then the output gradient). The reference dequantizes all of W, then multiplies:
+ * that is the specification (backend/quant/codec.ts gives dequant(W)). */
+export interface QuantMatmulArgs {
+  x: Float32Array;
+  w: QuantWeight;
+  out: Float32Array;
+  m: number;
+  mode: 'forward' | 'inputGrad';
+  /** 0 overwrites out, 1 accumulates into it */
+  beta: number;
 }
 
 /** dst[dstOffset + Σ i_d dstStrides[d]] (+)= src[srcOffset + Σ i_d srcStrides[d]]
@@ -320,6 +337,7 @@ export interface Backend {
    * weight can pay it once. The caller owns invalidation: a packed copy is stale
    * once b changes (tensor/ops/packedWeight.ts keys it on the weight's version). */
   packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean, as?: 'f32' | 'bf16'): FloatArray;
+  quantMatmul(args: QuantMatmulArgs): void;
 
   // --- rows: softmax, norms ------------------------------------------------------
   /** out[r] = softmax(x[r]) over rows of `cols` */

@@ -6,6 +6,7 @@
 // cast chunk by chunk, so a bf16 model never holds an f32 copy of a matrix.
 
 import type { Backend } from '../backend/backend.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { zeros } from '../tensor/ops/creation.js';
 import { mulberry32, type Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -23,6 +24,8 @@ export class BenchWeights implements WeightSource {
     readonly backend: Backend,
     seed: number,
     private readonly dtype: WeightDtype,
+    /** quantize linear weights as the model is built (models/build.ts linearFrom) */
+    readonly quantize?: QuantFormat,
   ) {
     this.rng = mulberry32(seed >>> 0 || 1);
     this.chunk = backend.alloc('f32', CHUNK) as Float32Array;

@@ -9,6 +9,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend/backend.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { getBackend, type BackendName } from '../backend/index.js';
 import { applyLora } from '../lora/inject.js';
 import { DEFAULT_LORA_CONFIG } from '../lora/config.js';
@@ -22,7 +23,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { BenchWeights } from './benchWeights.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 
-interface ModelShape {
+export interface ModelShape {
+  /** OPT (ReLU MLP, learned positions, tied head) or Llama (SwiGLU, RoPE, untied head) */
+  family: 'opt' | 'llama';
   d: number;
   layers: number;
   heads: number;
@@ -30,10 +33,12 @@ interface ModelShape {
   vocab: number;
 }
 
-/** The peer's presets (OPT family shapes: ReLU MLP, learned positions, tied head). */
+/** The peer's presets (OPT shapes), and Llama-2-7B's shape for the quantized-base
+ * memory targets (issue 17). */
 export const PRESETS: Record<string, ModelShape> = {
-  'opt-125m': { d: 768, layers: 12, heads: 12, ffn: 3072, vocab: 50272 },
-  'opt-1.3b': { d: 2048, layers: 24, heads: 32, ffn: 8192, vocab: 50272 },
+  'opt-125m': { family: 'opt', d: 768, layers: 12, heads: 12, ffn: 3072, vocab: 50272 },
+  'opt-1.3b': { family: 'opt', d: 2048, layers: 24, heads: 32, ffn: 8192, vocab: 50272 },
+  'llama2-7b': { family: 'llama', d: 4096, layers: 32, heads: 32, ffn: 11008, vocab: 32000 },
 };
 
 /** The peer's --targets all: every block linear. */
@@ -53,12 +58,15 @@ interface TrainStepOptions extends ModelShape {
   profile: boolean;
   /** recompute each layer's activations in backward (activation checkpointing) */
   checkpoint?: boolean;
+  /** quantize the frozen linear weights as they are made (issue 17) */
+  quantize?: QuantFormat;
 }
 
 interface TrainStepResult {
   preset: string | null;
   backend: string;
   dtype: string;
+  quantize: string | null;
   d: number;
   layers: number;
   heads: number;
@@ -99,9 +107,25 @@ export function optConfig(o: ModelShape, maxPositions: number): Record<string, u
   };
 }
 
+/** A Llama config.json of the given shape (multi-head attention, as Llama-2-7B). */
+export function llamaConfig(o: ModelShape, maxPositions: number): Record<string, unknown> {
+  return {
+    model_type: 'llama',
+    vocab_size: o.vocab,
+    hidden_size: o.d,
+    intermediate_size: o.ffn,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: o.heads,
+    max_position_embeddings: maxPositions,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: false,
+  };
+}
+
 function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
-  const config = optConfig(o, o.seq);
-  const model = modelFamily('opt', 'bench').build(config, new BenchWeights(be, 1, o.dtype), 'bench');
+  const config = o.family === 'llama' ? llamaConfig(o, o.seq) : optConfig(o, o.seq);
+  const model = modelFamily(o.family, 'bench').build(config, new BenchWeights(be, 1, o.dtype, o.quantize), 'bench');
   model.weightDtype = o.dtype;
   return model;
 }
@@ -168,6 +192,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     preset: o.preset,
     backend: base.name,
     dtype: o.dtype,
+    quantize: o.quantize ?? null,
     d: o.d,
     layers: o.layers,
     heads: o.heads,
@@ -196,7 +221,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
 /** Human-readable summary (and the profile table when one was taken). */
 export function formatTrainStep(r: TrainStepResult): string {
   const lines = [
-    `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype} on ${r.backend}, ` +
+    `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype}${r.quantize ? ` (linear ${r.quantize})` : ''} on ${r.backend}, ` +
       `batch ${r.batch} x seq ${r.seq}, LoRA r=${r.rank} on ${r.targets.join(',')}`,
     `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
       `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,

@@ -5,7 +5,9 @@ import { getBackend, type BackendName } from '../backend/index.js';
 import { checkCompute, configureRuntime } from '../backend/runtime.js';
 import { ColaError } from '../errors.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
+import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import type { CausalLM } from '../models/causalLM.js';
+import { quantizeModel } from '../models/quantize.js';
 import { loadModel } from '../models/load.js';
 import type { OptionSpecs, OptionValues } from './options.js';
 
@@ -48,6 +50,11 @@ export const modelOptions: OptionSpecs = {
   },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
+  quantize: {
+    type: 'string',
+    choices: [...QUANT_FORMATS],
+    help: 'quantize the frozen linear weights (not embeddings, norms, LM head): int8 (per-row), nf4 (QLoRA, blocks of 64), q8_0 / q4_0 (GGUF, blocks of 32)',
+  },
   ...maxMemoryOption,
 };
 
@@ -69,8 +76,10 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
   configureRuntime({ compute: v['compute'] as ComputeRequest | undefined, threads: v['threads'] as number | undefined });
   const backend = getBackend(v['backend'] as BackendName | undefined);
-  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v) });
+  const quantize = v['quantize'] as QuantFormat | undefined;
+  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v), quantize });
   checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
+  if (quantize) quantizeModel(model, quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
   const tokenizer = loadTokenizer(tokenizerDir ?? dir);
   return { backend, model, tokenizer, dir };
 }

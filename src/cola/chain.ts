@@ -8,8 +8,10 @@ import type { Metrics } from '../eval/evaluate.js';
 import { applyLora, loraLayers } from '../lora/inject.js';
 import { deriveSeed } from '../lora/init.js';
 import { isWeightInit, loraScale } from '../lora/config.js';
-import type { LoraLinear } from '../lora/loraLinear.js';
+import type { LoraLinear, MergeOptions } from '../lora/loraLinear.js';
 import type { CausalLM } from '../models/causalLM.js';
+import { isQuantized } from '../models/quantize.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { AdamW, type ParamGroup } from '../optim/adamw.js';
 import { carryMoments, installMoments, parseMomentReset } from '../optim/momentReset.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -28,6 +30,9 @@ export function linkSeed(seed: number, link: number): number {
 
 export interface KnotRecord {
   deltaNorm: number;
+  /** --knot-into-base: the largest relative Frobenius error re-quantizing added to an
+   * adapted layer, |dequant(W') - (W + ΔW)| / |W + ΔW|; null otherwise */
+  requantError: number | null;
 }
 
 export class Chain {
@@ -52,12 +57,27 @@ export class Chain {
     this.full = cfg.method === 'full';
     if (this.full) {
       if (model.weightDtype !== 'f32') throw new ColaError('full fine-tuning trains every weight in f32: load the model with dtype f32');
+      if (isQuantized(model))
+        throw new ColaError(
+          'full fine-tuning cannot train quantized weights: drop --quantize (or train an adapter: --method lora or cola)',
+        );
       model.requiresGrad(true);
       this.layers = [];
     } else {
+      // DoRA and PiSSA/OLoRA rewrite or renormalise the dense weight; a quantized base
+      // keeps its codes frozen (issue 17), so they do not combine (yet)
+      if (
+        isQuantized(model) &&
+        (cfg.lora.useDora || cfg.lora.init === 'pissa' || cfg.lora.init === 'olora' || cfg.lora.init.startsWith('pissa_niter'))
+      )
+        throw new ColaError(
+          `--quantize keeps the base weights frozen as codes: ${cfg.lora.useDora ? '--use-dora' : `--lora-init ${cfg.lora.init}`} needs a dense base; drop --quantize or that option`,
+        );
       // A resume installs the recorded PiSSA/OLoRA init instead of computing one (restore)
       applyLora(model, { ...cfg.lora, r: links[0]!.rank }, linkSeed(cfg.seed, 0), { deferWeightInit: cfg.resume });
       this.layers = loraLayers(model);
+      if (cfg.chain.knotIntoBase && !this.layers.some(([, l]) => l.base_layer instanceof QuantizedLinear))
+        throw new ColaError('--knot-into-base re-quantizes knots into a quantized base: load the model with --quantize');
     }
     this.optimizer = this.newOptimizer(links[0]!);
   }
@@ -111,14 +131,15 @@ export class Chain {
     this.history.record(this.layers);
     const seed = linkSeed(this.cfg.seed, next.index);
     let sq = 0;
+    let requantError = 0;
     this.layers.forEach(([p, l], i) => {
       sq += l.merged ? 0 : linkChangeSq(l);
-      l.merge({ exactUnmerge: false });
+      requantError = Math.max(requantError, l.merge(this.mergeOptions(l)));
       l.resetAdapter(seed + i, moduleRank(this.cfg.lora, next, p));
     });
     this.optimizer = this.newOptimizer(next);
     if (carried) installMoments(this.optimizer, carried);
-    return { deltaNorm: Math.sqrt(sq) };
+    return { deltaNorm: Math.sqrt(sq), requantError: this.cfg.chain.knotIntoBase ? requantError : null };
   }
 
   /** Dev metrics now; a better one than the best so far (by `key`) becomes the best
@@ -234,10 +255,16 @@ export class Chain {
         if (f.init) l.foldInit(f.init);
         l.setAdapter(f.A, f.B, f.r, f.alpha);
         if (f.magnitude) l.setMagnitude(f.magnitude);
-        l.merge({ exactUnmerge: false });
+        l.merge(this.mergeOptions(l));
         l.resetAdapter(0, f.r, f.alpha, { deferWeightInit: true }); // the live adapter is installed afterwards
       }
     }
+  }
+
+  /** A knot merges in f32 into a dense base; on a quantized base (issue 17) it joins the
+   * frozen residual, or with --knot-into-base is re-quantized into the codes. */
+  private mergeOptions(l: LoraLinear): MergeOptions {
+    return { exactUnmerge: false, requantize: this.cfg.chain.knotIntoBase && l.base_layer instanceof QuantizedLinear };
   }
 
   private newOptimizer(link: Link): AdamW {

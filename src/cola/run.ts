@@ -190,7 +190,7 @@ function stopEarly(chain: Chain, link: Link, cfg: RunConfig, io: RunInputs): voi
 function tieKnot(chain: Chain, link: Link, next: Link, io: RunInputs, order: DataOrder): void {
   const probe = (): number => noGrad(() => io.objective.loss(chain.model, order.batch(0)).loss.item());
   const before = probe();
-  const { deltaNorm } = chain.knot(link, next);
+  const { deltaNorm, requantError } = chain.knot(link, next);
   const after = probe();
   io.log.write({
     event: 'knot',
@@ -200,6 +200,7 @@ function tieKnot(chain: Chain, link: Link, next: Link, io: RunInputs, order: Dat
     rank: link.rank,
     next_rank: next.rank,
     delta_norm: deltaNorm,
+    ...(requantError === null ? {} : { requant_error: requantError }),
     loss_before: before,
     loss_after: after,
   });

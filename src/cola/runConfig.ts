@@ -35,6 +35,9 @@ export interface ChainConfig {
   rewarmupSteps: number;
   /** 'full' (paper), 'none', 'magnitude:p' or 'random:p' (ReLoRA) */
   optimizerReset: string;
+  /** on a quantized base: re-quantize each knot into the codes (issue 17) instead of
+   * keeping the merged links as an exact frozen residual */
+  knotIntoBase: boolean;
 }
 
 export interface OptimConfig {
@@ -97,7 +100,18 @@ export interface ResolveOptions {
 
 /** The flags a method does not read; giving one is an error, not a silent no-op. */
 const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
-  lora: ['chainLength', 'knots', 'knotEvery', 'linkRanks', 'linkLrs', 'chainSchedule', 'rewarmupSteps', 'optimizerReset', 'evalAtKnots'],
+  lora: [
+    'chainLength',
+    'knots',
+    'knotEvery',
+    'linkRanks',
+    'linkLrs',
+    'chainSchedule',
+    'rewarmupSteps',
+    'optimizerReset',
+    'evalAtKnots',
+    'knotIntoBase',
+  ],
   full: [
     'chainLength',
     'knots',
@@ -108,6 +122,7 @@ const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
     'rewarmupSteps',
     'optimizerReset',
     'evalAtKnots',
+    'knotIntoBase',
     'rslora',
     'targetRegex',
     'saveLinkAdapters',
@@ -229,6 +244,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       schedule: chainSchedule,
       rewarmupSteps: run.rewarmupSteps ?? 10,
       optimizerReset,
+      knotIntoBase: run.knotIntoBase,
     },
     lora: lora!,
     eval: {

@@ -51,6 +51,10 @@ export const RUN_FLAGS = {
     type: 'string',
     help: 'at a knot: full (paper), none, magnitude:P, random:P (default full; relora: magnitude:0.99)',
   },
+  knotIntoBase: {
+    type: 'boolean',
+    help: 'COLA/ReLoRA on a --quantize base: re-quantize each knot into the weights (lossy; the error is logged per knot) instead of keeping the merged links as an exact frozen low-rank residual',
+  },
   rank: { type: 'int', default: 8, help: 'LoRA rank r' },
   alpha: { type: 'number', default: 16, help: 'LoRA alpha (scale alpha/r)' },
   rslora: { type: 'boolean', help: 'rsLoRA scale alpha/sqrt(r)' },
@@ -74,7 +78,7 @@ export const RUN_FLAGS = {
   },
   gradientCheckpointing: {
     type: 'boolean',
-    help: 'recompute activations in backward instead of keeping them (OPT; with --lora-dropout 0): OPT-1.3B bf16 at batch 8 trains in 1.22x its weights',
+    help: 'recompute activations in backward instead of keeping them (OPT, Llama; with --lora-dropout 0): OPT-1.3B bf16 at batch 8 trains in 1.22x its weights',
   },
   epochs: { type: 'number', default: 5, help: 'training epochs (paper: 5)' },
   maxSteps: { type: 'int', help: 'stop after this many optimizer steps (overrides --epochs)' },

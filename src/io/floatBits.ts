@@ -36,7 +36,7 @@ export function f16ToF32(bits: Uint16Array): Float32Array {
   return out;
 }
 
-function halfToFloat(h: number): number {
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const frac = h & 0x3ff;
@@ -52,7 +52,7 @@ export function f32ToF16(values: Float32Array): Uint16Array {
   return out;
 }
 
-function floatToHalf(v: number): number {
+export function floatToHalf(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;

@@ -1,5 +1,6 @@
 import { ColaError } from '../errors.js';
 import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import type { Module } from '../nn/module.js';
 import { countParameters } from '../nn/module.js';
 import { CausalLM } from '../models/causalLM.js';
@@ -54,17 +55,21 @@ function setTrainableBiases(model: Module, mode: LoraConfig['trainBias']): void 
   }
 }
 
-/** Plain Linear modules with their paths (not those already inside a LoraLinear). */
-export function linearModules(model: Module): [string, Linear][] {
-  const out: [string, Linear][] = [];
-  const wrapped = new Set(loraLayers(model).map(([, l]) => l.base_layer));
-  for (const [path, m] of model.namedModules()) if (m instanceof Linear && !wrapped.has(m)) out.push([path, m]);
+/** A layer LoRA can wrap: a Linear, or a QuantizedLinear (a quantized base, issue 17). */
+export type BaseLinear = Linear | QuantizedLinear;
+
+/** Plain Linear and QuantizedLinear modules with their paths (not those already inside a LoraLinear). */
+export function linearModules(model: Module): [string, BaseLinear][] {
+  const out: [string, BaseLinear][] = [];
+  const wrapped = new Set<Module>(loraLayers(model).map(([, l]) => l.base_layer));
+  for (const [path, m] of model.namedModules())
+    if ((m instanceof Linear || m instanceof QuantizedLinear) && !wrapped.has(m)) out.push([path, m]);
   return out;
 }
 
 /** The plain Linear modules `cfg` selects; a ColaError naming the model's linear
  * modules when there is none. */
-export function selectTargets(model: Module, cfg: LoraConfig): [string, Linear][] {
+export function selectTargets(model: Module, cfg: LoraConfig): [string, BaseLinear][] {
   const candidates = linearModules(model);
   const chosen = candidates.filter(([path, lin]) => (cfg.targets === 'all-linear' ? !isLmHead(model, path, lin) : isTargeted(cfg, path)));
   if (chosen.length === 0) {
@@ -78,8 +83,8 @@ export function selectTargets(model: Module, cfg: LoraConfig): [string, Linear][
 }
 
 /** PEFT's 'all-linear' leaves the output layer alone. */
-function isLmHead(model: Module, path: string, lin: Linear): boolean {
-  return path === 'lm_head' || (model instanceof CausalLM && model.lmHeadWeight() === lin.weight);
+function isLmHead(model: Module, path: string, lin: BaseLinear): boolean {
+  return path === 'lm_head' || (model instanceof CausalLM && lin instanceof Linear && model.lmHeadWeight() === lin.weight);
 }
 
 /** Every LoraLinear with its module path, in model order. */

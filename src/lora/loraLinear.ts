@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
-import { finishLinear, type Linear, type LinearLike, type LinearOptions } from '../nn/linear.js';
+import { finishLinear, Linear, type LinearLike, type LinearOptions } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { add, scale } from '../tensor/ops/elementwise.js';
 import { loraLinear } from '../tensor/ops/lora.js';
@@ -32,14 +33,19 @@ export interface MergeOptions {
    * true). A COLA knot resets the adapter right after merging and passes false: the
    * copy would double the targeted weights' memory for nothing. */
   exactUnmerge?: boolean;
+  /** On a quantized base (issue 17): re-quantize dequant(W) + residual + s B A into
+   * new codes (--knot-into-base) instead of keeping s B A as an exact frozen residual.
+   * Lossy and not undoable; merge() then returns the relative error it added. */
+  requantize?: boolean;
 }
 
-/** A frozen Linear plus a trainable low-rank path, as PEFT's lora.Linear:
+/** A frozen Linear (or QuantizedLinear: a quantized base, issue 17) plus a trainable
+ * low-rank path, as PEFT's lora.Linear:
  * y = base_layer(x) + s * B (A dropout(x)), A: [r, in], B: [out, r], both f32.
  * Property names are PEFT's, so parameter names equal PEFT's state-dict keys
  * (`q_proj.base_layer.weight`, `q_proj.lora_A.weight` after adapter-name removal). */
 export class LoraLinear extends Module implements LinearLike {
-  base_layer: Linear;
+  base_layer: Linear | QuantizedLinear;
   lora_A: Tensor; // [r, in]
   lora_B: Tensor; // [out, r]
   /** DoRA's m [out] (PEFT's lora_magnitude_vector), null without DoRA */
@@ -55,6 +61,8 @@ export class LoraLinear extends Module implements LinearLike {
   private readonly _useDora: boolean;
   private readonly _dropout: number;
   private _merged = false;
+  /** the merge re-quantized a quantized base: it cannot be undone */
+  private _requantized = false;
   /** f32 master of a bf16 base weight, made on the first merge (not at wrap time, so
    * plain LoRA training pays no memory for it). Knots accumulate here in f32 and
    * only the rounded copy goes to the live weight: repeated merges never compound
@@ -67,10 +75,10 @@ export class LoraLinear extends Module implements LinearLike {
   private _dropoutSeed: number;
   private _dropoutCalls = 0;
 
-  constructor(base: Linear, opts: LoraLinearOptions) {
+  constructor(base: Linear | QuantizedLinear, opts: LoraLinearOptions) {
     super();
     this.base_layer = base;
-    base.weight.requiresGrad = false; // the base stays frozen; biases per trainBias (inject.ts)
+    if (base instanceof Linear) base.weight.requiresGrad = false; // the base stays frozen; biases per trainBias (inject.ts)
     this._r = opts.r;
     this._alpha = opts.alpha;
     this._useRslora = opts.useRslora;
@@ -115,7 +123,8 @@ export class LoraLinear extends Module implements LinearLike {
   }
 
   private get backend(): Backend {
-    return this.base_layer.weight.backend;
+    const base = this.base_layer;
+    return base instanceof QuantizedLinear ? base.backend : base.weight.backend;
   }
 
   /** Honours Linear's options: a residual is added inside the fused op; an
@@ -123,18 +132,17 @@ export class LoraLinear extends Module implements LinearLike {
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
     if (this._merged) return this.base_layer.forward(x, opts); // the delta is inside the weight already
     const h = this._training && this._dropout > 0 ? dropout(x, this._dropout, deriveSeed(this._dropoutSeed, this._dropoutCalls++)) : x;
+    const base = this.base_layer;
     if (this.lora_magnitude_vector) {
+      // DoRA needs a dense base (a quantized one is refused in runConfig.ts)
+      if (!(base instanceof Linear)) throw new Error('LoraLinear: DoRA on a quantized base is not supported');
       const m = this.lora_magnitude_vector;
       const norms = rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures); // detached (DoRA sec. 4.3)
-      return finishLinear(
-        doraForward({ x, h, base: this.base_layer, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }),
-        opts,
-      );
+      return finishLinear(doraForward({ x, h, base, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }), opts);
     }
-    const { weight, bias } = this.base_layer;
-    // One fused op (ops/lora.ts); the composed form stays for bf16 biases.
-    if (!bias || bias.dtype === 'f32') {
-      const params = { weight, bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
+    // One fused op (ops/lora.ts); the composed form stays for bf16 biases and quantized bases.
+    if (base instanceof Linear && (!base.bias || base.bias.dtype === 'f32')) {
+      const params = { weight: base.weight, bias: base.bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
       if (!opts.activation) return loraLinear(x, { ...params, residual: opts.residual });
       return finishLinear(loraLinear(x, params), opts);
     }
@@ -181,10 +189,24 @@ export class LoraLinear extends Module implements LinearLike {
   }
 
   /** W <- W + s B A (a COLA knot's first half). The weight tensor is updated in place,
-   * so every holder of it sees the merged values. */
-  merge(opts: MergeOptions = {}): void {
+   * so every holder of it sees the merged values. On a quantized base the link joins
+   * the base's frozen low-rank residual instead (exact: the codes are never touched),
+   * unless `requantize`. Returns the relative error the merge added: 0, except for a
+   * re-quantization. */
+  merge(opts: MergeOptions = {}): number {
     if (this._merged) throw new Error('LoraLinear.merge(): already merged; unmerge() or resetAdapter() first');
-    const w = this.base_layer.weight;
+    const base = this.base_layer;
+    if (base instanceof QuantizedLinear) {
+      this._merged = true;
+      if (opts.requantize) {
+        this._requantized = true;
+        return base.requantize(this.deltaWeight());
+      }
+      base.appendLink({ A: this.lora_A.f32, B: this.lora_B.f32, r: this._r, scale: this.scaling });
+      return 0;
+    }
+    if (opts.requantize) throw new Error('LoraLinear.merge(): requantize needs a quantized base');
+    const w = base.weight;
     const delta = this.deltaWeight();
     const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
     this._undo = (opts.exactUnmerge ?? true) ? target.slice() : null;
@@ -196,6 +218,7 @@ export class LoraLinear extends Module implements LinearLike {
       if (w.dtype === 'bf16') this.backend.castToBf16(target, data as Uint16Array);
     });
     this._merged = true;
+    return 0;
   }
 
   /** DoRA's factor m / ||W + s B A||_row [out] for the current weight and adapter: what a
@@ -210,8 +233,11 @@ export class LoraLinear extends Module implements LinearLike {
    * same order, so the weights come back bit for bit). */
   foldInit(init: Factors): void {
     if (this._merged) throw new Error('LoraLinear.foldInit(): unmerge() or resetAdapter() first');
+    const base = this.base_layer;
+    // PiSSA/OLoRA rewrite the base weight (a quantized base is refused in runConfig.ts)
+    if (!(base instanceof Linear)) throw new Error('LoraLinear.foldInit(): a weight-derived init needs a dense base');
     this.setAdapter(init.A, init.B, this._r);
-    const w = this.base_layer.weight;
+    const w = base.weight;
     const delta = this.deltaWeight();
     const target = w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
     w.update((data) => {
@@ -238,8 +264,15 @@ export class LoraLinear extends Module implements LinearLike {
   /** Undo merge(): bit-exact from the saved copy, else by subtracting s B A (PEFT's way). */
   unmerge(): void {
     if (!this._merged) throw new Error('LoraLinear.unmerge(): not merged');
+    const base = this.base_layer;
+    if (base instanceof QuantizedLinear) {
+      if (this._requantized) throw new Error('LoraLinear.unmerge(): the merge was re-quantized into the base and cannot be undone');
+      base.popLink();
+      this._merged = false;
+      return;
+    }
     if (!this._undo && this.lora_magnitude_vector) throw new Error('LoraLinear.unmerge(): a DoRA merge keeps no undo copy here');
-    const w = this.base_layer.weight;
+    const w = base.weight;
     const target = w.dtype === 'bf16' ? this._master! : w.f32;
     w.update((data) => {
       if (this._undo)
@@ -258,6 +291,7 @@ export class LoraLinear extends Module implements LinearLike {
     this._r = rank;
     this._alpha = alpha;
     this._merged = false;
+    this._requantized = false;
     this._undo = null;
     [this.lora_A, this.lora_B] = this.freshAdapter(seed, rank, opts.deferWeightInit ?? false);
   }
@@ -308,7 +342,9 @@ export class LoraLinear extends Module implements LinearLike {
 
   /** The base weight as f32 [out, in] (the f32 master of a bf16 weight once merged). */
   weightF32(): Float32Array {
-    const w = this.base_layer.weight;
+    const base = this.base_layer;
+    if (!(base instanceof Linear)) throw new Error('LoraLinear.weightF32(): a quantized base has no dense weight');
+    const w = base.weight;
     return w.dtype === 'bf16' ? this.syncedMaster() : w.f32;
   }
 
@@ -321,7 +357,7 @@ export class LoraLinear extends Module implements LinearLike {
   /** The f32 master of the bf16 weight, rebuilt when the live weight no longer is its
    * rounding (someone wrote the weight directly), so a stale master never wins. */
   private syncedMaster(): Float32Array {
-    const w = this.base_layer.weight;
+    const w = (this.base_layer as Linear).weight; // merge() reaches here for a Linear base only
     const live = w.data as Uint16Array;
     if (this._master) {
       const rounded = this.backend.alloc('bf16', live.length) as Uint16Array;

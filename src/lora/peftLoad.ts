@@ -5,11 +5,10 @@ import * as path from 'node:path';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { openSafetensors, type SafetensorsFile } from '../io/safetensors.js';
-import type { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { rankAndAlpha, validateLoraConfig, type LoraConfig } from './config.js';
-import { applyLora, loraLayers, selectTargets } from './inject.js';
+import { applyLora, loraLayers, selectTargets, type BaseLinear } from './inject.js';
 import type { LoraLinear } from './loraLinear.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, parsePeftConfig } from './peftConfig.js';
 
@@ -133,7 +132,7 @@ function classifyKeys(file: SafetensorsFile): AdapterKeys {
   return out;
 }
 
-function loraProblems(cfg: LoraConfig, targets: Map<string, Linear>, keys: AdapterKeys, file: SafetensorsFile): string[] {
+function loraProblems(cfg: LoraConfig, targets: Map<string, BaseLinear>, keys: AdapterKeys, file: SafetensorsFile): string[] {
   const problems: string[] = [];
   for (const [p, lin] of targets) {
     const { r } = rankAndAlpha(cfg, p);

@@ -1,12 +1,22 @@
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { LayerNorm, RMSNorm } from '../nn/norm.js';
 import type { WeightSource } from './weightSource.js';
 
 // Builders that read a layer's parameters from a WeightSource under its
 // checkpoint prefix (`model.layers.0.self_attn.q_proj`).
 
-export function linearFrom(src: WeightSource, prefix: string, outF: number, inF: number, bias: boolean): Linear {
+/** A Linear, or a QuantizedLinear when the source quantizes (issue 17: the dense
+ * matrix is dropped at once). */
+export function linearFrom(src: WeightSource, prefix: string, outF: number, inF: number, bias: boolean): Linear | QuantizedLinear {
+  const lin = denseLinearFrom(src, prefix, outF, inF, bias);
+  return src.quantize ? QuantizedLinear.fromLinear(lin, src.quantize) : lin;
+}
+
+/** A Linear in the storage dtype whatever the source's quantization: the output layer,
+ * which the families apply as a plain weight (CausalLM.lmHeadWeight). */
+export function denseLinearFrom(src: WeightSource, prefix: string, outF: number, inF: number, bias: boolean): Linear {
   const w = src.get(`${prefix}.weight`, [outF, inF], 'matrix')!;
   const b = bias ? src.get(`${prefix}.bias`, [outF], 'bias')! : null;
   return new Linear(w, b);

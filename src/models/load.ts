@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
@@ -9,6 +10,7 @@ import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js'
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
 import { ggufSummary, loadGgufModel } from './loadGguf.js';
+import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
 import './families.js';
@@ -23,6 +25,9 @@ export interface LoadOptions {
   maxMemory?: number;
   /** Where load notes go (a GGUF file's dequantized types); default: stderr. */
   warn?: (message: string) => void;
+  /** Quantize the linear weights as they load (issue 17; not embeddings, norms, LM head):
+   * the model never holds more than one dense matrix at a time. */
+  quantize?: QuantFormat;
 }
 
 /** Load a Hugging Face model folder: config.json + model.safetensors (or shards), or a
@@ -38,10 +43,12 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   const file = openSafetensors(dir, { maxMemory: opts.maxMemory });
   const dtype = opts.dtype ?? checkpointDtype(file.tensors);
   // every tensor at the in-memory dtype's size (norms and biases, kept f32, are tiny)
-  const need = loadedBytes(file.tensors, () => (dtype === 'bf16' ? 2 : 4));
+  const need = opts.quantize
+    ? quantizedLoadBytes(file.tensors, dtype === 'bf16' ? 2 : 4, opts.quantize)
+    : loadedBytes(file.tensors, () => (dtype === 'bf16' ? 2 : 4));
   checkMemory(
     need,
-    `${file.path}: loading ${file.tensors.size} tensors as ${dtype}`,
+    `${file.path}: loading ${file.tensors.size} tensors as ${dtype}${opts.quantize ? ` (linear weights ${opts.quantize})` : ''}`,
     opts.maxMemory,
     dtype === 'f32' ? 'loading with --dtype bf16 halves it' : '',
   );
@@ -57,6 +64,7 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
     },
   };
   const src = new CheckpointWeights(opts.backend, reader, dtype, family.ignoredKeys?.(config) ?? []);
+  src.quantize = opts.quantize;
   const model = family.build(config, src, configFile);
   src.finish();
   model.weightDtype = dtype;

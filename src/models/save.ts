@@ -3,12 +3,20 @@ import * as path from 'node:path';
 import { writeTextAtomic } from '../io/fileIo.js';
 import { configJsonText } from './configJson.js';
 import { writeShardedSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
+import { ColaError } from '../errors.js';
 import type { CausalLM } from './causalLM.js';
+import { isQuantized } from './quantize.js';
 
 /** Write a Hugging Face model folder (config.json + safetensors) of the model's
  * current weights, in their in-memory dtype. LoRA wrappers must be merged and
  * unloaded first (mergeAndUnload) so keys are the checkpoint's own. */
 export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBytes?: number } = {}): void {
+  // Quantized layers hold their codes outside the parameter tree: a folder written now
+  // would silently lack those weights (issue 17; GGUF export writes quantized models).
+  if (isQuantized(model))
+    throw new ColaError(
+      'saveModelFolder: the model has quantized linear layers, which a safetensors folder cannot hold; load it without --quantize to export',
+    );
   fs.mkdirSync(dir, { recursive: true });
   const tensors: TensorToWrite[] = model.exportTensors().map(([name, t]) => ({
     name,

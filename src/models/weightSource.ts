@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { checkMemory } from '../io/memory.js';
 import { tensor, zeros } from '../tensor/ops/creation.js';
@@ -19,6 +20,9 @@ export interface WeightSource {
   has?(name: string): boolean;
   /** Throw one error listing every missing, unexpected and mis-shaped key. */
   finish(): void;
+  /** Quantize the linear weights as they load (issue 17: build.ts linearFrom), so a
+   * model never holds more than one dense matrix at a time; absent: keep them dense. */
+  readonly quantize?: QuantFormat;
 }
 
 /** Frozen base weights: matrices and embeddings in `dtype`, norms and biases f32. */
@@ -70,6 +74,7 @@ export interface TensorReader {
 }
 
 export class CheckpointWeights implements WeightSource {
+  quantize?: QuantFormat;
   private readonly used = new Set<string>();
   private readonly missing: string[] = [];
   private readonly misShaped: string[] = [];

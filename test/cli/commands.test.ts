@@ -121,7 +121,12 @@ test('info describes the architecture, parameters, dtypes and LoRA targets', () 
   // embed 294*16 + lm_head 294*16 + per layer (2 norms + q,k,v,o + 3 MLP) + final norm
   const perLayer = 2 * 16 + 16 * 16 + 2 * 8 * 16 + 16 * 16 + 3 * 16 * 24;
   assert.equal(i['parameters'], 2 * 294 * 16 + 2 * perLayer + 16);
-  assert.match(ok(['info', '--model', 'test/fixtures/models/gpt2_tiny']), /gpt2, 2 layers.*\n.*\n.*c_attn/);
+  // --quantize q8_0: each block linear's row (16 or 24 values) becomes one 34-byte block
+  const q = i['quantized_memory_bytes'] as Record<string, number>;
+  const rows = 16 + 8 + 8 + 16 + 24 + 24 + 16;
+  const dense = (2 * 16 * 16 + 2 * 8 * 16 + 3 * 16 * 24) * 4;
+  assert.equal(q['q8_0'], (i['memory_bytes'] as number) - 2 * dense + 2 * rows * 34);
+  assert.match(ok(['info', '--model', 'test/fixtures/models/gpt2_tiny']), /gpt2, 2 layers.*\n.*\n.*--quantize: int8 .*\n.*c_attn/);
 });
 
 test('export merged: the merged folder scores exactly as base + adapter, with the tokenizer copied', () => {

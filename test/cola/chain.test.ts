@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { runChain } from '../../src/cola/run.js';
 import { Chain } from '../../src/cola/chain.js';
 import { loraLayers } from '../../src/lora/inject.js';
+import type { Linear } from '../../src/nn/linear.js';
 import { loadPeftAdapter } from '../../src/lora/peft.js';
 import { readJsonObject } from '../../src/io/fileIo.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
@@ -32,8 +33,8 @@ test('a knot adds s*B*A to the base, re-draws A, zeroes B, and builds a new opti
   const oldA = layers.map(([, l]) => l.lora_A.f32.slice());
   const before = logitsOf(m);
   const expected = layers.map(([, l]) => {
-    const w = l.base_layer.weight.f32.slice();
-    const [out, inF] = l.base_layer.weight.shape as [number, number];
+    const w = (l.base_layer as Linear).weight.f32.slice();
+    const [out, inF] = (l.base_layer as Linear).weight.shape as [number, number];
     for (let o = 0; o < out; o++)
       for (let i = 0; i < inF; i++) {
         let s = 0;
@@ -45,7 +46,7 @@ test('a knot adds s*B*A to the base, re-draws A, zeroes B, and builds a new opti
   const { deltaNorm } = chain.knot(chain.links[0]!, chain.links[1]!);
   assert.ok(deltaNorm > 0);
   layers.forEach(([, l], j) => {
-    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - expected[j]![i]!) < 1e-6, 'W <- W + s B A'));
+    (l.base_layer as Linear).weight.f32.forEach((x, i) => assert.ok(Math.abs(x - expected[j]![i]!) < 1e-6, 'W <- W + s B A'));
     assert.ok(
       l.lora_B.f32.every((x) => x === 0),
       'B is zero after the knot',
@@ -144,7 +145,7 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
   // targeted base weights change only at the knots: original + s_0 B_0 A_0 + s_1 B_1 A_1 (links 0 and 1, from links/link-j)
   for (const [p, l] of loraLayers(m)) {
     const want = Float64Array.from(original.get(`${p}.weight`) ?? original.get(`${p}.base_layer.weight`)!);
-    const [out, inF] = l.base_layer.weight.shape as [number, number];
+    const [out, inF] = (l.base_layer as Linear).weight.shape as [number, number];
     for (const j of [0, 1]) {
       const folder = path.join(dir, 'links', `link-${j}`);
       const json = readJsonObject(path.join(folder, 'adapter_config.json'));
@@ -154,7 +155,7 @@ test('COLA run: base frozen within a link, exported single adapter on the origin
       for (let o = 0; o < out; o++)
         for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) want[o * inF + i]! += s * B[o * r + k]! * A[k * inF + i]!;
     }
-    l.base_layer.weight.f32.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `${p} [${i}]: ${x} vs ${want[i]}`));
+    (l.base_layer as Linear).weight.f32.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `${p} [${i}]: ${x} vs ${want[i]}`));
   }
   const trained = logitsOf(m);
   // The exported adapter, applied to a fresh copy of the original base, reproduces the trained model.

@@ -2,6 +2,7 @@
 // inits and LoRA+. Each: knots leave the model unchanged, the exported adapter/ on the
 // ORIGINAL weights reproduces the trained model, and a stopped run resumes to the same
 // loss curve bit for bit.
+import type { Linear } from '../../src/nn/linear.js';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -103,7 +104,7 @@ test('DoRA knot: merge folds the DoRA weight, the next link starts with m = ||W_
   before.forEach((x, i) => assert.ok(Math.abs(x - after[i]!) < 1e-5));
   chain.layers.forEach(([, l], j) => {
     assert.notEqual(l.lora_magnitude_vector, oldMagnitudes[j], 'a new magnitude tensor (no optimizer state carries over)');
-    assert.deepEqual(l.lora_magnitude_vector!.f32, rowNorms(l.base_layer.weight.f32, null, l.outFeatures));
+    assert.deepEqual(l.lora_magnitude_vector!.f32, rowNorms((l.base_layer as Linear).weight.f32, null, l.outFeatures));
     assert.ok(l.lora_B.f32.every((x) => x === 0));
   });
   assert.ok(chain.optimizer.params.includes(chain.layers[0]![1].lora_magnitude_vector!), 'the magnitude trains');

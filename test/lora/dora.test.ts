@@ -39,7 +39,7 @@ function doraLayer(seed = 1): LoraLinear {
 /** y = m * (W + s B A) x / ||W + s B A||_row + b, written out in f64 from the layer's own tensors. */
 function reference(l: LoraLinear, x: Float32Array, rows: number): Float64Array {
   const [out, inF, r, s] = [l.outFeatures, l.inFeatures, l.r, l.scaling];
-  const W = l.base_layer.weight.f32;
+  const W = (l.base_layer as Linear).weight.f32;
   const [A, B, m, b] = [l.lora_A.f32, l.lora_B.f32, l.lora_magnitude_vector!.f32, l.base_layer.bias!.f32];
   const V = new Float64Array(out * inF);
   for (let o = 0; o < out; o++)
@@ -68,7 +68,7 @@ test('a fresh DoRA adapter is the identity: m = ||W||_row, B = 0, the model outp
   const layers = applyLora(model, loraConfig({ useDora: true }), 3);
   assert.ok(maxAbsDiff(logits(model), logits(plain)) < 1e-6);
   for (const l of layers) {
-    const W = l.base_layer.weight.f32;
+    const W = (l.base_layer as Linear).weight.f32;
     const m = l.lora_magnitude_vector!.f32;
     assert.equal(m.length, l.outFeatures);
     for (let o = 0; o < l.outFeatures; o++) {
@@ -91,14 +91,14 @@ test('DoRA forward equals m (W + s B A) x / ||W + s B A||_row + b computed by ha
 
 test('DoRA merged = unmerged (merge folds the whole DoRA weight), and unmerge restores W', () => {
   const l = doraLayer(4);
-  const w0 = l.base_layer.weight.f32.slice();
+  const w0 = (l.base_layer as Linear).weight.f32.slice();
   const x = tensor(be, randn(12, 5), [2, 6]);
   const before = noGrad(() => l.forward(x)).f32.slice();
   l.merge();
   const merged = noGrad(() => l.forward(x)).f32.slice();
   assert.ok(maxAbsDiff(before, merged) < 1e-5, `merged vs unmerged ${maxAbsDiff(before, merged)}`);
   l.unmerge();
-  assert.deepEqual(l.base_layer.weight.f32, w0);
+  assert.deepEqual((l.base_layer as Linear).weight.f32, w0);
   // whole model: mergeAndUnload keeps the logits
   const model = tinyModel();
   const layers = applyLora(model, loraConfig({ useDora: true }), 3);
@@ -132,7 +132,7 @@ test('gradients: m by finite differences; A and B as a LoRA with the norm held c
   // weight diag(c) W and B' = diag(c) B: its dA equals DoRA's, its dB' = dB / c.
   const c = l.doraFactor()!;
   const [out, inF, r] = [l.outFeatures, l.inFeatures, l.r];
-  const Wc = l.base_layer.weight.f32.map((w, i) => w * c[Math.floor(i / inF)]!);
+  const Wc = (l.base_layer as Linear).weight.f32.map((w, i) => w * c[Math.floor(i / inF)]!);
   const lin = new LoraLinear(new Linear(tensor(be, Wc, [out, inF]), tensor(be, l.base_layer.bias!.f32.slice(), [out])), {
     r,
     alpha: l.alpha,

@@ -49,7 +49,7 @@ test('init: A Kaiming-uniform within 1/sqrt(in), B zero, seeded; gaussian std 1/
       [OUT, 3],
     ],
   );
-  assert.equal(l.base_layer.weight.requiresGrad, false);
+  assert.equal((l.base_layer as Linear).weight.requiresGrad, false);
 });
 
 test('fresh adapter = base layer; forward adds s * B A x', () => {
@@ -92,34 +92,34 @@ test('merged output = unmerged output, and merge is not applied twice', () => {
 
 test('unmerge restores an f32 weight bit-exactly', () => {
   const l = layer();
-  const original = l.base_layer.weight.f32.slice();
+  const original = (l.base_layer as Linear).weight.f32.slice();
   randomizeB([l], 4);
   l.merge();
-  assert.ok(maxAbsDiff(l.base_layer.weight.f32, original) > 1e-3);
+  assert.ok(maxAbsDiff((l.base_layer as Linear).weight.f32, original) > 1e-3);
   l.unmerge();
-  assert.deepEqual(l.base_layer.weight.f32, original);
+  assert.deepEqual((l.base_layer as Linear).weight.f32, original);
   // without the undo copy: by subtraction, close but not guaranteed exact (PEFT's way)
   l.merge({ exactUnmerge: false });
   l.unmerge();
-  assertClose(l.base_layer.weight.f32, original, { dtype: 'f32', what: 'unmerge by subtraction' });
+  assertClose((l.base_layer as Linear).weight.f32, original, { dtype: 'f32', what: 'unmerge by subtraction' });
 });
 
 test('bf16 base: unmerge restores the original bits; merged forward matches', () => {
   const l = layer('bf16');
-  const bits = (l.base_layer.weight.data as Uint16Array).slice();
+  const bits = ((l.base_layer as Linear).weight.data as Uint16Array).slice();
   randomizeB([l], 5);
   const before = run(l);
   l.merge();
-  assert.notDeepEqual(l.base_layer.weight.data, bits);
+  assert.notDeepEqual((l.base_layer as Linear).weight.data, bits);
   assertClose(run(l), before, { dtype: 'bf16', what: 'bf16 merged forward' });
   l.unmerge();
-  assert.deepEqual(l.base_layer.weight.data, bits);
+  assert.deepEqual((l.base_layer as Linear).weight.data, bits);
 });
 
 test('bf16 base: repeated knots accumulate in an f32 master, rounding once', () => {
   const l = layer('bf16');
   const master = new Float32Array(OUT * IN);
-  be.castToF32(l.base_layer.weight.data as Uint16Array, master);
+  be.castToF32((l.base_layer as Linear).weight.data as Uint16Array, master);
   for (let link = 0; link < 4; link++) {
     randomizeB([l], 10 + link, 1e-3); // small deltas: a bf16-only merge would lose most of them
     const d = l.deltaWeight();
@@ -129,7 +129,7 @@ test('bf16 base: repeated knots accumulate in an f32 master, rounding once', () 
   }
   const want = new Uint16Array(master.length);
   be.castToBf16(master, want);
-  assert.deepEqual(l.base_layer.weight.data, want);
+  assert.deepEqual((l.base_layer as Linear).weight.data, want);
 });
 
 test('resetAdapter: fresh A, zero B, new rank and scale, new tensors; the knot stays merged', () => {

@@ -1,6 +1,7 @@
 // PiSSA / OLoRA (weightInit.ts): base + adapter = the original model at init, the factors
 // agree with PEFT's (committed fixture from scripts/make_lora_variant_fixtures.py), and a
 // saved adapter is converted to a plain LoRA of the ORIGINAL weights.
+import type { Linear } from '../../src/nn/linear.js';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -42,7 +43,7 @@ for (const init of INITS) {
       const [out, inF] = [l.outFeatures, l.inFeatures];
       const d = product(l.lora_A.f32, l.lora_B.f32, l.r, out, inF, l.scaling);
       const W = original.get(`${p}.weight`)!.f32;
-      const res = l.base_layer.weight.f32;
+      const res = (l.base_layer as Linear).weight.f32;
       assert.ok(
         maxAbsDiff(
           res.map((x, i) => x + d[i]!),
@@ -84,7 +85,7 @@ test("PEFT's PiSSA and OLoRA on llama_tiny (fixture from PEFT 0.21.0): same resi
     for (const [p, l] of loraLayers(model)) {
       const key = `${init}.${p}`;
       const d = product(l.lora_A.f32, l.lora_B.f32, l.r, l.outFeatures, l.inFeatures, l.scaling);
-      assert.ok(maxAbsDiff(l.base_layer.weight.f32, st.read(`${key}.residual`)) < 1e-5, `${key} residual`);
+      assert.ok(maxAbsDiff((l.base_layer as Linear).weight.f32, st.read(`${key}.residual`)) < 1e-5, `${key} residual`);
       assert.ok(maxAbsDiff(d, st.read(`${key}.delta`)) < 1e-5, `${key} s B A`);
       if (init === 'olora') {
         // QR is unique once R's diagonal signs are fixed (LAPACK's convention, as torch)
@@ -129,6 +130,6 @@ test('bf16 base weights: PiSSA computes from the f32 view and leaves a bf16 resi
   const plain = tinyModel({ dtype: 'bf16' });
   const model = tinyModel({ dtype: 'bf16' });
   applyLora(model, loraConfig({ init: 'pissa' }), 3);
-  assert.equal(loraLayers(model)[0]![1].base_layer.weight.dtype, 'bf16');
+  assert.equal((loraLayers(model)[0]![1].base_layer as Linear).weight.dtype, 'bf16');
   assert.ok(maxAbsDiff(logits(model), logits(plain)) < 0.02, 'within bf16 rounding of the residual (PEFT rounds it too)');
 });

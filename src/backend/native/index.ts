@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
+import { checkQuantMatmul } from '../quant/checks.js';
 import { applyOmpDefaults, computeFor } from '../compute.js';
 import type { NativeAddon, NativeCpuInfo } from './addon.js';
 import { setNativeCpuInfo } from '../machine.js';
@@ -98,6 +99,10 @@ function createNativeBackend(addon: NativeAddon): Backend {
       // The process's compute path where the caller left it open (MatmulArgs.compute).
       if (args.compute === undefined && (args.aDtype === 'bf16' || args.bDtype === 'bf16')) args = { ...args, compute: computeFor('bf16') };
       addon.matmul(args);
+    },
+    quantMatmul(args) {
+      checkQuantMatmul(args);
+      addon.quantMatmul(args);
     },
     packMatmulB(b, k, n, transB, as) {
       const bf16 = (as ?? (b instanceof Uint16Array ? 'bf16' : 'f32')) === 'bf16';

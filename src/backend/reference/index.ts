@@ -11,6 +11,7 @@ import { crossEntropy } from './crossEntropy.js';
 import { axpby, binary, dropout, reduceSum, sumSquares } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { matmul } from './matmul.js';
+import { quantMatmul } from './quantMatmul.js';
 import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norm.js';
 import { rope } from './rope.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
@@ -35,6 +36,7 @@ export const referenceBackend: Backend = {
   sumSquares,
   dropout,
   matmul,
+  quantMatmul,
   softmax,
   softmaxBackward,
   logSoftmax,

@@ -1,3 +1,5 @@
+import { QUANT_FORMATS, type QuantFormat } from '../../backend/quant/format.js';
+import type { ModelShape } from '../../bench/trainStep.js';
 import { ColaError } from '../../errors.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
@@ -9,15 +11,15 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmarks (not tests): matmul GFLOP/s; LoRA train-step tokens/s against the PyTorch peer',
   usage:
-    'cola bench matmul [--json] [--repeats N]\n       cola bench train-step [--preset opt-125m|opt-1.3b] [--dtype f32|bf16] [--json] [--profile] [shape flags]',
+    'cola bench matmul [--json] [--repeats N]\n       cola bench train-step [--preset opt-125m|opt-1.3b|llama2-7b] [--dtype f32|bf16] [--quantize FORMAT] [--json] [--profile] [shape flags]',
   options: {
     json: { type: 'boolean', help: 'matmul: one JSON object per line; train-step: one JSON object (tokens_per_s, peak_rss_mib, ...)' },
     repeats: { type: 'int', default: 7, help: 'matmul: timed repetitions per shape (median reported)' },
     preset: {
       type: 'string',
       default: 'opt-125m',
-      choices: ['opt-125m', 'opt-1.3b'],
-      help: "train-step: model shape (the peer script's presets)",
+      choices: ['opt-125m', 'opt-1.3b', 'llama2-7b'],
+      help: "train-step: model shape (the peer script's OPT presets; llama2-7b: Llama-2-7B's shape)",
     },
     d: { type: 'int', help: 'train-step: hidden size (overrides the preset)' },
     layers: { type: 'int', help: 'train-step: decoder layers (overrides the preset)' },
@@ -42,6 +44,11 @@ export const benchCommand: Command = {
     warmup: { type: 'int', default: 2, help: 'train-step: untimed steps first' },
     profile: { type: 'boolean', help: 'train-step: time every backend primitive and print a table per step' },
     checkpoint: { type: 'boolean', help: 'train-step: activation checkpointing (recompute each layer in backward; for opt-1.3b)' },
+    quantize: {
+      type: 'string',
+      choices: [...QUANT_FORMATS],
+      help: 'train-step: quantize the frozen linear weights (issue 17; embeddings and LM head stay --dtype)',
+    },
   },
   async run(v, pos) {
     const json = (v['json'] as boolean | undefined) ?? false;
@@ -61,8 +68,9 @@ export const benchCommand: Command = {
 };
 
 /** The preset's shape with any shape flag given on top; every size checked. */
-function trainStepOptions(v: OptionValues, preset: Record<ShapeFlag, number>) {
-  const shape = { ...preset };
+function trainStepOptions(v: OptionValues, preset: ModelShape) {
+  const { family, ...dims } = preset;
+  const shape: Record<ShapeFlag, number> = { ...dims };
   for (const f of SHAPE_FLAGS) if (v[f] !== undefined) shape[f] = v[f] as number;
   const sizes = { ...shape, batch: v['batch'] as number, seq: v['seq'] as number, rank: v['rank'] as number, steps: v['steps'] as number };
   const bad = Object.entries(sizes).filter(([, n]) => !(n >= 1));
@@ -72,11 +80,13 @@ function trainStepOptions(v: OptionValues, preset: Record<ShapeFlag, number>) {
   const hasShapeFlag = SHAPE_FLAGS.some((f) => v[f] !== undefined);
   return {
     ...sizes,
+    family,
     preset: hasShapeFlag ? null : (v['preset'] as string),
     dtype: v['dtype'] as 'f32' | 'bf16',
     targets: v['targets'] as string[],
     warmup: v['warmup'] as number,
     profile: (v['profile'] as boolean | undefined) ?? false,
     checkpoint: (v['checkpoint'] as boolean | undefined) ?? false,
+    quantize: v['quantize'] as QuantFormat | undefined,
   };
 }

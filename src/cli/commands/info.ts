@@ -10,6 +10,8 @@ import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { RUN_FLAGS } from '../../cola/runFlags.js';
 import { estimateTrainingMemory, modelShapeOf, type MemoryEstimate } from '../../models/memoryEstimate.js';
+import { QUANT_FORMATS, type QuantFormat } from '../../backend/quant/format.js';
+import { quantizedLoadBytes } from '../../models/quantize.js';
 import type { Command } from '../command.js';
 import { memoryLine } from './trainDryRun.js';
 import type { OptionValues } from '../options.js';
@@ -65,6 +67,8 @@ export const infoCommand: Command = {
       weight_dtype: dtype,
       checkpoint_dtype: s.dtypes.join(','),
       memory_bytes: bytes,
+      // issue 17: what each --quantize choice needs, from the headers (nothing loaded)
+      quantized_memory_bytes: quantizedMemory(dir, dtype),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
       ...trainingEstimates(dir, dtype),
@@ -77,6 +81,9 @@ export const infoCommand: Command = {
       [
         `${dir}: ${info.model_type}, ${info.layers} layers, hidden ${info.hidden}, ${info.heads} heads (${info.kv_heads} kv), vocab ${info.vocab}, context ${info.max_positions}`,
         `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}, ${formatBytes(bytes)}; checkpoint ${info.checkpoint_dtype})`,
+        `with --quantize: ${Object.entries(info.quantized_memory_bytes)
+          .map(([f, b]) => `${f} ${formatBytes(b)}`)
+          .join(', ')} (embeddings, norms and LM head stay ${info.weight_dtype})`,
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
         `training at cola train's defaults (LoRA r ${RUN_FLAGS.rank.default} on ${RUN_FLAGS.targets.default.join(', ')}, batch ${RUN_FLAGS.batchSize.default}, sequences of the full context ${info.max_positions}):`,
         `  ${memoryLine(info.training_memory, { batch: RUN_FLAGS.batchSize.default, seq: info.training_seq, dtype, checkpointing: false })}`,
@@ -118,6 +125,15 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
     parameters: countParameters(new Set(model.parameters())),
     targets: { names: [...new Set(allLinear.map(([p]) => p.split('.').pop()!))], allLinear: allLinear.length },
   };
+}
+
+/** The weights' memory under each --quantize format, from the headers. */
+function quantizedMemory(dir: string, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
+  const tensors = openSafetensors(dir).tensors;
+  return Object.fromEntries(QUANT_FORMATS.map((f) => [f, quantizedLoadBytes(tensors, dtype === 'bf16' ? 2 : 4, f)])) as Record<
+    QuantFormat,
+    number
+  >;
 }
 
 /** The linear modules of a large folder from its tensor names: the 2-D `.weight` tensors

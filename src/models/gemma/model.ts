@@ -1,4 +1,4 @@
-import { embeddingFrom, linearFrom } from '../build.js';
+import { denseLinearFrom, embeddingFrom, linearFrom } from '../build.js';
 import { roundToBf16 } from '../../backend/reference/bf16.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
@@ -152,7 +152,7 @@ export class GemmaForCausalLM extends CausalLM {
   ) {
     super();
     this.model = new GemmaModel(src, _cfg);
-    this.lm_head = _cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
+    this.lm_head = _cfg.tie_word_embeddings ? null : denseLinearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
     this.finalLogitSoftcap = _cfg.final_logit_softcapping;
     this.dims = {
       modelType: _cfg.model_type,

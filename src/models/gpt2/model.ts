@@ -1,4 +1,4 @@
-import { embeddingFrom, layerNormFrom, linearFrom } from '../build.js';
+import { denseLinearFrom, embeddingFrom, layerNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Activation } from '../../nn/activation.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
@@ -115,7 +115,7 @@ export class GPT2LMHeadModel extends CausalLM {
   ) {
     super();
     this.transformer = new GPT2Model(src, _cfg);
-    this.lm_head = _cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.n_embd, false);
+    this.lm_head = _cfg.tie_word_embeddings ? null : denseLinearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.n_embd, false);
     this.dims = {
       modelType: 'gpt2',
       vocabSize: _cfg.vocab_size,

@@ -1,9 +1,10 @@
-import { linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
+import { denseLinearFrom, linearFrom, embeddingFrom, rmsNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import type { RMSNorm } from '../../nn/norm.js';
 import { attention } from '../../tensor/ops/attention.js';
+import { checkpoint } from '../../tensor/ops/checkpoint.js';
 import { mul } from '../../tensor/ops/elementwise.js';
 import { rope, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
@@ -126,6 +127,10 @@ export class LlamaForCausalLM extends CausalLM {
   model: LlamaModel;
   lm_head: Linear | null;
   readonly dims: ModelDims;
+  /** Recompute each decoder layer's activations in backward, one sequence at a time,
+   * instead of keeping them (HF's gradient_checkpointing_enable; needs LoRA dropout 0):
+   * what lets a 7B-shaped step fit a 16 GB machine (issue 17). */
+  gradientCheckpointing = false;
 
   constructor(
     src: WeightSource,
@@ -135,7 +140,7 @@ export class LlamaForCausalLM extends CausalLM {
     super();
     this.model = new LlamaModel(src, _cfg);
     // Tied models may still ship lm_head.weight; untied ones must.
-    this.lm_head = _cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
+    this.lm_head = _cfg.tie_word_embeddings ? null : denseLinearFrom(src, 'lm_head', _cfg.vocab_size, _cfg.hidden_size, false);
     this.dims = {
       modelType: _cfg.model_type,
       vocabSize: _cfg.vocab_size,
@@ -153,8 +158,20 @@ export class LlamaForCausalLM extends CausalLM {
     const keyStart = packed ? packedKeyStart(packed, B, T, this._cfg.max_position_embeddings) : undefined;
     const positions = packed ?? positionsFrom(cache?.length ?? 0, T);
     let h = this.model.embed_tokens.forward(ids); // (B, T, d)
-    for (const layer of this.model.layers) h = layer.forward(h, positions, cache, keyStart);
+    if (!this.gradientCheckpointing || cache) for (const layer of this.model.layers) h = layer.forward(h, positions, cache, keyStart);
+    else {
+      // packed rows: keyStart and positions span the whole batch, so it is not sliced
+      const sliceItems = keyStart ? B : 1;
+      for (const layer of this.model.layers) {
+        const params = layer.trainableParameters().map(([, t]) => t);
+        h = checkpoint((x) => layer.forward(x, positions, undefined, keyStart), h, params, { sliceItems });
+      }
+    }
     return this.model.norm.forward(h);
+  }
+
+  override enableGradientCheckpointing(): void {
+    this.gradientCheckpointing = true;
   }
 
   lmHeadWeight(): Tensor {

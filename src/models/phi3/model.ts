@@ -1,4 +1,4 @@
-import { embeddingFrom, linearFrom, rmsNormFrom } from '../build.js';
+import { denseLinearFrom, embeddingFrom, linearFrom, rmsNormFrom } from '../build.js';
 import type { Embedding } from '../../nn/embedding.js';
 import type { Linear, LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -122,7 +122,7 @@ export class Phi3ForCausalLM extends CausalLM {
   ) {
     super();
     this.model = new Phi3Model(src, cfg);
-    this.lm_head = cfg.tie_word_embeddings ? null : linearFrom(src, 'lm_head', cfg.vocab_size, cfg.hidden_size, false);
+    this.lm_head = cfg.tie_word_embeddings ? null : denseLinearFrom(src, 'lm_head', cfg.vocab_size, cfg.hidden_size, false);
     this.dims = {
       modelType: cfg.model_type,
       vocabSize: cfg.vocab_size,

@@ -1,0 +1,213 @@
+// Products with a quantized frozen weight W [rows, cols] (issue 17), never materialized
+// whole: tiles of W are dequantized into a thread-local f32 buffer that stays in cache
+// and handed to the f32 GEMM (gemmF32, oneDNN), so the arithmetic runs at GEMM speed
+// and dequantization costs one pass over the codes per product.
+//   forward:   out [m, rows] (+)= x [m, cols] W^T   tiles: row bands of W, all columns
+//   inputGrad: out [m, cols] (+)= x [m, rows] W     tiles: column bands, rows in chunks
+// Layouts and rounding: src/backend/quant/format.ts and codec.ts; the reference
+// backend (dequantize, then multiply) is the specification (conformance suite).
+#include <omp.h>
+
+#include <algorithm>
+
+#include "common.h"
+
+namespace cola {
+namespace {
+
+enum Format { kInt8 = 0, kNf4 = 1, kQ8_0 = 2, kQ4_0 = 3 };
+
+struct QuantView {
+  Format format;
+  int64_t rows, cols;
+  int64_t block, blockBytes, blocksPerRow;
+  const uint8_t* data;
+  const float* scales;  // int8: per row; nf4: per block; q8_0 / q4_0: none (inline f16)
+};
+
+const float kNf4Levels[16] = {-1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+                        -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+                        0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+                        0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+// IEEE half -> f32, exact (subnormals included); GGUF's block scales are f16.
+inline float halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
+  if (exp == 0) {
+    float v = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -v : v;
+  }
+  if (exp == 0x1f) bits = sign | 0x7f800000u | (mant << 13);
+  else bits = sign | ((exp + 112) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Decodes block b of row r into out (view.block values; int8 handled by the caller).
+inline void decodeBlock(const QuantView& w, int64_t r, int64_t b, float* out) {
+  const uint8_t* p = w.data + (r * w.blocksPerRow + b) * w.blockBytes;
+  switch (w.format) {
+    case kQ8_0: {
+      float d = halfToFloat(static_cast<uint16_t>(p[0] | (p[1] << 8)));
+      const int8_t* q = reinterpret_cast<const int8_t*>(p + 2);
+      for (int i = 0; i < 32; i++) out[i] = static_cast<float>(q[i]) * d;
+      break;
+    }
+    case kQ4_0: {
+      float d = halfToFloat(static_cast<uint16_t>(p[0] | (p[1] << 8)));
+      for (int j = 0; j < 16; j++) {
+        out[j] = static_cast<float>((p[2 + j] & 15) - 8) * d;
+        out[16 + j] = static_cast<float>((p[2 + j] >> 4) - 8) * d;
+      }
+      break;
+    }
+    case kNf4: {
+      float s = w.scales[r * w.blocksPerRow + b];
+      for (int j = 0; j < 32; j++) {
+        out[2 * j] = kNf4Levels[p[j] >> 4] * s;
+        out[2 * j + 1] = kNf4Levels[p[j] & 15] * s;
+      }
+      break;
+    }
+    case kInt8: break;
+  }
+}
+
+// dequant(W)[r0 : r0 + nr, c0 : c1] into out (row stride ld). c0 is a multiple of the
+// block for the block formats (the callers' tiles are).
+void dequantTile(const QuantView& w, int64_t r0, int64_t nr, int64_t c0, int64_t c1, float* out, int64_t ld) {
+  if (w.format == kInt8) {
+    for (int64_t i = 0; i < nr; i++) {
+      const int8_t* q = reinterpret_cast<const int8_t*>(w.data) + (r0 + i) * w.cols;
+      float s = w.scales[r0 + i];
+      float* o = out + i * ld;
+      for (int64_t c = c0; c < c1; c++) o[c - c0] = static_cast<float>(q[c]) * s;
+    }
+    return;
+  }
+  alignas(64) float tmp[64];
+  for (int64_t i = 0; i < nr; i++) {
+    float* o = out + i * ld;
+    for (int64_t b = c0 / w.block; b * w.block < c1; b++) {
+      int64_t start = b * w.block, len = std::min(w.block, c1 - start);
+      if (len == w.block) {
+        decodeBlock(w, r0 + i, b, o + (start - c0));
+      } else {
+        decodeBlock(w, r0 + i, b, tmp);
+        std::memcpy(o + (start - c0), tmp, static_cast<size_t>(len) * sizeof(float));
+      }
+    }
+  }
+}
+
+// A thread's tile buffer, grown as needed and kept (tiles are small: <= ~1 MiB).
+float* tileBuffer(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+QuantView quantViewOf(const Record& r) {
+  Napi::Env env = r.env;
+  Napi::Value wv = r.object.Get("w");
+  if (!wv.IsObject()) throw argError(env, "quantMatmul: w must be a QuantWeight record");
+  Record w{env, wv.As<Napi::Object>()};
+  QuantView q{};
+  q.format = static_cast<Format>(asEnum(arg(w, "format"), "w.format", {"int8", "nf4", "q8_0", "q4_0"}));
+  q.rows = sizeArg(w, "rows");
+  q.cols = sizeArg(w, "cols");
+  if (q.rows == 0 || q.cols == 0) throw argError(env, "quantMatmul: w.rows and w.cols must be positive");
+  switch (q.format) {
+    case kInt8: q.block = q.cols; q.blockBytes = q.cols; break;
+    case kNf4: q.block = 64; q.blockBytes = 32; break;
+    case kQ8_0: q.block = 32; q.blockBytes = 34; break;
+    case kQ4_0: q.block = 32; q.blockBytes = 18; break;
+  }
+  q.blocksPerRow = (q.cols + q.block - 1) / q.block;
+  View<uint8_t> data = arrayArg<uint8_t>(w, "data");
+  requireLen(env, data.size, q.rows * q.blocksPerRow * q.blockBytes, "w.data");
+  q.data = data.data;
+  if (q.format == kInt8 || q.format == kNf4) {
+    View<float> scales = arrayArg<float>(w, "scales");
+    requireLen(env, scales.size, q.format == kInt8 ? q.rows : q.rows * q.blocksPerRow, "w.scales");
+    q.scales = scales.data;
+  }
+  return q;
+}
+
+int64_t roundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+// Small weights (<= 1 Mi values): one dequantization, one threaded product.
+constexpr int64_t kSmall = 1 << 20;
+
+void forward(const QuantView& w, const float* x, float* out, int64_t m, float beta) {
+  if (w.rows * w.cols <= kSmall) {
+    float* buf = tileBuffer(static_cast<size_t>(w.rows * w.cols));
+    dequantTile(w, 0, w.rows, 0, w.cols, buf, w.cols);
+    gemmF32({m, w.rows, w.cols, false, true, w.cols, w.cols, w.rows, 1.0f, beta}, x, buf, out);
+    return;
+  }
+  // Row bands of ~256 KiB (at least 16 rows): each thread dequantizes a band and runs
+  // its own single-threaded product into its columns of out.
+  int64_t band = std::clamp<int64_t>(65536 / w.cols, 16, 256);
+  int64_t bands = (w.rows + band - 1) / band;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < bands; t++) {
+    int64_t r0 = t * band, nr = std::min(band, w.rows - r0);
+    float* buf = tileBuffer(static_cast<size_t>(nr * w.cols));
+    dequantTile(w, r0, nr, 0, w.cols, buf, w.cols);
+    gemmF32({m, nr, w.cols, false, true, w.cols, w.cols, w.rows, 1.0f, beta}, x, buf, out + r0);
+  }
+}
+
+void inputGrad(const QuantView& w, const float* g, float* out, int64_t m, float beta) {
+  if (w.rows * w.cols <= kSmall) {
+    float* buf = tileBuffer(static_cast<size_t>(w.rows * w.cols));
+    dequantTile(w, 0, w.rows, 0, w.cols, buf, w.cols);
+    gemmF32({m, w.cols, w.rows, false, false, w.rows, w.cols, w.cols, 1.0f, beta}, g, buf, out);
+    return;
+  }
+  // Column bands (multiples of 64: whole blocks of every format), two per thread at
+  // least; each thread owns its columns of out and sums over row chunks of 256.
+  int64_t threads = omp_get_max_threads();
+  int64_t width = std::clamp<int64_t>(roundUp((w.cols + 2 * threads - 1) / (2 * threads), 64), 64, 256);
+  int64_t bands = (w.cols + width - 1) / width;
+  constexpr int64_t kChunk = 256;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t t = 0; t < bands; t++) {
+    int64_t c0 = t * width, nc = std::min(width, w.cols - c0);
+    float* buf = tileBuffer(static_cast<size_t>(kChunk * nc));
+    for (int64_t r0 = 0; r0 < w.rows; r0 += kChunk) {
+      int64_t nr = std::min(kChunk, w.rows - r0);
+      dequantTile(w, r0, nr, c0, c0 + nc, buf, nc);
+      gemmF32({m, nc, nr, false, false, w.rows, nc, w.cols, 1.0f, r0 == 0 ? beta : 1.0f}, g + r0, buf, out + c0);
+    }
+  }
+}
+
+Napi::Value QuantMatmul(const Napi::CallbackInfo& info) {
+  Record r = recordArg(info, "quantMatmul");
+  Napi::Env env = info.Env();
+  QuantView w = quantViewOf(r);
+  View<float> x = arrayArg<float>(r, "x");
+  View<float> out = arrayArg<float>(r, "out");
+  int64_t m = sizeArg(r, "m");
+  bool fwd = asEnum(arg(r, "mode"), "mode", {"forward", "inputGrad"}) == 0;
+  double beta = numArg(r, "beta");
+  if (beta != 0 && beta != 1) throw argError(env, "quantMatmul: beta must be 0 or 1");
+  int64_t inF = fwd ? w.cols : w.rows, outF = fwd ? w.rows : w.cols;
+  requireLen(env, x.size, m * inF, "x");
+  requireLen(env, out.size, m * outF, "out");
+  if (m == 0) return env.Undefined();
+  if (fwd) forward(w, x.data, out.data, m, static_cast<float>(beta));
+  else inputGrad(w, x.data, out.data, m, static_cast<float>(beta));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitQuantMatmul(Napi::Env env, Napi::Object exports) { exportFn(env, exports, "quantMatmul", QuantMatmul); }
+
+}  // namespace cola

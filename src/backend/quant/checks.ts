@@ -1,0 +1,17 @@
+import type { QuantMatmulArgs } from '../backend.js';
+import { checkQuantWeight } from './format.js';
+
+/** Shape checks shared by every backend's quantMatmul: x and out must hold the
+ * product's operands (the native kernel relies on them). */
+export function checkQuantMatmul(a: QuantMatmulArgs): void {
+  checkQuantWeight(a.w, 'quantMatmul');
+  if (a.mode !== 'forward' && a.mode !== 'inputGrad')
+    throw new RangeError(`quantMatmul: mode must be forward or inputGrad, got ${String(a.mode)}`);
+  if (!Number.isInteger(a.m) || a.m < 0) throw new RangeError(`quantMatmul: m must be a non-negative integer, got ${a.m}`);
+  if (a.beta !== 0 && a.beta !== 1) throw new RangeError(`quantMatmul: beta must be 0 or 1, got ${a.beta}`);
+  const [inF, outF] = a.mode === 'forward' ? [a.w.cols, a.w.rows] : [a.w.rows, a.w.cols];
+  if (!(a.x instanceof Float32Array) || a.x.length < a.m * inF)
+    throw new RangeError(`quantMatmul: x must be a Float32Array of at least ${a.m} x ${inF} values`);
+  if (!(a.out instanceof Float32Array) || a.out.length < a.m * outF)
+    throw new RangeError(`quantMatmul: out must be a Float32Array of at least ${a.m} x ${outF} values`);
+}

@@ -1,0 +1,95 @@
+/** Quantized frozen weights (issue 17): the formats, their block layouts and sizes.
+ *
+ * A weight W [rows = out, cols = in] is quantized row by row, in blocks along the row
+ * (the reduction dimension of x W^T, as GGUF and bitsandbytes do):
+ * - `int8`: one f32 scale per row (absmax / 127), codes int8 (LLM.int8's vector-wise
+ *   quantization without the outlier split).
+ * - `nf4`: QLoRA's 4-bit NormalFloat (Dettmers et al. 2023, §3) in blocks of 64, one f32
+ *   absmax per block; two codes a byte, the first element in the high nibble (bitsandbytes).
+ * - `q8_0`: GGUF's Q8_0, blocks of 32: an f16 scale d then 32 int8 codes, value q * d.
+ * - `q4_0`: GGUF's Q4_0, blocks of 32: an f16 scale d then 16 bytes, value (q - 8) * d,
+ *   element j < 16 in the low nibble of byte j, element j + 16 in its high nibble.
+ * q8_0 and q4_0 keep their scales inline, so a row whose length is a multiple of 32 is
+ * byte for byte GGUF's. A row whose length is not a multiple of the block is padded
+ * with zeros to whole blocks (the padding quantizes to 0 and never reaches a product),
+ * so every linear layer of every model can be quantized. */
+
+export type QuantFormat = 'int8' | 'nf4' | 'q8_0' | 'q4_0';
+export const QUANT_FORMATS: readonly QuantFormat[] = ['int8', 'nf4', 'q8_0', 'q4_0'];
+
+export interface QuantWeight {
+  readonly format: QuantFormat;
+  /** output features (rows of W) */
+  readonly rows: number;
+  /** input features (columns of W) */
+  readonly cols: number;
+  /** rows x rowBytes: the codes (and, for q8_0 / q4_0, GGUF's inline f16 scales) */
+  readonly data: Uint8Array;
+  /** f32 scales: int8 one per row; nf4 one absmax per block (rows x blocksPerRow);
+   * null for q8_0 and q4_0 */
+  readonly scales: Float32Array | null;
+}
+
+export interface QuantLayout {
+  /** elements per block (a row of int8 is one block) */
+  block: number;
+  /** bytes per block in `data` */
+  blockBytes: number;
+  /** f32 scales per block in `scales` (0: inline or per row) */
+  scalesPerBlock: number;
+}
+
+/** The block layout of a format for rows of `cols` elements. */
+export function quantLayout(format: QuantFormat, cols: number): QuantLayout {
+  switch (format) {
+    case 'int8':
+      return { block: Math.max(cols, 1), blockBytes: Math.max(cols, 1), scalesPerBlock: 1 };
+    case 'nf4':
+      return { block: 64, blockBytes: 32, scalesPerBlock: 1 };
+    case 'q8_0':
+      return { block: 32, blockBytes: 34, scalesPerBlock: 0 };
+    case 'q4_0':
+      return { block: 32, blockBytes: 18, scalesPerBlock: 0 };
+  }
+}
+
+export function blocksPerRow(format: QuantFormat, cols: number): number {
+  return Math.ceil(cols / quantLayout(format, cols).block);
+}
+
+export function rowBytes(format: QuantFormat, cols: number): number {
+  return blocksPerRow(format, cols) * quantLayout(format, cols).blockBytes;
+}
+
+/** Length of `scales` (0 when the format keeps its scales inline). */
+export function scaleCount(format: QuantFormat, rows: number, cols: number): number {
+  return rows * blocksPerRow(format, cols) * quantLayout(format, cols).scalesPerBlock;
+}
+
+/** Bytes a [rows, cols] weight takes quantized (codes + scales), for memory estimates. */
+export function quantBytes(format: QuantFormat, rows: number, cols: number): number {
+  return rows * rowBytes(format, cols) + 4 * scaleCount(format, rows, cols);
+}
+
+/** Throws unless `w`'s arrays have exactly the sizes its format and shape imply (a
+ * weight from outside, e.g. a file, is checked before a kernel reads it). */
+export function checkQuantWeight(w: QuantWeight, where: string): void {
+  if (!QUANT_FORMATS.includes(w.format)) throw new RangeError(`${where}: unknown quantization format ${String(w.format)}`);
+  if (!Number.isInteger(w.rows) || !Number.isInteger(w.cols) || w.rows < 1 || w.cols < 1)
+    throw new RangeError(`${where}: rows and cols must be positive integers, got ${w.rows} x ${w.cols}`);
+  if (!(w.data instanceof Uint8Array) || w.data.length !== w.rows * rowBytes(w.format, w.cols))
+    throw new RangeError(
+      `${where}: ${w.format} data of a ${w.rows} x ${w.cols} weight must be ${w.rows * rowBytes(w.format, w.cols)} bytes`,
+    );
+  const ns = scaleCount(w.format, w.rows, w.cols);
+  if (ns === 0 ? w.scales !== null : !(w.scales instanceof Float32Array) || w.scales.length !== ns)
+    throw new RangeError(`${where}: ${w.format} scales of a ${w.rows} x ${w.cols} weight must be ${ns ? `${ns} f32 values` : 'null'}`);
+}
+
+/** QLoRA's 16 NF4 levels (bitsandbytes' table, Dettmers et al. 2023 appendix E):
+ * quantiles of N(0, 1) normalized to [-1, 1], with an exact 0. */
+export const NF4_LEVELS: readonly number[] = [
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495,
+  0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+  0.7229568362236023, 1.0,
+];

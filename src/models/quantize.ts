@@ -1,0 +1,52 @@
+/** Quantize a loaded model's frozen linear weights (issue 17: QLoRA-style training on a
+ * quantized base). Every Linear becomes a QuantizedLinear except the LM head, which stays
+ * in the storage dtype (the families apply it as a plain weight, often tied to the
+ * embedding: CausalLM.lmHeadWeight); embeddings and norms are untouched. */
+import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
+import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
+import type { CausalLM } from './causalLM.js';
+
+export interface QuantizeModelReport {
+  layers: number;
+  /** bytes of the replaced weights before (storage dtype) and after (codes + scales) */
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeModelReport {
+  const head = model.lmHeadWeight();
+  const chosen = [...model.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].weight !== head);
+  let bytesBefore = 0;
+  let bytesAfter = 0;
+  for (const [path, lin] of chosen) {
+    const [rows, cols] = lin.weight.shape as [number, number];
+    bytesBefore += rows * cols * (lin.weight.dtype === 'bf16' ? 2 : 4);
+    bytesAfter += quantBytes(format, rows, cols);
+    model.setChild(path, QuantizedLinear.fromLinear(lin, format));
+  }
+  return { layers: chosen.length, bytesBefore, bytesAfter };
+}
+
+/** Bytes a checkpoint's tensors take loaded with every block linear weight (a 2-D
+ * `.weight` inside a numbered block, `model.layers.3.mlp.up_proj.weight`) quantized
+ * to `format` and the rest at `bytesPerElement`: what `--quantize` needs, from the
+ * headers alone (nothing loaded). Embeddings and the output layer sit outside blocks. */
+export function quantizedLoadBytes(
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>,
+  bytesPerElement: number,
+  format: QuantFormat,
+): number {
+  let sum = 0;
+  for (const [name, t] of tensors) {
+    const linear = t.shape.length === 2 && /\.\d+\./.test(name) && name.endsWith('.weight');
+    sum += linear ? quantBytes(format, t.shape[0]!, t.shape[1]!) : t.shape.reduce((a, b) => a * b, 1) * bytesPerElement;
+  }
+  return sum;
+}
+
+/** Whether any layer of the model holds a quantized weight. */
+export function isQuantized(model: CausalLM): boolean {
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) return true;
+  return false;
+}
