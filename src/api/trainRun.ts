@@ -16,6 +16,7 @@ import { writeRunReport } from '../report/runReport.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, type RunEvent } from '../train/metricsLog.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
+import { isWriter, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
 
 export interface FineTuneResult extends RunSummary {
   outDir: string;
@@ -46,6 +47,9 @@ export interface TrainRunInputs {
   shouldStop?: () => boolean;
   /** write report.html at the end (default true) */
   report?: boolean;
+  /** Data-parallel ranks of an `mpirun` job (train/distributed.ts; default one process):
+   * `--batch-size` stays the global batch, rank 0 alone writes the run folder. */
+  parallel?: Parallel;
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
@@ -62,10 +66,19 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
     );
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
   if (cfg.resume && !hasCheckpoint(cfg.outDir)) throw new ColaError(`${cfg.outDir}: --resume given but the run folder has no checkpoint`);
+  const parallel = o.parallel ?? SINGLE_PROCESS;
+  // The other ranks write nothing: they wait for rank 0 to have opened the folder (a
+  // failure there ends rank 0, and mpirun ends the job), then train beside it.
+  if (!isWriter(parallel)) {
+    parallel.comm?.barrier();
+    return run(cfg, o, data, parallel);
+  }
   // Locked, link-free and cleaned from here on; config.json only once the run can start.
   const folder = openRunFolder(cfg.outDir, cfg.resume);
   try {
-    return run(cfg, o, data);
+    writeJsonAtomic(path.join(cfg.outDir, 'config.json'), runConfigJson(cfg, o, data, parallel));
+    parallel.comm?.barrier();
+    return run(cfg, o, data, parallel);
   } catch (e) {
     if (!cfg.resume && !hasCheckpoint(cfg.outDir)) removeFailedStart(folder);
     throw e;
@@ -74,9 +87,15 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   }
 }
 
-function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData): FineTuneResult {
-  const config = { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated };
-  writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
+/** config.json: the effective config, the data counts and (data parallel) the ranks. */
+function runConfigJson(cfg: RunConfig, o: TrainRunInputs, data: PreparedData, parallel: Parallel): Record<string, unknown> {
+  const ranks = parallel.size > 1 ? { ranks: parallel.size } : {};
+  return { ...o.meta, run: cfg, dtype: o.model.weightDtype, counts: data.counts, truncated: data.truncated, ...ranks };
+}
+
+function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData, parallel: Parallel): FineTuneResult {
+  const writer = isWriter(parallel);
+  const config = runConfigJson(cfg, o, data, parallel);
   const plan = planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize));
   o.onStart?.({ config, totalSteps: plan.totalSteps, links: plan.links.length });
   const summary = runChain(cfg, {
@@ -85,11 +104,12 @@ function run(cfg: RunConfig, o: TrainRunInputs, data: PreparedData): FineTuneRes
     dev: data.hasSplit('dev') ? () => data.evaluate(o.model, 'dev') : undefined,
     test: data.hasSplit('test') ? () => data.evaluate(o.model, 'test') : undefined,
     metric: { name: data.kind === 'lm' ? 'perplexity' : 'accuracy', higherIsBetter: data.higherIsBetter },
-    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : []),
+    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : [], !writer),
     shouldStop: o.shouldStop ?? (() => false),
     baseModel: o.baseModel,
+    parallel,
   });
-  if (o.report ?? true) writeRunReport(cfg.outDir);
+  if (writer && (o.report ?? true)) writeRunReport(cfg.outDir);
   const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
 }

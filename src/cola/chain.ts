@@ -97,6 +97,12 @@ export class Chain {
     return { deltaNorm: Math.sqrt(sq) };
   }
 
+  /** The targeted layers' base weights (merged links included): what every rank of a
+   * data-parallel run must hold identically after a knot (f32 values or bf16 bits). */
+  mergedWeights(): ArrayLike<number>[] {
+    return this.layers.map(([, l]) => l.base_layer.weight.data);
+  }
+
   /** Dev metrics now; a better one than the best so far (by `key`) becomes the best.
    * Returns whether it did. */
   evaluate(dev: () => Metrics, key: string, higherIsBetter: boolean): { metrics: Metrics; improved: boolean } {

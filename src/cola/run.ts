@@ -11,6 +11,7 @@ import { chainLr } from '../optim/schedule.js';
 import { noGrad } from '../tensor/autograd.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { DataOrder } from '../train/dataOrder.js';
+import { checkReplicasAgree, isWriter, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
 import { train } from '../train/loop.js';
 import type { MetricsLog } from '../train/metricsLog.js';
 import type { Objective } from '../train/objective.js';
@@ -33,6 +34,9 @@ export interface RunInputs {
   shouldStop: () => boolean;
   /** Written into adapter_config.json's base_model_name_or_path. */
   baseModel: string;
+  /** Data-parallel ranks (issue 19): each trains on its slice of every batch; only rank 0
+   * evaluates and writes (checkpoints, exports; `log` must be silent on the others). */
+  parallel?: Parallel;
 }
 
 export interface RunSummary {
@@ -50,7 +54,10 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   const chain = new Chain(io.model, cfg, plan.links);
   if (cfg.resume) resume(chain, cfg, io.log);
   else io.log.reset();
-  const save = (): void => saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+  const writer = isWriter(io.parallel ?? SINGLE_PROCESS);
+  const save = (): void => {
+    if (writer) saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+  };
   let lastLoss = NaN;
   for (const link of plan.links) {
     if (chain.step >= link.end) continue;
@@ -63,7 +70,7 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
     if (next) tieKnot(chain, link, next, io, order);
     save();
   }
-  exportChain({ cfg, chain, links: plan.links, baseModel: io.baseModel, outDir: cfg.outDir });
+  if (writer) exportChain({ cfg, chain, links: plan.links, baseModel: io.baseModel, outDir: cfg.outDir });
   io.log.write({ event: 'done', step: chain.step, final_loss: Number.isNaN(lastLoss) ? lastStepLoss(io.log) : lastLoss, best: chain.best });
   return { steps: chain.step, links: plan.links, stopped: false, finalLoss: lastLoss, best: chain.best };
 }
@@ -80,6 +87,8 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkConte
   const schedule = { kind: cfg.optim.schedule, peak: cfg.optim.lr, warmup: cfg.optim.warmupSteps, total: plan.totalSteps };
   const evalAt = new Set(plan.evalSteps);
   let loss: number | undefined;
+  const parallel = io.parallel ?? SINGLE_PROCESS;
+  const writer = isWriter(parallel);
   chain.setTraining(true);
   train({
     model: chain.model,
@@ -90,6 +99,7 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkConte
     from: chain.step,
     to: link.end,
     accum: cfg.budget.gradAccum,
+    parallel,
     maxGradNorm: cfg.optim.maxGradNorm,
     lrAt: (s) => chainLr(cfg.chain.schedule, schedule, link, s, cfg.chain.rewarmupSteps),
     beforeMicroStep: (micro) => chain.seedDropout(micro),
@@ -110,6 +120,7 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkConte
         tokens_per_s: (tokens * 1000) / ms,
         ms,
       });
+      if (!writer) return;
       if (io.dev && evalAt.has(r.step)) evaluate(chain, link, cfg, io);
       if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && r.step !== link.end)
         saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
@@ -142,9 +153,12 @@ function evaluate(chain: Chain, link: Link, cfg: RunConfig, io: RunInputs): void
 /** merge -> fresh adapters -> new optimizer, with the loss on the first batch before and
  * after (a knot must not change the model's function: the two agree). */
 function tieKnot(chain: Chain, link: Link, next: Link, io: RunInputs, order: DataOrder): void {
-  const probe = (): number => noGrad(() => io.objective.loss(chain.model, order.batch(0)).loss.item());
+  const comm = (io.parallel ?? SINGLE_PROCESS).comm;
+  const writer = isWriter(io.parallel ?? SINGLE_PROCESS);
+  const probe = (): number => (writer ? noGrad(() => io.objective.loss(chain.model, order.batch(0)).loss.item()) : NaN);
   const before = probe();
   const { deltaNorm } = chain.knot(link, next);
+  if (comm) checkReplicasAgree(comm, chain.mergedWeights(), `the merged weights after the knot at step ${chain.step}`);
   const after = probe();
   io.log.write({
     event: 'knot',

@@ -10,18 +10,21 @@ const NOFOLLOW = fs.constants.O_NOFOLLOW;
 
 /** metrics.jsonl: one JSON event per line, appended as training goes. A resume
  * truncates it to what the checkpoint had seen, so the file equals the
- * uninterrupted run's. */
+ * uninterrupted run's. A silent log (the ranks other than 0 of a data-parallel run,
+ * issue 19) writes nothing and calls no listener. */
 export class MetricsLog {
   readonly file: string;
 
   constructor(
     runDir: string,
     private readonly listeners: ((e: RunEvent) => void)[] = [],
+    private readonly silent = false,
   ) {
     this.file = path.join(runDir, 'metrics.jsonl');
   }
 
   write(e: RunEvent): void {
+    if (this.silent) return;
     this.withFd(fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, (fd) => fs.writeSync(fd, JSON.stringify(e) + '\n'));
     for (const l of this.listeners) l(e);
   }
@@ -32,10 +35,12 @@ export class MetricsLog {
   }
 
   truncate(bytes: number): void {
+    if (this.silent) return;
     if (fs.lstatSync(this.file, { throwIfNoEntry: false })) this.withFd(fs.constants.O_WRONLY, (fd) => fs.ftruncateSync(fd, bytes));
   }
 
   reset(): void {
+    if (this.silent) return;
     fs.rmSync(this.file, { force: true });
   }
 
