@@ -43,7 +43,7 @@ export const MPI_BUILD_HINT =
 
 /** Whether this process was started by Open MPI's mpirun (it sets OMPI_COMM_WORLD_SIZE). */
 export function launchedByMpirun(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.OMPI_COMM_WORLD_SIZE !== undefined;
+  return (env.OMPI_COMM_WORLD_SIZE ?? '') !== '';
 }
 
 let world: Communicator | null = null;
