@@ -97,7 +97,7 @@ test('3 ranks, a 3-link COLA chain with knots: same curve, knots and chain adapt
 });
 
 test('a killed rank ends the job naming it; --resume with the same ranks finishes the uninterrupted run', { skip: skipMpi }, async () => {
-  const args = [...base, '--method', 'cola', '--chain-length', '3', '--epochs', '6', '--save-every', '1'];
+  const args = [...base, '--method', 'cola', '--chain-length', '3', '--epochs', '4', '--save-every', '1'];
   const full = path.join(work, 'kill-full');
   parallel(2, [...args, '--out', full]);
   const steps = events(full).filter((e) => e['event'] === 'step').length;
@@ -145,4 +145,20 @@ test('stories260K: 2 ranks x --batch-size 8 reproduce one process (LoRA and 3-li
     const d = assertSameRun(path.join(work, `s-${name}-1`), path.join(work, `s-${name}-2`));
     console.log(`stories260K ${name}, 2 ranks vs 1: max |loss diff| ${d.loss}, max |adapter diff| ${d.adapter}`);
   }
+});
+
+test('mpirun -np 2 cola experiment: cells spread over the ranks, rank 0 writes the single-process results.md and experiment.json', { skip: skipMpi }, () => {
+  const grid = ['experiment', '--model', model, '--data', corpus, '--methods', 'lora,cola-l2', '--lrs', '1e-3,1e-2', '--seeds', '1'];
+  const args = [...grid, '--epochs', '2', '--batch-size', '4', '--max-length', '16'];
+  const one = path.join(work, 'exp-1');
+  const two = path.join(work, 'exp-2');
+  single([...args, '--out', one]);
+  const r = mpirunSync(2, [colaBin, ...args, '--out', two], ENV);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\(rank 0\) \[1\/4\]/);
+  assert.match(r.stderr, /\(rank 1\) \[2\/4\]/);
+  assert.equal(fs.readFileSync(path.join(two, 'results.md'), 'utf8'), fs.readFileSync(path.join(one, 'results.md'), 'utf8'));
+  const timeless = (dir: string): unknown =>
+    JSON.parse(fs.readFileSync(path.join(dir, 'experiment.json'), 'utf8'), (k, v: unknown) => (k === 'wallSeconds' ? undefined : v));
+  assert.deepEqual(timeless(two), timeless(one));
 });
