@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import { convertLlama2c } from '../../src/io/convertLlama2c.js';
 import { tinyCorpus, tinyModelFolder } from '../helpers/tinyFolder.js';
 import { colaBin, waitForSteps } from '../helpers/trainRuns.js';
-import { events, maxTensorDiff, mpirunAsync, mpirunSync, rankPid, skipMpi } from '../helpers/mpi.js';
+import { events, maxTensorDiff, mpiAddon, mpirunAsync, mpirunSync, rankPid, skipMpi } from '../helpers/mpi.js';
 import { sharedDir, skipShared } from '../io/llama2cFixtures.js';
 
 const TOL = 1e-5;
@@ -161,4 +161,18 @@ test('mpirun -np 2 cola experiment: cells spread over the ranks, rank 0 writes t
   const timeless = (dir: string): unknown =>
     JSON.parse(fs.readFileSync(path.join(dir, 'experiment.json'), 'utf8'), (k, v: unknown) => (k === 'wallSeconds' ? undefined : v));
   assert.deepEqual(timeless(two), timeless(one));
+});
+
+const skipMixed = skipMpi || (fs.existsSync(path.join(path.dirname(mpiAddon), 'cola_native.node')) ? false : 'the native addon is not built');
+
+test('ranks that drift apart (one on the reference backend, one on native) stop at the first knot with a clear error', { skip: skipMixed }, () => {
+  const args = [colaBin, ...base, '--method', 'cola', '--chain-length', '3', '--max-steps', '6', '--out', path.join(work, 'mixed')];
+  // MPMD: one rank per backend
+  const r = spawnSync(
+    'mpirun',
+    ['--allow-run-as-root', '--oversubscribe', '-np', '1', '-x', 'COLA_BACKEND=reference', process.execPath, ...args, ':', '-np', '1', '-x', 'COLA_BACKEND=native', process.execPath, ...args],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /rank \d of 2 \(.*\): the ranks disagree on the merged weights after the knot at step \d+: rank\(s\) 1 differ from rank 0/);
 });
