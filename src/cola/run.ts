@@ -102,7 +102,9 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order }: LinkConte
     parallel,
     maxGradNorm: cfg.optim.maxGradNorm,
     lrAt: (s) => chainLr(cfg.chain.schedule, schedule, link, s, cfg.chain.rewarmupSteps),
-    beforeMicroStep: (micro) => chain.seedDropout(micro),
+    // each rank draws its own masks (one process: the stream is micro itself); with
+    // --lora-dropout > 0 a data-parallel run is equivalent in distribution, not bit for bit
+    beforeMicroStep: (micro) => chain.seedDropout(micro * parallel.size + parallel.rank),
     onStep: (r) => {
       chain.step = r.step;
       loss = r.loss;
