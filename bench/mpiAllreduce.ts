@@ -45,7 +45,15 @@ for (const [name, n] of cases) {
   const bytes = n === 0 ? 32 : 4 * n;
   if (comm.rank === 0)
     console.log(
-      JSON.stringify({ case: name, ranks: comm.size, elements: n || 4, bytes, median_ms: +median(ms).toFixed(4), min_ms: +Math.min(...ms).toFixed(4), repeats }),
+      JSON.stringify({
+        case: name,
+        ranks: comm.size,
+        elements: n || 4,
+        bytes,
+        median_ms: +median(ms).toFixed(4),
+        min_ms: +Math.min(...ms).toFixed(4),
+        repeats,
+      }),
     );
 }
 comm.finalize();

@@ -53,7 +53,9 @@ let world: Communicator | null = null;
 export function mpiWorld(): Communicator {
   if (world) return world;
   if (!launchedByMpirun())
-    throw new ColaError(`--distributed: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); launch it as \`mpirun -np N cola ...\``);
+    throw new ColaError(
+      `--distributed: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); launch it as \`mpirun -np N cola ...\``,
+    );
   const addon = loadAddon();
   const { rank, size, host } = addon.init();
   world = {

@@ -162,9 +162,11 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     comm?.rank ?? 0,
     comm?.size ?? 1,
   );
-  if (rows.length === 0) throw new ColaError(`cola bench train-step: --batch ${o.batch} leaves rank ${comm?.rank} no row; use --batch >= the ranks`);
+  if (rows.length === 0)
+    throw new ColaError(`cola bench train-step: --batch ${o.batch} leaves rank ${comm?.rank} no row; use --batch >= the ranks`);
   const localTokens = rows.length * o.seq;
-  const rowsOf = (t: Tensor, shape: number[]): Tensor => tensor(be, t.i32.slice(rows[0]! * o.seq, (rows.at(-1)! + 1) * o.seq), shape, 'i32');
+  const rowsOf = (t: Tensor, shape: number[]): Tensor =>
+    tensor(be, t.i32.slice(rows[0]! * o.seq, (rows.at(-1)! + 1) * o.seq), shape, 'i32');
   const ids = rowsOf(randomIds(be, tokens, o.vocab, 11, [o.batch, o.seq]), [rows.length, o.seq]);
   const targetsIds = rowsOf(randomIds(be, tokens, o.vocab, 12, [tokens]), [localTokens]);
   const times: number[] = [];

@@ -82,7 +82,13 @@ export function runExperiment(
     else mine.skipped++;
   }
   const all = comm ? gatherShares(comm, mine) : mine;
-  const run: ExperimentRun = { cells: all.cells.map(([, r]) => r), trained: all.trained, skipped: all.skipped, stopped: all.stopped, files: [] };
+  const run: ExperimentRun = {
+    cells: all.cells.map(([, r]) => r),
+    trained: all.trained,
+    skipped: all.skipped,
+    stopped: all.stopped,
+    files: [],
+  };
   if (rank !== 0) return run;
   const base = run.stopped ? new Map() : baselines(out, session, spec.tasks, spec.seeds);
   run.files = writeOutputs(out, spec, run.cells, {

@@ -65,10 +65,14 @@ const corpus = tinyCorpus(work, 44); // 44 rows, batch 8: the last batch of each
 const base = ['train', '--model', model, '--data', corpus, '--batch-size', '8', '--max-length', '16', '--lr', '5e-3', '--quiet'];
 
 test('--distributed outside mpirun is refused with how to launch it', () => {
-  const r = spawnSync(process.execPath, [colaBin, ...base, '--method', 'lora', '--max-steps', '1', '--out', path.join(work, 'no'), '--distributed'], {
-    encoding: 'utf8',
-    env: { ...process.env, ...ENV, OMPI_COMM_WORLD_SIZE: '' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [colaBin, ...base, '--method', 'lora', '--max-steps', '1', '--out', path.join(work, 'no'), '--distributed'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...ENV, OMPI_COMM_WORLD_SIZE: '' },
+    },
+  );
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /not started by mpirun.*mpirun -np N cola/);
   assert.ok(!fs.existsSync(path.join(work, 'no')), 'nothing written');
@@ -123,7 +127,10 @@ test('a killed rank ends the job naming it; --resume with the same ranks finishe
   parallel(2, [...args, '--out', out, '--resume']);
   const timeless = (dir: string) => events(dir).map(({ ms: _ms, tokens_per_s: _tps, ...e }) => e);
   assert.deepEqual(timeless(out), timeless(full), 'the resumed run logs what the uninterrupted one did (times aside)');
-  assert.equal(maxTensorDiff(path.join(out, 'adapter', 'adapter_model.safetensors'), path.join(full, 'adapter', 'adapter_model.safetensors')), 0);
+  assert.equal(
+    maxTensorDiff(path.join(out, 'adapter', 'adapter_model.safetensors'), path.join(full, 'adapter', 'adapter_model.safetensors')),
+    0,
+  );
 });
 
 test('stories260K: 2 ranks x --batch-size 8 reproduce one process (LoRA and 3-link COLA)', { skip: skipMpi || skipShared }, () => {
@@ -138,7 +145,23 @@ test('stories260K: 2 ranks x --batch-size 8 reproduce one process (LoRA and 3-li
     ['--method', 'lora'],
     ['--method', 'cola', '--chain-length', '3'],
   ]) {
-    const args = ['train', '--model', dir, '--data', data, '--batch-size', '8', '--max-length', '64', '--max-steps', '9', '--lr', '3e-3', '--quiet', ...method];
+    const args = [
+      'train',
+      '--model',
+      dir,
+      '--data',
+      data,
+      '--batch-size',
+      '8',
+      '--max-length',
+      '64',
+      '--max-steps',
+      '9',
+      '--lr',
+      '3e-3',
+      '--quiet',
+      ...method,
+    ];
     const name = method[1]!;
     single([...args, '--out', path.join(work, `s-${name}-1`)], env);
     parallel(2, [...args, '--out', path.join(work, `s-${name}-2`)], env);
@@ -147,32 +170,60 @@ test('stories260K: 2 ranks x --batch-size 8 reproduce one process (LoRA and 3-li
   }
 });
 
-test('mpirun -np 2 cola experiment: cells spread over the ranks, rank 0 writes the single-process results.md and experiment.json', { skip: skipMpi }, () => {
-  const grid = ['experiment', '--model', model, '--data', corpus, '--methods', 'lora,cola-l2', '--lrs', '1e-3,1e-2', '--seeds', '1'];
-  const args = [...grid, '--epochs', '2', '--batch-size', '4', '--max-length', '16'];
-  const one = path.join(work, 'exp-1');
-  const two = path.join(work, 'exp-2');
-  single([...args, '--out', one]);
-  const r = mpirunSync(2, [colaBin, ...args, '--out', two], ENV);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /\(rank 0\) \[1\/4\]/);
-  assert.match(r.stderr, /\(rank 1\) \[2\/4\]/);
-  assert.equal(fs.readFileSync(path.join(two, 'results.md'), 'utf8'), fs.readFileSync(path.join(one, 'results.md'), 'utf8'));
-  const timeless = (dir: string): unknown =>
-    JSON.parse(fs.readFileSync(path.join(dir, 'experiment.json'), 'utf8'), (k, v: unknown) => (k === 'wallSeconds' ? undefined : v));
-  assert.deepEqual(timeless(two), timeless(one));
-});
+test(
+  'mpirun -np 2 cola experiment: cells spread over the ranks, rank 0 writes the single-process results.md and experiment.json',
+  { skip: skipMpi },
+  () => {
+    const grid = ['experiment', '--model', model, '--data', corpus, '--methods', 'lora,cola-l2', '--lrs', '1e-3,1e-2', '--seeds', '1'];
+    const args = [...grid, '--epochs', '2', '--batch-size', '4', '--max-length', '16'];
+    const one = path.join(work, 'exp-1');
+    const two = path.join(work, 'exp-2');
+    single([...args, '--out', one]);
+    const r = mpirunSync(2, [colaBin, ...args, '--out', two], ENV);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /\(rank 0\) \[1\/4\]/);
+    assert.match(r.stderr, /\(rank 1\) \[2\/4\]/);
+    assert.equal(fs.readFileSync(path.join(two, 'results.md'), 'utf8'), fs.readFileSync(path.join(one, 'results.md'), 'utf8'));
+    const timeless = (dir: string): unknown =>
+      JSON.parse(fs.readFileSync(path.join(dir, 'experiment.json'), 'utf8'), (k, v: unknown) => (k === 'wallSeconds' ? undefined : v));
+    assert.deepEqual(timeless(two), timeless(one));
+  },
+);
 
-const skipMixed = skipMpi || (fs.existsSync(path.join(path.dirname(mpiAddon), 'cola_native.node')) ? false : 'the native addon is not built');
+const skipMixed =
+  skipMpi || (fs.existsSync(path.join(path.dirname(mpiAddon), 'cola_native.node')) ? false : 'the native addon is not built');
 
-test('ranks that drift apart (one on the reference backend, one on native) stop at the first knot with a clear error', { skip: skipMixed }, () => {
-  const args = [colaBin, ...base, '--method', 'cola', '--chain-length', '3', '--max-steps', '6', '--out', path.join(work, 'mixed')];
-  // MPMD: one rank per backend
-  const r = spawnSync(
-    'mpirun',
-    ['--allow-run-as-root', '--oversubscribe', '-np', '1', '-x', 'COLA_BACKEND=reference', process.execPath, ...args, ':', '-np', '1', '-x', 'COLA_BACKEND=native', process.execPath, ...args],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /rank \d of 2 \(.*\): the ranks disagree on the merged weights after the knot at step \d+: rank\(s\) 1 differ from rank 0/);
-});
+test(
+  'ranks that drift apart (one on the reference backend, one on native) stop at the first knot with a clear error',
+  { skip: skipMixed },
+  () => {
+    const args = [colaBin, ...base, '--method', 'cola', '--chain-length', '3', '--max-steps', '6', '--out', path.join(work, 'mixed')];
+    // MPMD: one rank per backend
+    const r = spawnSync(
+      'mpirun',
+      [
+        '--allow-run-as-root',
+        '--oversubscribe',
+        '-np',
+        '1',
+        '-x',
+        'COLA_BACKEND=reference',
+        process.execPath,
+        ...args,
+        ':',
+        '-np',
+        '1',
+        '-x',
+        'COLA_BACKEND=native',
+        process.execPath,
+        ...args,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      /rank \d of 2 \(.*\): the ranks disagree on the merged weights after the knot at step \d+: rank\(s\) 1 differ from rank 0/,
+    );
+  },
+);

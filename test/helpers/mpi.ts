@@ -31,7 +31,11 @@ export function mpirunArgs(np: number, colaArgs: string[], env: Record<string, s
   return ['--allow-run-as-root', '--oversubscribe', '-np', String(np), ...envFlags(env), process.execPath, ...colaArgs];
 }
 
-export function mpirunSync(np: number, colaArgs: string[], env: Record<string, string>): { status: number | null; stderr: string; stdout: string } {
+export function mpirunSync(
+  np: number,
+  colaArgs: string[],
+  env: Record<string, string>,
+): { status: number | null; stderr: string; stdout: string } {
   const r = spawnSync('mpirun', mpirunArgs(np, colaArgs, env), { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
