@@ -19,6 +19,8 @@ export interface RunRecord {
   dtype: 'f32' | 'bf16';
   counts: { train: number; dev: number; test: number };
   truncated: unknown;
+  /** data-parallel ranks of an mpirun job (issue 19); absent for one process */
+  ranks?: number;
 }
 
 /** The record of a run about to start (call before adapters touch the model). */

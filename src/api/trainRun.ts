@@ -20,6 +20,7 @@ import { EVENT_FILE } from '../report/tensorboard.js';
 import { prepareData, type PreparedData } from '../train/prepare.js';
 import { checkResume, type ResumeCheck } from './resumeCheck.js';
 import { runRecord, type RunRecord } from './runRecord.js';
+import { isWriter, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
 
 export interface FineTuneResult extends RunSummary {
   outDir: string;
@@ -55,6 +56,9 @@ export interface TrainRunInputs {
   shouldStop?: () => boolean;
   /** write report.html at the end (default true) */
   report?: boolean;
+  /** Data-parallel ranks of an `mpirun` job (train/distributed.ts; default one process):
+   * `--batch-size` stays the global batch, rank 0 alone writes the run folder. */
+  parallel?: Parallel;
 }
 
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
@@ -72,17 +76,28 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   if (cfg.gradientCheckpointing) o.model.enableGradientCheckpointing();
   checkEarlyStopping(cfg, planRun(cfg, Math.ceil(data.counts.train / cfg.budget.batchSize)), data.hasSplit('dev'));
   if (cfg.resume && !hasCheckpoint(cfg.outDir)) throw new ColaError(`${cfg.outDir}: --resume given but the run folder has no checkpoint`);
-  // the base model's identity, before adapters wrap it
-  const record = runRecord(cfg, { model: o.model, baseModel: o.baseModel, counts: data.counts, truncated: data.truncated });
+  const parallel = o.parallel ?? SINGLE_PROCESS;
+  // the base model's identity, before adapters wrap it (and, data parallel, the ranks)
+  const base = runRecord(cfg, { model: o.model, baseModel: o.baseModel, counts: data.counts, truncated: data.truncated });
+  const record: RunRecord = parallel.size > 1 ? { ...base, ranks: parallel.size } : base;
   // micro-batches per epoch of the training objective (with --pack: of packed sequences)
   const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
+  // The other ranks write nothing: they wait for rank 0 to have opened and checked the
+  // folder (a failure there ends rank 0, and mpirun ends the job), then train beside it.
+  if (!isWriter(parallel)) {
+    parallel.comm?.barrier();
+    const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null; // reads only
+    if (check?.finished) return alreadyDone(cfg, check, plan, data);
+    return run(cfg, o, data, { record, plan, notes: [], parallel });
+  }
   // Locked, link-free and cleaned from here on; config.json only once the run can start.
   const folder = openRunFolder(cfg.outDir, cfg.resume);
   try {
     // checked under the lock, before any write: a refused resume leaves the run as it was
     const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null;
+    parallel.comm?.barrier();
     if (check?.finished) return alreadyDone(cfg, check, plan, data);
-    return run(cfg, o, data, { record, plan, notes: check?.notes ?? [] });
+    return run(cfg, o, data, { record, plan, notes: check?.notes ?? [], parallel });
   } catch (e) {
     if (!cfg.resume && !hasCheckpoint(cfg.outDir)) removeFailedStart(folder);
     throw e;
@@ -124,10 +139,11 @@ function run(
   cfg: RunConfig,
   o: TrainRunInputs,
   data: PreparedData,
-  s: { record: RunRecord; plan: RunPlan; notes: string[] },
+  s: { record: RunRecord; plan: RunPlan; notes: string[]; parallel: Parallel },
 ): FineTuneResult {
-  const { record: config, plan } = s;
-  writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
+  const { record: config, plan, parallel } = s;
+  const writer = isWriter(parallel);
+  if (writer) writeJsonAtomic(path.join(cfg.outDir, 'config.json'), config);
   o.onStart?.({ config, plan, totalSteps: plan.totalSteps, links: plan.links.length, notes: s.notes });
   const summary = runChain(cfg, {
     model: o.model,
@@ -135,11 +151,12 @@ function run(
     dev: data.hasSplit('dev') ? () => data.evaluate(o.model, 'dev') : undefined,
     test: data.hasSplit('test') ? () => data.evaluate(o.model, 'test') : undefined,
     metric: { name: data.kind === 'lm' ? 'perplexity' : 'accuracy', higherIsBetter: data.higherIsBetter },
-    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : [], { tensorboard: cfg.reportTo === 'tensorboard' }),
+    log: new MetricsLog(cfg.outDir, o.onEvent ? [o.onEvent] : [], { tensorboard: cfg.reportTo === 'tensorboard', silent: !writer }),
     shouldStop: o.shouldStop ?? (() => false),
     baseModel: o.baseModel,
+    parallel,
   });
-  if (o.report ?? true) writeRunReport(cfg.outDir);
+  if (writer && (o.report ?? true)) writeRunReport(cfg.outDir);
   const adapterDir = cfg.method === 'full' || summary.stopped ? null : path.join(cfg.outDir, 'adapter');
   return { ...summary, outDir: cfg.outDir, adapterDir, counts: data.counts };
 }

@@ -6,8 +6,13 @@
 // `steps` steps after `warmup` untimed ones; tokens/s = batch * seq / median.
 //
 //   node bin/cola.js bench train-step --preset opt-125m --dtype bf16 [--json] [--profile]
+//
+// Under `mpirun -np N` (issue 19) the batch is the global one: each rank runs its rows
+// (data/batching.ts rankSlice), the LoRA gradients are all-reduced as `cola train` does
+// (train/distributed.ts), and the all-reduce is timed on its own (allreduce_s_median).
 
 import { availableParallelism } from 'node:os';
+import { ColaError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { QuantFormat } from '../backend/quant/format.js';
 import { getBackend, type BackendName } from '../backend/index.js';
@@ -21,6 +26,10 @@ import { tensor } from '../tensor/ops/creation.js';
 import { mulberry32 } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BenchWeights } from './benchWeights.js';
+import type { Communicator } from '../backend/mpi.js';
+import { rankSlice } from '../data/batching.js';
+import { scale } from '../tensor/ops/elementwise.js';
+import { allreduceGradients } from '../train/distributed.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 
 export interface ModelShape {
@@ -60,6 +69,8 @@ interface TrainStepOptions extends ModelShape {
   checkpoint?: boolean;
   /** quantize the frozen linear weights as they are made (issue 17) */
   quantize?: QuantFormat;
+  /** the ranks of an mpirun job: data parallel over the batch */
+  comm?: Communicator | null;
 }
 
 interface TrainStepResult {
@@ -87,6 +98,10 @@ interface TrainStepResult {
   loss_last: number;
   threads: number;
   checkpoint: boolean;
+  /** data-parallel ranks (1: one process); the all-reduce of the LoRA gradients per step */
+  ranks: number;
+  allreduce_s_median: number;
+  allreduce_share: number;
   profile?: ProfileRow[];
 }
 
@@ -164,9 +179,22 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const params = lora.flatMap((l) => [l.lora_A, l.lora_B]);
   const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const tokens = o.batch * o.seq;
-  const ids = randomIds(be, tokens, o.vocab, 11, [o.batch, o.seq]);
-  const targetsIds = randomIds(be, tokens, o.vocab, 12, [tokens]);
+  const comm = o.comm ?? null;
+  // this rank's rows of the global batch (all of it in one process)
+  const rows = rankSlice(
+    Array.from({ length: o.batch }, (_, i) => i),
+    comm?.rank ?? 0,
+    comm?.size ?? 1,
+  );
+  if (rows.length === 0)
+    throw new ColaError(`cola bench train-step: --batch ${o.batch} leaves rank ${comm?.rank} no row; use --batch >= the ranks`);
+  const localTokens = rows.length * o.seq;
+  const rowsOf = (t: Tensor, shape: number[]): Tensor =>
+    tensor(be, t.i32.slice(rows[0]! * o.seq, (rows.at(-1)! + 1) * o.seq), shape, 'i32');
+  const ids = rowsOf(randomIds(be, tokens, o.vocab, 11, [o.batch, o.seq]), [rows.length, o.seq]);
+  const targetsIds = rowsOf(randomIds(be, tokens, o.vocab, 12, [tokens]), [localTokens]);
   const times: number[] = [];
+  const reduce: number[] = [];
   const fwd: number[] = [];
   const bwd: number[] = [];
   const losses: number[] = [];
@@ -176,15 +204,21 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     opt.zeroGrad();
     const loss = model.loss(ids, targetsIds);
     const t1 = performance.now();
-    loss.backward();
+    // every token is a target: this rank's share of the global mean is its share of the tokens
+    (comm ? scale(loss, localTokens / tokens) : loss).backward();
+    // a barrier first, so the all-reduce time is its own cost, not the wait for a slower rank
+    comm?.barrier();
     const t2 = performance.now();
-    opt.step(1e-4);
+    if (comm) allreduceGradients(comm, params);
     const t3 = performance.now();
+    opt.step(1e-4);
+    const t4 = performance.now();
     losses.push(loss.item());
     if (i >= o.warmup) {
-      times.push((t3 - t0) / 1e3);
+      times.push((t4 - t0) / 1e3);
       fwd.push((t1 - t0) / 1e3);
-      bwd.push((t2 - t1) / 1e3);
+      bwd.push((t2 - t1) / 1e3); // (with ranks: includes the wait at the barrier)
+      reduce.push((t3 - t2) / 1e3);
     }
   }
   const step = median(times);
@@ -203,6 +237,9 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     rank: o.rank,
     targets,
     checkpoint: o.checkpoint ?? false,
+    ranks: comm?.size ?? 1,
+    allreduce_s_median: round(median(reduce), 5),
+    allreduce_share: round(median(reduce) / step, 4),
     params_lora: params.reduce((s, p) => s + p.size, 0),
     step_s_median: round(step, 3),
     step_s_all: times.map((t) => round(t, 3)),
@@ -226,6 +263,10 @@ export function formatTrainStep(r: TrainStepResult): string {
     `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
       `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,
   ];
+  if (r.ranks > 1)
+    lines.push(
+      `  ${r.ranks} ranks (global batch): all-reduce of ${r.params_lora} LoRA gradients ${(r.allreduce_s_median * 1e3).toFixed(2)} ms per step, ${(100 * r.allreduce_share).toFixed(2)}% of the step`,
+    );
   if (r.profile) lines.push(formatProfile(r.profile, r.step_s_median * 1e3));
   return lines.join('\n');
 }

@@ -142,6 +142,15 @@ export class Chain {
     return { deltaNorm: Math.sqrt(sq), requantError: this.cfg.chain.knotIntoBase ? requantError : null };
   }
 
+  /** The targeted layers' base weights (merged links included): what every rank of a
+   * data-parallel run must hold identically after a knot (f32 values or bf16 bits; a
+   * quantized base: its dequantized weight plus the frozen residual). */
+  mergedWeights(): ArrayLike<number>[] {
+    return this.layers.map(([, l]) =>
+      l.base_layer instanceof QuantizedLinear ? l.base_layer.effectiveWeight() : l.base_layer.weight.data,
+    );
+  }
+
   /** Dev metrics now; a better one than the best so far (by `key`) becomes the best
    * (a tie does not), else the count of evaluations since the best grows. Returns
    * whether it improved. */

@@ -11,6 +11,7 @@ import { chainLr } from '../optim/schedule.js';
 import { noGrad } from '../tensor/autograd.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { DataOrder } from '../train/dataOrder.js';
+import { checkReplicasAgree, isWriter, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
 import { train } from '../train/loop.js';
 import type { MetricsLog } from '../train/metricsLog.js';
 import type { Objective } from '../train/objective.js';
@@ -34,6 +35,9 @@ export interface RunInputs {
   shouldStop: () => boolean;
   /** Written into adapter_config.json's base_model_name_or_path. */
   baseModel: string;
+  /** Data-parallel ranks (issue 19): each trains on its slice of every batch; only rank 0
+   * evaluates and writes (checkpoints, exports; `log` must be silent on the others). */
+  parallel?: Parallel;
 }
 
 export interface RunSummary {
@@ -60,7 +64,10 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   // wall time of the whole run: a resume goes on from the last logged step's
   const since = Date.now() - 1000 * (cfg.resume ? (lastLogged(io.log, 'step', 'elapsed_s') ?? 0) : 0);
   const elapsed = (): number => (Date.now() - since) / 1000;
+  // only rank 0 of a data-parallel run writes (issue 19)
+  const writer = isWriter(io.parallel ?? SINGLE_PROCESS);
   const save = (): void => {
+    if (!writer) return;
     saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
     io.log.flush();
   };
@@ -82,8 +89,8 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
     save();
   }
   const links = chain.earlyStop ? trainedLinks(plan.links, chain.earlyStop.step) : plan.links;
-  exportChain({ cfg, chain, links, baseModel: io.baseModel, outDir: cfg.outDir });
-  const test = finalTest(chain, io);
+  if (writer) exportChain({ cfg, chain, links, baseModel: io.baseModel, outDir: cfg.outDir });
+  const test = writer ? finalTest(chain, io) : null;
   const stop = chain.earlyStop
     ? { early_stop: { step: chain.earlyStop.step, best_step: chain.earlyStop.bestStep, patience: chain.earlyStop.patience } }
     : {};
@@ -114,6 +121,8 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
   const schedule = { kind: cfg.optim.schedule, peak: cfg.optim.lr, warmup: cfg.optim.warmupSteps, total: plan.totalSteps };
   const evalAt = new Set(plan.evalSteps);
   let loss: number | undefined;
+  const parallel = io.parallel ?? SINGLE_PROCESS;
+  const writer = isWriter(parallel);
   chain.setTraining(true);
   train({
     model: chain.model,
@@ -124,9 +133,12 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
     from: chain.step,
     to: link.end,
     accum: cfg.budget.gradAccum,
+    parallel,
     maxGradNorm: cfg.optim.maxGradNorm,
     lrAt: (s) => chainLr(cfg.chain.schedule, schedule, link, s, cfg.chain.rewarmupSteps),
-    beforeMicroStep: (micro) => chain.seedDropout(micro),
+    // each rank draws its own masks (one process: the stream is micro itself); with
+    // --lora-dropout > 0 a data-parallel run is equivalent in distribution, not bit for bit
+    beforeMicroStep: (micro) => chain.seedDropout(micro * parallel.size + parallel.rank),
     onStep: (r) => {
       chain.step = r.step;
       loss = r.loss;
@@ -145,6 +157,7 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
         ms,
         elapsed_s: elapsed(),
       });
+      if (!writer) return;
       if (io.dev && evalAt.has(r.step)) {
         evaluate(chain, link, cfg, io);
         if (shouldStopEarly(cfg, chain.sinceBest, r.step, plan.totalSteps)) stopEarly(chain, link, cfg, io);
@@ -188,9 +201,12 @@ function stopEarly(chain: Chain, link: Link, cfg: RunConfig, io: RunInputs): voi
 /** merge -> fresh adapters -> new optimizer, with the loss on the first batch before and
  * after (a knot must not change the model's function: the two agree). */
 function tieKnot(chain: Chain, link: Link, next: Link, io: RunInputs, order: DataOrder): void {
-  const probe = (): number => noGrad(() => io.objective.loss(chain.model, order.batch(0)).loss.item());
+  const comm = (io.parallel ?? SINGLE_PROCESS).comm;
+  const writer = isWriter(io.parallel ?? SINGLE_PROCESS);
+  const probe = (): number => (writer ? noGrad(() => io.objective.loss(chain.model, order.batch(0)).loss.item()) : NaN);
   const before = probe();
   const { deltaNorm, requantError } = chain.knot(link, next);
+  if (comm) checkReplicasAgree(comm, chain.mergedWeights(), `the merged weights after the knot at step ${chain.step}`);
   const after = probe();
   io.log.write({
     event: 'knot',

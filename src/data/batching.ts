@@ -161,3 +161,13 @@ export function collateClassification(
   });
   return out;
 }
+
+/** Data parallelism (issue 19): every rank computes the same global batch and takes rows
+ * [floor(rank*B/N), floor((rank+1)*B/N)) of it, so the N slices partition the batch in
+ * order (a rank's slice may be empty when B < N). */
+export function rankSlice<T>(batch: readonly T[], rank: number, size: number): T[] {
+  if (!Number.isInteger(size) || size < 1 || !Number.isInteger(rank) || rank < 0 || rank >= size)
+    throw new ColaError(`rankSlice: rank ${rank} of ${size} is not a rank of the job`);
+  const b = batch.length;
+  return batch.slice(Math.floor((rank * b) / size), Math.floor(((rank + 1) * b) / size));
+}

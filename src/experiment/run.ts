@@ -1,5 +1,7 @@
 /** Run an experiment grid cell by cell (skipping finished ones), then write its
- * summary files. Stops between cells, or inside one at its next checkpoint, on request. */
+ * summary files. Stops between cells, or inside one at its next checkpoint, on request.
+ * Under mpirun (issue 19) the cells are dealt round-robin over the ranks, each trained
+ * single-process on its rank; rank 0 gathers the results and alone writes the summary. */
 import * as path from 'node:path';
 import { runCell, type CellOutcome } from './cell.js';
 import { gridCells, lrLabel, type Cell } from './grid.js';
@@ -9,6 +11,8 @@ import type { CellResult } from './result.js';
 import { Session } from './session.js';
 import type { ExperimentSpec } from './spec.js';
 import type { ExperimentConfig } from './flags.js';
+import type { Communicator } from '../backend/mpi.js';
+import { ColaError } from '../errors.js';
 
 export interface ExperimentRun {
   cells: CellResult[];
@@ -44,7 +48,7 @@ function line(i: number, n: number, c: Cell, o: CellOutcome, seconds: number): s
 export function runExperiment(
   c: ExperimentConfig,
   spec: ExperimentSpec,
-  opts: { quiet: boolean; shouldStop: () => boolean },
+  opts: { quiet: boolean; shouldStop: () => boolean; comm?: Communicator | null },
 ): ExperimentRun {
   const out = c.exp.out!;
   const session = new Session(c);
@@ -54,25 +58,39 @@ export function runExperiment(
     spec.lrs,
     spec.seeds,
   );
-  const run: ExperimentRun = { cells: [], trained: 0, skipped: 0, stopped: false, files: [] };
+  const comm = opts.comm ?? null;
+  const rank = comm?.rank ?? 0;
+  const size = comm?.size ?? 1;
+  const mine: RankShare = { cells: [], trained: 0, skipped: 0, stopped: false };
   for (const [i, cell] of grid.entries()) {
+    if (i % size !== rank) continue;
     if (opts.shouldStop()) {
-      run.stopped = true;
+      mine.stopped = true;
       break;
     }
     const start = Date.now();
     const method = spec.methods.find((m) => m.name === cell.method)!;
     const task = spec.tasks.find((t) => t.name === cell.task)!;
     const o = runCell({ cell, out, config: c, method, task, session, shouldStop: opts.shouldStop });
-    if (!opts.quiet) process.stderr.write(`cola experiment ${line(i, grid.length, cell, o, (Date.now() - start) / 1000)}\n`);
+    const where = size > 1 ? ` (rank ${rank})` : '';
+    if (!opts.quiet) process.stderr.write(`cola experiment${where} ${line(i, grid.length, cell, o, (Date.now() - start) / 1000)}\n`);
     if (o.status === 'stopped') {
-      run.stopped = true;
+      mine.stopped = true;
       break;
     }
-    run.cells.push(o.result);
-    if (o.status === 'done') run.trained++;
-    else run.skipped++;
+    mine.cells.push([i, o.result]);
+    if (o.status === 'done') mine.trained++;
+    else mine.skipped++;
   }
+  const all = comm ? gatherShares(comm, mine) : mine;
+  const run: ExperimentRun = {
+    cells: all.cells.map(([, r]) => r),
+    trained: all.trained,
+    skipped: all.skipped,
+    stopped: all.stopped,
+    files: [],
+  };
+  if (rank !== 0) return run;
   const base = run.stopped ? new Map() : baselines(out, session, spec.tasks, spec.seeds);
   run.files = writeOutputs(out, spec, run.cells, {
     model: path.resolve(c.exp.model!),
@@ -81,4 +99,32 @@ export function runExperiment(
     base,
   });
   return run;
+}
+
+/** What one rank did: its finished cells with their grid index. */
+interface RankShare {
+  cells: [number, CellResult][];
+  trained: number;
+  skipped: number;
+  stopped: boolean;
+}
+
+/** On rank 0, every rank's share merged in grid order (as one process would list them);
+ * the other ranks get back their own share. */
+function gatherShares(comm: Communicator, mine: RankShare): RankShare {
+  const parts = comm.gatherBytes(new TextEncoder().encode(JSON.stringify(mine)), 0);
+  if (!parts) return mine;
+  const shares = parts.map((b, r) => {
+    try {
+      return JSON.parse(new TextDecoder().decode(b)) as RankShare;
+    } catch {
+      throw new ColaError(`cola experiment: rank ${r} sent unreadable results; rerun the same command (finished cells are kept)`);
+    }
+  });
+  return {
+    cells: shares.flatMap((s) => s.cells).sort((a, b) => a[0] - b[0]),
+    trained: shares.reduce((n, s) => n + s.trained, 0),
+    skipped: shares.reduce((n, s) => n + s.skipped, 0),
+    stopped: shares.some((s) => s.stopped),
+  };
 }

@@ -13,6 +13,8 @@ const NOFOLLOW = fs.constants.O_NOFOLLOW;
 export interface MetricsLogOptions {
   /** also keep a TensorBoard event file (report/tensorboard.ts) beside the log */
   tensorboard?: boolean;
+  /** write nothing, call no listener (ranks other than 0, issue 19) */
+  silent?: boolean;
 }
 
 export const METRICS_CSV = 'metrics.csv';
@@ -20,7 +22,9 @@ export const METRICS_CSV = 'metrics.csv';
 /** metrics.jsonl: one JSON event per line, appended as training goes. A resume
  * truncates it to what the checkpoint had seen, so the file equals the
  * uninterrupted run's. `flush()` (at every checkpoint and at the end) rewrites
- * metrics.csv and the TensorBoard event file from it (metricsExport.ts). */
+ * metrics.csv and the TensorBoard event file from it (metricsExport.ts). A silent log
+ * (the ranks other than 0 of a data-parallel run, issue 19) writes nothing and calls
+ * no listener. */
 export class MetricsLog {
   readonly file: string;
   private readonly dir: string;
@@ -34,8 +38,13 @@ export class MetricsLog {
     this.file = path.join(runDir, 'metrics.jsonl');
   }
 
+  private get silent(): boolean {
+    return this.opts.silent === true;
+  }
+
   /** Rewrite metrics.csv (and the event file) from the log, each atomically. */
   flush(): void {
+    if (this.silent) return;
     const events = this.read();
     writeTextAtomic(path.join(this.dir, METRICS_CSV), metricsCsv(events));
     if (this.opts.tensorboard) writeEventFile(path.join(this.dir, EVENT_FILE), tensorboardScalars(events));
@@ -58,6 +67,7 @@ export class MetricsLog {
   }
 
   write(e: RunEvent): void {
+    if (this.silent) return;
     this.withFd(fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, (fd) => fs.writeSync(fd, JSON.stringify(e) + '\n'));
     for (const l of this.listeners) l(e);
   }
@@ -68,11 +78,13 @@ export class MetricsLog {
   }
 
   truncate(bytes: number): void {
+    if (this.silent) return;
     if (fs.lstatSync(this.file, { throwIfNoEntry: false })) this.withFd(fs.constants.O_WRONLY, (fd) => fs.ftruncateSync(fd, bytes));
     this.flush();
   }
 
   reset(): void {
+    if (this.silent) return;
     for (const f of [this.file, path.join(this.dir, METRICS_CSV), path.join(this.dir, EVENT_FILE)]) fs.rmSync(f, { force: true });
   }
 

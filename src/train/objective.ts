@@ -1,4 +1,4 @@
-import { collateClassification, collateLm, type ClassificationBatch } from '../data/batching.js';
+import { collateClassification, collateLm, IGNORE, type ClassificationBatch } from '../data/batching.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
 import { collatePacked, packExamples } from '../data/packing.js';
 import type { CausalLM } from '../models/causalLM.js';
@@ -15,7 +15,22 @@ export interface Objective {
   readonly size: number;
   /** Token count of each example (for length-grouped batching). */
   lengths(): number[];
-  loss(model: CausalLM, indices: readonly number[]): { loss: Tensor; tokens: number };
+  loss(model: CausalLM, indices: readonly number[]): ObjectiveLoss;
+}
+
+/** A batch's loss: `loss` is a mean over `weight` units (LM: predicted tokens; classification:
+ * examples), so a data-parallel step can weight each rank's slice as the whole batch would
+ * (train/distributed.ts); `tokens` counts the batch's tokens (for throughput). */
+export interface ObjectiveLoss {
+  loss: Tensor;
+  tokens: number;
+  weight: number;
+}
+
+function predictedTokens(targets: Int32Array): number {
+  let n = 0;
+  for (const t of targets) if (t !== IGNORE) n++;
+  return n;
 }
 
 /** The LM objective over sequences packed from `examples` (packing.ts, --pack): each
@@ -40,7 +55,11 @@ export function packedLmObjective(examples: LmExample[], padId: number, capacity
       const be = model.lmHeadWeight().backend;
       const ids = tensor(be, b.inputIds, [b.batch, b.seqLen], 'i32');
       const targets = tensor(be, b.targets, [b.targets.length], 'i32');
-      return { loss: model.loss(ids, targets, b.positions), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+      return {
+        loss: model.loss(ids, targets, b.positions),
+        tokens: b.lengths.reduce((s, n) => s + n, 0),
+        weight: predictedTokens(b.targets),
+      };
     },
   };
 }
@@ -58,7 +77,7 @@ export function lmObjective(examples: LmExample[], padId: number): Objective {
       const be = model.lmHeadWeight().backend;
       const ids = tensor(be, b.inputIds, [b.batch, b.seqLen], 'i32');
       const targets = tensor(be, b.targets, [b.targets.length], 'i32');
-      return { loss: model.loss(ids, targets), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+      return { loss: model.loss(ids, targets), tokens: b.lengths.reduce((s, n) => s + n, 0), weight: predictedTokens(b.targets) };
     },
   };
 }
@@ -74,7 +93,7 @@ export function classificationObjective(examples: ClassificationExample[], padId
         padId,
         { maxLen, bosId },
       );
-      return { loss: candidateLoss(candidateScores(model, b), b), tokens: b.lengths.reduce((s, n) => s + n, 0) };
+      return { loss: candidateLoss(candidateScores(model, b), b), tokens: b.lengths.reduce((s, n) => s + n, 0), weight: b.batch };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { ModelShape } from '../../bench/trainStep.js';
 import { ColaError } from '../../errors.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
+import { launchedByMpirun, mpiWorld } from '../../backend/mpi.js';
 
 const SHAPE_FLAGS = ['d', 'layers', 'heads', 'ffn', 'vocab'] as const;
 type ShapeFlag = (typeof SHAPE_FLAGS)[number];
@@ -59,8 +60,11 @@ export const benchCommand: Command = {
     }
     if (pos[0] === 'train-step') {
       const { PRESETS, benchTrainStep, formatTrainStep } = await import('../../bench/trainStep.js');
-      const r = benchTrainStep(trainStepOptions(v, PRESETS[v['preset'] as string]!));
-      console.log(json ? JSON.stringify(r) : formatTrainStep(r));
+      // under mpirun: data parallel over the ranks, rank 0 prints (issue 19)
+      const comm = launchedByMpirun() ? mpiWorld() : null;
+      const r = benchTrainStep({ ...trainStepOptions(v, PRESETS[v['preset'] as string]!), comm });
+      if ((comm?.rank ?? 0) === 0) console.log(json ? JSON.stringify(r) : formatTrainStep(r));
+      comm?.finalize();
       return 0;
     }
     throw new ColaError(`unknown benchmark "${pos[0] ?? ''}"; available: matmul, train-step`);

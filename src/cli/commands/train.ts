@@ -1,3 +1,4 @@
+import { ColaError } from '../../errors.js';
 import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
 import { printDryRun } from './trainDryRun.js';
@@ -5,7 +6,9 @@ import { runtimeLine } from '../../backend/runtime.js';
 import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
 import { valuesOf } from '../../config/flags.js';
-import { resolveRunConfig } from '../../cola/runConfig.js';
+import { resolveRunConfig, type RunConfig } from '../../cola/runConfig.js';
+import { launchedByMpirun, mpiWorld } from '../../backend/mpi.js';
+import { parallelOf, type Parallel } from '../../train/distributed.js';
 import { DATA_FLAGS, RUN_FLAGS } from '../../cola/runFlags.js';
 import { specsOf, type OptionSpecs, type OptionValues } from '../options.js';
 import { progressPrinter, type OutputMode } from '../progress.js';
@@ -22,13 +25,39 @@ export const outputOptions: OptionSpecs = {
   },
 };
 
+const distributedOption: OptionSpecs = {
+  distributed: {
+    type: 'boolean',
+    help: 'data-parallel over the ranks of `mpirun -np N cola train ...` (implied under mpirun; refused outside it); --batch-size stays the global batch',
+  },
+};
+
 /** The run, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
 function train(v: OptionValues, shouldStop: () => boolean): number {
   const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
   if (v['dry-run']) return printDryRun(cfg, v);
+  const comm = v['distributed'] === true || launchedByMpirun() ? mpiWorld() : null;
+  // early stopping is decided on rank 0's dev evaluation alone; the ranks would part ways
+  if (comm && comm.size > 1 && cfg.eval.earlyStoppingPatience !== undefined)
+    throw new ColaError('--early-stopping-patience is not supported under mpirun yet (only rank 0 evaluates); drop it or run one process');
+  try {
+    const code = trainOn(cfg, v, shouldStop, parallelOf(comm));
+    comm?.finalize();
+    return code;
+  } catch (e) {
+    // The message names the rank; this rank exits non-zero and mpirun ends the others.
+    if (comm && e instanceof Error) e.message = `rank ${comm.rank} of ${comm.size} (${comm.host}): ${e.message}`;
+    throw e;
+  }
+}
+
+function trainOn(cfg: RunConfig, v: OptionValues, shouldStop: () => boolean, parallel: Parallel): number {
   const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
-  const mode: OutputMode = v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
+  // rank 0 speaks for the job; the others print nothing (their errors still reach stderr)
+  const mode: OutputMode = parallel.rank !== 0 ? 'quiet' : v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
   if (mode === 'progress') process.stderr.write(`cola train: ${runtimeLine(backend.name, model.weightDtype)}\n`);
+  if (mode === 'progress' && parallel.size > 1)
+    process.stderr.write(`cola train: data parallel over ${parallel.size} ranks, ${cfg.budget.batchSize} examples per global batch\n`);
   let print: (e: RunEvent) => void = () => {};
   const r = trainRun(cfg, {
     model,
@@ -41,7 +70,9 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
     },
     onEvent: (e) => print(e),
     shouldStop,
+    parallel,
   });
+  if (parallel.rank !== 0) return r.stopped ? 130 : 0;
   if (r.alreadyDone) {
     if (mode !== 'quiet') for (const n of r.notes ?? []) process.stderr.write(`cola train --resume: ${n}\n`);
     if (mode !== 'quiet') process.stderr.write(`cola train: ${cfg.outDir} already finished (${r.steps} steps); nothing to do\n`);
@@ -74,6 +105,6 @@ export const trainCommand = stoppable({
   name: 'train',
   summary: 'fine-tune with LoRA, COLA (chain of LoRA), ReLoRA or full fine-tuning',
   usage: 'cola train --model DIR (--data FILE | --task NAME --data-dir DIR) --method lora|cola|relora|full --out RUN_DIR [options]',
-  options: { ...modelOptions, ...specsOf(DATA_FLAGS), ...specsOf(RUN_FLAGS), ...outputOptions },
+  options: { ...modelOptions, ...specsOf(DATA_FLAGS), ...specsOf(RUN_FLAGS), ...outputOptions, ...distributedOption },
   body: train,
 });

@@ -109,7 +109,13 @@ export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tens
   // A frozen head is read from its packed copies (packedWeight.ts): a bf16 head
   // computed in f32 was otherwise widened twice per chunk (14 passes over 38.6M
   // weights per OPT-125m step, issue 15).
-  const packed = { forward: packedWeight(weight, 'forward'), inputGrad: dh ? packedWeight(weight, 'inputGrad') : null };
+  // An f32 head stays plain: its packed copy made the products' rounding depend on the
+  // number of rows (2 data-parallel ranks of 4 rows vs 1 process of 8 drifted 2e-5).
+  const widened = weight.dtype === 'bf16';
+  const packed = {
+    forward: widened ? packedWeight(weight, 'forward') : null,
+    inputGrad: widened && dh ? packedWeight(weight, 'inputGrad') : null,
+  };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
     const h = hidden.f32.subarray(r0 * dim, (r0 + n) * dim);
@@ -194,7 +200,14 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
   const be = hidden.backend;
   const w = weight.data as FloatArray;
   const wDtype = weight.dtype as 'f32' | 'bf16';
-  const mm = { batch: 1, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, bPacked: packedWeight(weight, 'forward') };
+  const mm = {
+    batch: 1,
+    aBatchStride: 0,
+    bBatchStride: 0,
+    alpha: 1,
+    beta: 0,
+    bPacked: weight.dtype === 'bf16' ? packedWeight(weight, 'forward') : null,
+  };
   const out = zeros(be, [rows]);
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
   const cap = opts.softcap ?? null;
@@ -252,7 +265,7 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
       if (capped) capGrad(be, lg, capped.subarray(0, n * vocab));
-      const wPacked = dh ? packedWeight(weight, 'inputGrad') : null;
+      const wPacked = dh && weight.dtype === 'bf16' ? packedWeight(weight, 'inputGrad') : null;
       headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw, wPacked);
     }
     return [dh, dw];
