@@ -26,6 +26,9 @@ export interface ConformanceOptions {
    * f64 like the reference; WGSL has only f32, so there the mask is compared
    * exactly and the values within f32 tolerance) */
   exactDropoutValues: boolean;
+  /** leave out the products sized for the native backend's large-operand paths
+   * (B packed per call, sgemm; 515x259x257 and up): minutes on a software GPU */
+  skipLargeProducts?: boolean;
 }
 
 let subject: Backend;
@@ -234,32 +237,45 @@ function suiteBody(): void {
     }
   });
 
-  it('copyStrided and matmul reject out-of-bounds arguments instead of reading past the end', { skip: !options.checksArguments && 'this backend leaves argument checks to the caller' }, () => {
-    const x = nf32(randn(10, next()));
-    const y = nf32(new Float32Array(10));
-    assert.throws(
-      () =>
-        subject.copyStrided({
-          src: x,
-          srcOffset: 0,
-          srcStrides: [1],
-          dst: y,
-          dstOffset: 0,
-          dstStrides: [1],
-          shape: [11],
-          accumulate: false,
-        }),
-      /outside|elements/,
-    );
-    assert.throws(
-      () =>
-        subject.copyStrided({ src: x, srcOffset: 5, srcStrides: [2], dst: y, dstOffset: 0, dstStrides: [1], shape: [4], accumulate: false }),
-      /outside/,
-    );
-    const args = matmulArgs(1, 4, 4, 4, false, false, 'f32', 'f32');
-    assert.throws(() => subject.matmul({ ...args, a: nf32(new Float32Array(15)) }), /elements/);
-    assert.throws(() => subject.softmax(x, y, 3, 4), /elements/);
-  });
+  it(
+    'copyStrided and matmul reject out-of-bounds arguments instead of reading past the end',
+    { skip: !options.checksArguments && 'this backend leaves argument checks to the caller' },
+    () => {
+      const x = nf32(randn(10, next()));
+      const y = nf32(new Float32Array(10));
+      assert.throws(
+        () =>
+          subject.copyStrided({
+            src: x,
+            srcOffset: 0,
+            srcStrides: [1],
+            dst: y,
+            dstOffset: 0,
+            dstStrides: [1],
+            shape: [11],
+            accumulate: false,
+          }),
+        /outside|elements/,
+      );
+      assert.throws(
+        () =>
+          subject.copyStrided({
+            src: x,
+            srcOffset: 5,
+            srcStrides: [2],
+            dst: y,
+            dstOffset: 0,
+            dstStrides: [1],
+            shape: [4],
+            accumulate: false,
+          }),
+        /outside/,
+      );
+      const args = matmulArgs(1, 4, 4, 4, false, false, 'f32', 'f32');
+      assert.throws(() => subject.matmul({ ...args, a: nf32(new Float32Array(15)) }), /elements/);
+      assert.throws(() => subject.softmax(x, y, 3, 4), /elements/);
+    },
+  );
 
   it('fill and axpby (beta 0 overwrites NaN; y may be x)', () => {
     for (const n of [...ODD, 100000]) {
@@ -419,51 +435,59 @@ function suiteBody(): void {
     }
   });
 
-  it('matmul with B packed once (frozen weights): same products as the plain operand', { skip: !options.subject?.packMatmulB && 'no packMatmulB on this backend' }, () => {
-    for (const [m, n, k] of [
-      [1, 1, 1],
-      [3, 17, 65],
-      [65, 3, 17],
-      [64, 64, 64],
-      [130, 33, 70],
-    ]) {
+  it(
+    'matmul with B packed once (frozen weights): same products as the plain operand',
+    { skip: !options.subject?.packMatmulB && 'no packMatmulB on this backend' },
+    () => {
+      for (const [m, n, k] of [
+        [1, 1, 1],
+        [3, 17, 65],
+        [65, 3, 17],
+        [64, 64, 64],
+        [130, 33, 70],
+      ]) {
+        for (const [aDtype, bDtype] of [
+          ['f32', 'f32'],
+          ['bf16', 'bf16'],
+          ['f32', 'bf16'],
+          ['bf16', 'f32'], // packed f32 B cannot serve a bf16 product: the plain path runs
+        ] as const) {
+          for (const transB of [false, true]) {
+            const packed = (args: MatmulArgs): MatmulArgs => ({ ...args, bPacked: subject.packMatmulB!(args.b, k, n, transB) });
+            checkMatmul(packed(matmulArgs(1, m, n, k, false, transB, aDtype, bDtype)));
+            checkMatmul(packed({ ...matmulArgs(1, m, n, k, false, transB, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 }));
+            checkMatmul(packed({ ...matmulArgs(1, m, n, k, true, transB, aDtype, bDtype), alpha: 0.5 }));
+            // a batch sharing B folds into rows, which the packed copy serves too
+            checkMatmul(packed(matmulArgs(3, m, n, k, false, transB, aDtype, bDtype, m * k, 0)));
+          }
+        }
+      }
+    },
+  );
+
+  it(
+    'matmul: a plain B large enough to be packed per call, or to go to sgemm, gives the same products',
+    { skip: options.skipLargeProducts && 'large products left out on this backend (skipLargeProducts)' },
+    () => {
+      const [m, n, k] = [515, 259, 257];
       for (const [aDtype, bDtype] of [
         ['f32', 'f32'],
         ['bf16', 'bf16'],
         ['f32', 'bf16'],
-        ['bf16', 'f32'], // packed f32 B cannot serve a bf16 product: the plain path runs
+        ['bf16', 'f32'],
       ] as const) {
-        for (const transB of [false, true]) {
-          const packed = (args: MatmulArgs): MatmulArgs => ({ ...args, bPacked: subject.packMatmulB!(args.b, k, n, transB) });
-          checkMatmul(packed(matmulArgs(1, m, n, k, false, transB, aDtype, bDtype)));
-          checkMatmul(packed({ ...matmulArgs(1, m, n, k, false, transB, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 }));
-          checkMatmul(packed({ ...matmulArgs(1, m, n, k, true, transB, aDtype, bDtype), alpha: 0.5 }));
-          // a batch sharing B folds into rows, which the packed copy serves too
-          checkMatmul(packed(matmulArgs(3, m, n, k, false, transB, aDtype, bDtype, m * k, 0)));
-        }
+        checkMatmul(matmulArgs(1, m, n, k, false, false, aDtype, bDtype));
+        checkMatmul({ ...matmulArgs(1, m, n, k, true, false, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 });
+        checkMatmul({ ...matmulArgs(2, 300, n, k, false, false, aDtype, bDtype, 300 * k, 0), alpha: 0.5 }); // folds to 600 rows
       }
-    }
-  });
-
-  it('matmul: a plain B large enough to be packed per call, or to go to sgemm, gives the same products', () => {
-    const [m, n, k] = [515, 259, 257];
-    for (const [aDtype, bDtype] of [
-      ['f32', 'f32'],
-      ['bf16', 'bf16'],
-      ['f32', 'bf16'],
-      ['bf16', 'f32'],
-    ] as const) {
-      checkMatmul(matmulArgs(1, m, n, k, false, false, aDtype, bDtype));
-      checkMatmul({ ...matmulArgs(1, m, n, k, true, false, aDtype, bDtype), bias: nf32(randn(n, next())), beta: 1 });
-      checkMatmul({ ...matmulArgs(2, 300, n, k, false, false, aDtype, bDtype, 300 * k, 0), alpha: 0.5 }); // folds to 600 rows
-    }
-    // f32 with a wide plain B (N >= 2048) goes to oneDNN's sgemm instead
-    const wide = 2049;
-    checkMatmul(matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'));
-    checkMatmul({ ...matmulArgs(1, m, wide, k, true, false, 'f32', 'f32'), alpha: -0.5, beta: 1 });
-    checkMatmul({ ...matmulArgs(2, 300, wide, k, false, false, 'f32', 'f32', 300 * k, 0), beta: 0.25 });
-    checkMatmul({ ...matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'), bias: nf32(randn(wide, next())) }); // bias: not sgemm
-  });
+      // f32 with a wide plain B (N >= 2048) goes to oneDNN's sgemm instead
+      const wide = 2049;
+      checkMatmul(matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'));
+      checkMatmul({ ...matmulArgs(1, m, wide, k, true, false, 'f32', 'f32'), alpha: -0.5, beta: 1 });
+      checkMatmul({ ...matmulArgs(2, 300, wide, k, false, false, 'f32', 'f32', 300 * k, 0), beta: 0.25 });
+      checkMatmul({ ...matmulArgs(1, m, wide, k, false, false, 'f32', 'f32'), bias: nf32(randn(wide, next())) }); // bias: not sgemm
+    },
+  );
 
   it('matmul compute f32 and bf16 (issue 15): f32 and bf16 storage, plain, packed per call, widened copies', () => {
     const storages = [
@@ -477,7 +501,7 @@ function suiteBody(): void {
         [3, 17, 65],
         [64, 64, 64],
         [515, 259, 257], // large enough to pack (or widen) B per call
-      ]) {
+      ].filter(([m]) => !options.skipLargeProducts || m < 500)) {
         for (const [aDtype, bDtype] of storages) {
           for (const transB of [false, true]) {
             const args = (a: MatmulArgs): MatmulArgs => ({ ...a, compute });
@@ -707,7 +731,8 @@ function suiteBody(): void {
       closeAll(bw.got, bw.want, `embeddingBackward ${vocab}x${dim} n=${n}`);
     }
     const bad = ni32([0, 5]);
-    if (options.checksArguments) assert.throws(() => subject.embedding(nf32(new Float32Array(6)), bad, nf32(new Float32Array(6)), 3), /outside/);
+    if (options.checksArguments)
+      assert.throws(() => subject.embedding(nf32(new Float32Array(6)), bad, nf32(new Float32Array(6)), 3), /outside/);
   });
 
   it('crossEntropy: loss and gradient, ignored rows, in place over the logits', () => {
