@@ -55,6 +55,8 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits['maxStorageBufferBindingSize'],
         maxBufferSize: adapter.limits['maxBufferSize'],
+        // attention backward binds 9 storage buffers (the default limit is 8)
+        maxStorageBuffersPerShaderStage: adapter.limits['maxStorageBuffersPerShaderStage'],
       },
     });
     runner = new GpuRunner(device);

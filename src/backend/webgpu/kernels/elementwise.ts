@@ -114,12 +114,17 @@ const COPY = copyKernel('dst[o.y] = src[o.x];', 'u32');
 const COPY_ADD_F32 = copyKernel('dst[o.y] = dst[o.y] + src[o.x];', 'f32');
 const COPY_ADD_I32 = copyKernel('dst[o.y] = dst[o.y] + src[o.x];', 'i32');
 
+/** Kahan-compensated \`sum += value\` (long f32 sums: the reference sums in f64). */
+export const kahanAdd = (sum: string, comp: string, value: string) =>
+  `{ let y_ = (${value}) - ${comp}; let t_ = ${sum} + y_; ${comp} = (t_ - ${sum}) - y_; ${sum} = t_; }`;
+
 // P = [outer * inner, mid, inner, accumulate]
 const REDUCE_SUM = flat(
   ['x', 'out'],
   `let o = i / pu(2); let j = i % pu(2);
  var s = 0.0;
- for (var m = 0u; m < pu(1); m++) { s += x[(o * pu(1) + m) * pu(2) + j]; }
+ var comp = 0.0;
+ for (var m = 0u; m < pu(1); m++) { ${kahanAdd('s', 'comp', 'x[(o * pu(1) + m) * pu(2) + j]')} }
  if (pu(3) != 0u) { out[i] = out[i] + s; } else { out[i] = s; }`,
 );
 // The shared hash (backend.ts dropoutUniform); kept iff (hash >> 8) >= ceil(p * 2^24),
@@ -134,9 +139,9 @@ const DROPOUT = flat(
 // P = [n, lr, beta1, beta2, eps, decay, correction1, correction2]
 const ADAMW = flat(
   ['param', 'grad', 'm', 'v'],
-  `let g = grad[i];
- let mi = pf(2) * m[i] + (1.0 - pf(2)) * g;
- let vi = pf(3) * v[i] + (1.0 - pf(3)) * g * g;
+  `let gr = grad[i];
+ let mi = pf(2) * m[i] + (1.0 - pf(2)) * gr;
+ let vi = pf(3) * v[i] + (1.0 - pf(3)) * gr * gr;
  m[i] = mi; v[i] = vi;
  param[i] = param[i] * pf(5) - (pf(1) * (mi / pf(6))) / (sqrt(vi / pf(7)) + pf(4));`,
 );

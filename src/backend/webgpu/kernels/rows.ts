@@ -4,6 +4,7 @@
 // gradients are column sums, one thread per column over the rows in order.
 
 import { FLAT_ENTRY, FLAT_INDEX, flatGroups, Params, type Kernel } from '../device.js';
+import { kahanAdd } from './elementwise.js';
 import { withOptional } from './slots.js';
 import type { Launcher } from './types.js';
 
@@ -24,7 +25,8 @@ const SOFTMAX = perRow(
   `var mx = x[o];
  for (var j = 1u; j < cols; j++) { mx = max(mx, x[o + j]); }
  var sum = 0.0;
- for (var j = 0u; j < cols; j++) { sum += exp(x[o + j] - mx); }
+ var comp = 0.0;
+ for (var j = 0u; j < cols; j++) { ${kahanAdd('sum', 'comp', 'exp(x[o + j] - mx)')} }
  if (pu(2) != 0u) {
    let lse = mx + log(sum);
    for (var j = 0u; j < cols; j++) { out[o + j] = x[o + j] - lse; }
@@ -49,7 +51,8 @@ const weightAt = (j: string) => `select(1.0, w[${j}], pu(3) != 0u)`;
 const RMS_NORM = perRow(
   ['x', 'out', 'rstd', 'w'],
   `var ss = 0.0;
- for (var j = 0u; j < cols; j++) { ss += x[o + j] * x[o + j]; }
+ var comp = 0.0;
+ for (var j = 0u; j < cols; j++) { ${kahanAdd('ss', 'comp', 'x[o + j] * x[o + j]')} }
  let s = 1.0 / sqrt(ss / f32(cols) + pf(2));
  rstd[r] = s;
  for (var j = 0u; j < cols; j++) { out[o + j] = x[o + j] * s * ${weightAt('j')}; }`,
@@ -112,7 +115,8 @@ const CROSS_ENTROPY = perRow(
   `var mx = logits[o];
  for (var j = 1u; j < cols; j++) { mx = max(mx, logits[o + j]); }
  var sum = 0.0;
- for (var j = 0u; j < cols; j++) { sum += exp(logits[o + j] - mx); }
+ var comp = 0.0;
+ for (var j = 0u; j < cols; j++) { ${kahanAdd('sum', 'comp', 'exp(logits[o + j] - mx)')} }
  let lse = mx + log(sum);
  let t = targets[r];
  let ignored = t == pi(2);
