@@ -12,7 +12,7 @@ import { Params, type Kernel } from '../device.js';
 import type { Launcher } from './types.js';
 
 // P = [M, N, K, transA, transB, aBatchStride, bBatchStride, alpha, beta, hasBias]
-const MATMUL: Kernel = {
+export const MATMUL: Kernel = {
   arrays: ['A', 'B', 'C', 'bias'],
   code: /* wgsl */ `
 var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
@@ -29,6 +29,20 @@ fn loadB(base: u32, kk: u32, j: u32) -> f32 {
   return B[base + kk * pu(1) + j];
 }
 
+// C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
+fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
+  if (i >= M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let j = j0 + c;
+    if (j >= N) { return; }
+    let at = batch * M * N + i * N + j;
+    var v = pf(7) * acc[c];
+    if (pu(9) != 0u) { v += bias[j]; }
+    if (pf(8) != 0.0) { v += pf(8) * C[at]; }
+    C[at] = v;
+  }
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let M = pu(0);
@@ -40,7 +54,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = batch * pu(5);
   let bBase = batch * pu(6);
   let tid = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  // four vec4 accumulators, no dynamically indexed array (SwiftShader spills those to memory)
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var e = 0u; e < 4u; e++) {
       let idx = tid + e * 256u;
@@ -51,32 +69,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let a = vec4<f32>(As[kk * 64u + lid.y * 4u], As[kk * 64u + lid.y * 4u + 1u], As[kk * 64u + lid.y * 4u + 2u], As[kk * 64u + lid.y * 4u + 3u]);
-      let b = vec4<f32>(Bs[kk * 64u + lid.x * 4u], Bs[kk * 64u + lid.x * 4u + 1u], Bs[kk * 64u + lid.x * 4u + 2u], Bs[kk * 64u + lid.x * 4u + 3u]);
-      for (var r = 0u; r < 4u; r++) {
-        acc[r * 4u] += a[r] * b.x;
-        acc[r * 4u + 1u] += a[r] * b.y;
-        acc[r * 4u + 2u] += a[r] * b.z;
-        acc[r * 4u + 3u] += a[r] * b.w;
-      }
+      let ai = kk * 64u + lid.y * 4u;
+      let bi = kk * 64u + lid.x * 4u;
+      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
+      acc0 += As[ai] * b;
+      acc1 += As[ai + 1u] * b;
+      acc2 += As[ai + 2u] * b;
+      acc3 += As[ai + 3u] * b;
     }
     workgroupBarrier();
   }
-  let alpha = pf(7);
-  let beta = pf(8);
-  for (var r = 0u; r < 4u; r++) {
-    let i = row0 + lid.y * 4u + r;
-    if (i >= M) { continue; }
-    for (var c = 0u; c < 4u; c++) {
-      let j = col0 + lid.x * 4u + c;
-      if (j >= N) { continue; }
-      let at = batch * M * N + i * N + j;
-      var v = alpha * acc[r * 4u + c];
-      if (pu(9) != 0u) { v += bias[j]; }
-      if (beta != 0.0) { v += beta * C[at]; }
-      C[at] = v;
-    }
-  }
+  store(M, N, batch, row0 + lid.y * 4u, col0 + lid.x * 4u, acc0);
+  store(M, N, batch, row0 + lid.y * 4u + 1u, col0 + lid.x * 4u, acc1);
+  store(M, N, batch, row0 + lid.y * 4u + 2u, col0 + lid.x * 4u, acc2);
+  store(M, N, batch, row0 + lid.y * 4u + 3u, col0 + lid.x * 4u, acc3);
 }`,
 };
 
