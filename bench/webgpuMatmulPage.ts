@@ -3,10 +3,9 @@
 
 import { GpuCall, GpuRunner, Params } from '../src/backend/webgpu/device.js';
 import type { GpuNavigator } from '../src/backend/webgpu/gpuTypes.js';
-import { MATMUL, MATMUL_DIRECT } from '../src/backend/webgpu/kernels/matmul.js';
+import { MATMUL } from '../src/backend/webgpu/kernels/matmul.js';
 
 interface Row {
-  kernel: string;
   m: number;
   n: number;
   k: number;
@@ -26,33 +25,28 @@ async function main(): Promise<{ adapter: string; rows: Row[] }> {
     [512, 512, 512],
     [2048, 768, 768],
   ] as const) {
-    for (const [name, kernel, tile] of [
-      ['tiled (workgroup memory, 64x64 tiles)', MATMUL, 64],
-      ['direct (8x8 threads, 32x32 tiles)', MATMUL_DIRECT, 32],
-    ] as const) {
-      const a = runner.upload(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)) as unknown as Uint32Array, m * k);
-      const b = runner.upload(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)) as unknown as Uint32Array, k * n);
-      const c = runner.upload(null, m * n);
-      const bias = runner.upload(null, 4);
-      const params = new Params().u(m).u(n).u(k).u(0).u(0).u(0).u(0).f(1).f(0).u(0);
-      const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), 1];
-      const once = async (times: number) => {
-        const call = new GpuCall(runner);
-        for (let r = 0; r < times; r++) call.dispatch(kernel, params, [a, b, c, bias], groups);
-        await call.finish([{ buffer: c, elements: 4 }]);
-      };
-      await once(1); // compile and warm up
-      const repeats = 3;
-      const seconds: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        const t0 = performance.now();
-        await once(repeats);
-        seconds.push((performance.now() - t0) / 1000);
-      }
-      const best = Math.min(...seconds);
-      rows.push({ kernel: name, m, n, k, repeats, seconds, gflops: (2 * m * n * k * repeats) / best / 1e9 });
-      for (const x of [a, b, c, bias]) x.destroy();
+    const a = runner.upload(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)) as unknown as Uint32Array, m * k);
+    const b = runner.upload(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)) as unknown as Uint32Array, k * n);
+    const c = runner.upload(null, m * n);
+    const bias = runner.upload(null, 4);
+    const params = new Params().u(m).u(n).u(k).u(0).u(0).u(0).u(0).f(1).f(0).u(0);
+    const groups: [number, number, number] = [Math.ceil(n / 64), Math.ceil(m / 64), 1];
+    const once = async (times: number) => {
+      const call = new GpuCall(runner);
+      for (let r = 0; r < times; r++) call.dispatch(MATMUL, params, [a, b, c, bias], groups);
+      await call.finish([{ buffer: c, elements: 4 }]);
+    };
+    await once(1); // compile and warm up
+    const repeats = 3;
+    const seconds: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const t0 = performance.now();
+      await once(repeats);
+      seconds.push((performance.now() - t0) / 1000);
     }
+    const best = Math.min(...seconds);
+    rows.push({ m, n, k, repeats, seconds, gflops: (2 * m * n * k * repeats) / best / 1e9 });
+    for (const x of [a, b, c, bias]) x.destroy();
   }
   const info = adapter.info;
   return { adapter: info ? `${info.vendor} ${info.architecture}` : 'unknown', rows };
