@@ -31,7 +31,9 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM
 try {
   const page = await browser.newPage();
   await page.goto(url);
-  const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, { timeout: 600_000 });
+  const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, {
+    timeout: 600_000,
+  });
   console.log(JSON.stringify(await handle.jsonValue(), null, 1));
 } finally {
   await browser.close();
