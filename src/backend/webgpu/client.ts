@@ -21,6 +21,9 @@ import {
   type SlotMode,
 } from './protocol.js';
 
+/** The longest one primitive may take (a large product on SwiftShader takes seconds). */
+const CALL_TIMEOUT_MS = 600_000;
+
 /** One array of a call. `roundToBf16`: an f32 operand of a bf16 product, rounded
  * as the contract says (MatmulArgs.aDtype) before it is sent. */
 export interface Slot {
@@ -55,7 +58,13 @@ export class GpuChannel {
     writeText(this.control, request);
     Atomics.store(this.state, 0, STATE_REQUEST);
     Atomics.notify(this.state, 0);
-    while (Atomics.load(this.state, 0) === STATE_REQUEST) Atomics.wait(this.state, 0, STATE_REQUEST);
+    const deadline = performance.now() + CALL_TIMEOUT_MS;
+    while (Atomics.load(this.state, 0) === STATE_REQUEST) {
+      // A GPU worker that died (out of memory, terminated) never answers: fail instead of hanging.
+      if (Atomics.wait(this.state, 0, STATE_REQUEST, Math.max(0, deadline - performance.now())) === 'timed-out') {
+        throw new Error(`webgpu ${op}: the GPU worker did not answer within ${CALL_TIMEOUT_MS / 1000} s (did it crash?)`);
+      }
+    }
     const outcome = Atomics.load(this.state, 0);
     const answer = readText<{ error?: string; result?: unknown }>(this.control);
     Atomics.store(this.state, 0, STATE_IDLE);

@@ -47,6 +47,7 @@ export function startGpuWorker(scope: WorkerScope): void {
 
 async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
   let runner: GpuRunner;
+  let lost: string | null = null;
   try {
     const adapter = await scope.navigator.gpu?.requestAdapter();
     if (!adapter)
@@ -60,6 +61,7 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
       },
     });
     runner = new GpuRunner(device);
+    void device.lost.then((info) => (lost = info.message || 'device lost'));
     const info = adapter.info;
     scope.postMessage({
       ok: true,
@@ -81,6 +83,7 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     let outcome = STATE_DONE;
     let answer: { error?: string } = {};
     try {
+      if (lost !== null) throw new Error(`the WebGPU device was lost (${lost}); create the backend again`);
       await run(runner, readText<Request>(start.control), start.data);
     } catch (err) {
       outcome = STATE_FAILED;
