@@ -301,7 +301,7 @@ export interface AdamWArgs {
 }
 
 export interface Backend {
-  readonly name: 'reference' | 'native';
+  readonly name: 'reference' | 'native' | 'webgpu';
 
   /** Zero-filled storage of `size` elements (64-byte aligned on native). */
   alloc(dtype: DType, size: number): Storage;

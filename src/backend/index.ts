@@ -1,12 +1,14 @@
 // Backend selection: native (C++ on oneDNN) when built, else the reference.
-// COLA_BACKEND=native|reference overrides the default.
+// COLA_BACKEND=native|reference overrides the default. 'webgpu' exists only in a
+// browser worker (webgpu/index.ts createWebGpuBackend): asked for here, it says so.
 
 import { ColaError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { loadNativeBackend, nativeLoadError } from './native/index.js';
 import { referenceBackend } from './reference/index.js';
+import { WEBGPU_IN_NODE } from './webgpu/index.js';
 
-export type BackendName = 'native' | 'reference';
+export type BackendName = 'native' | 'reference' | 'webgpu';
 
 // In a clone: npm run build:native. Installed as a dependency: npm rebuild cola-lora
 // (npm 11 runs a dependency's install script only once approved).
@@ -20,6 +22,8 @@ let warned = false;
 export function getBackend(name?: BackendName): Backend {
   const requested = name ?? parseEnv(process.env.COLA_BACKEND);
   if (requested === 'reference') return referenceBackend;
+  // Dawn's npm package `webgpu` would give Node an adapter (issue 20); it is not a dependency.
+  if (requested === 'webgpu') throw new ColaError(WEBGPU_IN_NODE);
   const native = loadNativeBackend();
   if (native) return native;
   if (requested === 'native') {
@@ -36,6 +40,6 @@ export function getBackend(name?: BackendName): Backend {
 
 function parseEnv(value: string | undefined): BackendName | undefined {
   if (value === undefined || value === '') return undefined;
-  if (value === 'native' || value === 'reference') return value;
-  throw new ColaError(`COLA_BACKEND must be "native" or "reference", got "${value}"; unset it to use the default`);
+  if (value === 'native' || value === 'reference' || value === 'webgpu') return value;
+  throw new ColaError(`COLA_BACKEND must be "native", "reference" or "webgpu" (browser only), got "${value}"; unset it to use the default`);
 }

@@ -1,0 +1,127 @@
+// The GPU worker: owns the GPUDevice and serves the client's calls (protocol.ts).
+// It waits for a request with Atomics.waitAsync (its event loop must stay free:
+// mapAsync resolves there), uploads the arrays, runs the kernels, reads the
+// outputs back into the data buffer and wakes the client.
+
+import { GpuCall, GpuRunner } from './device.js';
+import type { GpuBuffer, GpuNavigator } from './gpuTypes.js';
+import { attentionKernels } from './kernels/attention.js';
+import { elementwiseKernels } from './kernels/elementwise.js';
+import { matmulKernels } from './kernels/matmul.js';
+import { rowKernels } from './kernels/rows.js';
+import { transformerKernels } from './kernels/transformer.js';
+import type { Launcher } from './kernels/types.js';
+import {
+  CONTROL_WORDS,
+  readText,
+  STATE_DONE,
+  STATE_FAILED,
+  STATE_REQUEST,
+  writeText,
+  type ReadyMessage,
+  type Request,
+  type StartMessage,
+} from './protocol.js';
+
+const KERNELS: Record<string, Launcher> = {
+  ...elementwiseKernels,
+  ...rowKernels,
+  ...matmulKernels,
+  ...transformerKernels,
+  ...attentionKernels,
+};
+
+/** The worker scope's few members used here. */
+interface WorkerScope {
+  navigator: GpuNavigator;
+  onmessage: ((e: { data: StartMessage }) => void) | null;
+  postMessage(m: ReadyMessage): void;
+}
+
+/** Installs the message handler of a GPU worker (gpuWorkerEntry.ts calls it). */
+export function startGpuWorker(scope: WorkerScope): void {
+  scope.onmessage = (e) => {
+    void serve(scope, e.data);
+  };
+}
+
+async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
+  let runner: GpuRunner;
+  let lost: string | null = null;
+  try {
+    const adapter = await scope.navigator.gpu?.requestAdapter();
+    if (!adapter)
+      throw new Error(scope.navigator.gpu ? 'navigator.gpu.requestAdapter() found no adapter' : 'this browser has no navigator.gpu');
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits['maxStorageBufferBindingSize'],
+        maxBufferSize: adapter.limits['maxBufferSize'],
+        // attention backward binds 9 storage buffers (the default limit is 8)
+        maxStorageBuffersPerShaderStage: adapter.limits['maxStorageBuffersPerShaderStage'],
+      },
+    });
+    runner = new GpuRunner(device);
+    void device.lost.then((info) => (lost = info.message || 'device lost'));
+    const info = adapter.info;
+    scope.postMessage({
+      ok: true,
+      adapter: info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : 'unknown adapter',
+      features: [...adapter.features],
+    });
+  } catch (err) {
+    scope.postMessage({ ok: false, error: (err as Error).message });
+    return;
+  }
+  const state = new Int32Array(start.control, 0, CONTROL_WORDS);
+  for (;;) {
+    const current = Atomics.load(state, 0);
+    if (current !== STATE_REQUEST) {
+      const wait = waitAsync(state, 0, current);
+      if (wait.async) await wait.value;
+      continue;
+    }
+    let outcome = STATE_DONE;
+    let answer: { error?: string } = {};
+    try {
+      if (lost !== null) throw new Error(`the WebGPU device was lost (${lost}); create the backend again`);
+      await run(runner, readText<Request>(start.control), start.data);
+    } catch (err) {
+      outcome = STATE_FAILED;
+      answer = { error: (err as Error).message };
+    }
+    writeText(start.control, answer);
+    Atomics.store(state, 0, outcome);
+    Atomics.notify(state, 0);
+  }
+}
+
+/** Atomics.waitAsync (ES2024; the compile target's lib predates it). */
+function waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: unknown } {
+  return (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: unknown } }).waitAsync(
+    a,
+    index,
+    value,
+  );
+}
+
+async function run(runner: GpuRunner, req: Request, data: SharedArrayBuffer): Promise<void> {
+  const launch = KERNELS[req.op];
+  if (!launch) throw new Error(`no kernel for ${req.op}`);
+  const bufs: GpuBuffer[] = req.slots.map((s) => {
+    if (s.mode === 'out') return runner.upload(null, s.length);
+    // writeBuffer may not take shared memory: a private copy
+    return runner.upload(new Uint32Array(data, s.offset, s.length).slice(), s.length);
+  });
+  try {
+    runner.device.pushErrorScope('validation');
+    const call = new GpuCall(runner);
+    launch({ call, p: req.params, bufs, lengths: req.slots.map((s) => s.length) });
+    const outs = req.slots.map((s, i) => ({ s, buffer: bufs[i]! })).filter((o) => o.s.mode !== 'in');
+    const results = await call.finish(outs.map((o) => ({ buffer: o.buffer, elements: o.s.length })));
+    const error = await runner.device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation: ${error.message}`);
+    outs.forEach((o, i) => new Uint32Array(data, o.s.offset, o.s.length).set(new Uint32Array(results[i]!, 0, o.s.length)));
+  } finally {
+    for (const b of bufs) b.destroy();
+  }
+}

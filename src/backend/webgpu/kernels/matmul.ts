@@ -1,0 +1,107 @@
+// C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias) + beta * C[b], f32 (bf16 operands
+// arrive widened, and a bf16 product's f32 operand already rounded, by the client).
+//
+// Tiling: a workgroup of 16x16 threads computes a 64x64 tile of C; each thread a
+// 4x4 block held in registers. Per step of 16 along K the workgroup stages a
+// 64x16 panel of op(A) and a 16x64 panel of op(B) in workgroup memory (8 KiB),
+// each thread loading 4 elements of each; out-of-range elements load as 0, so
+// any M, N, K works. transA/transB only change the load addresses.
+// Grid: (ceil(N/64), ceil(M/64), batch); batch strides of 0 broadcast A or B.
+
+import { Params, type Kernel } from '../device.js';
+import type { Launcher } from './types.js';
+
+// P = [M, N, K, transA, transB, aBatchStride, bBatchStride, alpha, beta, hasBias]
+export const MATMUL: Kernel = {
+  arrays: ['A', 'B', 'C', 'bias'],
+  code: /* wgsl */ `
+var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
+var<workgroup> Bs: array<f32, 1024>; // [16 k][64 cols]
+
+fn loadA(base: u32, i: u32, kk: u32) -> f32 {
+  if (i >= pu(0) || kk >= pu(2)) { return 0.0; }
+  if (pu(3) != 0u) { return A[base + kk * pu(0) + i]; }
+  return A[base + i * pu(2) + kk];
+}
+fn loadB(base: u32, kk: u32, j: u32) -> f32 {
+  if (j >= pu(1) || kk >= pu(2)) { return 0.0; }
+  if (pu(4) != 0u) { return B[base + j * pu(2) + kk]; }
+  return B[base + kk * pu(1) + j];
+}
+
+// C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
+fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
+  if (i >= M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let j = j0 + c;
+    if (j >= N) { return; }
+    let at = batch * M * N + i * N + j;
+    var v = pf(7) * acc[c];
+    if (pu(9) != 0u) { v += bias[j]; }
+    if (pf(8) != 0.0) { v += pf(8) * C[at]; }
+    C[at] = v;
+  }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = pu(0);
+  let N = pu(1);
+  let K = pu(2);
+  let batch = wid.z;
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let aBase = batch * pu(5);
+  let bBase = batch * pu(6);
+  let tid = lid.y * 16u + lid.x;
+  // four vec4 accumulators, no dynamically indexed array (SwiftShader spills those to memory)
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      let kk = idx / 64u;
+      let x = idx % 64u;
+      As[idx] = loadA(aBase, row0 + x, k0 + kk);
+      Bs[idx] = loadB(bBase, k0 + kk, col0 + x);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let ai = kk * 64u + lid.y * 4u;
+      let bi = kk * 64u + lid.x * 4u;
+      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
+      acc0 += As[ai] * b;
+      acc1 += As[ai + 1u] * b;
+      acc2 += As[ai + 2u] * b;
+      acc3 += As[ai + 3u] * b;
+    }
+    workgroupBarrier();
+  }
+  store(M, N, batch, row0 + lid.y * 4u, col0 + lid.x * 4u, acc0);
+  store(M, N, batch, row0 + lid.y * 4u + 1u, col0 + lid.x * 4u, acc1);
+  store(M, N, batch, row0 + lid.y * 4u + 2u, col0 + lid.x * 4u, acc2);
+  store(M, N, batch, row0 + lid.y * 4u + 3u, col0 + lid.x * 4u, acc3);
+}`,
+};
+
+export const matmulKernels: Record<string, Launcher> = {
+  matmul: ({ call, p, bufs }) => {
+    const [a, b, c] = bufs;
+    const bias = p.hasBias ? bufs[3]! : call.scratch(4);
+    const params = new Params()
+      .u(p.m)
+      .u(p.n)
+      .u(p.k)
+      .u(p.transA ? 1 : 0)
+      .u(p.transB ? 1 : 0)
+      .u(p.aBatchStride)
+      .u(p.bBatchStride)
+      .f(p.alpha)
+      .f(p.beta)
+      .u(p.hasBias ? 1 : 0);
+    if (p.batch > 65535) throw new Error(`matmul: batch ${p.batch} exceeds 65535 workgroups`);
+    call.dispatch(MATMUL, params, [a!, b!, c!, bias], [Math.ceil(p.n / 64), Math.ceil(p.m / 64), p.batch]);
+  },
+};
