@@ -10,6 +10,12 @@
 # COLA_BIN runs another cola entry point (e.g. a copy of bin/, dist/ and build/ taken
 # before the run, so a rebuild of the working tree during a long run changes nothing).
 set -euo pipefail
+# OpenBLAS's kernels for this CPU: SkylakeX (AVX-512) where it has AVX-512, else Haswell
+# (AVX2): forcing SkylakeX on an AVX2-only CPU dies with SIGILL (seen on an AMD EPYC
+# without AVX-512), and leaving it unset misdetects some KVM guests as Prescott.
+openblasCore() {
+  if grep -q ' avx512f' /proc/cpuinfo; then echo SkylakeX; elif grep -q ' avx2' /proc/cpuinfo; then echo Haswell; else echo Prescott; fi
+}
 cd "$(dirname "$0")/.."
 
 preset=opt-125m dtype=bf16 rounds=3 steps=5
@@ -34,7 +40,7 @@ for ((i = 1; i <= rounds; i++)); do
   line=$(node "${COLA_BIN:-bin/cola.js}" bench train-step --preset "$preset" --dtype "$dtype" --steps "$steps" --warmup 2 --json | tail -n 1)
   echo "cola  #$i: $line" >&2
   echo "cola $line" >>"$out"
-  line=$(OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 "$peer" --preset "$preset" --dtype "$dtype" --steps "$steps" --warmup 2 | tail -n 1)
+  line=$(OPENBLAS_CORETYPE="$(openblasCore)" /usr/bin/python3 "$peer" --preset "$preset" --dtype "$dtype" --steps "$steps" --warmup 2 | tail -n 1)
   echo "torch #$i: $line" >&2
   echo "torch $line" >>"$out"
 done

@@ -29,6 +29,9 @@ export interface ConformanceOptions {
   /** leave out the products sized for the native backend's large-operand paths
    * (B packed per call, sgemm; 515x259x257 and up): minutes on a software GPU */
   skipLargeProducts?: boolean;
+  /** attention takes keyStart, window and softcap (default true); false: the backend
+   * must refuse them (throw), never compute without them (webgpu, for now) */
+  attentionMasks?: boolean;
 }
 
 let subject: Backend;
@@ -745,6 +748,13 @@ function suiteBody(): void {
     ];
     for (const a of cases) {
       const what = `attention ${JSON.stringify(a)}`;
+      if (options.attentionMasks === false && (a.keyStart || a.window !== undefined || a.softcap !== undefined)) {
+        const out = nf32(new Float32Array(a.batch * a.headsQ * a.seqQ * a.headDim));
+        const lse = nf32(new Float32Array(a.batch * a.headsQ * a.seqQ));
+        const z = nf32(new Float32Array(a.batch * a.headsKv * a.seqKv * a.headDim));
+        assert.throws(() => subject.attention({ q: out, k: z, v: z, out, lse, ...a }), /not implemented/, `${what}: refused`);
+        continue;
+      }
       const qn = a.batch * a.headsQ * a.seqQ * a.headDim;
       const kvn = a.batch * a.headsKv * a.seqKv * a.headDim;
       const q = nf32(randn(qn, next()));

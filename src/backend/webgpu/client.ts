@@ -107,6 +107,18 @@ function readSlot(src: Uint32Array, a: Storage): void {
 const isBf16 = (x: FloatArray | null | undefined) => x instanceof Uint16Array;
 const opt = (x: Storage | null | undefined, mode: SlotMode): Slot[] => (x ? [{ array: x, mode }] : []);
 
+/** The attention shape, refused when it asks for masks the WGSL kernels do not have yet
+ * (packed rows' keyStart, sliding windows, soft-capping: issues 18, Gemma/Phi-3) rather
+ * than computed without them. */
+function plainAttention<T extends { keyStart?: Int32Array; window?: number; softcap?: number }>(p: T): T {
+  const asked = [p.keyStart && 'keyStart (--pack)', p.window !== undefined && 'window', p.softcap !== undefined && 'softcap'].filter(
+    Boolean,
+  );
+  if (asked.length)
+    throw new Error(`webgpu attention: ${asked.join(', ')} not implemented in WGSL yet; use the native or reference backend`);
+  return p;
+}
+
 /** The Backend over a channel. */
 export function channelBackend(ch: GpuChannel): Backend {
   const accMode = (acc: boolean): SlotMode => (acc ? 'inout' : 'out');
@@ -257,7 +269,7 @@ export function channelBackend(ch: GpuChannel): Backend {
         { array: sin, mode: 'in' },
       ]),
     attention: ({ q, k, v, out, lse, ...p }) =>
-      void ch.call('attention', p, [
+      void ch.call('attention', plainAttention(p), [
         { array: q, mode: 'in' },
         { array: k, mode: 'in' },
         { array: v, mode: 'in' },
@@ -265,7 +277,7 @@ export function channelBackend(ch: GpuChannel): Backend {
         { array: lse, mode: 'out' },
       ]),
     attentionBackward: ({ q, k, v, out, lse, dOut, dq, dk, dv, ...p }) =>
-      void ch.call('attentionBackward', { ...p, hasDq: !!dq, hasDk: !!dk, hasDv: !!dv }, [
+      void ch.call('attentionBackward', { ...plainAttention(p), hasDq: !!dq, hasDk: !!dk, hasDv: !!dv }, [
         { array: q, mode: 'in' },
         { array: k, mode: 'in' },
         { array: v, mode: 'in' },

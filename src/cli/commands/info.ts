@@ -129,7 +129,8 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
 
 /** The weights' memory under each --quantize format, from the headers. */
 function quantizedMemory(dir: string, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
-  const tensors = openSafetensors(dir).tensors;
+  // a .gguf file's tensors carry the Hugging Face names and shapes (ggufLlama.ts)
+  const tensors = isGgufFile(dir) ? openGgufLlama(dir).tensors : openSafetensors(dir).tensors;
   return Object.fromEntries(QUANT_FORMATS.map((f) => [f, quantizedLoadBytes(tensors, dtype === 'bf16' ? 2 : 4, f)])) as Record<
     QuantFormat,
     number

@@ -52,6 +52,7 @@ fn unaryValue(op: u32, x: f32) -> f32 {
     case 3u: { return 0.5 * x * erfc_(-x * INV_SQRT_2); }
     case 4u: { return exp(x); }
     case 5u: { return -x; }
+    case 7u: { return tanh_(x); }
     default: { return x * x; }
   }
 }
@@ -67,10 +68,11 @@ fn unaryDerivative(op: u32, x: f32) -> f32 {
     case 3u: { return 0.5 * erfc_(-x * INV_SQRT_2) + x * INV_SQRT_2PI * exp(-0.5 * x * x); }
     case 4u: { return exp(x); }
     case 5u: { return -1.0; }
+    case 7u: { let t = tanh_(x); return 1.0 - t * t; }
     default: { return 2.0 * x; }
   }
 }`;
-const UNARY_OPS = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr'];
+const UNARY_OPS = ['relu', 'silu', 'gelu_tanh', 'gelu_erf', 'exp', 'neg', 'sqr', 'tanh'];
 const UNARY: Kernel = { arrays: ['x', 'out'], code: `${UNARY_FNS}\n${flat([], 'out[i] = unaryValue(pu(1), x[i]);').code}` };
 const UNARY_BACKWARD: Kernel = {
   arrays: ['x', 'dy', 'dx'],
