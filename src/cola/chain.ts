@@ -66,10 +66,7 @@ export class Chain {
     } else {
       // DoRA and PiSSA/OLoRA rewrite or renormalise the dense weight; a quantized base
       // keeps its codes frozen (issue 17), so they do not combine (yet)
-      if (
-        isQuantized(model) &&
-        (cfg.lora.useDora || cfg.lora.init === 'pissa' || cfg.lora.init === 'olora' || cfg.lora.init.startsWith('pissa_niter'))
-      )
+      if (isQuantized(model) && (cfg.lora.useDora || isWeightInit(cfg.lora.init)))
         throw new ColaError(
           `--quantize keeps the base weights frozen as codes: ${cfg.lora.useDora ? '--use-dora' : `--lora-init ${cfg.lora.init}`} needs a dense base; drop --quantize or that option`,
         );
