@@ -134,6 +134,19 @@ test('data --data --model shows rendered rows with the loss tokens marked, for e
   assert.match(ok(['data', '--data', cls, '--model', model, '--show', '1']), /<s> the cat is\[\[ mat\]\]/);
   const txt = writeCorpus(path.join(dir, 'corpus.txt'));
   assert.match(ok(['data', '--data', txt, '--model', model]), /\.txt corpus in windows/);
+  const both = ok(['data', '--data', `${text},${txt}`, '--model', model, '--json'])
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    both.map((p) => [path.basename(p.file), p.format]),
+    [
+      ['text.jsonl', 'text'],
+      ['corpus.txt', 'txt'],
+    ],
+    'one preview per file, in the order given',
+  );
+  fails(['data', '--data', `${text},${dir}/none.jsonl`, '--model', model], /none\.jsonl: file not found/);
   const long = cola(['data', '--data', text, '--model', model, '--max-length', '999']);
   assert.match(long.stderr, /--max-length 999 is longer than the model's context \(64\); using 64/);
   fails(['data', '--data', chat], /--model DIR is required with --data/);

@@ -73,6 +73,20 @@ test('eval --data on a text file gives loss and perplexity; the adapter changes 
   assert.match(ok(['eval', '--model', model, '--data', corpus]), /loss \d+\.\d{4}, perplexity/);
 });
 
+test('eval --data takes several files: scored as one split (a file twice: same mean loss, twice the tokens)', () => {
+  const once = json(ok(['eval', '--model', model, '--data', corpus, '--json']));
+  const twice = json(ok(['eval', '--model', model, '--data', `${corpus},${corpus}`, '--json']));
+  assert.ok(Math.abs((twice['loss'] as number) - (once['loss'] as number)) <= 1e-6 * (once['loss'] as number));
+  assert.equal(twice['tokens'], 2 * (once['tokens'] as number));
+  const cls = path.join(path.dirname(corpus), 'cls.jsonl');
+  fs.writeFileSync(cls, JSON.stringify({ prompt: 'the cat', candidates: [' sat', ' mat'], label: 0 }) + '\n');
+  const mixed = cola(['eval', '--model', model, '--data', `${corpus},${cls}`]);
+  assert.equal(mixed.status, 1);
+  assert.match(mixed.stderr, /classification rows \(in .*cls\.jsonl\) and LM rows .*two cola eval runs/);
+  const missing = cola(['eval', '--model', model, '--data', `${corpus},${cls}.nope`]);
+  assert.match(missing.stderr, /cls\.jsonl\.nope: file not found/);
+});
+
 test('eval --task rte scores the sampled test (or dev) split with accuracy and macro-F1', () => {
   const m = json(ok(['eval', '--model', model, '--task', 'rte', '--data-dir', dataDir, ...small, '--json']));
   assert.equal(m['split'], 'test');

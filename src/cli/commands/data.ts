@@ -1,3 +1,4 @@
+import { dataFiles } from '../../data/formats.js';
 import { openGgufLlama } from '../../io/gguf/ggufLlama.js';
 import { isGgufFile } from '../../io/gguf/ggufPath.js';
 import * as fs from 'node:fs';
@@ -15,10 +16,14 @@ export const dataCommand: Command = {
   name: 'data',
   summary: "preview a data file as the trainer sees it (rendered rows, loss tokens, truncation), or a paper task's splits",
   usage:
-    'cola data --data FILE --model DIR [--show N] [--chat-template NAME|FILE] [--max-length N] [--json]\n' +
+    'cola data --data FILE[,FILE...] --model DIR [--show N] [--chat-template NAME|FILE] [--max-length N] [--json]\n' +
     '       cola data --task NAME --data-dir DIR [--seed S] [--show N] [--boolq-from-val | --fewglue] [--json]',
   options: {
-    data: { type: 'string', meta: 'FILE', help: 'a training file: JSONL (text, prompt/completion, messages, classification) or .txt' },
+    data: {
+      type: 'string',
+      meta: 'FILE[,FILE...]',
+      help: 'training files: JSONL (text, prompt/completion, messages, classification) or .txt; each previewed in turn',
+    },
     model: { type: 'string', meta: 'DIR', help: 'model folder whose tokenizer (and context length) --data is read with' },
     'chat-template': {
       type: 'string',
@@ -76,16 +81,18 @@ export const dataCommand: Command = {
 
 const TASK_ONLY = ['task', 'data-dir', 'boolq-from-val', 'fewglue', 'num-train', 'num-dev', 'num-test'];
 
-/** --data FILE --model DIR: the file through the tokenizer, as `cola train` reads it. */
+/** --data FILE[,FILE...] --model DIR: each file through the tokenizer, as `cola train`
+ * reads it (one preview per file, in the order given: one JSON line each with --json). */
 function fileData(v: OptionValues, show: number): number {
-  const file = v['data'] as string;
+  const files = dataFiles(v['data'] as string);
   const dir = v['model'] as string | undefined;
   const template = v['chat-template'] as string | undefined;
   const problems = [
     ...TASK_ONLY.filter((k) => v[k] !== undefined && v[k] !== false).map((k) => `--${k} applies to --task; drop it for --data`),
     ...(dir === undefined ? ['--model DIR is required with --data (its tokenizer renders and counts the tokens)'] : []),
     ...(dir !== undefined && !fs.existsSync(dir) ? [`--model ${dir}: folder not found`] : []),
-    ...(!fs.existsSync(file) ? [`--data ${file}: file not found`] : []),
+    ...(files.length === 0 ? [`--data "${v['data'] as string}": no file named; give FILE or FILE,FILE,...`] : []),
+    ...files.filter((f) => !fs.existsSync(f)).map((f) => `--data ${f}: file not found`),
     ...(template !== undefined && chatTemplateProblem(template) ? [chatTemplateProblem(template)!] : []),
   ];
   if (problems.length) throw new ColaError(problems.length === 1 ? problems[0]! : '\n  ' + problems.join('\n  '));
@@ -95,9 +102,10 @@ function fileData(v: OptionValues, show: number): number {
   const maxLength = Math.min(asked ?? context, context);
   if (asked !== undefined && asked > context)
     process.stderr.write(`cola data: --max-length ${asked} is longer than the model's context (${context}); using ${context}\n`);
-  const p = previewFile(file, tok, { maxLength, show, skipBad: v['skip-bad'] as boolean | undefined });
-  if (v['json']) process.stdout.write(JSON.stringify(p) + '\n');
-  else process.stdout.write(previewText(p, asked !== undefined && asked < context ? '--max-length' : "the model's context") + '\n');
+  const previews = files.map((file) => previewFile(file, tok, { maxLength, show, skipBad: v['skip-bad'] as boolean | undefined }));
+  const limit = asked !== undefined && asked < context ? '--max-length' : "the model's context";
+  if (v['json']) process.stdout.write(previews.map((p) => JSON.stringify(p) + '\n').join(''));
+  else process.stdout.write(previews.map((p) => previewText(p, limit)).join('\n\n') + '\n');
   return 0;
 }
 

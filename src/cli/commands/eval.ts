@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
-import { loadJsonlDataset, readTextCorpus } from '../../data/formats.js';
+import { dataFiles, loadJsonlDataset, readTextCorpus } from '../../data/formats.js';
 import { truncateLmExample } from '../../data/truncate.js';
 import { withChatTemplate } from '../../data/chatTemplates.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
+import type { ClassificationExample, LmExample } from '../../data/examples.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import type { CausalLM } from '../../models/causalLM.js';
@@ -33,8 +34,8 @@ export const evalCommand: Command = {
     ...evalDataOptions,
     data: {
       type: 'string',
-      meta: 'FILE',
-      help: 'evaluate this file as the split: JSONL (text, prompt/completion, chat -> loss; classification rows -> accuracy) or a .txt corpus',
+      meta: 'FILE[,FILE...]',
+      help: 'evaluate these files as one split: JSONL (text, prompt/completion, chat -> loss; classification rows -> accuracy) or .txt corpora',
     },
     split: {
       type: 'string',
@@ -51,8 +52,8 @@ export const evalCommand: Command = {
       throw new ColaError("--skip-bad applies to --data JSONL files; the paper's task files are read whole (drop --skip-bad)");
     if (!v['task'] && !v['data'])
       throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
-    // Check the data file before the (slower) model load.
-    if (v['data'] && !fs.existsSync(v['data'] as string)) throw new ColaError(`--data ${v['data'] as string}: file not found`);
+    // Check the data files before the (slower) model load.
+    if (v['data']) checkFiles(v['data'] as string);
     if (v['chat-template'] !== undefined && !v['data'])
       throw new ColaError('--chat-template applies to {"messages"} rows of --data; drop it');
     const { model, tokenizer: folderTokenizer } = loadModelAndTokenizer(v);
@@ -68,7 +69,7 @@ export const evalCommand: Command = {
       );
     v = { ...v, 'max-length': Math.min(asked ?? maxPositions, maxPositions) };
     if ((v['max-length'] as number) < 2) throw new ColaError(`--max-length must be at least 2, got ${v['max-length'] as number}`);
-    const metrics = v['data'] ? evalFile(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
+    const metrics = v['data'] ? evalFiles(model, tokenizer, v['data'] as string, v) : evalTask(model, tokenizer, split, v);
     const where = v['data'] ? (v['data'] as string) : `${v['task'] as string} ${split}`;
     if (metrics['tokens'] === 0)
       throw new ColaError(
@@ -119,18 +120,43 @@ function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v:
   return data.evaluate(model, split);
 }
 
-/** A user file is scored whole, as the requested split (the test set by default). */
-function evalFile(model: CausalLM, tok: TextTokenizer, file: string, v: OptionValues): Metrics {
+function checkFiles(flag: string): void {
+  const files = dataFiles(flag);
+  if (files.length === 0) throw new ColaError(`--data "${flag}": no file named; give FILE or FILE,FILE,...`);
+  for (const f of files) if (!fs.existsSync(f)) throw new ColaError(`--data ${f}: file not found`);
+}
+
+/** User files are scored whole, together, as the requested split (the test set by
+ * default): LM rows (text, prompt/completion, chat, .txt windows) by loss, classification
+ * rows by accuracy. One run of cola eval reports one kind, so the two do not mix. */
+function evalFiles(model: CausalLM, tok: TextTokenizer, flag: string, v: OptionValues): Metrics {
   const maxLength = v['max-length'] as number;
   const pad = tok.eosId ?? 0;
-  if (file.endsWith('.txt')) return evaluateLm(model, textChunks(readTextCorpus(file), tok, maxLength), pad);
-  const ds = loadJsonlDataset(file, tok, { skipBad: v['skip-bad'] as boolean | undefined });
-  if (ds.skipped) process.stderr.write(`cola eval: skipped ${ds.skipped} bad line(s) of ${file}\n`);
-  if (ds.format === 'classification') {
-    if (ds.classification.length === 0) throw new ColaError(`${file}: no rows to evaluate`);
-    return evaluateClassification(model, ds.classification, pad, { maxLen: maxLength, bosId: tok.bosId }).metrics;
+  const lm: { file: string; rows: LmExample[] }[] = [];
+  const choice: { file: string; rows: ClassificationExample[] }[] = [];
+  for (const file of dataFiles(flag)) {
+    if (file.endsWith('.txt')) {
+      lm.push({ file, rows: textChunks(readTextCorpus(file), tok, maxLength) });
+      continue;
+    }
+    const ds = loadJsonlDataset(file, tok, { skipBad: v['skip-bad'] as boolean | undefined });
+    if (ds.skipped) process.stderr.write(`cola eval: skipped ${ds.skipped} bad line(s) of ${file}\n`);
+    if (ds.classification.length) choice.push({ file, rows: ds.classification });
+    if (ds.lm.length) lm.push({ file, rows: ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId)) });
   }
-  const examples = ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId));
-  if (examples.length === 0) throw new ColaError(`${file}: no rows to evaluate`);
+  if (lm.length && choice.length)
+    throw new ColaError(
+      `--data ${flag}: classification rows (in ${choice.map((c) => c.file).join(', ')}) and LM rows (in ${lm.map((c) => c.file).join(', ')}) ` +
+        'give different metrics (accuracy, loss); score them in two cola eval runs',
+    );
+  if (choice.length)
+    return evaluateClassification(
+      model,
+      choice.flatMap((c) => c.rows),
+      pad,
+      { maxLen: maxLength, bosId: tok.bosId },
+    ).metrics;
+  const examples = lm.flatMap((c) => c.rows);
+  if (examples.length === 0) throw new ColaError(`${flag}: no rows to evaluate`);
   return evaluateLm(model, examples, pad);
 }
