@@ -91,7 +91,9 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Exclusive lock on a run folder: `cola.lock` created with O_EXCL, holding the pid. A lock
- * whose pid is dead (a kill -9) is stale and taken over. Returns the release function,
+ * whose pid is dead (a kill -9) is stale and taken over, and so is one whose pid now belongs
+ * to a process that started after the lock was written (the pid was reused: after a reboot,
+ * or in a container where every run is pid 1). Returns the release function,
  * which is also run if the thread exits first. */
 export function lockRunFolder(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
@@ -107,11 +109,11 @@ export function lockRunFolder(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       const holder = lockHolder(file);
-      if (holder !== null && pidAlive(holder))
+      if (holder !== null && pidAlive(holder) && !startedAfter(holder, file))
         throw new ColaError(
           `${dir}: the run folder is in use by cola process ${holder}${holder === process.pid ? ' (this one)' : ''}; wait for it to finish or stop it, or choose another --out (if process ${holder} is not cola, delete ${file})`,
         );
-      fs.rmSync(file, { force: true }); // stale: its process is gone
+      fs.rmSync(file, { force: true }); // stale: its process is gone (or the pid is another's now)
     }
   }
   let held = true;
@@ -123,6 +125,38 @@ export function lockRunFolder(dir: string): () => void {
   };
   process.once('exit', release);
   return release;
+}
+
+/** Slack between the kernel's start time (whole seconds of boot time plus 10 ms ticks) and a
+ * file's mtime. */
+const START_SLACK_MS = 2000;
+
+/** Whether process `pid` started after `file` was last written: then it cannot be the process
+ * that wrote it. False where /proc cannot tell (not Linux). */
+function startedAfter(pid: number, file: string): boolean {
+  const started = processStartMs(pid);
+  if (started === null) return false;
+  try {
+    return started > fs.statSync(file).mtimeMs + START_SLACK_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** When process `pid` started (ms since the epoch), from /proc: field 22 of /proc/PID/stat
+ * (clock ticks since boot; USER_HZ is 100 on Linux) plus btime of /proc/stat. */
+export function processStartMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22 overall; fields[0] is field 3
+    const btime = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
+    if (!btime || !Number.isFinite(ticks)) return null;
+    return Number(btime[1]) * 1000 + ticks * 10;
+  } catch {
+    return null;
+  }
 }
 
 function lockHolder(file: string): number | null {

@@ -116,6 +116,19 @@ test('a stale lock (its pid is dead, as after kill -9) is taken over; a failing 
   const r = cola(train(run, '--resume'));
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!fs.existsSync(path.join(run, 'cola.lock')));
+  // a live pid that started after the lock was written is not the lock's writer (a reused pid)
+  const reused = finishedRun('reused-pid');
+  const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const lock = path.join(reused, 'cola.lock');
+    fs.writeFileSync(lock, `${other.pid}\n`);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(lock, hourAgo, hourAgo);
+    const taken = cola(train(reused, '--resume'));
+    assert.equal(taken.status, 0, taken.stderr);
+  } finally {
+    other.kill();
+  }
   const failing = cola(train(p('fails'), '--max-steps', '4'), diskFull('adapter_model'));
   assert.equal(failing.status, 1);
   assert.ok(!fs.existsSync(p('fails', 'cola.lock')), 'released on error');
