@@ -27,7 +27,6 @@ async function main(): Promise<void> {
       skip: false,
       checksArguments: false,
       exactDropoutValues: false,
-      attentionMasks: false,
       skipLargeProducts: true,
     }));
   runCases(filter, (result) => post({ kind: 'case', result }));
