@@ -49,11 +49,13 @@ export interface Traffic {
   downloadBytes: number;
   /** bytes of kept weights uploaded (part of uploadBytes) */
   keptBytes: number;
+  /** uploadBytes by kernel name */
+  uploadByOp: Record<string, number>;
 }
 
 export class GpuChannel {
   private readonly state: Int32Array;
-  readonly traffic: Traffic = { calls: 0, uploadBytes: 0, downloadBytes: 0, keptBytes: 0 };
+  readonly traffic: Traffic = { calls: 0, uploadBytes: 0, downloadBytes: 0, keptBytes: 0, uploadByOp: {} };
   /** kept buffers to free, sent with the next call */
   takeReleased: () => number[] = () => [];
 
@@ -78,6 +80,7 @@ export class GpuChannel {
       if (s.mode === 'out' || (s.resident && !s.resident.keep)) return;
       writeSlot(new Uint32Array(this.data, headers[i]!.offset, s.array.length), s);
       this.traffic.uploadBytes += 4 * s.array.length;
+      this.traffic.uploadByOp[op] = (this.traffic.uploadByOp[op] ?? 0) + 4 * s.array.length;
       if (s.resident) this.traffic.keptBytes += 4 * s.array.length;
     });
     this.traffic.calls++;

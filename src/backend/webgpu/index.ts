@@ -70,7 +70,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions): Promise<WebGpuBa
     features: ready.features,
     weightStorage: storage.storage,
     weightStorageNote: storage.note,
-    traffic: () => ({ ...channel.traffic }),
+    traffic: () => ({ ...channel.traffic, uploadByOp: { ...channel.traffic.uploadByOp } }),
     close: () => worker.terminate(),
   };
 }
