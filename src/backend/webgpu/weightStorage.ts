@@ -4,6 +4,7 @@
 // has no f16 dtype: f16 is only this GPU-side storage of packMatmulB copies
 // (resident.ts), which is why it is an option of the backend, not of tensors.
 
+import { floatToHalf } from '../../io/floatBits.js';
 import type { FloatArray } from '../backend.js';
 
 /** 'auto': f16 when the adapter offers shader-f16, else f32. */
@@ -33,32 +34,7 @@ export function resolveWeightStorage(
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** IEEE binary16 bits of an f32, round to nearest even (overflow to inf, NaN kept a NaN). */
-export function halfBits(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = (x >>> 23) & 0xff;
-  const m = x & 0x7fffff;
-  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const he = e - 127 + 15;
-  if (he >= 31) return sign | 0x7c00;
-  if (he <= 0) {
-    if (he < -10) return sign; // below half the smallest subnormal: 0
-    const full = m | 0x800000; // subnormal half: shift the 24-bit significand
-    const shift = 14 - he;
-    const q = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    return sign | (q + (rest > halfway || (rest === halfway && q & 1) ? 1 : 0));
-  }
-  const q = (he << 10) | (m >>> 13);
-  const rest = m & 0x1fff;
-  // a carry out of the significand moves the exponent (up to inf), as it should
-  return sign | (q + (rest > 0x1000 || (rest === 0x1000 && q & 1) ? 1 : 0));
-}
-
-/** `values` (f32, or bf16 bits widened) as f16, two a u32 word (element 2i in the low half). */
+/** `values` (f32, or bf16 bits widened) as f16 (round to nearest even), two a u32 word (element 2i in the low half). */
 export function halfWords(values: FloatArray): Int32Array {
   const words = new Int32Array(Math.ceil(values.length / 2));
   const halves = new Uint16Array(words.buffer);
@@ -66,8 +42,8 @@ export function halfWords(values: FloatArray): Int32Array {
   for (let i = 0; i < values.length; i++) {
     if (bf16) {
       u32[0] = values[i]! << 16;
-      halves[i] = halfBits(f32[0]!);
-    } else halves[i] = halfBits(values[i]!);
+      halves[i] = floatToHalf(f32[0]!);
+    } else halves[i] = floatToHalf(values[i]!);
   }
   return words;
 }
