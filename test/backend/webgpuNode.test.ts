@@ -56,7 +56,10 @@ test('f16 storage of kept weights: shader-f16 detection, the auto fallback, the 
   const auto = resolveWeightStorage('auto', none, 'google swiftshader');
   assert.equal(auto.storage, 'f32');
   assert.match(auto.note!, /google swiftshader lacks shader-f16/);
-  assert.throws(() => resolveWeightStorage('f16', none, 'google swiftshader'), /'f16' needs the adapter feature shader-f16, which google swiftshader lacks/);
+  assert.throws(
+    () => resolveWeightStorage('f16', none, 'google swiftshader'),
+    /'f16' needs the adapter feature shader-f16, which google swiftshader lacks/,
+  );
   assert.throws(() => resolveWeightStorage('bf16' as never, none, 'x'), /expected one of f32, f16, auto/);
 });
 

@@ -26,7 +26,24 @@ export interface F16Setup {
 /** out = A [m, k] @ B [k, n] on `be`, B passed as packed handle when `handle` is given. */
 function product(be: Backend, a: Float32Array, b: Float32Array, m: number, n: number, k: number, handle?: Float32Array): Float32Array {
   const c = new Float32Array(m * n);
-  be.matmul({ a, b, c, batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, alpha: 1, beta: 0, aDtype: 'f32', bDtype: 'f32', bPacked: handle ?? null });
+  be.matmul({
+    a,
+    b,
+    c,
+    batch: 1,
+    m,
+    n,
+    k,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+    alpha: 1,
+    beta: 0,
+    aDtype: 'f32',
+    bDtype: 'f32',
+    bPacked: handle ?? null,
+  });
   return c;
 }
 

@@ -189,7 +189,16 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
       const idle = new Int32Array(0); // a kept array's slot once uploaded: nothing travels
       ch.call(
         'quantMatmul',
-        { format: w.format, rows: w.rows, cols: w.cols, blocksPerRow: blocksPerRow(w.format, w.cols), m, mode, beta, hasScales: !!w.scales },
+        {
+          format: w.format,
+          rows: w.rows,
+          cols: w.cols,
+          blocksPerRow: blocksPerRow(w.format, w.cols),
+          m,
+          mode,
+          beta,
+          hasScales: !!w.scales,
+        },
         [
           { array: x.subarray(0, m * inF), mode: 'in' },
           { array: keep ? codeWords(w.data) : idle, mode: 'in', resident: { id: kept.codes, keep } },

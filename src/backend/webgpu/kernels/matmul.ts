@@ -32,9 +32,15 @@ export function tiledMatmul(loadB: string, arrays: readonly string[]): Kernel {
   return { arrays, code: `${LOAD_A}\n${loadB}\n${TILED_MAIN}` };
 }
 
+/** A plain product around another main loop (bench/webgpuMatmulPage.ts times an older one). */
+export function tiledMatmulFrom(main: string): Kernel {
+  return { arrays: ['A', 'B', 'C', 'bias'], code: `${LOAD_A}\n${LOAD_B_PLAIN}\n${main}` };
+}
+
 const TILED_MAIN = /* wgsl */ `
-var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
-var<workgroup> Bs: array<f32, 1024>; // [16 k][64 cols]
+// panels in workgroup memory as vec4 (one load gives a thread its 4 rows or 4 columns)
+var<workgroup> As: array<vec4<f32>, 256>; // [16 k][64 rows / 4]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][64 cols / 4]
 
 // C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
 fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
@@ -61,6 +67,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = batch * pu(5);
   let bBase = batch * pu(6);
   let tid = lid.y * 16u + lid.x;
+  // neighbouring threads read neighbouring addresses: along k where the operand is
+  // contiguous in k (A plain, B transposed: a weight [out, in]), else along rows/columns
+  let aAlongK = pu(3) == 0u;
+  let bAlongK = pu(4) != 0u;
   // four vec4 accumulators, no dynamically indexed array (SwiftShader spills those to memory)
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -69,20 +79,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var e = 0u; e < 4u; e++) {
       let idx = tid + e * 256u;
-      let kk = idx / 64u;
-      let x = idx % 64u;
-      As[idx] = loadA(aBase, row0 + x, k0 + kk);
-      Bs[idx] = loadB(bBase, k0 + kk, col0 + x);
+      let ka = select(idx / 64u, idx % 16u, aAlongK);
+      let xa = select(idx % 64u, idx / 16u, aAlongK);
+      As[ka * 16u + xa / 4u][xa % 4u] = loadA(aBase, row0 + xa, k0 + ka);
+      let kb = select(idx / 64u, idx % 16u, bAlongK);
+      let xb = select(idx % 64u, idx / 16u, bAlongK);
+      Bs[kb * 16u + xb / 4u][xb % 4u] = loadB(bBase, k0 + kb, col0 + xb);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let ai = kk * 64u + lid.y * 4u;
-      let bi = kk * 64u + lid.x * 4u;
-      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
-      acc0 += As[ai] * b;
-      acc1 += As[ai + 1u] * b;
-      acc2 += As[ai + 2u] * b;
-      acc3 += As[ai + 3u] * b;
+      let a = As[kk * 16u + lid.y];
+      let b = Bs[kk * 16u + lid.x];
+      acc0 += a.x * b;
+      acc1 += a.y * b;
+      acc2 += a.z * b;
+      acc3 += a.w * b;
     }
     workgroupBarrier();
   }
