@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const gpu = await createWebGpuBackend({ gpuWorkerUrl: new URL('./gpuWorker.js', self.location.href) });
   post({ kind: 'adapter', adapter: gpu.adapter });
   const rows: StepTraffic[] = [];
-  const [batch, seq, steps] = [4, 64, 2];
+  const [batch, seq, steps] = [4, 64, 3];
   for (const kept of [false, true]) {
     const be: Backend = kept ? gpu.backend : { ...gpu.backend, packMatmulB: undefined };
     const model = randomModel(STORIES_260K, { backend: be, seed: 1, std: 0.02 });
