@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 export const MATMUL: Kernel = tiledMatmul(LOAD_B_PLAIN, ['A', 'B', 'C', 'bias']);
 /** B kept on the GPU as f16 (weightStorage 'f16', resident.ts): widened in the load,
  * accumulated in f32. */
-const MATMUL_F16_B: Kernel = {
+export const MATMUL_F16_B: Kernel = {
   ...tiledMatmul(LOAD_B_PLAIN.replace(/return B\[(.*?)\];/g, 'return f32(B[$1]);'), ['A', 'B:f16', 'C', 'bias']),
   enable: ['f16'],
 };
