@@ -175,7 +175,7 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
   return {
     name: 'webgpu',
     // Frozen weights uploaded once and kept on the GPU (resident.ts); the handle is empty.
-    packMatmulB: (b, _k, _n, transB, as) => resident.pack(b, _k, _n, transB, as === 'f32', opts.weightStorage === 'f16'),
+    packMatmulB: (b, k, n, transB, as) => resident.pack(b, k, n, transB, as === 'f32', opts.weightStorage === 'f16'),
     quantMatmul: (args) => {
       // a format (or a weight field) the WGSL decoder does not know: the reference's
       // dequantize-then-multiply on this worker's CPU, never a misread weight
