@@ -1,55 +1,168 @@
 // Browser side of bench/webgpuMatmul.ts: times the WGSL matmul kernel alone (no
-// uploads or readback: operands stay on the GPU), `repeats` dispatches per submit.
+// uploads or readback: operands stay on the GPU), `repeats` dispatches per submit,
+// on every distinct adapter the page gets (high-performance, low-power, fallback:
+// a real GPU where there is one, SwiftShader here), the current kernel and the
+// session-5 one (the baseline of the vec4 panels), one JSON row each.
 
-import { GpuCall, GpuRunner, Params } from '../src/backend/webgpu/device.js';
-import type { GpuNavigator } from '../src/backend/webgpu/gpuTypes.js';
-import { MATMUL } from '../src/backend/webgpu/kernels/matmul.js';
+import { GpuCall, GpuRunner, Params, type Kernel } from '../src/backend/webgpu/device.js';
+import type { GpuAdapter, GpuNavigator } from '../src/backend/webgpu/gpuTypes.js';
+import { MATMUL, tiledMatmulFrom } from '../src/backend/webgpu/kernels/matmul.js';
 
-interface Row {
+export interface MatmulRow {
+  adapter: string;
+  features: string[];
+  kernel: string;
   m: number;
   n: number;
   k: number;
+  transB: boolean;
   repeats: number;
   seconds: number[];
   gflops: number;
 }
 
-async function main(): Promise<{ adapter: string; rows: Row[] }> {
-  const adapter = await (navigator as unknown as GpuNavigator).gpu!.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter');
+/** Session 5's main loop (scalar workgroup panels, k-major loads), kept as the baseline. */
+const SESSION5: Kernel = tiledMatmulFrom(/* wgsl */ `
+var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
+var<workgroup> Bs: array<f32, 1024>; // [16 k][64 cols]
+
+// C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
+fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
+  if (i >= M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let j = j0 + c;
+    if (j >= N) { return; }
+    let at = batch * M * N + i * N + j;
+    var v = pf(7) * acc[c];
+    if (pu(9) != 0u) { v += bias[j]; }
+    if (pf(8) != 0.0) { v += pf(8) * C[at]; }
+    C[at] = v;
+  }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = pu(0);
+  let N = pu(1);
+  let K = pu(2);
+  let batch = wid.z;
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let aBase = batch * pu(5);
+  let bBase = batch * pu(6);
+  let tid = lid.y * 16u + lid.x;
+  // four vec4 accumulators, no dynamically indexed array (SwiftShader spills those to memory)
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      let kk = idx / 64u;
+      let x = idx % 64u;
+      As[idx] = loadA(aBase, row0 + x, k0 + kk);
+      Bs[idx] = loadB(bBase, k0 + kk, col0 + x);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let ai = kk * 64u + lid.y * 4u;
+      let bi = kk * 64u + lid.x * 4u;
+      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
+      acc0 += As[ai] * b;
+      acc1 += As[ai + 1u] * b;
+      acc2 += As[ai + 2u] * b;
+      acc3 += As[ai + 3u] * b;
+    }
+    workgroupBarrier();
+  }
+  store(M, N, batch, row0 + lid.y * 4u, col0 + lid.x * 4u, acc0);
+  store(M, N, batch, row0 + lid.y * 4u + 1u, col0 + lid.x * 4u, acc1);
+  store(M, N, batch, row0 + lid.y * 4u + 2u, col0 + lid.x * 4u, acc2);
+  store(M, N, batch, row0 + lid.y * 4u + 3u, col0 + lid.x * 4u, acc3);
+}`);
+
+const SHAPES: readonly (readonly [number, number, number, boolean])[] = [
+  [256, 256, 256, false],
+  [512, 512, 512, false],
+  [2048, 768, 768, true], // a linear layer: x [tokens, in] W^T, W [out, in]
+];
+
+function describeAdapter(adapter: GpuAdapter): string {
+  const i = adapter.info;
+  if (!i) return 'unknown adapter';
+  return [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter';
+}
+
+async function benchAdapter(adapter: GpuAdapter, name: string): Promise<MatmulRow[]> {
   const device = await adapter.requestDevice();
   const runner = new GpuRunner(device);
-  const rows: Row[] = [];
-  for (const [m, n, k] of [
-    [256, 256, 256],
-    [512, 512, 512],
-    [2048, 768, 768],
-  ] as const) {
+  const rows: MatmulRow[] = [];
+  for (const [m, n, k, transB] of SHAPES) {
     const a = runner.upload(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)) as unknown as Uint32Array, m * k);
     const b = runner.upload(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)) as unknown as Uint32Array, k * n);
     const c = runner.upload(null, m * n);
     const bias = runner.upload(null, 4);
-    const params = new Params().u(m).u(n).u(k).u(0).u(0).u(0).u(0).f(1).f(0).u(0);
+    const params = new Params()
+      .u(m)
+      .u(n)
+      .u(k)
+      .u(0)
+      .u(transB ? 1 : 0)
+      .u(0)
+      .u(0)
+      .f(1)
+      .f(0)
+      .u(0);
     const groups: [number, number, number] = [Math.ceil(n / 64), Math.ceil(m / 64), 1];
-    const once = async (times: number) => {
-      const call = new GpuCall(runner);
-      for (let r = 0; r < times; r++) call.dispatch(MATMUL, params, [a, b, c, bias], groups);
-      await call.finish([{ buffer: c, elements: 4 }]);
-    };
-    await once(1); // compile and warm up
-    const repeats = 3;
-    const seconds: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      const t0 = performance.now();
-      await once(repeats);
-      seconds.push((performance.now() - t0) / 1000);
+    for (const [kernelName, kernel] of [
+      ['tiled64-vec4', MATMUL],
+      ['session5-tiled64', SESSION5],
+    ] as const) {
+      const once = async (times: number) => {
+        const call = new GpuCall(runner);
+        for (let r = 0; r < times; r++) call.dispatch(kernel, params, [a, b, c, bias], groups);
+        await call.finish([{ buffer: c, elements: 4 }]);
+      };
+      await once(1); // compile and warm up
+      const repeats = 3;
+      const seconds: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const t0 = performance.now();
+        await once(repeats);
+        seconds.push((performance.now() - t0) / 1000);
+      }
+      const best = Math.min(...seconds);
+      rows.push({
+        adapter: name,
+        features: [...adapter.features],
+        kernel: kernelName,
+        m,
+        n,
+        k,
+        transB,
+        repeats,
+        seconds,
+        gflops: (2 * m * n * k * repeats) / best / 1e9,
+      });
     }
-    const best = Math.min(...seconds);
-    rows.push({ m, n, k, repeats, seconds, gflops: (2 * m * n * k * repeats) / best / 1e9 });
     for (const x of [a, b, c, bias]) x.destroy();
   }
-  const info = adapter.info;
-  return { adapter: info ? `${info.vendor} ${info.architecture}` : 'unknown', rows };
+  return rows;
+}
+
+async function main(): Promise<{ rows: MatmulRow[]; adapters: string[] }> {
+  const gpu = (navigator as unknown as GpuNavigator).gpu;
+  if (!gpu) throw new Error('this browser has no navigator.gpu');
+  const seen = new Map<string, GpuAdapter>();
+  for (const opts of [{ powerPreference: 'high-performance' }, { powerPreference: 'low-power' }, { forceFallbackAdapter: true }]) {
+    const adapter = await gpu.requestAdapter(opts).catch(() => null);
+    if (adapter && !seen.has(describeAdapter(adapter))) seen.set(describeAdapter(adapter), adapter);
+  }
+  if (seen.size === 0) throw new Error('no WebGPU adapter');
+  const rows: MatmulRow[] = [];
+  for (const [name, adapter] of seen) rows.push(...(await benchAdapter(adapter, name)));
+  return { rows, adapters: [...seen.keys()] };
 }
 
 const w = window as unknown as { benchResult?: unknown };

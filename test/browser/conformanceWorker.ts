@@ -5,7 +5,9 @@
 
 import { describe } from 'node:test';
 import { createWebGpuBackend } from '../../src/backend/webgpu/index.js';
+import { SHADER_F16 } from '../../src/backend/webgpu/weightStorage.js';
 import { conformanceSuite } from '../backend/conformanceSuite.js';
+import { webgpuBackendCases, type F16Setup } from './webgpuBackendCases.js';
 import { runCases, type CaseResult } from './shims/nodeTest.js';
 
 export type WorkerMessage =
@@ -18,8 +20,22 @@ const post = (m: WorkerMessage) => (self as unknown as { postMessage(m: WorkerMe
 
 async function main(): Promise<void> {
   const filter = new URL(self.location.href).searchParams.get('filter') ?? '';
-  const gpu = await createWebGpuBackend({ gpuWorkerUrl: new URL('./gpuWorker.js', self.location.href) });
+  const gpuWorkerUrl = new URL('./gpuWorker.js', self.location.href);
+  const gpu = await createWebGpuBackend({ gpuWorkerUrl });
   post({ kind: 'adapter', adapter: gpu.adapter, features: gpu.features });
+  // f16 storage of kept weights: a second backend where the adapter offers it, else
+  // what asking for it says (the cases are synchronous: set up here)
+  const setup: F16Setup = { f16: null, refusal: null, auto: { storage: '', note: null } };
+  if (gpu.features.includes(SHADER_F16)) setup.f16 = await createWebGpuBackend({ gpuWorkerUrl, weightStorage: 'f16' });
+  else {
+    setup.refusal = await createWebGpuBackend({ gpuWorkerUrl, weightStorage: 'f16' }).then(
+      (b) => (b.close(), null),
+      (err: Error) => err.message,
+    );
+    const auto = await createWebGpuBackend({ gpuWorkerUrl, weightStorage: 'auto' });
+    setup.auto = { storage: auto.weightStorage, note: auto.weightStorageNote };
+    auto.close();
+  }
   describe('webgpu', () =>
     conformanceSuite({
       title: 'backend conformance',
@@ -27,11 +43,12 @@ async function main(): Promise<void> {
       skip: false,
       checksArguments: false,
       exactDropoutValues: false,
-      attentionMasks: false,
       skipLargeProducts: true,
     }));
+  describe('webgpu', () => webgpuBackendCases(gpu, setup));
   runCases(filter, (result) => post({ kind: 'case', result }));
   gpu.close();
+  setup.f16?.close();
   post({ kind: 'done' });
 }
 

@@ -2,12 +2,15 @@
 // forwarded to the GPU worker through the shared-memory channel (protocol.ts) and
 // waited for with Atomics.wait. Runs in a dedicated worker (the main thread of a
 // page may not block). Storage is plain typed arrays: every call copies its
-// arrays into the channel and the outputs back (correct first; keeping frozen
-// weights resident on the GPU is future work, docs/WEBGPU.md).
+// arrays into the channel and the outputs back, except frozen weights, which are
+// uploaded once and kept on the GPU (resident.ts; docs/WEBGPU.md).
 
-import type { Backend, DType, FloatArray, Storage } from '../backend.js';
+import type { AttentionShape, Backend, DType, FloatArray, Storage } from '../backend.js';
 import { f32ToBf16Bits } from '../reference/bf16.js';
+import { checkQuantMatmul } from '../quant/checks.js';
+import { blocksPerRow } from '../quant/format.js';
 import { quantMatmul } from '../reference/quantMatmul.js';
+import { decodesInWgsl } from './kernels/quantMatmul.js';
 import {
   CONTROL_WORDS,
   MAX_DATA_BYTES,
@@ -21,20 +24,40 @@ import {
   type SlotHeader,
   type SlotMode,
 } from './protocol.js';
+import { codeWords, ResidentWeights, type KeptB } from './resident.js';
+import { halfWords } from './weightStorage.js';
 
 /** The longest one primitive may take (a large product on SwiftShader takes seconds). */
 const CALL_TIMEOUT_MS = 600_000;
 
 /** One array of a call. `roundToBf16`: an f32 operand of a bf16 product, rounded
- * as the contract says (MatmulArgs.aDtype) before it is sent. */
+ * as the contract says (MatmulArgs.aDtype) before it is sent. `resident`: kept on
+ * the GPU (resident.ts): `keep` uploads it, else nothing travels. */
 export interface Slot {
   array: Storage;
   mode: SlotMode;
   roundToBf16?: boolean;
+  resident?: { id: number; keep: boolean };
+}
+
+/** Bytes through the channel since the backend was made (what a step costs in copies). */
+export interface Traffic {
+  calls: number;
+  /** array bytes sent to the GPU worker (inputs, in-out arrays, kept weights' first upload) */
+  uploadBytes: number;
+  /** array bytes read back (outputs) */
+  downloadBytes: number;
+  /** bytes of kept weights uploaded (part of uploadBytes) */
+  keptBytes: number;
+  /** uploadBytes by kernel name */
+  uploadByOp: Record<string, number>;
 }
 
 export class GpuChannel {
   private readonly state: Int32Array;
+  readonly traffic: Traffic = { calls: 0, uploadBytes: 0, downloadBytes: 0, keptBytes: 0, uploadByOp: {} };
+  /** kept buffers to free, sent with the next call */
+  takeReleased: () => number[] = () => [];
 
   constructor(
     private readonly control: SharedArrayBuffer,
@@ -48,14 +71,21 @@ export class GpuChannel {
     const headers: SlotHeader[] = [];
     let bytes = 0;
     for (const s of slots) {
-      headers.push({ offset: bytes, length: s.array.length, mode: s.mode });
-      bytes += Math.ceil((s.array.length * 4) / 16) * 16;
+      const travels = !s.resident || s.resident.keep;
+      headers.push({ offset: bytes, length: s.array.length, mode: s.mode, ...(s.resident ? { resident: s.resident } : {}) });
+      if (travels) bytes += Math.ceil((s.array.length * 4) / 16) * 16;
     }
     this.ensure(bytes);
     slots.forEach((s, i) => {
-      if (s.mode !== 'out') writeSlot(new Uint32Array(this.data, headers[i]!.offset, s.array.length), s);
+      if (s.mode === 'out' || (s.resident && !s.resident.keep)) return;
+      writeSlot(new Uint32Array(this.data, headers[i]!.offset, s.array.length), s);
+      this.traffic.uploadBytes += 4 * s.array.length;
+      this.traffic.uploadByOp[op] = (this.traffic.uploadByOp[op] ?? 0) + 4 * s.array.length;
+      if (s.resident) this.traffic.keptBytes += 4 * s.array.length;
     });
-    const request: Request = { op, params, slots: headers };
+    this.traffic.calls++;
+    const release = this.takeReleased();
+    const request: Request = { op, params, slots: headers, ...(release.length ? { release } : {}) };
     writeText(this.control, request);
     Atomics.store(this.state, 0, STATE_REQUEST);
     Atomics.notify(this.state, 0);
@@ -72,7 +102,9 @@ export class GpuChannel {
     if (outcome === STATE_FAILED) throw new Error(`webgpu ${op}: ${answer.error}`);
     if (outcome !== STATE_DONE) throw new Error(`webgpu ${op}: channel in state ${outcome}`);
     slots.forEach((s, i) => {
-      if (s.mode !== 'in') readSlot(new Uint32Array(this.data, headers[i]!.offset, s.array.length), s.array);
+      if (s.mode === 'in') return;
+      readSlot(new Uint32Array(this.data, headers[i]!.offset, s.array.length), s.array);
+      this.traffic.downloadBytes += 4 * s.array.length;
     });
     return answer.result;
   }
@@ -107,26 +139,75 @@ function readSlot(src: Uint32Array, a: Storage): void {
 const isBf16 = (x: FloatArray | null | undefined) => x instanceof Uint16Array;
 const opt = (x: Storage | null | undefined, mode: SlotMode): Slot[] => (x ? [{ array: x, mode }] : []);
 
-/** The attention shape, refused when it asks for masks the WGSL kernels do not have yet
- * (packed rows' keyStart, sliding windows, soft-capping: issues 18, Gemma/Phi-3) rather
- * than computed without them. */
-function plainAttention<T extends { keyStart?: Int32Array; window?: number; softcap?: number }>(p: T): T {
-  const asked = [p.keyStart && 'keyStart (--pack)', p.window !== undefined && 'window', p.softcap !== undefined && 'softcap'].filter(
-    Boolean,
-  );
-  if (asked.length)
-    throw new Error(`webgpu attention: ${asked.join(', ')} not implemented in WGSL yet; use the native or reference backend`);
-  return p;
+/** The attention scalars sent to the kernels, after the checks the reference makes
+ * (reference/attention.ts layout()): a bad window, softcap or keyStart is refused,
+ * never computed with. keyStart itself travels as the call's last array. */
+function attentionParams<T extends AttentionShape>(p: T): Omit<T, 'keyStart'> & { hasKeyStart: boolean } {
+  const { keyStart, ...rest } = p;
+  if (p.headsQ % p.headsKv !== 0) throw new RangeError(`attention: headsQ (${p.headsQ}) must be a multiple of headsKv (${p.headsKv})`);
+  if (p.window !== undefined && !(Number.isInteger(p.window) && p.window > 0 && p.causal))
+    throw new RangeError(`attention: window must be a positive integer and needs causal, got ${p.window}`);
+  if (p.softcap !== undefined && !(p.softcap > 0)) throw new RangeError(`attention: softcap must be > 0, got ${p.softcap}`);
+  if (keyStart) {
+    const n = p.batch * p.seqQ;
+    if (keyStart.length !== n) throw new RangeError(`attention: keyStart has ${keyStart.length} entries, expected batch * seqQ = ${n}`);
+    for (const s of keyStart) if (s < 0 || s > p.seqKv) throw new RangeError(`attention: keyStart ${s} is outside 0..${p.seqKv}`);
+  }
+  return { ...rest, hasKeyStart: !!keyStart };
+}
+
+/** Options of the channel's backend: how kept weights are stored (weightStorage.ts,
+ * resolved against the adapter already). */
+export interface ChannelOptions {
+  weightStorage: 'f32' | 'f16';
 }
 
 /** The Backend over a channel. */
-export function channelBackend(ch: GpuChannel): Backend {
+export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightStorage: 'f32' }): Backend {
   const accMode = (acc: boolean): SlotMode => (acc ? 'inout' : 'out');
+  const resident = new ResidentWeights();
+  ch.takeReleased = () => resident.takeReleased();
+  /** The slot of a kept B: its first use uploads it (f16 halves two a word, or f32 bits). */
+  const keptSlot = (kept: KeptB): Slot => {
+    if (kept.uploaded) return { array: kept.source, mode: 'in', resident: { id: kept.id, keep: false } };
+    return { array: kept.f16 ? halfWords(kept.source) : kept.source, mode: 'in', resident: { id: kept.id, keep: true } };
+  };
   return {
     name: 'webgpu',
-    // no WGSL kernel for quantized weights yet (issue 17 landed after this backend):
-    // the reference's dequantize-then-multiply, on the CPU of the training worker
-    quantMatmul,
+    // Frozen weights uploaded once and kept on the GPU (resident.ts); the handle is empty.
+    packMatmulB: (b, k, n, transB, as) => resident.pack(b, k, n, transB, as === 'f32', opts.weightStorage === 'f16'),
+    quantMatmul: (args) => {
+      // a format (or a weight field) the WGSL decoder does not know: the reference's
+      // dequantize-then-multiply on this worker's CPU, never a misread weight
+      if (!decodesInWgsl(args.w)) return quantMatmul(args);
+      checkQuantMatmul(args);
+      const { x, w, out, m, mode, beta } = args;
+      if (m === 0) return;
+      const [inF, outF] = mode === 'forward' ? [w.cols, w.rows] : [w.rows, w.cols];
+      const kept = resident.quant(w.data, w.scales !== null);
+      const keep = !kept.uploaded;
+      const idle = new Int32Array(0); // a kept array's slot once uploaded: nothing travels
+      ch.call(
+        'quantMatmul',
+        {
+          format: w.format,
+          rows: w.rows,
+          cols: w.cols,
+          blocksPerRow: blocksPerRow(w.format, w.cols),
+          m,
+          mode,
+          beta,
+          hasScales: !!w.scales,
+        },
+        [
+          { array: x.subarray(0, m * inF), mode: 'in' },
+          { array: keep ? codeWords(w.data) : idle, mode: 'in', resident: { id: kept.codes, keep } },
+          { array: out.subarray(0, m * outF), mode: beta === 0 ? 'out' : 'inout' },
+          ...(w.scales ? [{ array: keep ? w.scales : idle, mode: 'in' as const, resident: { id: kept.scales!, keep } }] : []),
+        ],
+      );
+      kept.uploaded = true;
+    },
     alloc(dtype: DType, size: number): Storage {
       return dtype === 'f32' ? new Float32Array(size) : dtype === 'bf16' ? new Uint16Array(size) : new Int32Array(size);
     },
@@ -191,16 +272,28 @@ export function channelBackend(ch: GpuChannel): Backend {
         { array: x, mode: 'in' },
         { array: out, mode: 'out' },
       ]),
-    matmul: ({ a, b, c, bias, bPacked: _packed, ...p }) => {
+    matmul: ({ a, b, c, bias, bPacked, ...p }) => {
       // bf16 storage is widened to f32 (exact); a bf16 product rounds the f32 operand
       // to bf16 first unless compute is 'f32' (absent: bf16, the contract's default).
       const bf16Product = (isBf16(a) || isBf16(b)) && p.compute !== 'f32';
-      ch.call('matmul', { ...p, hasBias: !!bias }, [
+      // B kept on the GPU serves this product if it is this very B, read the same way,
+      // and needs no rounding (an f32 B of a bf16 product is rounded per call)
+      const kept = resident.packed(bPacked);
+      const useKept =
+        kept !== undefined &&
+        kept.source === b &&
+        kept.k === p.k &&
+        kept.n === p.n &&
+        kept.transB === p.transB &&
+        (p.batch === 1 || p.bBatchStride === 0) &&
+        !(bf16Product && !isBf16(b));
+      ch.call(useKept && kept.f16 ? 'matmulF16B' : 'matmul', { ...p, hasBias: !!bias }, [
         { array: a, mode: 'in', roundToBf16: bf16Product },
-        { array: b, mode: 'in', roundToBf16: bf16Product },
+        useKept ? keptSlot(kept) : { array: b, mode: 'in', roundToBf16: bf16Product },
         { array: c, mode: p.beta === 0 ? 'out' : 'inout' },
         ...opt(bias, 'in'),
       ]);
+      if (useKept) kept.uploaded = true;
     },
     softmax: (x, out, rows, cols) =>
       void ch.call('softmax', { rows, cols, log: false }, [
@@ -269,15 +362,16 @@ export function channelBackend(ch: GpuChannel): Backend {
         { array: sin, mode: 'in' },
       ]),
     attention: ({ q, k, v, out, lse, ...p }) =>
-      void ch.call('attention', plainAttention(p), [
+      void ch.call('attention', attentionParams(p), [
         { array: q, mode: 'in' },
         { array: k, mode: 'in' },
         { array: v, mode: 'in' },
         { array: out, mode: 'out' },
         { array: lse, mode: 'out' },
+        ...opt(p.keyStart, 'in'),
       ]),
     attentionBackward: ({ q, k, v, out, lse, dOut, dq, dk, dv, ...p }) =>
-      void ch.call('attentionBackward', { ...plainAttention(p), hasDq: !!dq, hasDk: !!dk, hasDv: !!dv }, [
+      void ch.call('attentionBackward', { ...attentionParams(p), hasDq: !!dq, hasDk: !!dk, hasDv: !!dv }, [
         { array: q, mode: 'in' },
         { array: k, mode: 'in' },
         { array: v, mode: 'in' },
@@ -287,6 +381,7 @@ export function channelBackend(ch: GpuChannel): Backend {
         ...opt(dq, 'out'),
         ...opt(dk, 'out'),
         ...opt(dv, 'out'),
+        ...opt(p.keyStart, 'in'),
       ]),
     embedding: (weight, ids, out, dim) =>
       void ch.call('embedding', { dim }, [

@@ -45,6 +45,8 @@ fn pi(i: u32) -> i32 { return bitcast<i32>(P[i]); }
 export interface Kernel {
   code: string;
   arrays: readonly string[];
+  /** WGSL extensions the module enables, e.g. ['f16'] (needs the device feature shader-f16) */
+  enable?: readonly string[];
 }
 
 /** Threads of a 1-D kernel: workgroups of 64, spread over y past 65535 groups.
@@ -149,7 +151,8 @@ export class GpuRunner {
         return `@group(0) @binding(${i + 1}) var<storage, read_write> ${name}: array<${type ?? 'f32'}>;`;
       })
       .join('\n');
-    const code = `${PRELUDE}\n${decls}\n${kernel.code}`;
+    const enables = (kernel.enable ?? []).map((e) => `enable ${e};\n`).join('');
+    const code = `${enables}${PRELUDE}\n${decls}\n${kernel.code}`;
     let p = this.pipelines.get(code);
     if (!p) {
       p = this.device.createComputePipeline({

@@ -6,6 +6,7 @@
 import { GpuCall, GpuRunner } from './device.js';
 import type { GpuBuffer, GpuNavigator } from './gpuTypes.js';
 import { attentionKernels } from './kernels/attention.js';
+import { quantMatmulKernels } from './kernels/quantMatmul.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { rowKernels } from './kernels/rows.js';
@@ -29,6 +30,7 @@ const KERNELS: Record<string, Launcher> = {
   ...matmulKernels,
   ...transformerKernels,
   ...attentionKernels,
+  ...quantMatmulKernels,
 };
 
 /** The worker scope's few members used here. */
@@ -53,6 +55,8 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     if (!adapter)
       throw new Error(scope.navigator.gpu ? 'navigator.gpu.requestAdapter() found no adapter' : 'this browser has no navigator.gpu');
     const device = await adapter.requestDevice({
+      // f16 storage of kept weights (weightStorage.ts) where offered
+      requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits['maxStorageBufferBindingSize'],
         maxBufferSize: adapter.limits['maxBufferSize'],
@@ -104,13 +108,31 @@ function waitAsync(a: Int32Array, index: number, value: number): { async: boolea
   );
 }
 
+/** Buffers kept across calls (frozen weights), by the client's id. */
+const kept = new Map<number, GpuBuffer>();
+
 async function run(runner: GpuRunner, req: Request, data: SharedArrayBuffer): Promise<void> {
-  const launch = KERNELS[req.op];
+  for (const id of req.release ?? []) {
+    kept.get(id)?.destroy();
+    kept.delete(id);
+  }
+  // 'keep' uploads its resident slots and runs nothing
+  const launch = req.op === 'keep' ? () => {} : KERNELS[req.op];
   if (!launch) throw new Error(`no kernel for ${req.op}`);
   const bufs: GpuBuffer[] = req.slots.map((s) => {
+    if (s.resident && !s.resident.keep) {
+      const b = kept.get(s.resident.id);
+      if (!b) throw new Error(`no kept buffer ${s.resident.id} (released, or the GPU worker restarted)`);
+      return b;
+    }
     if (s.mode === 'out') return runner.upload(null, s.length);
     // writeBuffer may not take shared memory: a private copy
-    return runner.upload(new Uint32Array(data, s.offset, s.length).slice(), s.length);
+    const b = runner.upload(new Uint32Array(data, s.offset, s.length).slice(), s.length);
+    if (s.resident) {
+      kept.get(s.resident.id)?.destroy();
+      kept.set(s.resident.id, b);
+    }
+    return b;
   });
   try {
     runner.device.pushErrorScope('validation');
@@ -122,6 +144,8 @@ async function run(runner: GpuRunner, req: Request, data: SharedArrayBuffer): Pr
     if (error) throw new Error(`WebGPU validation: ${error.message}`);
     outs.forEach((o, i) => new Uint32Array(data, o.s.offset, o.s.length).set(new Uint32Array(results[i]!, 0, o.s.length)));
   } finally {
-    for (const b of bufs) b.destroy();
+    req.slots.forEach((s, i) => {
+      if (!s.resident) bufs[i]!.destroy();
+    });
   }
 }

@@ -6,8 +6,9 @@
 // coverage and tolerances: docs/WEBGPU.md. No Node built-ins here (browser bundle).
 
 import type { Backend } from '../backend.js';
-import { channelBackend, GpuChannel } from './client.js';
+import { channelBackend, GpuChannel, type Traffic } from './client.js';
 import { CONTROL_BYTES, MAX_DATA_BYTES, type ReadyMessage, type StartMessage } from './protocol.js';
+import { resolveWeightStorage, type WeightStorage } from './weightStorage.js';
 
 export const WEBGPU_IN_NODE =
   'the webgpu backend runs in a browser worker (createWebGpuBackend in src/backend/webgpu/index.ts; see docs/WEBGPU.md); in Node use the native or reference backend';
@@ -17,13 +18,26 @@ export interface WebGpuBackend {
   /** the adapter, e.g. "google swiftshader" */
   adapter: string;
   features: string[];
+  /** how frozen weights kept on the GPU are stored (options.weightStorage resolved
+   * against the adapter), and why 'auto' fell back to f32 */
+  weightStorage: 'f32' | 'f16';
+  weightStorageNote: string | null;
+  /** array bytes through the channel so far (a copy: take two and subtract) */
+  traffic(): Traffic;
   /** stops the GPU worker */
   close(): void;
 }
 
+export interface WebGpuOptions {
+  gpuWorkerUrl: string | URL;
+  /** storage of frozen weights kept on the GPU: 'f32' (default, exact), 'f16' (needs
+   * shader-f16: refused without), 'auto' (f16 where offered) */
+  weightStorage?: WeightStorage;
+}
+
 /** Starts the GPU worker (the bundled gpuWorkerEntry.ts at `gpuWorkerUrl`) and
  * connects to it. Rejects with the reason when there is no WebGPU adapter. */
-export async function createWebGpuBackend(opts: { gpuWorkerUrl: string | URL }): Promise<WebGpuBackend> {
+export async function createWebGpuBackend(opts: WebGpuOptions): Promise<WebGpuBackend> {
   if (typeof SharedArrayBuffer === 'undefined' || !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
     throw new Error('webgpu backend: needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP same-origin, COEP require-corp)');
   }
@@ -42,10 +56,21 @@ export async function createWebGpuBackend(opts: { gpuWorkerUrl: string | URL }):
     worker.terminate();
     throw new Error(`webgpu backend: ${ready.error}`);
   }
+  let storage: ReturnType<typeof resolveWeightStorage>;
+  try {
+    storage = resolveWeightStorage(opts.weightStorage, ready.features, ready.adapter);
+  } catch (err) {
+    worker.terminate();
+    throw err;
+  }
+  const channel = new GpuChannel(control, data);
   return {
-    backend: channelBackend(new GpuChannel(control, data)),
+    backend: channelBackend(channel, { weightStorage: storage.storage }),
     adapter: ready.adapter,
     features: ready.features,
+    weightStorage: storage.storage,
+    weightStorageNote: storage.note,
+    traffic: () => ({ ...channel.traffic, uploadByOp: { ...channel.traffic.uploadByOp } }),
     close: () => worker.terminate(),
   };
 }

@@ -29,6 +29,10 @@ export interface SlotHeader {
   offset: number; // bytes into the data buffer
   length: number; // elements (4 bytes each there)
   mode: SlotMode;
+  /** An array kept on the GPU across calls (frozen weights, client.ts Resident): `keep`
+   * uploads it (from the data buffer, as any 'in' slot) and the GPU worker keeps the
+   * buffer under `id`; without `keep` nothing travels and the kept buffer is bound. */
+  resident?: { id: number; keep: boolean };
 }
 
 /** One primitive call: the kernel name, its scalars and its arrays in order. */
@@ -36,6 +40,8 @@ export interface Request {
   op: string;
   params: Record<string, unknown>;
   slots: SlotHeader[];
+  /** kept buffers whose arrays are gone: the GPU worker frees them first */
+  release?: number[];
 }
 
 /** The message that starts the GPU worker. */

@@ -69,7 +69,8 @@ export function packedWeight(weight: Tensor, use: WeightUse): FloatArray | null 
 
 /** The dtype a frozen weight of `dtype` is packed in, or null for none. */
 function packAs(dtype: Tensor['dtype']): 'f32' | 'bf16' | null {
-  setting ??= packSetting(process.env['COLA_PACK_WEIGHTS']);
+  // a browser bundle may have no `process` (the webgpu backend packs too: it keeps frozen weights on the GPU)
+  setting ??= packSetting(typeof process === 'undefined' ? undefined : process.env['COLA_PACK_WEIGHTS']);
   if (setting === '0') return null;
   if (dtype === 'f32') return 'f32';
   if (dtype !== 'bf16') return null;

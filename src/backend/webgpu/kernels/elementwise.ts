@@ -22,20 +22,23 @@ const CAST_BF16 = flat(
 );
 const AXPBY = flat(['x', 'y'], 'if (pf(2) == 0.0) { y[i] = pf(1) * x[i]; } else { y[i] = pf(1) * x[i] + pf(2) * y[i]; }');
 
-const UNARY_FNS = /* wgsl */ `
-const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
-const INV_SQRT_2: f32 = 0.7071067811865476;
-const INV_SQRT_2PI: f32 = 0.3989422804014327;
-const GELU_CUBIC: f32 = 0.044715;
-fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-// tanh through exp, saturated (a platform tanh may overflow for large |x|)
+/** tanh through exp, saturated (a platform tanh may overflow for large |x|); also
+ * attention's soft-capping (kernels/attention.ts). */
+export const TANH = /* wgsl */ `
 fn tanh_(x: f32) -> f32 {
   if (x > 15.0) { return 1.0; }
   if (x < -15.0) { return -1.0; }
   if (abs(x) < 0.01) { let x2 = x * x; return x * (1.0 - x2 / 3.0 + 2.0 * x2 * x2 / 15.0); }
   let e = exp(2.0 * x);
   return (e - 1.0) / (e + 1.0);
-}
+}`;
+const UNARY_FNS = /* wgsl */ `
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+const GELU_CUBIC: f32 = 0.044715;
+fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+${TANH}
 // Numerical Recipes erfcc, as reference/erf.ts
 fn erfc_(z: f32) -> f32 {
   let a = abs(z);
