@@ -78,6 +78,7 @@ test(
       // the deadline, the 2 s of asking the others where they are, and mpirun ending the job
       assert.ok(seconds < TIMEOUT_S + 20, `the job ended ${seconds} s after the stop`);
       assert.ok(seconds >= TIMEOUT_S - 1, `the job ended ${seconds} s after the stop: before the deadline?`);
+      console.log(`--rank-timeout ${TIMEOUT_S}: the job ended ${seconds.toFixed(1)} s after rank 1 was stopped`);
       assert.match(
         output,
         /rank 0 of 2 \(.*\): MPI_\w+ \([^)]*, collective #\d+\) did not complete within the rank timeout \([\d.]+ s\): rank\(s\) 1 did not reach it/,
