@@ -153,7 +153,8 @@ void answerAsks() {
       continue;
     }
     answers[r].what[sizeof answers[r].what - 1] = 0;
-    if (answers[r].collective == current.collective)
+    // the same collective: the same count (every rank enters them in the same order) and name
+    if (answers[r].collective == current.collective && strcmp(answers[r].what, current.what) == 0)
       waiting += ", " + std::to_string(r);
     else
       elsewhere += "; rank " + std::to_string(r) + " waits in collective #" + std::to_string(answers[r].collective) + " (" +
@@ -167,7 +168,7 @@ void answerAsks() {
     msg += "rank(s) " + silent +
            " did not reach it and did not answer (stopped, hung, or busy outside a collective, e.g. rank 0 evaluating or writing)";
   else
-    msg += "every rank answered, but not from this collective";
+    msg += "every rank answered, but not all from this collective (the ranks took different paths: a deadlock)";
   msg += "; rank(s) " + std::to_string(worldRank) + waiting + " wait in it" + elsewhere +
          ". Stopping the job; the last checkpoint is intact (resume with --resume). If a rank legitimately works alone this "
          "long, raise --rank-timeout";

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { LOCK_FILE, pidAlive } from '../../src/io/runFolder.js';
 import { tinyCorpus, tinyModelFolder } from '../helpers/tinyFolder.js';
 import { colaBin, waitForSteps } from '../helpers/trainRuns.js';
@@ -103,3 +104,30 @@ test(
     );
   },
 );
+
+test('3 ranks: the message tells a silent rank from one waiting in another collective', { skip: skipMpi }, () => {
+  // rank 0 and rank 1 take different paths at their second collective (a deadlock), rank 2
+  // never reaches it (busy in JavaScript for longer than the test)
+  const mpiModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/backend/mpi.js');
+  const script = path.join(work, 'deadlock.mjs');
+  fs.writeFileSync(
+    script,
+    `import { mpiWorld } from ${JSON.stringify(mpiModule)};
+const comm = mpiWorld();
+comm.setTimeout(2);
+const a = new Float64Array(4);
+comm.allreduceF64(a, 'first');
+if (comm.rank === 2) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+else comm.allreduceF64(a, comm.rank === 0 ? 'path A' : 'path B');
+`,
+  );
+  const t0 = Date.now();
+  const r = mpirunSync(3, [script], {});
+  const seconds = (Date.now() - t0) / 1000;
+  assert.notEqual(r.status, 0);
+  assert.ok(seconds < 40, `${seconds} s`);
+  // whichever of rank 0 and rank 1 speaks first: it names rank 2 as silent, the other as elsewhere
+  assert.match(r.stderr, /MPI_Allreduce \(path [AB], collective #2\) did not complete within the rank timeout/, r.stderr);
+  assert.match(r.stderr, /rank\(s\) 2 did not reach it and did not answer/);
+  assert.match(r.stderr, /rank [01] waits in collective #2 \(path [AB]\)/);
+});
