@@ -176,8 +176,10 @@ void answerAsks() {
 }
 
 // Completes a nonblocking collective: an MPI_Test loop with the deadline, answering asks.
-// Spins first (a step's collectives are short), then yields, then sleeps 0.2 ms per turn
-// (a long wait, e.g. for rank 0's evaluation, should not take a core from it).
+// The collective progresses only inside MPI calls, so the loop spins for the first
+// millisecond, then yields the core each turn (ranks sharing cores), and only past a
+// second, a wait for another rank's work (rank 0's evaluation) and no longer the
+// collective's own cost, sleeps 1 ms per turn to leave the core to it.
 void await(const Napi::Env& env, MPI_Request* req, const char* op) {
   auto t0 = Clock::now();
   for (;;) {
@@ -189,10 +191,10 @@ void await(const Napi::Env& env, MPI_Request* req, const char* op) {
     current.waitedSeconds = waited;
     answerAsks();
     if (waited > timeoutSeconds) timedOut(env, op, waited);
-    if (waited < 0.05)
+    if (waited < 1.0)
       sched_yield();
     else
-      usleep(200);
+      usleep(1000);
   }
 }
 
