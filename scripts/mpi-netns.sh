@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Two "hosts" on one machine (issue 19): network namespaces cola-h1 and cola-h2 joined by a
 # veth pair (10.77.0.1 <-> 10.77.0.2), and a 2-rank `cola train` launched across them by
-# Open MPI over TCP with a hostfile, then compared with the single-process run.
+# Open MPI over TCP with a hostfile, then compared with the single-process run; then a
+# rank on the second host is stopped (SIGSTOP) and the watchdog (--rank-timeout) must end
+# the job with a message naming it.
 #
 # Open MPI starts the remote daemon (orted) with ssh; here the "remote" host is a namespace
 # of this machine, so the launcher agent (plm_rsh_agent) is a wrapper that runs the
@@ -73,13 +75,16 @@ export COLA_BACKEND=${COLA_BACKEND:-reference} OMP_NUM_THREADS=1
 node bin/cola.js "${ARGS[@]}" --out "$WORK/single"
 
 # --- 2 ranks, one per namespace, TCP only, on the veth subnet
-ip netns exec "$NS1" mpirun --allow-run-as-root --hostfile "$WORK/hostfile" -np 2 --map-by node \
-  --mca plm_rsh_agent "$WORK/netns-rsh" \
-  --mca btl tcp,self --mca btl_tcp_if_include "$NET" --mca oob_tcp_if_include "$NET" \
-  -x COLA_BACKEND -x OMP_NUM_THREADS -x PATH \
-  --wdir "$ROOT" \
-  /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK on $(ip -o -4 addr show | grep -o "10\.77\.0\.[0-9]*" | head -1)" >&2; exec node bin/cola.js "$@"' sh \
-  "${ARGS[@]}" --out "$WORK/two-hosts"
+twoHosts() { # cola arguments...
+  ip netns exec "$NS1" mpirun --allow-run-as-root --hostfile "$WORK/hostfile" -np 2 --map-by node \
+    --mca plm_rsh_agent "$WORK/netns-rsh" \
+    --mca btl tcp,self --mca btl_tcp_if_include "$NET" --mca oob_tcp_if_include "$NET" \
+    -x COLA_BACKEND -x OMP_NUM_THREADS -x PATH \
+    --wdir "$ROOT" \
+    /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK on $(ip -o -4 addr show | grep -o "10\.77\.0\.[0-9]*" | head -1)" >&2; exec node bin/cola.js "$@"' sh \
+    "$@"
+}
+twoHosts "${ARGS[@]}" --out "$WORK/two-hosts"
 
 # --- the same result as one process
 node --input-type=module -e "
@@ -92,4 +97,32 @@ node --input-type=module -e "
   console.log('two hosts vs one process: ' + a.length + ' steps, max |loss diff| ' + dl + ', max |adapter diff| ' + da);
   if (dl > 1e-5 || da > 1e-5) process.exit(1);
 "
+
+# --- a rank that hangs on the second host (SIGSTOP: a frozen process whose TCP connections
+# stay open, which mpirun does not notice): the watchdog must end the job, naming it
+HANG=(train --model "$MODEL" --data "$DATA" --method lora --epochs 200 --batch-size 8 --max-length 16 --lr 5e-3 --quiet)
+twoHosts "${HANG[@]}" --rank-timeout 5 --out "$WORK/hang" >"$WORK/hang.log" 2>&1 &
+job=$!
+steps() { cat "$WORK/hang/metrics.jsonl" 2>/dev/null | grep -c '"step"' || true; }
+until [ "$(steps)" -ge 5 ]; do
+  kill -0 "$job" 2>/dev/null || { cat "$WORK/hang.log"; echo "the hang run ended early" >&2; exit 1; }
+  sleep 0.2
+done
+victim=""
+for p in $(pgrep -f "$WORK/hang"); do
+  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && grep -q 'cola.js' "/proc/$p/cmdline"; then victim=$p; fi
+done
+[ -n "$victim" ] || { echo "rank 1 not found" >&2; exit 1; }
+t0=$(date +%s%N)
+kill -STOP "$victim"
+rc=0
+wait "$job" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -KILL "$victim" 2>/dev/null || true
+grep -o 'rank 0 of 2 .*did not reach it' "$WORK/hang.log" | cut -c1-220 || true
+echo "rank 1 (on $IP2) stopped: the job exited $rc after $ms ms (--rank-timeout 5)"
+if [ "$rc" = 0 ] || ! grep -q 'rank(s) 1 did not reach it' "$WORK/hang.log"; then
+  cat "$WORK/hang.log"
+  exit 1
+fi
 echo "outputs in $WORK"

@@ -17,7 +17,7 @@ import { readCheckpointState } from '../train/checkpoint.js';
 import type { RunRecord } from './runRecord.js';
 
 /** Settings that do not change a single number of the run. */
-const SAFE = new Set(['run.saveEvery', 'run.saveLinkAdapters', 'run.gradientCheckpointing']);
+const SAFE = new Set(['run.saveEvery', 'run.saveLinkAdapters', 'run.gradientCheckpointing', 'run.rankTimeout']);
 /** The budget: allowed when the plan up to the checkpoint is unchanged (budgetProblem). */
 const BUDGET = new Set(['run.budget.epochs', 'run.budget.maxSteps']);
 /** Not settings: where the run lives, the model's path (its identity is modelHash), and

@@ -85,7 +85,7 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   // The other ranks write nothing: they wait for rank 0 to have opened and checked the
   // folder (a failure there ends rank 0, and mpirun ends the job), then train beside it.
   if (!isWriter(parallel)) {
-    parallel.comm?.barrier();
+    parallel.comm?.barrier('start (rank 0 opens the run folder)');
     const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null; // reads only
     if (check?.finished) return alreadyDone(cfg, check, plan, data);
     return run(cfg, o, data, { record, plan, notes: [], parallel });
@@ -95,7 +95,7 @@ export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
   try {
     // checked under the lock, before any write: a refused resume leaves the run as it was
     const check = cfg.resume ? checkResume(cfg.outDir, record, plan) : null;
-    parallel.comm?.barrier();
+    parallel.comm?.barrier('start (rank 0 opens the run folder)');
     if (check?.finished) return alreadyDone(cfg, check, plan, data);
     return run(cfg, o, data, { record, plan, notes: check?.notes ?? [], parallel });
   } catch (e) {

@@ -10,7 +10,12 @@
  * holds the best evaluation by `--select-by`, exported when it happened, exactly as in a
  * run that did not stop. The count of evaluations since the best, and the stop itself,
  * are part of the checkpoint: a resume continues the count, and resuming a run that
- * stopped early trains nothing. */
+ * stopped early trains nothing.
+ *
+ * Data parallel (issue 19): rank 0 alone evaluates dev, so rank 0's metric decides; its
+ * count and decision travel to every rank right after each evaluation (agreeOnEarlyStop),
+ * and all ranks stop at the same step, where one process would. */
+import type { Communicator } from '../backend/mpi.js';
 import { ColaError } from '../errors.js';
 import type { Link, RunPlan } from './plan.js';
 import type { RunConfig } from './runConfig.js';
@@ -54,4 +59,18 @@ export function shouldStopEarly(cfg: RunConfig, sinceBest: number, step: number,
 /** The links that trained in a run stopped at `step`: the last one cut there. */
 export function trainedLinks(links: readonly Link[], step: number): Link[] {
   return links.filter((l) => l.start < step).map((l) => (l.end > step ? { ...l, end: step } : l));
+}
+
+/** Rank 0's early-stopping state on every rank (one small collective after each dev
+ * evaluation): rank 0 puts its values in a zeroed buffer, the others zeros, so the sum is
+ * rank 0's exactly. */
+export function agreeOnEarlyStop(
+  comm: Communicator,
+  mine: { stop: EarlyStop | null; sinceBest: number },
+): { stop: EarlyStop | null; sinceBest: number } {
+  const a = new Float64Array(5);
+  if (comm.rank === 0) a.set([mine.stop ? 1 : 0, mine.stop?.step ?? 0, mine.stop?.bestStep ?? 0, mine.stop?.patience ?? 0, mine.sinceBest]);
+  comm.allreduceF64(a, 'early-stopping decision');
+  const stop = a[0]! > 0 ? { step: a[1]!, bestStep: a[2]!, patience: a[3]! } : null;
+  return { stop, sinceBest: a[4]! };
 }

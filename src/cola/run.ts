@@ -17,7 +17,7 @@ import type { MetricsLog } from '../train/metricsLog.js';
 import type { Objective } from '../train/objective.js';
 import { Chain } from './chain.js';
 import type { Best } from './chainState.js';
-import { checkEarlyStopping, shouldStopEarly, trainedLinks, type EarlyStop } from './earlyStop.js';
+import { agreeOnEarlyStop, checkEarlyStopping, shouldStopEarly, trainedLinks, type EarlyStop } from './earlyStop.js';
 import { exportChain } from './export.js';
 import { planRun, type Link, type RunPlan } from './plan.js';
 import type { RunConfig } from './runConfig.js';
@@ -157,11 +157,19 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
         ms,
         elapsed_s: elapsed(),
       });
-      if (!writer) return;
       if (io.dev && evalAt.has(r.step)) {
-        evaluate(chain, link, cfg, io);
-        if (shouldStopEarly(cfg, chain.sinceBest, r.step, plan.totalSteps)) stopEarly(chain, link, cfg, io);
+        if (writer) {
+          evaluate(chain, link, cfg, io);
+          if (shouldStopEarly(cfg, chain.sinceBest, r.step, plan.totalSteps)) stopEarly(chain, link, cfg, io);
+        }
+        // data parallel: rank 0 evaluated; every rank takes its decision (earlyStop.ts)
+        if (parallel.comm && cfg.eval.earlyStoppingPatience !== undefined) {
+          const agreed = agreeOnEarlyStop(parallel.comm, { stop: chain.earlyStop, sinceBest: chain.sinceBest });
+          chain.earlyStop = agreed.stop;
+          chain.sinceBest = agreed.sinceBest;
+        }
       }
+      if (!writer) return;
       if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && r.step !== link.end)
         saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
     },

@@ -3,6 +3,7 @@
  * flag values of runFlags.ts, then call the same run function (api/trainRun.ts). Every
  * problem is reported at once; a flag the chosen method would ignore is refused
  * (issue 12: no option dropped in silence). */
+import { DEFAULT_RANK_TIMEOUT_S } from '../backend/mpi.js';
 import { ColaError } from '../errors.js';
 import { parseMomentReset } from '../optim/momentReset.js';
 import { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from '../lora/config.js';
@@ -86,6 +87,9 @@ export interface RunConfig {
   gradientCheckpointing: boolean;
   /** extra logs beside metrics.jsonl and metrics.csv: a TensorBoard event file */
   reportTo: ReportTo;
+  /** data parallel under mpirun (issue 19): the collectives' deadline in seconds (0 = none);
+   * undefined for one process */
+  rankTimeout?: number;
 }
 
 export type ReportTo = 'none' | 'tensorboard';
@@ -96,6 +100,8 @@ export interface ResolveOptions {
   lora?: Partial<LoraConfig>;
   /** where the values came from, for messages ("cola train", "fineTune") */
   where?: string;
+  /** the run is data parallel over the ranks of an mpirun job (--rank-timeout applies) */
+  distributed?: boolean;
 }
 
 /** The flags a method does not read; giving one is an error, not a silent no-op. */
@@ -192,6 +198,9 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
   if (data.maxLength !== undefined && data.maxLength < 2)
     p.push(`--max-length must be at least 2 (a token and the one it predicts), got ${data.maxLength}`);
   if (run.out === undefined || run.out === '') p.push('--out DIR is required (the run folder)');
+  if (run.rankTimeout !== undefined && !opts.distributed)
+    p.push('--rank-timeout applies to data-parallel runs under mpirun (`mpirun -np N cola train ...`); drop it');
+  positive('rankTimeout', run.rankTimeout, 0, '0 (wait forever) or more seconds');
   const lora = loraConfig(run, opts.lora, where, p);
   if (lora && linkRanks && lora.rankPattern && Object.keys(lora.rankPattern).length)
     p.push('a rank pattern and --link-ranks both set ranks: use one of them');
@@ -257,6 +266,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
     saveLinkAdapters: run.saveLinkAdapters,
     gradientCheckpointing: run.gradientCheckpointing,
     reportTo: run.reportTo as ReportTo,
+    ...(opts.distributed ? { rankTimeout: run.rankTimeout ?? DEFAULT_RANK_TIMEOUT_S } : {}),
   };
 }
 

@@ -115,6 +115,11 @@ export const RUN_FLAGS = {
   },
   saveEvery: { type: 'int', default: 50, help: 'checkpoint every N steps (also at every knot)' },
   saveLinkAdapters: { type: 'boolean', help: 'also write one PEFT adapter per link under links/' },
+  rankTimeout: {
+    type: 'number',
+    meta: 'SECONDS',
+    help: 'under mpirun: stop the job when a collective waits longer than this for a rank that hangs (stopped, deadlocked); must exceed what rank 0 does alone (dev evaluation, checkpoints); 0 = wait forever (default 600)',
+  },
   out: { type: 'string', meta: 'DIR', required: true, help: 'run folder' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
 } as const satisfies FlagTable;

@@ -72,7 +72,8 @@ const EXPERIMENT_REPLACES = ['devData', 'task', 'data'] as const;
 const omit = <T extends FlagTable, K extends keyof T>(t: T, keys: readonly K[]): Omit<T, K> =>
   Object.fromEntries(Object.entries(t).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 
-export const SHARED_RUN_FLAGS = omit(RUN_FLAGS, GRID_OWNED);
+// cells train single-process (under mpirun too: one cell per rank), so no --rank-timeout
+export const SHARED_RUN_FLAGS = omit(RUN_FLAGS, [...GRID_OWNED, 'rankTimeout']);
 // chat rows never reach an experiment (tasks and .txt corpora only): no --chat-template
 export const SHARED_DATA_FLAGS = omit(DATA_FLAGS, [...EXPERIMENT_REPLACES, 'chatTemplate']);
 

@@ -47,7 +47,7 @@ export interface BatchTotals {
 export function reduceBatchTotals(comm: Communicator, local: { weight: number; loss: number; tokens: number }): BatchTotals {
   const finite = Number.isFinite(local.loss);
   const a = new Float64Array([local.weight, finite ? local.loss * local.weight : 0, local.tokens, finite ? 0 : 1]);
-  comm.allreduceF64(a);
+  comm.allreduceF64(a, 'batch totals');
   return { weight: a[0]!, weightedLoss: a[1]!, tokens: a[2]!, nonFinite: a[3]! > 0 };
 }
 
@@ -63,7 +63,7 @@ export function allreduceGradients(comm: Communicator, params: readonly Tensor[]
     if (p.grad) buf.set(p.grad.f32, off);
     off += p.size;
   }
-  comm.allreduceF32(buf);
+  comm.allreduceF32(buf, 'gradients');
   off = 0;
   for (const p of params) {
     if (!p.grad) p.grad = zeros(p.backend, p.shape);
@@ -94,7 +94,7 @@ export function checkReplicasAgree(comm: Communicator, arrays: readonly ArrayLik
   const all = new Float64Array(2 * comm.size);
   all[2 * comm.rank] = mine[0];
   all[2 * comm.rank + 1] = mine[1];
-  comm.allreduceF64(all);
+  comm.allreduceF64(all, `checksum of ${what}`.slice(0, 100));
   const differing: number[] = [];
   for (let r = 1; r < comm.size; r++) if (all[2 * r] !== all[0] || all[2 * r + 1] !== all[1]) differing.push(r);
   if (differing.length > 0)

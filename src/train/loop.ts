@@ -103,6 +103,6 @@ function stopRequested(o: TrainOptions): boolean {
   const comm = o.parallel?.comm;
   if (!comm) return o.shouldStop();
   const flag = new Float64Array([o.shouldStop() ? 1 : 0]);
-  comm.allreduceF64(flag);
+  comm.allreduceF64(flag, 'stop flag');
   return flag[0]! > 0;
 }

@@ -3,7 +3,7 @@ import type { ModelShape } from '../../bench/trainStep.js';
 import { ColaError } from '../../errors.js';
 import type { Command } from '../command.js';
 import type { OptionValues } from '../options.js';
-import { launchedByMpirun, mpiWorld } from '../../backend/mpi.js';
+import { DEFAULT_RANK_TIMEOUT_S, launchedByMpirun, mpiWorld } from '../../backend/mpi.js';
 
 const SHAPE_FLAGS = ['d', 'layers', 'heads', 'ffn', 'vocab'] as const;
 type ShapeFlag = (typeof SHAPE_FLAGS)[number];
@@ -62,6 +62,7 @@ export const benchCommand: Command = {
       const { PRESETS, benchTrainStep, formatTrainStep } = await import('../../bench/trainStep.js');
       // under mpirun: data parallel over the ranks, rank 0 prints (issue 19)
       const comm = launchedByMpirun() ? mpiWorld() : null;
+      comm?.setTimeout(DEFAULT_RANK_TIMEOUT_S); // the collectives `cola train` runs: watched
       const r = benchTrainStep({ ...trainStepOptions(v, PRESETS[v['preset'] as string]!), comm });
       if ((comm?.rank ?? 0) === 0) console.log(json ? JSON.stringify(r) : formatTrainStep(r));
       comm?.finalize();

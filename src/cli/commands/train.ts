@@ -1,4 +1,3 @@
-import { ColaError } from '../../errors.js';
 import * as path from 'node:path';
 import { trainRun } from '../../api/trainRun.js';
 import { printDryRun } from './trainDryRun.js';
@@ -34,12 +33,11 @@ const distributedOption: OptionSpecs = {
 
 /** The run, on a worker thread (see ../worker.ts): `shouldStop` turns true on Ctrl-C. */
 function train(v: OptionValues, shouldStop: () => boolean): number {
-  const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train' });
+  const distributed = v['distributed'] === true || launchedByMpirun();
+  const cfg = resolveRunConfig(valuesOf(RUN_FLAGS, v), valuesOf(DATA_FLAGS, v), { where: 'cola train', distributed });
   if (v['dry-run']) return printDryRun(cfg, v);
-  const comm = v['distributed'] === true || launchedByMpirun() ? mpiWorld() : null;
-  // early stopping is decided on rank 0's dev evaluation alone; the ranks would part ways
-  if (comm && comm.size > 1 && cfg.eval.earlyStoppingPatience !== undefined)
-    throw new ColaError('--early-stopping-patience is not supported under mpirun yet (only rank 0 evaluates); drop it or run one process');
+  const comm = distributed ? mpiWorld() : null;
+  comm?.setTimeout(cfg.rankTimeout ?? 0); // the watchdog (issue 19): a hung rank ends the job
   try {
     const code = trainOn(cfg, v, shouldStop, parallelOf(comm));
     comm?.finalize();
