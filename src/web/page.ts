@@ -43,7 +43,7 @@ function settingsFromForm(): StudioSettings {
     batchSize: num('batchSize'),
     maxLength: num('maxLength'),
     prompt: input('prompt').value,
-    genTokens: 40,
+    genTokens: Number(input('genTokens').value),
     backend: $<HTMLSelectElement>('backendChoice').value as StudioSettings['backend'],
   };
 }
@@ -55,7 +55,7 @@ function applyQuery(q: URLSearchParams): boolean {
   if (method !== 'lora' && method !== 'cola' && method !== 'relora') throw new Error(`?autorun=${method}: expected lora, cola or relora`);
   $<HTMLSelectElement>('method').value = method;
   if (method === 'cola') input('chainLength').value = '3';
-  for (const key of ['steps', 'seed', 'lr', 'rank', 'batchSize', 'maxLength']) {
+  for (const key of ['steps', 'seed', 'lr', 'rank', 'batchSize', 'maxLength', 'genTokens']) {
     const v = q.get(key);
     if (v !== null) input(key).value = v;
   }
