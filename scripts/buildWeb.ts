@@ -52,7 +52,13 @@ export async function buildWeb(outDir = path.join(ROOT, 'dist/web')): Promise<vo
             const file = PLATFORM[name];
             if (file) return { path: path.join(platform, file) };
             if (args.path.startsWith('node:'))
-              return { errors: [{ text: `${args.path} (imported by ${path.relative(ROOT, args.importer)}) has no browser implementation in src/web/platform/` }] };
+              return {
+                errors: [
+                  {
+                    text: `${args.path} (imported by ${path.relative(ROOT, args.importer)}) has no browser implementation in src/web/platform/`,
+                  },
+                ],
+              };
             return undefined;
           });
         },

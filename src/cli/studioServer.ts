@@ -52,9 +52,13 @@ export function studioListing(f: StudioFiles): { info: ServedInfo; web: Listing;
     throw new ColaError(`the studio page is not built (${webDir}/index.html is missing): run \`npm run build\``);
   if (!fs.existsSync(f.modelDir)) throw new ColaError(`--model ${f.modelDir}: folder not found`);
   if (!fs.statSync(f.modelDir).isDirectory())
-    throw new ColaError(`--model ${f.modelDir}: not a folder; the studio serves a Hugging Face model folder (cola convert makes one from .gguf or llama2.c files)`);
+    throw new ColaError(
+      `--model ${f.modelDir}: not a folder; the studio serves a Hugging Face model folder (cola convert makes one from .gguf or llama2.c files)`,
+    );
   if (!fs.existsSync(path.join(f.modelDir, 'config.json')))
-    throw new ColaError(`--model ${f.modelDir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors + tokenizer.json)`);
+    throw new ColaError(
+      `--model ${f.modelDir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors + tokenizer.json)`,
+    );
   if (!fs.existsSync(path.join(f.modelDir, 'tokenizer.json')))
     throw new ColaError(`--model ${f.modelDir}: no tokenizer.json; the page needs the tokenizer to read text`);
   let data: Listing = new Map();

@@ -10,13 +10,23 @@ import { evaluateLm, type Metrics } from '../eval/evaluate.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { textChunks } from '../train/prepare.js';
 
+/** Refuses, before any training, a file the page cannot score (classification rows). */
+export function checkDataFile(tok: TextTokenizer, file: string): void {
+  if (!file.endsWith('.txt') && loadJsonlDataset(file, tok).format === 'classification') throw classification(file);
+}
+
+function classification(file: string): ColaError {
+  return new ColaError(
+    `${file}: classification rows; the studio fine-tunes on text (a .txt file or JSONL with "text", "prompt"/"completion" or "messages"); use cola train for tasks`,
+  );
+}
+
 export function evaluateDataFile(model: CausalLM, tok: TextTokenizer, file: string, maxLength: number): Metrics {
   const pad = tok.eosId ?? 0;
   const length = Math.min(maxLength, model.dims.maxPositions);
   if (file.endsWith('.txt')) return evaluateLm(model, textChunks(readTextCorpus(file), tok, length), pad);
   const ds = loadJsonlDataset(file, tok);
-  if (ds.format === 'classification')
-    throw new ColaError(`${file}: classification rows; the studio fine-tunes on text (a .txt file or JSONL with "text", "prompt"/"completion" or "messages")`);
+  if (ds.format === 'classification') throw classification(file);
   return evaluateLm(
     model,
     ds.lm.map((e) => truncateLmExample(e, length, tok.bosId)),

@@ -67,8 +67,7 @@ function applyQuery(q: URLSearchParams): boolean {
 
 function showMethodFields(): void {
   const m = $<HTMLSelectElement>('method').value;
-  for (const el of document.querySelectorAll<HTMLElement>('.cola, .relora'))
-    el.style.display = el.classList.contains(m) ? '' : 'none';
+  for (const el of document.querySelectorAll<HTMLElement>('.cola, .relora')) el.style.display = el.classList.contains(m) ? '' : 'none';
 }
 
 function setDownload(id: string, bytes: BlobPart, type: string): void {

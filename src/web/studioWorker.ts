@@ -11,7 +11,7 @@ import { generateText } from '../api/generateText.js';
 import { loadTokenizer } from '../io/tokenizer.js';
 import { loadModel } from '../models/load.js';
 import type { RunEvent } from '../train/metricsLog.js';
-import { evaluateDataFile } from './evalFile.js';
+import { checkDataFile, evaluateDataFile } from './evalFile.js';
 import { listFiles, putFile, readFileSync, rmSync } from './platform/fs.js';
 import type { ServedInfo, StartMessage, StudioResult, StudioSettings, WorkerMessage } from './protocol.js';
 import { runOptions, trainArgs } from './trainArgs.js';
@@ -41,7 +41,9 @@ async function readInputs(uploaded: StartMessage['data']): Promise<{ info: Serve
   return { info, dataFile: `/data/${info.data.name}` };
 }
 
-async function pickBackend(choice: StudioSettings['backend']): Promise<{ backend: Backend; name: 'webgpu' | 'reference'; adapter: string }> {
+async function pickBackend(
+  choice: StudioSettings['backend'],
+): Promise<{ backend: Backend; name: 'webgpu' | 'reference'; adapter: string }> {
   if (choice === 'reference') return { backend: referenceBackend, name: 'reference', adapter: 'reference backend (chosen on the page)' };
   if (!(navigator as { gpu?: unknown }).gpu) {
     if (choice === 'webgpu') throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
@@ -52,7 +54,11 @@ async function pickBackend(choice: StudioSettings['backend']): Promise<{ backend
     return { backend: gpu.backend, name: 'webgpu', adapter: gpu.adapter };
   } catch (e) {
     if (choice === 'webgpu') throw e;
-    return { backend: referenceBackend, name: 'reference', adapter: `no WebGPU adapter (${(e as Error).message}): the CPU reference backend runs instead` };
+    return {
+      backend: referenceBackend,
+      name: 'reference',
+      adapter: `no WebGPU adapter (${(e as Error).message}): the CPU reference backend runs instead`,
+    };
   }
 }
 
@@ -65,6 +71,7 @@ async function run(msg: StartMessage): Promise<void> {
   post({ kind: 'backend', backend: picked.name, adapter: picked.adapter });
   const model = loadModel(MODEL_DIR, { backend: picked.backend });
   const tokenizer = loadTokenizer(MODEL_DIR);
+  checkDataFile(tokenizer, dataFile);
   const gen = (when: 'before' | 'after'): void => {
     if (s.genTokens <= 0) return;
     post({ kind: 'status', text: `generating (${when} training)…` });
@@ -80,7 +87,13 @@ async function run(msg: StartMessage): Promise<void> {
       losses.push(e['loss'] as number);
       tokens += e['tokens'] as number;
       ms += e['ms'] as number;
-      post({ kind: 'step', step: e['step'] as number, loss: e['loss'] as number, link: e['link'] as number, tokensPerS: e['tokens_per_s'] as number });
+      post({
+        kind: 'step',
+        step: e['step'] as number,
+        loss: e['loss'] as number,
+        link: e['link'] as number,
+        tokensPerS: e['tokens_per_s'] as number,
+      });
     } else if (e.event === 'knot') {
       knots.push(e['step'] as number);
       post({ kind: 'knot', step: e['step'] as number });

@@ -17,7 +17,15 @@ export interface StudioRunOptions {
 }
 
 export function runOptions(s: StudioSettings): StudioRunOptions {
-  const common = { method: s.method, maxSteps: s.steps, seed: s.seed, lr: s.lr, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength };
+  const common = {
+    method: s.method,
+    maxSteps: s.steps,
+    seed: s.seed,
+    lr: s.lr,
+    rank: s.rank,
+    batchSize: s.batchSize,
+    maxLength: s.maxLength,
+  };
   const ranks = s.linkRanks.length ? { linkRanks: s.linkRanks } : {};
   if (s.method === 'cola') return { ...common, chainLength: s.chainLength, ...ranks };
   if (s.method === 'relora') return { ...common, knotEvery: s.knotEvery, ...ranks };

@@ -42,7 +42,9 @@ interface StudioCase {
 
 /** `cola studio` on a free port; resolves with its URL and the process. */
 async function startStudio(model: string, data: string): Promise<{ url: string; stop: () => void }> {
-  const p = spawn(process.execPath, [colaBin, 'studio', '--model', model, '--data', data, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [colaBin, 'studio', '--model', model, '--data', data, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -58,7 +60,11 @@ async function startStudio(model: string, data: string): Promise<{ url: string; 
 }
 
 function cola(args: string[]): string {
-  const r = spawnSync(process.execPath, [colaBin, ...args], { encoding: 'utf8', env: { ...process.env, COLA_BACKEND: 'reference' }, timeout: 900_000 });
+  const r = spawnSync(process.execPath, [colaBin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, COLA_BACKEND: 'reference' },
+    timeout: 900_000,
+  });
   assert.equal(r.status, 0, `cola ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -84,14 +90,22 @@ async function studioCase(c: StudioCase): Promise<void> {
       });
       await page.screenshot({ path: c.screenshot.file, fullPage: true });
     }
-    await page.waitForFunction(() => (window as { colaResult?: unknown }).colaResult ?? (window as { colaError?: unknown }).colaError, null, {
-      timeout: 900_000,
-      polling: 500,
-    });
+    await page.waitForFunction(
+      () => (window as { colaResult?: unknown }).colaResult ?? (window as { colaError?: unknown }).colaError,
+      null,
+      {
+        timeout: 900_000,
+        polling: 500,
+      },
+    );
     const error = await page.evaluate(() => (window as { colaError?: string }).colaError);
     assert.equal(error, undefined, `the page reported an error: ${error}`);
     result = JSON.parse((await page.textContent('#result'))!) as StudioResult;
-    assert.deepEqual(await page.evaluate(() => (window as { colaResult?: unknown }).colaResult), result, '#result and window.colaResult agree');
+    assert.deepEqual(
+      await page.evaluate(() => (window as { colaResult?: unknown }).colaResult),
+      result,
+      '#result and window.colaResult agree',
+    );
     for (const id of ['download-config', 'download-weights']) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#${id}`)]);
       await download.saveAs(path.join(adapterDir, download.suggestedFilename()));
@@ -154,24 +168,20 @@ test('studio autorun cola on a tiny model: curve = cola train, adapter loads in 
   await studioCase({ model, data, query: 'steps=6&seed=1&batchSize=4&maxLength=16&genTokens=4&lr=0.01', steps: 6, knots: [2, 4] });
 });
 
-test(
-  'studio autorun cola, 3 links, 30 steps on stories260K (issue 20)',
-  { skip: skip || skipShared, timeout: 1_800_000 },
-  async () => {
-    const model = path.join(work, 'stories260K');
-    const real = path.join(sharedDir, 'models', 'stories260K');
-    convertLlama2c(path.join(real, 'stories260K.bin'), path.join(real, 'tok512.bin'), model);
-    const shot = process.env['COLA_STUDIO_SCREENSHOT'];
-    await studioCase({
-      model,
-      data: path.join(sharedDir, 'data', 'text', 'tinystories_sample.txt'),
-      // batch 4 x 32 tokens: SwiftShader runs ~35 tokens/s here (docs/WEB.md)
-      query: `steps=30&seed=7&batchSize=4&maxLength=32&genTokens=${shot ? 40 : 0}`,
-      steps: 30,
-      knots: [10, 20],
-      screenshot: shot ? { file: path.resolve(shot), atStep: 16 } : undefined,
-    });
-  },
-);
+test('studio autorun cola, 3 links, 30 steps on stories260K (issue 20)', { skip: skip || skipShared, timeout: 1_800_000 }, async () => {
+  const model = path.join(work, 'stories260K');
+  const real = path.join(sharedDir, 'models', 'stories260K');
+  convertLlama2c(path.join(real, 'stories260K.bin'), path.join(real, 'tok512.bin'), model);
+  const shot = process.env['COLA_STUDIO_SCREENSHOT'];
+  await studioCase({
+    model,
+    data: path.join(sharedDir, 'data', 'text', 'tinystories_sample.txt'),
+    // batch 4 x 32 tokens: SwiftShader runs ~35 tokens/s here (docs/WEB.md)
+    query: `steps=30&seed=7&batchSize=4&maxLength=32&genTokens=${shot ? 40 : 0}`,
+    steps: 30,
+    knots: [10, 20],
+    screenshot: shot ? { file: path.resolve(shot), atStep: 16 } : undefined,
+  });
+});
 
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -13,19 +13,22 @@ const haveEsbuild = await import('esbuild').then(
   () => false,
 );
 
-test('dist/web bundles hold no Node built-in and no native addon loader', { skip: haveEsbuild ? false : 'esbuild not installed (a devDependency)' }, async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-web-'));
-  try {
-    await buildWeb(out);
-    for (const name of ['cola.js', 'studioWorker.js', 'gpuWorker.js', 'page.js']) {
-      const js = fs.readFileSync(path.join(out, name), 'utf8');
-      assert.doesNotMatch(js, /\brequire\(\s*["'`]/, `${name}: a require() call`);
-      assert.doesNotMatch(js, /(from|import\()\s*["'`]node:/, `${name}: a node: import`);
-      assert.doesNotMatch(js, /node-gyp-build|\.node["'`]/, `${name}: the native addon loader`);
+test(
+  'dist/web bundles hold no Node built-in and no native addon loader',
+  { skip: haveEsbuild ? false : 'esbuild not installed (a devDependency)' },
+  async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-web-'));
+    try {
+      await buildWeb(out);
+      for (const name of ['cola.js', 'studioWorker.js', 'gpuWorker.js', 'page.js']) {
+        const js = fs.readFileSync(path.join(out, name), 'utf8');
+        assert.doesNotMatch(js, /\brequire\(\s*["'`]/, `${name}: a require() call`);
+        assert.doesNotMatch(js, /(from|import\()\s*["'`]node:/, `${name}: a node: import`);
+        assert.doesNotMatch(js, /node-gyp-build|\.node["'`]/, `${name}: the native addon loader`);
+      }
+      assert.ok(fs.existsSync(path.join(out, 'index.html')));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
     }
-    assert.ok(fs.existsSync(path.join(out, 'index.html')));
-  } finally {
-    fs.rmSync(out, { recursive: true, force: true });
-  }
-});
-
+  },
+);

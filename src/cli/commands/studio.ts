@@ -9,12 +9,17 @@ export const studioCommand: Command = {
   usage: 'cola studio --model DIR [--data FILE.txt|.jsonl] [--port P]',
   options: {
     model: { type: 'string', meta: 'DIR', help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' },
-    data: { type: 'string', meta: 'FILE', help: 'training data the page offers: a .txt corpus or JSONL (text, prompt/completion, messages)' },
+    data: {
+      type: 'string',
+      meta: 'FILE',
+      help: 'training data the page offers: a .txt corpus or JSONL (text, prompt/completion, messages)',
+    },
     port: { type: 'int', default: 8765, help: 'port on 127.0.0.1 (0: a free one)' },
   },
   async run(v) {
     const model = v['model'] as string | undefined;
-    if (!model) throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
+    if (!model)
+      throw new ColaError('--model DIR is required (a Hugging Face model folder; `cola convert llama2c` makes one from a llama2.c .bin)');
     const port = v['port'] as number;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ColaError(`--port ${port}: expected 0 to 65535`);
     const { server, url, info } = await startStudio({ modelDir: model, dataFile: v['data'] as string | undefined }, port);

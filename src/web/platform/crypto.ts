@@ -21,10 +21,9 @@ class Sha256 {
   private w = new Uint32Array(64);
 
   update(data: string | ArrayBufferView): this {
-    const bytes =
-      typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.total += bytes.length;
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       const take = Math.min(64 - this.used, bytes.length - i);
       this.block.set(bytes.subarray(i, i + take), this.used);
       this.used += take;

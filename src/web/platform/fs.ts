@@ -151,7 +151,8 @@ export function mkdirSync(p: string | URL, options?: { recursive?: boolean }): s
 function childrenOf(path: string): string[] {
   const prefix = path === '/' ? '/' : path + '/';
   const names: string[] = [];
-  for (const k of nodes.keys()) if (k !== path && k.startsWith(prefix) && !k.slice(prefix.length).includes('/')) names.push(k.slice(prefix.length));
+  for (const k of nodes.keys())
+    if (k !== path && k.startsWith(prefix) && !k.slice(prefix.length).includes('/')) names.push(k.slice(prefix.length));
   return names.sort();
 }
 

@@ -24,11 +24,14 @@ export const process = {
     throw e;
   },
   cwd: () => '/',
-  hrtime: Object.assign((prev?: [number, number]) => {
-    const t = performance.now();
-    const s = Math.floor(t / 1000);
-    const ns = Math.floor((t % 1000) * 1e6);
-    return prev ? [s - prev[0], ns - prev[1]] : [s, ns];
-  }, { bigint: () => BigInt(Math.round(performance.now() * 1e6)) }),
+  hrtime: Object.assign(
+    (prev?: [number, number]) => {
+      const t = performance.now();
+      const s = Math.floor(t / 1000);
+      const ns = Math.floor((t % 1000) * 1e6);
+      return prev ? [s - prev[0], ns - prev[1]] : [s, ns];
+    },
+    { bigint: () => BigInt(Math.round(performance.now() * 1e6)) },
+  ),
   memoryUsage: () => ({ rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 }),
 };
