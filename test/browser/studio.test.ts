@@ -168,6 +168,69 @@ test('studio autorun cola on a tiny model: curve = cola train, adapter loads in 
   await studioCase({ model, data, query: 'steps=6&seed=1&batchSize=4&maxLength=16&genTokens=4&lr=0.01', steps: 6, knots: [2, 4] });
 });
 
+test(
+  'studio without WebGPU: falls back to the CPU, says so, trains on an uploaded JSONL file like cola train, refuses classification rows',
+  { skip, timeout: 600_000 },
+  async () => {
+    const model = tinyModelFolder(4);
+    const served = tinyCorpus(work, 8);
+    const upload = path.join(work, 'upload.jsonl');
+    const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ text: `the cat sat on the mat ${i % 3}. hello the cat.` }));
+    fs.writeFileSync(upload, rows.join('\n') + '\n');
+    const tasks = path.join(work, 'task.jsonl');
+    fs.writeFileSync(tasks, JSON.stringify({ prompt: 'the cat', candidates: ['sat', 'mat'], label: 0 }) + '\n');
+    const { chromium } = await import('playwright-core');
+    const studio = await startStudio(model, served);
+    // without --enable-unsafe-webgpu Chromium on Linux offers no WebGPU adapter
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => !a.includes('webgpu')) });
+    let result: StudioResult;
+    try {
+      const page = await browser.newPage();
+      const run = async (file: string): Promise<void> => {
+        await page.goto(studio.url);
+        await page.selectOption('#method', 'lora');
+        await page.fill('#steps', '3');
+        await page.fill('#batchSize', '4');
+        await page.fill('#maxLength', '16');
+        await page.fill('#lr', '0.01');
+        await page.fill('#genTokens', '0');
+        await page.setInputFiles('#upload', file);
+        await page.click('#start');
+        await page.waitForFunction(
+          () => (window as { colaResult?: unknown }).colaResult ?? (window as { colaError?: unknown }).colaError,
+          null,
+          {
+            timeout: 300_000,
+          },
+        );
+      };
+      await run(tasks);
+      assert.match(String(await page.evaluate(() => (window as { colaError?: string }).colaError)), /classification rows/);
+      await run(upload);
+      assert.equal(await page.evaluate(() => (window as { colaError?: string }).colaError), undefined);
+      result = JSON.parse((await page.textContent('#result'))!) as StudioResult;
+      assert.match((await page.textContent('#backend'))!, /^CPU \(reference\)/);
+    } finally {
+      await browser.close();
+      studio.stop();
+    }
+    assert.equal(result.backend, 'reference');
+    assert.match(result.adapter, /WebGPU/);
+    assert.equal(result.eval.data, 'upload.jsonl');
+    assert.deepEqual(result.knots, []);
+    const out = path.join(work, 'train-upload');
+    cola(['train', '--backend', 'reference', '--model', model, '--data', upload, '--out', out, '--quiet', ...result.train_args]);
+    const cli = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e['event'] === 'step')
+      .map((e) => e['loss']);
+    assert.deepEqual(result.losses, cli, 'the same code on the same backend: the same losses, bit for bit');
+  },
+);
+
 test('studio autorun cola, 3 links, 30 steps on stories260K (issue 20)', { skip: skip || skipShared, timeout: 1_800_000 }, async () => {
   const model = path.join(work, 'stories260K');
   const real = path.join(sharedDir, 'models', 'stories260K');
