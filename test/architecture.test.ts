@@ -16,7 +16,8 @@ const src = path.join(root, 'src');
 
 /** The stack, bottom to top. A file may import its own layer and any rung below;
  * modules on one rung may not import each other. `index` is src/index.ts, the library's
- * entry; `bench` is what `cola bench` runs (bench/ keeps results and standalone scripts). */
+ * entry; `bench` is what `cola bench` runs (bench/ keeps results and standalone scripts);
+ * `web` is the browser entry and the studio page (issue 20). */
 const STACK: readonly (readonly string[])[] = [
   ['backend'],
   ['tensor'],
@@ -27,7 +28,7 @@ const STACK: readonly (readonly string[])[] = [
   ['train'],
   ['cola'],
   ['api'],
-  ['experiment', 'bench'],
+  ['experiment', 'bench', 'web'],
   ['cli', 'index'],
 ];
 

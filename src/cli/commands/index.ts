@@ -11,6 +11,7 @@ import { experimentCommand } from './experiment.js';
 import { pullCommand } from './pull.js';
 import { doctorCommand } from './doctor.js';
 import { modelsCommand } from './models.js';
+import { studioCommand } from './studio.js';
 
 /** Every subcommand, in the order `cola --help` lists them. */
 export const commands: Command[] = [
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   infoCommand,
   modelsCommand,
   exportCommand,
+  studioCommand,
   convertCommand,
   pullCommand,
   benchCommand,

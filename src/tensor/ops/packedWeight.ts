@@ -1,6 +1,6 @@
 import type { FloatArray } from '../../backend/backend.js';
 import { detectMachine } from '../../backend/machine.js';
-import { computeFor } from '../../backend/runtime.js';
+import { computeFor } from '../../backend/compute.js';
 import { ColaError } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
 
