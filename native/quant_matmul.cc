@@ -23,7 +23,39 @@ struct QuantView {
   int64_t block, blockBytes, blocksPerRow;
   const uint8_t* data;
   const float* scales;  // int8: per row; nf4: per block; q8_0 / q4_0: none (inline f16)
+  // nf4 with double-quantized scales (format.ts DoubleQuantScales): decoded once per
+  // product into here (rows x blocksPerRow f32, ~1.6% of W's values), `scales` points at it
+  std::vector<float> decodedScales;
 };
+
+constexpr int64_t kDoubleQuantGroup = 256;  // format.ts DOUBLE_QUANT_GROUP
+
+// The Int8Array `field` of r (the double-quantized scale codes).
+View<const int8_t> int8ArrayArg(const Record& r, const char* field) {
+  Napi::Value v = r.object.Get(field);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int8_array)
+    throw argError(r.env, std::string("quantMatmul: w.doubleQuant.") + field + " must be an Int8Array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  return {static_cast<const int8_t*>(typedArrayData(ta)), ta.ElementLength()};
+}
+
+// codec.ts blockScales: fround(fround(code * factor) + offset), in f32 as the codec rounds.
+void decodeDoubleQuant(const Record& w, QuantView& q) {
+  Record dq{w.env, w.object.Get("doubleQuant").As<Napi::Object>()};
+  View<const int8_t> codes = int8ArrayArg(dq, "codes");
+  View<float> factors = arrayArg<float>(dq, "factors");
+  int64_t n = q.rows * q.blocksPerRow;
+  requireLen(w.env, codes.size, n, "w.doubleQuant.codes");
+  requireLen(w.env, factors.size, (n + kDoubleQuantGroup - 1) / kDoubleQuantGroup, "w.doubleQuant.factors");
+  float offset = static_cast<float>(numArg(dq, "offset"));
+  q.decodedScales.resize(static_cast<size_t>(n));
+  float* out = q.decodedScales.data();
+  for (int64_t i = 0; i < n; i++) {
+    float scaled = static_cast<float>(codes.data[i]) * factors.data[i / kDoubleQuantGroup];
+    out[i] = scaled + offset;
+  }
+  q.scales = out;
+}
 
 const float kNf4Levels[16] = {-1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
                         -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
@@ -129,7 +161,11 @@ QuantView quantViewOf(const Record& r) {
   View<uint8_t> data = arrayArg<uint8_t>(w, "data");
   requireLen(env, data.size, q.rows * q.blocksPerRow * q.blockBytes, "w.data");
   q.data = data.data;
-  if (q.format == kInt8 || q.format == kNf4) {
+  Napi::Value dq = w.object.Get("doubleQuant");
+  if (!dq.IsUndefined() && !dq.IsNull()) {
+    if (q.format != kNf4 || !dq.IsObject()) throw argError(env, "quantMatmul: w.doubleQuant is for nf4 weights");
+    decodeDoubleQuant(w, q);
+  } else if (q.format == kInt8 || q.format == kNf4) {
     View<float> scales = arrayArg<float>(w, "scales");
     requireLen(env, scales.size, q.format == kInt8 ? q.rows : q.rows * q.blocksPerRow, "w.scales");
     q.scales = scales.data;

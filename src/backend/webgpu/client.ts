@@ -7,7 +7,7 @@
 
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { f32ToBf16Bits } from '../reference/bf16.js';
-import { quantMatmul } from '../reference/quantMatmul.js';
+import { quantMatmul, quantize } from '../reference/quantMatmul.js';
 import {
   CONTROL_WORDS,
   MAX_DATA_BYTES,
@@ -125,8 +125,9 @@ export function channelBackend(ch: GpuChannel): Backend {
   return {
     name: 'webgpu',
     // no WGSL kernel for quantized weights yet (issue 17 landed after this backend):
-    // the reference's dequantize-then-multiply, on the CPU of the training worker
+    // the reference's dequantize-then-multiply (and its quantizer), on the CPU of the training worker
     quantMatmul,
+    quantize,
     alloc(dtype: DType, size: number): Storage {
       return dtype === 'f32' ? new Float32Array(size) : dtype === 'bf16' ? new Uint16Array(size) : new Int32Array(size);
     },
