@@ -31,23 +31,32 @@ export class BenchWeights implements WeightSource {
     this.chunk = backend.alloc('f32', CHUNK) as Float32Array;
   }
 
-  get(_name: string, shape: readonly number[], role: WeightRole): Tensor {
+  get(name: string, shape: readonly number[], role: WeightRole): Tensor {
     if (role === 'bias') return zeros(this.backend, shape);
     if (role === 'norm') {
       const t = zeros(this.backend, shape);
       this.backend.fill(t.f32, 1);
       return t;
     }
-    const t = zeros(this.backend, shape, this.dtype);
+    // A block's linear weight that linearFrom quantizes at once (models/build.ts) is made
+    // in f32 whatever --dtype: no bf16 copy and no widened f32 copy before quantizing.
+    const dtype = this.quantize && isBlockLinear(name) ? 'f32' : this.dtype;
+    const t = zeros(this.backend, shape, dtype);
     for (let at = 0; at < t.size; at += CHUNK) {
       const n = Math.min(CHUNK, t.size - at);
       const src = this.chunk.subarray(0, n);
       for (let i = 0; i < n; i++) src[i] = (2 * this.rng() - 1) * HALF_WIDTH;
-      if (this.dtype === 'bf16') this.backend.castToBf16(src, (t.data as Uint16Array).subarray(at, at + n));
+      if (dtype === 'bf16') this.backend.castToBf16(src, (t.data as Uint16Array).subarray(at, at + n));
       else (t.data as Float32Array).set(src, at);
     }
     return t;
   }
 
   finish(): void {}
+}
+
+/** A linear weight inside a numbered block (`model.layers.3.mlp.up_proj.weight`): the
+ * ones --quantize replaces (models/quantize.ts quantizedLoadBytes uses the same rule). */
+function isBlockLinear(name: string): boolean {
+  return /\.\d+\./.test(name) && name.endsWith('.weight');
 }

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { dequantize } from '../backend/quant/codec.js';
+import { dequantize, withDoubleQuant } from '../backend/quant/codec.js';
 import { quantBytes, type QuantFormat, type QuantizeOptions, type QuantWeight } from '../backend/quant/format.js';
 import { quantLinear, type LowRankResidual } from '../tensor/ops/quantLinear.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -81,6 +81,14 @@ export class QuantizedLinear extends Module implements LinearLike {
 
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
     return finishLinear(quantLinear(x, { weight: this._weight, bias: this.bias, residual: this._residual }), opts);
+  }
+
+  /** QLoRA's double quantization of an nf4 weight's block scales (codec.ts
+   * withDoubleQuant; a no-op when they already are): the codes stay, the scales shrink
+   * from 32 to ~8 bits per block. */
+  doubleQuantizeScales(): void {
+    if (this.format !== 'nf4') throw new Error(`QuantizedLinear.doubleQuantizeScales(): needs nf4, not ${this.format}`);
+    if (!this._weight.doubleQuant) this._weight = withDoubleQuant(this._weight);
   }
 
   /** dequant(W) + Σ_j s_j B_j A_j as f32 [out, in]: the weight this layer applies. */
