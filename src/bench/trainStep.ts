@@ -144,7 +144,9 @@ export function llamaConfig(o: ModelShape, maxPositions: number): Record<string,
 
 function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
   const config = o.family === 'llama' ? llamaConfig(o, o.seq) : optConfig(o, o.seq);
-  const model = modelFamily(o.family, 'bench').build(config, new BenchWeights(be, 1, o.dtype, o.quantize), 'bench');
+  const weights = new BenchWeights(be, 1, o.dtype, o.quantize);
+  const model = modelFamily(o.family, 'bench').build(config, weights, 'bench');
+  weights.releaseScratch(model);
   model.weightDtype = o.dtype;
   return model;
 }
