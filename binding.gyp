@@ -12,6 +12,7 @@
         "native/copy.cc",
         "native/matmul.cc",
         "native/quant_matmul.cc",
+        "native/quantize.cc",
         "native/elementwise.cc",
         "native/softmax.cc",
         "native/norm.cc",

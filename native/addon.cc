@@ -1,6 +1,10 @@
 // Module entry: every kernel family registers its functions here.
 #include "common.h"
 
+namespace cola {
+void InitQuantize(Napi::Env env, Napi::Object exports);  // quantize.cc (issue 17)
+}
+
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -9,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cola::InitCopy(env, exports);
   cola::InitMatmul(env, exports);
   cola::InitQuantMatmul(env, exports);
+  cola::InitQuantize(env, exports);
   cola::InitElementwise(env, exports);
   cola::InitSoftmax(env, exports);
   cola::InitNorm(env, exports);

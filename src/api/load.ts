@@ -7,7 +7,7 @@ import { configureRuntime } from '../backend/runtime.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
-import { quantizeModel } from '../models/quantize.js';
+import { doubleQuantizeModel, quantizeModel } from '../models/quantize.js';
 import type { WeightDtype } from '../models/weightSource.js';
 
 export interface PretrainedOptions {
@@ -23,6 +23,9 @@ export interface PretrainedOptions {
   /** quantize the frozen linear weights as they load (issue 17): 'int8', 'nf4', 'q8_0' or
    * 'q4_0'; embeddings, norms and the LM head stay in `dtype` */
   quantize?: QuantFormat;
+  /** with quantize 'nf4': QLoRA's double quantization of the block scales (bitsandbytes'
+   * bnb_4bit_use_double_quant) */
+  doubleQuant?: boolean;
 }
 
 export interface Pretrained {
@@ -37,5 +40,6 @@ export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretr
   const backend = getBackend(opts.backend);
   const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory, quantize: opts.quantize });
   if (opts.quantize) quantizeModel(model, opts.quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
+  if (opts.doubleQuant) doubleQuantizeModel(model);
   return { model, tokenizer: loadTokenizer(dir), backend, dir };
 }

@@ -20,7 +20,7 @@
 //   derived from this interface (native/addon.ts): a new primitive is written here,
 //   in reference/, and in native/ (binding and kernel), nowhere else.
 
-import type { QuantWeight } from './quant/format.js';
+import type { QuantFormat, QuantizeOptions, QuantWeight } from './quant/format.js';
 
 export type DType = 'f32' | 'bf16' | 'i32';
 export type FloatArray = Float32Array | Uint16Array; // f32 or bf16 storage
@@ -81,6 +81,14 @@ export interface QuantMatmulArgs {
   mode: 'forward' | 'inputGrad';
   /** 0 overwrites out, 1 accumulates into it */
   beta: number;
+}
+
+/** A dense W [rows, cols] (row-major f32) to quantize (issue 17). */
+export interface QuantizeArgs extends QuantizeOptions {
+  values: Float32Array;
+  rows: number;
+  cols: number;
+  format: QuantFormat;
 }
 
 /** dst[dstOffset + Σ i_d dstStrides[d]] (+)= src[srcOffset + Σ i_d srcStrides[d]]
@@ -338,6 +346,9 @@ export interface Backend {
    * once b changes (tensor/ops/packedWeight.ts keys it on the weight's version). */
   packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean, as?: 'f32' | 'bf16'): FloatArray;
   quantMatmul(args: QuantMatmulArgs): void;
+  /** W quantized: exactly the bytes of backend/quant/codec.ts quantize (the
+   * specification); native runs it vectorized on all threads (loading a 7B model). */
+  quantize(args: QuantizeArgs): QuantWeight;
 
   // --- rows: softmax, norms ------------------------------------------------------
   /** out[r] = softmax(x[r]) over rows of `cols` */

@@ -19,6 +19,7 @@ import { getBackend, type BackendName } from '../backend/index.js';
 import { applyLora } from '../lora/inject.js';
 import { DEFAULT_LORA_CONFIG } from '../lora/config.js';
 import type { CausalLM } from '../models/causalLM.js';
+import { doubleQuantizeModel } from '../models/quantize.js';
 import { modelFamily } from '../models/registry.js';
 import '../models/families.js';
 import { AdamW } from '../optim/adamw.js';
@@ -69,6 +70,8 @@ interface TrainStepOptions extends ModelShape {
   checkpoint?: boolean;
   /** quantize the frozen linear weights as they are made (issue 17) */
   quantize?: QuantFormat;
+  /** nf4: double-quantize the block scales (QLoRA) once the model is built */
+  doubleQuant?: boolean;
   /** the ranks of an mpirun job: data parallel over the batch */
   comm?: Communicator | null;
 }
@@ -78,6 +81,7 @@ interface TrainStepResult {
   backend: string;
   dtype: string;
   quantize: string | null;
+  double_quant: boolean;
   d: number;
   layers: number;
   heads: number;
@@ -140,7 +144,9 @@ export function llamaConfig(o: ModelShape, maxPositions: number): Record<string,
 
 function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
   const config = o.family === 'llama' ? llamaConfig(o, o.seq) : optConfig(o, o.seq);
-  const model = modelFamily(o.family, 'bench').build(config, new BenchWeights(be, 1, o.dtype, o.quantize), 'bench');
+  const weights = new BenchWeights(be, 1, o.dtype, o.quantize);
+  const model = modelFamily(o.family, 'bench').build(config, weights, 'bench');
+  weights.releaseScratch(model);
   model.weightDtype = o.dtype;
   return model;
 }
@@ -173,6 +179,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const prof = o.profile ? profileBackend(base) : null;
   const be = prof ? prof.backend : base;
   const model = buildModel(o, be);
+  if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers
   if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
   const targets = expandTargets(o.targets);
   const lora = applyLora(model, { ...DEFAULT_LORA_CONFIG, r: o.rank, alpha: 2 * o.rank, targets }, 0);
@@ -227,6 +234,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     backend: base.name,
     dtype: o.dtype,
     quantize: o.quantize ?? null,
+    double_quant: o.doubleQuant ?? false,
     d: o.d,
     layers: o.layers,
     heads: o.heads,
@@ -258,7 +266,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
 /** Human-readable summary (and the profile table when one was taken). */
 export function formatTrainStep(r: TrainStepResult): string {
   const lines = [
-    `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype}${r.quantize ? ` (linear ${r.quantize})` : ''} on ${r.backend}, ` +
+    `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype}${r.quantize ? ` (linear ${r.quantize}${r.double_quant ? ', double-quantized scales' : ''})` : ''} on ${r.backend}, ` +
       `batch ${r.batch} x seq ${r.seq}, LoRA r=${r.rank} on ${r.targets.join(',')}`,
     `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
       `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,

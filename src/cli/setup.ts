@@ -7,7 +7,7 @@ import { ColaError } from '../errors.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import type { CausalLM } from '../models/causalLM.js';
-import { quantizeModel } from '../models/quantize.js';
+import { doubleQuantizeModel, quantizeModel } from '../models/quantize.js';
 import { loadModel } from '../models/load.js';
 import type { OptionSpecs, OptionValues } from './options.js';
 
@@ -55,6 +55,10 @@ export const modelOptions: OptionSpecs = {
     choices: [...QUANT_FORMATS],
     help: 'quantize the frozen linear weights (not embeddings, norms, LM head): int8 (per-row), nf4 (QLoRA, blocks of 64), q8_0 / q4_0 (GGUF, blocks of 32)',
   },
+  'double-quant': {
+    type: 'boolean',
+    help: "with --quantize nf4: QLoRA's double quantization of the block scales (bitsandbytes' bnb_4bit_use_double_quant; ~0.37 bits less per weight)",
+  },
   ...maxMemoryOption,
 };
 
@@ -80,6 +84,7 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v), quantize });
   checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
   if (quantize) quantizeModel(model, quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
+  if (v['double-quant']) doubleQuantizeModel(model); // refuses a model with no nf4 layer
   const tokenizer = loadTokenizer(tokenizerDir ?? dir);
   return { backend, model, tokenizer, dir };
 }

@@ -2,6 +2,7 @@
  * quantized base). Every Linear becomes a QuantizedLinear except the LM head, which stays
  * in the storage dtype (the families apply it as a plain weight, often tied to the
  * embedding: CausalLM.lmHeadWeight); embeddings and norms are untouched. */
+import { ColaError } from '../errors.js';
 import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
 import { Linear } from '../nn/linear.js';
 import { QuantizedLinear } from '../nn/quantizedLinear.js';
@@ -43,6 +44,20 @@ export function quantizedLoadBytes(
     sum += linear ? quantBytes(format, t.shape[0]!, t.shape[1]!) : t.shape.reduce((a, b) => a * b, 1) * bytesPerElement;
   }
   return sum;
+}
+
+/** QLoRA's double quantization (`--double-quant`, bitsandbytes' bnb_4bit_use_double_quant)
+ * of every nf4 layer's block scales, after the layers were quantized; returns the layers
+ * converted. Refuses a model with no nf4 layer (the option would do nothing). */
+export function doubleQuantizeModel(model: CausalLM): number {
+  const layers = [...model.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
+  const nf4 = layers.filter(([, l]) => l.format === 'nf4');
+  if (nf4.length === 0)
+    throw new ColaError(
+      `--double-quant quantizes nf4's block scales, but the model has no nf4 layer${layers.length ? ` (it is ${layers[0]![1].format})` : ''}: use --quantize nf4 or drop --double-quant`,
+    );
+  for (const [, l] of nf4) l.doubleQuantizeScales();
+  return nf4.length;
 }
 
 /** Whether any layer of the model holds a quantized weight. */

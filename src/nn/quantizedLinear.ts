@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
-import { dequantize, quantize } from '../backend/quant/codec.js';
-import { quantBytes, type QuantFormat, type QuantWeight } from '../backend/quant/format.js';
+import { dequantize, withDoubleQuant } from '../backend/quant/codec.js';
+import { quantBytes, type QuantFormat, type QuantizeOptions, type QuantWeight } from '../backend/quant/format.js';
 import { quantLinear, type LowRankResidual } from '../tensor/ops/quantLinear.js';
 import { Tensor } from '../tensor/tensor.js';
 import { finishLinear, type Linear, type LinearLike, type LinearOptions } from './linear.js';
@@ -37,12 +37,13 @@ export class QuantizedLinear extends Module implements LinearLike {
     this.bias = bias ? widenBias(bias) : null;
   }
 
-  /** Quantize a Linear's weight (f32 or bf16); the bias stays (as f32: it is tiny). */
-  static fromLinear(lin: Linear, format: QuantFormat): QuantizedLinear {
+  /** Quantize a Linear's weight (f32 or bf16) with its backend's quantizer (the codec's
+   * bytes; native: all threads); the bias stays (as f32: it is tiny). */
+  static fromLinear(lin: Linear, format: QuantFormat, opts: QuantizeOptions = {}): QuantizedLinear {
     const w = lin.weight;
     const [rows, cols] = w.shape as [number, number];
     const values = w.dtype === 'f32' ? w.f32 : widen(w);
-    return new QuantizedLinear(quantize(values, rows, cols, format), lin.bias, w.backend);
+    return new QuantizedLinear(w.backend.quantize({ values, rows, cols, format, ...opts }), lin.bias, w.backend);
   }
 
   get inFeatures(): number {
@@ -72,11 +73,22 @@ export class QuantizedLinear extends Module implements LinearLike {
 
   /** Bytes held: codes, scales and the residual's f32 factors. */
   get bytes(): number {
-    return quantBytes(this.format, this.outFeatures, this.inFeatures) + 4 * this.residualRank * (this.inFeatures + this.outFeatures);
+    return (
+      quantBytes(this.format, this.outFeatures, this.inFeatures, this._weight.doubleQuant !== undefined) +
+      4 * this.residualRank * (this.inFeatures + this.outFeatures)
+    );
   }
 
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
     return finishLinear(quantLinear(x, { weight: this._weight, bias: this.bias, residual: this._residual }), opts);
+  }
+
+  /** QLoRA's double quantization of an nf4 weight's block scales (codec.ts
+   * withDoubleQuant; a no-op when they already are): the codes stay, the scales shrink
+   * from 32 to ~8 bits per block. */
+  doubleQuantizeScales(): void {
+    if (this.format !== 'nf4') throw new Error(`QuantizedLinear.doubleQuantizeScales(): needs nf4, not ${this.format}`);
+    if (!this._weight.doubleQuant) this._weight = withDoubleQuant(this._weight);
   }
 
   /** dequant(W) + Σ_j s_j B_j A_j as f32 [out, in]: the weight this layer applies. */
@@ -132,7 +144,14 @@ export class QuantizedLinear extends Module implements LinearLike {
   requantize(delta: Float32Array): number {
     const exact = this.effectiveWeight();
     for (let i = 0; i < exact.length; i++) exact[i]! += delta[i]!;
-    this._weight = quantize(exact, this.outFeatures, this.inFeatures, this.format);
+    const doubleQuant = this._weight.doubleQuant !== undefined;
+    this._weight = this._backend.quantize({
+      values: exact,
+      rows: this.outFeatures,
+      cols: this.inFeatures,
+      format: this.format,
+      doubleQuant,
+    });
     this._residual = null;
     this._ranks = [];
     const got = dequantize(this._weight);

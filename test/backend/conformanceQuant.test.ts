@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { Backend, QuantMatmulArgs } from '../../src/backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../../src/backend/native/index.js';
 import { quantize } from '../../src/backend/quant/codec.js';
-import { QUANT_FORMATS, type QuantWeight } from '../../src/backend/quant/format.js';
+import { NF4_LEVELS, QUANT_FORMATS, type QuantFormat, type QuantWeight } from '../../src/backend/quant/format.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { randn } from '../helpers/random.js';
 import { assertClose } from '../helpers/tolerance.js';
@@ -20,6 +20,9 @@ const skip = maybeNative ? false : `native addon not built (${nativeLoadError()}
 const native = maybeNative as Backend;
 
 let seed = 1700;
+
+/** The midpoints between neighbouring NF4 levels (where the codec's rounding flips). */
+const NF4_MIDPOINTS = NF4_LEVELS.slice(1).map((v, i) => (v + NF4_LEVELS[i]!) / 2);
 
 /** Runs one product on both backends (out pre-filled alike, for beta 1) and compares. */
 function check(w: QuantWeight, m: number, mode: QuantMatmulArgs['mode'], beta: number): void {
@@ -73,5 +76,88 @@ describe('quantMatmul conformance (native vs reference)', { skip }, () => {
       /q8_0 data of a 4 x 64 weight must be 272 bytes/,
     );
     assert.throws(() => native.quantMatmul({ x, w, out: new Float32Array(8), m: 2, mode: 'forward', beta: 0.5 }), /beta must be 0 or 1/);
+  });
+
+  it('nf4 with double-quantized scales: forward and input gradient, small and tiled', () => {
+    for (const [rows, cols] of [
+      [5, 100],
+      [300, 3500],
+    ] as const) {
+      const w = quantize(randn(rows * cols, seed++), rows, cols, 'nf4', { doubleQuant: true });
+      for (const mode of ['forward', 'inputGrad'] as const) for (const beta of [0, 1]) check(w, 3, mode, beta);
+    }
+  });
+});
+
+/** Native quantize against the codec: the same bytes (codes, inline f16 scales) and bit-identical f32 scales. */
+function sameQuantization(values: Float32Array, rows: number, cols: number, format: QuantFormat, what: string, doubleQuant = false): void {
+  const want = quantize(values, rows, cols, format, { doubleQuant });
+  const got = native.quantize({ values, rows, cols, format, doubleQuant });
+  assert.deepEqual(got.data, want.data, `${what}: ${format} codes`);
+  const bits = (a: Float32Array | null) => (a ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)) : null);
+  assert.deepEqual(bits(got.scales), bits(want.scales), `${what}: ${format} scales`);
+  if (doubleQuant) {
+    assert.deepEqual(got.doubleQuant!.codes, want.doubleQuant!.codes, `${what}: double-quant codes`);
+    assert.deepEqual(bits(got.doubleQuant!.factors), bits(want.doubleQuant!.factors), `${what}: double-quant factors`);
+    assert.equal(got.doubleQuant!.offset, want.doubleQuant!.offset);
+  }
+}
+
+describe('quantize conformance (native vs the codec, byte for byte)', { skip }, () => {
+  for (const format of QUANT_FORMATS) {
+    it(`${format}: random weights at several magnitudes, rows not a multiple of the block`, () => {
+      for (const [rows, cols] of [
+        [1, 1],
+        [3, 33],
+        [7, 100],
+        [4, 129],
+        [2, 4096],
+      ] as const) {
+        for (const magnitude of [1e-30, 1e-3, 1, 7, 1e30]) {
+          const x = randn(rows * cols, seed++).map((v) => v * magnitude);
+          sameQuantization(x, rows, cols, format, `${rows}x${cols} at ${magnitude}`);
+        }
+      }
+    });
+
+    it(`${format}: edge inputs (zero blocks, huge and subnormal values, exact ties, NF4 midpoints)`, () => {
+      const cols = 200;
+      const x = randn(6 * cols, seed++);
+      x.fill(0, 0, cols); // an all-zero row
+      x.fill(0, cols + 64, cols + 128); // zero blocks inside a row
+      for (let i = 0; i < cols; i++) x[2 * cols + i] = ((i % 2 ? -1 : 1) * 3.4e38 * ((i % 7) + 1)) / 7; // near f32's max
+      for (let i = 0; i < cols; i++) x[3 * cols + i] = (i - 100) * 1e-42; // subnormals
+      for (let i = 0; i < cols; i++) x[4 * cols + i] = (i % 64) - 31.5 + (i % 3) * 0.5; // ties at .5
+      for (let i = 0; i < cols; i++) x[5 * cols + i] = i % 16 < 15 ? NF4_MIDPOINTS[(i % 16) % 15]! * (i % 2 ? 1 : -1) : 1; // on NF4 midpoints
+      sameQuantization(x, 6, cols, format, 'edge rows');
+      sameQuantization(new Float32Array(3 * 65), 3, 65, format, 'all zero');
+    });
+
+    it(`${format}: refuses NaN and infinity with the codec's message`, () => {
+      const x = randn(4 * 70, seed++);
+      x[2 * 70 + 5] = -Infinity;
+      x[3 * 70 + 1] = NaN;
+      const message = /quantize: the value at row 2, column 5 is -Infinity: a weight with NaN or infinity cannot be quantized/;
+      assert.throws(() => quantize(x, 4, 70, format), message);
+      assert.throws(() => native.quantize({ values: x, rows: 4, cols: 70, format }), message);
+    });
+  }
+
+  it('nf4 double quantization: the same codes, factors and offset', () => {
+    const x = randn(9 * 64 * 60, seed++); // 540 scales: two full groups and a partial one
+    sameQuantization(x, 9, 64 * 60, 'nf4', 'double quant', true);
+    sameQuantization(new Float32Array(2 * 64), 2, 64, 'nf4', 'double quant of zeros', true);
+  });
+
+  it('refuses bad arguments before reading memory', () => {
+    assert.throws(
+      () => native.quantize({ values: new Float32Array(5), rows: 2, cols: 3, format: 'int8' }),
+      /values must be a Float32Array of 2 x 3/,
+    );
+    assert.throws(() => native.quantize({ values: new Float32Array(6), rows: 2, cols: 3, format: 'q5_k' as never }), /unknown format q5_k/);
+    assert.throws(
+      () => native.quantize({ values: new Float32Array(64), rows: 1, cols: 64, format: 'int8', doubleQuant: true }),
+      /not to int8/,
+    );
   });
 });

@@ -4,8 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dequantize, quantize } from '../../src/backend/quant/codec.js';
-import { checkQuantWeight, NF4_LEVELS, QUANT_FORMATS, quantBytes, type QuantFormat } from '../../src/backend/quant/format.js';
+import { blockScales, dequantize, quantize } from '../../src/backend/quant/codec.js';
+import {
+  checkQuantWeight,
+  DOUBLE_QUANT_GROUP,
+  NF4_LEVELS,
+  QUANT_FORMATS,
+  quantBytes,
+  type QuantFormat,
+} from '../../src/backend/quant/format.js';
 import { f16ToF32 } from '../../src/io/floatBits.js';
 import { randn } from '../helpers/random.js';
 
@@ -110,5 +117,70 @@ describe('quantization formats', () => {
     assert.throws(() => checkQuantWeight({ ...w, format: 'q5_k' as never }, 'w'), /unknown quantization format q5_k/);
     const n = quantize(randn(64, 3), 1, 64, 'nf4');
     assert.throws(() => checkQuantWeight({ ...n, scales: null }, 'w'), /nf4 scales of a 1 x 64 weight must be 1 f32 values/);
+  });
+
+  it('refuses NaN and infinity, naming the first one (row-major)', () => {
+    for (const format of QUANT_FORMATS) {
+      const x = randn(3 * 40, 5);
+      x[2 * 40 + 7] = Infinity;
+      x[2 * 40 + 9] = NaN;
+      assert.throws(
+        () => quantize(x, 3, 40, format),
+        /the value at row 2, column 7 is Infinity: a weight with NaN or infinity cannot be quantized/,
+      );
+      x[40] = NaN;
+      assert.throws(() => quantize(x, 3, 40, format), /row 1, column 0 is NaN/);
+    }
+  });
+
+  it('nf4 double quantization: scales - mean as int8 in groups of 256, the same codes, a bounded scale error, fewer bytes', () => {
+    // 3 x 64 x 100 blocks = 300 scales: a full group and a partial one
+    const [rows, cols] = [3, 64 * 100];
+    const x = randn(rows * cols, 23);
+    for (let i = 0; i < x.length; i += 977) x[i]! *= 8; // spread the scales
+    const single = quantize(x, rows, cols, 'nf4');
+    const dq = quantize(x, rows, cols, 'nf4', { doubleQuant: true });
+    checkQuantWeight(dq, 'test');
+    assert.equal(dq.scales, null);
+    assert.deepEqual(dq.data, single.data); // the 4-bit codes come from the exact absmax, as in QLoRA
+    const s = single.scales!;
+    const mean = s.reduce((a, b) => a + b, 0) / s.length;
+    assert.ok(Math.abs(dq.doubleQuant!.offset - mean) <= 1e-6 * mean);
+    assert.equal(dq.doubleQuant!.factors.length, Math.ceil(s.length / DOUBLE_QUANT_GROUP));
+    const decoded = blockScales(dq)!;
+    for (let i = 0; i < s.length; i++) {
+      const g = Math.floor(i / DOUBLE_QUANT_GROUP);
+      const group = Array.from(s.subarray(g * DOUBLE_QUANT_GROUP, (g + 1) * DOUBLE_QUANT_GROUP), (v) =>
+        Math.abs(v - dq.doubleQuant!.offset),
+      );
+      assert.ok(Math.abs(decoded[i]! - s[i]!) <= (Math.max(...group) / 127) * 0.5001 + 1e-7, `scale ${i}`);
+    }
+    // dequantize applies the decoded scales
+    const back = dequantize(dq);
+    const lv = Float32Array.from(NF4_LEVELS);
+    const code = (j: number) => (j % 2 ? dq.data[j >> 1]! & 15 : dq.data[j >> 1]! >> 4);
+    for (const j of [0, 1, 63, 64, 6399, 6400, 19199]) assert.equal(back[j], Math.fround(lv[code(j)]! * decoded[Math.floor(j / 64)]!));
+    assert.equal(
+      dq.data.byteLength + dq.doubleQuant!.codes.byteLength + 4 * dq.doubleQuant!.factors.length,
+      quantBytes('nf4', rows, cols, true),
+    );
+    assert.ok(quantBytes('nf4', rows, cols, true) < quantBytes('nf4', rows, cols));
+    // refused for other formats and when malformed
+    assert.throws(
+      () => quantize(x, rows, cols, 'q4_0', { doubleQuant: true }),
+      /double quantization applies to nf4's block scales, not to q4_0/,
+    );
+    assert.throws(() => checkQuantWeight({ ...dq, scales: s }, 'w'), /scales null/);
+    assert.throws(
+      () => checkQuantWeight({ ...dq, doubleQuant: { ...dq.doubleQuant!, factors: new Float32Array(1) } }, 'w'),
+      /must hold 300 int8 codes and 2 f32 factors/,
+    );
+  });
+
+  it('nf4 double quantization of equal scales is exact (codes 0, the mean carries them)', () => {
+    const x = new Float32Array(4 * 64).fill(0.5);
+    const dq = quantize(x, 1, 256, 'nf4', { doubleQuant: true });
+    assert.deepEqual(Array.from(dequantize(dq)), Array.from(x));
+    assert.ok(dq.doubleQuant!.codes.every((c) => c === 0));
   });
 });

@@ -1,4 +1,4 @@
-import type { Backend, FloatArray } from '../backend.js';
+import type { Backend, FloatArray, QuantizeArgs } from '../backend.js';
 
 // The functions the C++ addon exports (native/addon.cc). Every primitive has the
 // contract's own signature (src/backend/backend.ts): the addon reads the same
@@ -7,7 +7,7 @@ import type { Backend, FloatArray } from '../backend.js';
 // the exception: the addon only aligns buffers and packs matmul operands, and
 // native/index.ts builds `alloc`, `empty` and `packMatmulB` from these helpers.
 
-type StorageMembers = 'name' | 'alloc' | 'empty' | 'packMatmulB';
+type StorageMembers = 'name' | 'alloc' | 'empty' | 'packMatmulB' | 'quantize';
 
 export type NativeAddon = Omit<Backend, StorageMembers> & {
   /** bytes from the start of `buffer` to its first 64-byte boundary */
@@ -18,6 +18,9 @@ export type NativeAddon = Omit<Backend, StorageMembers> & {
   packB(b: FloatArray, out: FloatArray, k: number, n: number, transB: boolean): void;
   /** oneDNN's effective ISA, its version, OpenMP's thread count and cpuid's feature bits (native/cpu.cc) */
   cpuInfo(): NativeCpuInfo;
+  /** args.values quantized into data (rows x rowBytes) and scales (int8, nf4; else null):
+   * backend/quant/codec.ts's bytes (native/quantize.cc); throws on NaN / infinity */
+  quantizeInto(args: QuantizeIntoArgs): void;
   /** OpenMP threads of the calling thread's later parallel regions */
   setThreads(n: number): void;
 };
@@ -29,4 +32,9 @@ export interface NativeCpuInfo {
   /** whether oneDNN builds bf16 products here (not on AVX2-only CPUs: there a bf16 product runs in f32 on bf16-rounded operands) */
   bf16Matmul: boolean;
   cpuid: { avx2: boolean; avx512f: boolean; avx512Vnni: boolean; avx512Bf16: boolean; amxBf16: boolean };
+}
+
+export interface QuantizeIntoArgs extends Omit<QuantizeArgs, 'doubleQuant'> {
+  data: Uint8Array;
+  scales: Float32Array | null;
 }

@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
-import { checkQuantMatmul } from '../quant/checks.js';
+import { checkQuantize, checkQuantMatmul } from '../quant/checks.js';
+import { checkQuantizeOptions, withDoubleQuant } from '../quant/codec.js';
+import { rowBytes, scaleCount } from '../quant/format.js';
 import { applyOmpDefaults, computeFor } from '../compute.js';
 import type { NativeAddon, NativeCpuInfo } from './addon.js';
 import { setNativeCpuInfo } from '../machine.js';
@@ -103,6 +105,17 @@ function createNativeBackend(addon: NativeAddon): Backend {
     quantMatmul(args) {
       checkQuantMatmul(args);
       addon.quantMatmul(args);
+    },
+    quantize(args) {
+      checkQuantize(args);
+      const { values, rows, cols, format } = args;
+      checkQuantizeOptions(format, args);
+      const data = new Uint8Array(rows * rowBytes(format, cols));
+      const n = scaleCount(format, rows, cols);
+      const scales = n ? new Float32Array(n) : null;
+      addon.quantizeInto({ values, rows, cols, format, data, scales });
+      const w = { format, rows, cols, data, scales };
+      return args.doubleQuant ? withDoubleQuant(w) : w;
     },
     packMatmulB(b, k, n, transB, as) {
       const bf16 = (as ?? (b instanceof Uint16Array ? 'bf16' : 'f32')) === 'bf16';

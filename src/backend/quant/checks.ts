@@ -1,5 +1,5 @@
-import type { QuantMatmulArgs } from '../backend.js';
-import { checkQuantWeight } from './format.js';
+import type { QuantizeArgs, QuantMatmulArgs } from '../backend.js';
+import { checkQuantWeight, QUANT_FORMATS } from './format.js';
 
 /** Shape checks shared by every backend's quantMatmul: x and out must hold the
  * product's operands (the native kernel relies on them). */
@@ -14,4 +14,14 @@ export function checkQuantMatmul(a: QuantMatmulArgs): void {
     throw new RangeError(`quantMatmul: x must be a Float32Array of at least ${a.m} x ${inF} values`);
   if (!(a.out instanceof Float32Array) || a.out.length < a.m * outF)
     throw new RangeError(`quantMatmul: out must be a Float32Array of at least ${a.m} x ${outF} values`);
+}
+
+/** Argument checks of Backend.quantize (the codec checks the same before it starts). */
+export function checkQuantize(a: QuantizeArgs): void {
+  if (!QUANT_FORMATS.includes(a.format))
+    throw new RangeError(`quantize: unknown format ${String(a.format)} (one of ${QUANT_FORMATS.join(', ')})`);
+  if (!Number.isInteger(a.rows) || !Number.isInteger(a.cols) || a.rows < 1 || a.cols < 1)
+    throw new RangeError(`quantize: rows and cols must be positive integers, got ${a.rows} x ${a.cols}`);
+  if (!(a.values instanceof Float32Array) || a.values.length !== a.rows * a.cols)
+    throw new RangeError(`quantize: values must be a Float32Array of ${a.rows} x ${a.cols}`);
 }

@@ -3,13 +3,28 @@
  * (quantize_row_q8_0_ref, quantize_row_q4_0_ref, f32 arithmetic), nf4 bitsandbytes'
  * nearest level, int8 round-to-nearest of absmax / 127. Layouts: format.ts. */
 import { floatToHalf, halfToFloat } from '../../io/floatBits.js';
-import { blocksPerRow, NF4_LEVELS, quantLayout, rowBytes, scaleCount, type QuantFormat, type QuantWeight } from './format.js';
+import {
+  blocksPerRow,
+  DOUBLE_QUANT_GROUP,
+  NF4_LEVELS,
+  quantLayout,
+  rowBytes,
+  scaleCount,
+  type DoubleQuantScales,
+  type QuantFormat,
+  type QuantizeOptions,
+  type QuantWeight,
+} from './format.js';
 
 const f = Math.fround;
 
-/** W [rows, cols] (row-major f32) in `format`. */
-export function quantize(values: Float32Array, rows: number, cols: number, format: QuantFormat): QuantWeight {
+/** W [rows, cols] (row-major f32) in `format`. NaN and infinities are refused (they
+ * would poison a whole block's scale). `opts.doubleQuant` (nf4) double-quantizes the
+ * block scales (doubleQuantize). Backend.quantize gives the same bytes, faster. */
+export function quantize(values: Float32Array, rows: number, cols: number, format: QuantFormat, opts: QuantizeOptions = {}): QuantWeight {
   if (values.length !== rows * cols) throw new RangeError(`quantize: ${values.length} values are not ${rows} x ${cols}`);
+  checkQuantizeOptions(format, opts);
+  refuseNonFinite(values, cols);
   const data = new Uint8Array(rows * rowBytes(format, cols));
   const n = scaleCount(format, rows, cols);
   const scales = n ? new Float32Array(n) : null;
@@ -27,7 +42,63 @@ export function quantize(values: Float32Array, rows: number, cols: number, forma
       if (scales) scales[r * nb + b] = scale;
     }
   }
-  return { format, rows, cols, data, scales };
+  const w = { format, rows, cols, data, scales };
+  return opts.doubleQuant ? withDoubleQuant(w) : w;
+}
+
+/** Throws unless `opts` fits `format` (double quantization is for nf4's scales). */
+export function checkQuantizeOptions(format: QuantFormat, opts: QuantizeOptions): void {
+  if (opts.doubleQuant && format !== 'nf4')
+    throw new RangeError(`quantize: double quantization applies to nf4's block scales, not to ${format} (drop it or use nf4)`);
+}
+
+/** Throws on the first NaN or infinity (row-major order), naming its row and column. */
+export function refuseNonFinite(values: Float32Array, cols: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0)
+      throw new RangeError(
+        `quantize: the value at row ${Math.floor(i / cols)}, column ${i % cols} is ${v}: a weight with NaN or infinity cannot be quantized (the model file is damaged)`,
+      );
+  }
+}
+
+/** `w` (nf4, single-quantized) with its block scales double-quantized (QLoRA §3):
+ * offset = the f64 mean of the scales (summed in order) as f32; each group of 256
+ * consecutive scales s - offset (f32) gets a factor d = absmax / 127 and int8 codes
+ * round-half-away((s - offset) / d), as the int8 format. */
+export function withDoubleQuant(w: QuantWeight): QuantWeight {
+  if (w.format !== 'nf4' || !w.scales) throw new RangeError(`withDoubleQuant: needs a single-quantized nf4 weight, got ${w.format}`);
+  return { ...w, scales: null, doubleQuant: doubleQuantize(w.scales) };
+}
+
+export function doubleQuantize(scales: Float32Array): DoubleQuantScales {
+  let sum = 0;
+  for (let i = 0; i < scales.length; i++) sum += scales[i]!;
+  const offset = f(scales.length ? sum / scales.length : 0);
+  const codes = new Int8Array(scales.length);
+  const factors = new Float32Array(Math.ceil(scales.length / DOUBLE_QUANT_GROUP));
+  for (let g = 0; g < factors.length; g++) {
+    const start = g * DOUBLE_QUANT_GROUP;
+    const end = Math.min(scales.length, start + DOUBLE_QUANT_GROUP);
+    let amax = 0;
+    for (let i = start; i < end; i++) amax = Math.max(amax, Math.abs(f(scales[i]! - offset)));
+    const d = f(amax / 127);
+    const id = d ? f(1 / d) : 0;
+    factors[g] = d;
+    for (let i = start; i < end; i++) codes[i] = int8Code(f(f(scales[i]! - offset) * id));
+  }
+  return { codes, factors, offset };
+}
+
+/** The f32 block scales a kernel applies: `scales`, or the double-quantized ones
+ * decoded (fround(fround(code * factor) + offset)); null for inline-scale formats. */
+export function blockScales(w: QuantWeight): Float32Array | null {
+  const dq = w.doubleQuant;
+  if (!dq) return w.scales;
+  const out = new Float32Array(dq.codes.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(f(dq.codes[i]! * dq.factors[Math.floor(i / DOUBLE_QUANT_GROUP)]!) + dq.offset);
+  return out;
 }
 
 /** dequant(W) [rows, cols] as f32, into `out` (allocated when absent). */
@@ -42,9 +113,10 @@ export function dequantizeRows(w: QuantWeight, r0: number, count: number, out: F
   const nb = blocksPerRow(format, cols);
   const { block, blockBytes } = quantLayout(format, cols);
   const buf = new Float32Array(block);
+  const scales = blockScales(w);
   for (let r = r0; r < r0 + count; r++) {
     for (let b = 0; b < nb; b++) {
-      const scale = w.scales ? w.scales[r * nb + b]! : 0;
+      const scale = scales ? scales[r * nb + b]! : 0;
       BLOCK_DEQUANTIZERS[format](w.data, (r * nb + b) * blockBytes, scale, buf);
       const len = Math.min(block, cols - b * block);
       out.set(buf.subarray(0, len), (r - r0) * cols + b * block);
@@ -78,10 +150,23 @@ function roundHalfAway(v: number): number {
   return Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
 }
 
+/** An int8 code of v = x / d: round half away, clamped to ±127. Ordinary blocks never
+ * reach the clamp; it defines what ggml's C leaves undefined when d is subnormal and
+ * 1 / d overflows to infinity (x * id = ±inf: the extreme code; 0 * inf = NaN: zero). */
+function int8Code(v: number): number {
+  return v !== v ? 0 : Math.max(-127, Math.min(127, roundHalfAway(v)));
+}
+
+/** A q4_0 code of v = x / d + 8.5: truncated into [0, 15] (ggml's MIN(15, (int8_t)v));
+ * NaN (0 * inf, for a subnormal d) is the zero code 8. */
+function q4Code(v: number): number {
+  return v !== v ? 8 : Math.max(0, Math.min(15, Math.trunc(v)));
+}
+
 const quantizeInt8: BlockQuantizer = (x, data, at) => {
   const d = f(absmax(x) / 127);
   const id = d ? f(1 / d) : 0;
-  for (let i = 0; i < x.length; i++) data[at + i] = roundHalfAway(f(x[i]! * id)) & 0xff;
+  for (let i = 0; i < x.length; i++) data[at + i] = int8Code(f(x[i]! * id)) & 0xff;
   return d;
 };
 
@@ -93,7 +178,7 @@ const quantizeQ8_0: BlockQuantizer = (x, data, at) => {
   const d = f(absmax(x) / 127);
   const id = d ? f(1 / d) : 0;
   writeHalf(data, at, d);
-  for (let i = 0; i < 32; i++) data[at + 2 + i] = roundHalfAway(f(x[i]! * id)) & 0xff;
+  for (let i = 0; i < 32; i++) data[at + 2 + i] = int8Code(f(x[i]! * id)) & 0xff;
   return 0;
 };
 
@@ -115,8 +200,8 @@ const quantizeQ4_0: BlockQuantizer = (x, data, at) => {
   const id = d ? f(1 / d) : 0;
   writeHalf(data, at, d);
   for (let j = 0; j < 16; j++) {
-    const q0 = Math.min(15, Math.trunc(f(f(x[j]! * id) + 8.5)));
-    const q1 = Math.min(15, Math.trunc(f(f(x[16 + j]! * id) + 8.5)));
+    const q0 = q4Code(f(f(x[j]! * id) + 8.5));
+    const q1 = q4Code(f(f(x[16 + j]! * id) + 8.5));
     data[at + 2 + j] = q0 | (q1 << 4);
   }
   return 0;

@@ -17,6 +17,25 @@
 export type QuantFormat = 'int8' | 'nf4' | 'q8_0' | 'q4_0';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['int8', 'nf4', 'q8_0', 'q4_0'];
 
+/** QLoRA's double quantization of NF4's block absmax scales (Dettmers et al. 2023, §3):
+ * the f32 scales s (rows x blocksPerRow, row-major) minus their mean `offset`, quantized
+ * again in groups of 256 consecutive scales: an int8 code per scale, an f32 factor per
+ * group (absmax / 127, round half away as int8). A scale decodes as
+ * fround(fround(code * factors[i / 256]) + offset). bitsandbytes stores the codes with its
+ * dynamic 8-bit map instead of a linear one: same size (8 bits per 64 weights + 32 per
+ * 16384), not the same bytes. */
+export interface DoubleQuantScales {
+  /** one int8 code per nf4 block */
+  readonly codes: Int8Array;
+  /** one f32 factor per group of DOUBLE_QUANT_GROUP codes */
+  readonly factors: Float32Array;
+  /** the mean of the f32 scales, subtracted before quantizing them */
+  readonly offset: number;
+}
+
+/** Scales per second-level group (QLoRA: blocksize 256). */
+export const DOUBLE_QUANT_GROUP = 256;
+
 export interface QuantWeight {
   readonly format: QuantFormat;
   /** output features (rows of W) */
@@ -26,8 +45,16 @@ export interface QuantWeight {
   /** rows x rowBytes: the codes (and, for q8_0 / q4_0, GGUF's inline f16 scales) */
   readonly data: Uint8Array;
   /** f32 scales: int8 one per row; nf4 one absmax per block (rows x blocksPerRow);
-   * null for q8_0 and q4_0 */
+   * null for q8_0 and q4_0, and for nf4 with `doubleQuant` */
   readonly scales: Float32Array | null;
+  /** nf4 only: the block scales double-quantized (then `scales` is null) */
+  readonly doubleQuant?: DoubleQuantScales;
+}
+
+/** Options of quantize() (codec.ts, Backend.quantize). */
+export interface QuantizeOptions {
+  /** nf4: double-quantize the block scales (QLoRA; bitsandbytes' bnb_4bit_use_double_quant) */
+  doubleQuant?: boolean;
 }
 
 export interface QuantLayout {
@@ -66,9 +93,12 @@ export function scaleCount(format: QuantFormat, rows: number, cols: number): num
   return rows * blocksPerRow(format, cols) * quantLayout(format, cols).scalesPerBlock;
 }
 
-/** Bytes a [rows, cols] weight takes quantized (codes + scales), for memory estimates. */
-export function quantBytes(format: QuantFormat, rows: number, cols: number): number {
-  return rows * rowBytes(format, cols) + 4 * scaleCount(format, rows, cols);
+/** Bytes a [rows, cols] weight takes quantized (codes + scales), for memory estimates;
+ * `doubleQuant` (nf4): one byte per block scale and an f32 per 256 of them instead. */
+export function quantBytes(format: QuantFormat, rows: number, cols: number, doubleQuant = false): number {
+  const ns = scaleCount(format, rows, cols);
+  const scaleBytes = doubleQuant && format === 'nf4' ? ns + 4 * Math.ceil(ns / DOUBLE_QUANT_GROUP) : 4 * ns;
+  return rows * rowBytes(format, cols) + scaleBytes;
 }
 
 /** Throws unless `w`'s arrays have exactly the sizes its format and shape imply (a
@@ -82,6 +112,19 @@ export function checkQuantWeight(w: QuantWeight, where: string): void {
       `${where}: ${w.format} data of a ${w.rows} x ${w.cols} weight must be ${w.rows * rowBytes(w.format, w.cols)} bytes`,
     );
   const ns = scaleCount(w.format, w.rows, w.cols);
+  if (w.doubleQuant !== undefined) {
+    if (w.format !== 'nf4') throw new RangeError(`${where}: double quantization is for nf4 scales, not ${w.format}`);
+    const dq = w.doubleQuant;
+    const groups = Math.ceil(ns / DOUBLE_QUANT_GROUP);
+    if (w.scales !== null) throw new RangeError(`${where}: a double-quantized nf4 weight has scales null (they are in doubleQuant)`);
+    if (!(dq.codes instanceof Int8Array) || dq.codes.length !== ns || !(dq.factors instanceof Float32Array) || dq.factors.length !== groups)
+      throw new RangeError(
+        `${where}: doubleQuant of a ${w.rows} x ${w.cols} nf4 weight must hold ${ns} int8 codes and ${groups} f32 factors`,
+      );
+    if (typeof dq.offset !== 'number' || !Number.isFinite(dq.offset))
+      throw new RangeError(`${where}: doubleQuant.offset must be a finite number`);
+    return;
+  }
   if (ns === 0 ? w.scales !== null : !(w.scales instanceof Float32Array) || w.scales.length !== ns)
     throw new RangeError(`${where}: ${w.format} scales of a ${w.rows} x ${w.cols} weight must be ${ns ? `${ns} f32 values` : 'null'}`);
 }

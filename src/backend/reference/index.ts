@@ -11,7 +11,7 @@ import { crossEntropy } from './crossEntropy.js';
 import { axpby, binary, dropout, reduceSum, sumSquares } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { matmul } from './matmul.js';
-import { quantMatmul } from './quantMatmul.js';
+import { quantMatmul, quantize } from './quantMatmul.js';
 import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norm.js';
 import { rope } from './rope.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
@@ -37,6 +37,7 @@ export const referenceBackend: Backend = {
   dropout,
   matmul,
   quantMatmul,
+  quantize,
   softmax,
   softmaxBackward,
   logSoftmax,

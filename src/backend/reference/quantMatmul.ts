@@ -1,8 +1,8 @@
 // Product with a quantized weight: dequantize all of W, then the reference matmul.
 // The specification of every quantized kernel (issue 17).
 
-import type { Backend, QuantMatmulArgs } from '../backend.js';
-import { dequantize } from '../quant/codec.js';
+import type { Backend, QuantizeArgs, QuantMatmulArgs } from '../backend.js';
+import { dequantize, quantize as quantizeCodec } from '../quant/codec.js';
 import { checkQuantMatmul } from '../quant/checks.js';
 import { matmul } from './matmul.js';
 
@@ -28,3 +28,7 @@ export const quantMatmul: Backend['quantMatmul'] = (args: QuantMatmulArgs) => {
     bDtype: 'f32',
   });
 };
+
+/** The codec itself (the specification of Backend.quantize). */
+export const quantize: Backend['quantize'] = (a: QuantizeArgs) =>
+  quantizeCodec(a.values, a.rows, a.cols, a.format, { doubleQuant: a.doubleQuant });

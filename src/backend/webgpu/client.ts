@@ -9,7 +9,7 @@ import type { AttentionShape, Backend, DType, FloatArray, Storage } from '../bac
 import { f32ToBf16Bits } from '../reference/bf16.js';
 import { checkQuantMatmul } from '../quant/checks.js';
 import { blocksPerRow } from '../quant/format.js';
-import { quantMatmul } from '../reference/quantMatmul.js';
+import { quantMatmul, quantize } from '../reference/quantMatmul.js';
 import { decodesInWgsl } from './kernels/quantMatmul.js';
 import {
   CONTROL_WORDS,
@@ -208,6 +208,8 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
       );
       kept.uploaded = true;
     },
+    // the quantizer: the reference's (a model is quantized once, as it loads)
+    quantize,
     alloc(dtype: DType, size: number): Storage {
       return dtype === 'f32' ? new Float32Array(size) : dtype === 'bf16' ? new Uint16Array(size) : new Int32Array(size);
     },

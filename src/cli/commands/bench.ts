@@ -50,6 +50,7 @@ export const benchCommand: Command = {
       choices: [...QUANT_FORMATS],
       help: 'train-step: quantize the frozen linear weights (issue 17; embeddings and LM head stay --dtype)',
     },
+    'double-quant': { type: 'boolean', help: "train-step: with --quantize nf4, QLoRA's double quantization of the block scales" },
   },
   async run(v, pos) {
     const json = (v['json'] as boolean | undefined) ?? false;
@@ -93,5 +94,6 @@ function trainStepOptions(v: OptionValues, preset: ModelShape) {
     profile: (v['profile'] as boolean | undefined) ?? false,
     checkpoint: (v['checkpoint'] as boolean | undefined) ?? false,
     quantize: v['quantize'] as QuantFormat | undefined,
+    doubleQuant: (v['double-quant'] as boolean | undefined) ?? false,
   };
 }
