@@ -541,6 +541,24 @@ function suiteBody(): void {
     }
   });
 
+  it('matmul compute f32 of a bf16 B across widening panels (issue 15): partial panel, alpha, beta, bias, transposes', () => {
+    // A bf16 B computed in f32 is widened a panel of stored rows at a time (native
+    // matmul.cc, widenedPanelProduct: at most 2^20 values and at least 64 rows a panel):
+    // rows of 16385 values make 64-row panels, so 130 stored rows span three, the last
+    // partial. Stored [n, k] (transB) a panel is a block of C's columns; stored [k, n] a
+    // slice of the K sum, accumulated into C (beta on the first only, bias once). Few
+    // rows of A: the reference's product is the slow part.
+    const [rows, long] = [130, 16385];
+    for (const transB of [true, false]) {
+      const [n, k] = transB ? [rows, long] : [long, rows];
+      const f32 = (a: MatmulArgs): MatmulArgs => ({ ...a, compute: 'f32' });
+      checkMatmul(f32(matmulArgs(1, 2, n, k, false, transB, 'f32', 'bf16')));
+      checkMatmul(f32({ ...matmulArgs(1, 1, n, k, true, transB, 'bf16', 'bf16'), alpha: -0.5, beta: 0.25 }));
+      checkMatmul(f32({ ...matmulArgs(1, 1, n, k, false, transB, 'f32', 'bf16'), bias: nf32(randn(n, next())), beta: 1 }));
+      checkMatmul(f32(matmulArgs(2, 1, n, k, false, transB, 'f32', 'bf16', k, 0))); // shared B, folded to 2 rows
+    }
+  });
+
   it('softmax, logSoftmax and their backward passes', () => {
     for (const [rows, cols] of [
       [1, 1],
