@@ -560,14 +560,16 @@ function suiteBody(): void {
   });
 
   it('softmax, logSoftmax and their backward passes', () => {
-    for (const [rows, cols] of [
-      [1, 1],
-      [3, 17],
-      [17, 65],
-      [4, 50257],
-      [65, 3],
+    // scale 100: values far beyond exp's f32 range, so a wrong row max overflows
+    for (const [rows, cols, scale] of [
+      [1, 1, 5],
+      [3, 17, 5],
+      [17, 65, 5],
+      [4, 50257, 5],
+      [65, 3, 5],
+      [5, 203, 100],
     ]) {
-      const xs = randn(rows * cols, next()).map((v) => v * 5);
+      const xs = randn(rows * cols, next()).map((v) => v * scale);
       if (cols > 2) xs[1] = -Infinity; // a masked position
       const x = nf32(xs);
       const make = () => [nf32(new Float32Array(rows * cols))];
@@ -828,13 +830,15 @@ function suiteBody(): void {
   });
 
   it('crossEntropy: loss and gradient, ignored rows, in place over the logits', () => {
-    for (const [rows, vocab] of [
-      [1, 1],
-      [3, 17],
-      [17, 65],
-      [8, 50257],
+    // scale 100: logits far beyond exp's f32 range (|x| up to ~400), so a wrong row max overflows
+    for (const [rows, vocab, scale] of [
+      [1, 1, 3],
+      [3, 17, 3],
+      [17, 65, 3],
+      [8, 50257, 3],
+      [5, 203, 100],
     ]) {
-      const logits = randn(rows * vocab, next()).map((v) => v * 3);
+      const logits = randn(rows * vocab, next()).map((v) => v * scale);
       const targets = ni32(randint(rows, next(), 0, vocab));
       if (rows > 2) targets[1] = -100;
       const lg = nf32(logits);
