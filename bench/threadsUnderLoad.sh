@@ -12,13 +12,16 @@
 #   passive-min0 passive, COLA_PARALLEL_MIN=0: every elementwise/norm/softmax op threaded
 #
 # Usage: bench/threadsUnderLoad.sh [--load N] [--rounds N] [--steps N] [--threads N]
-#          [--settings "passive spin ..."] [-- extra `cola bench train-step` flags]
+#          [--settings "passive spin ..."] [--out FILE] [-- extra `cola bench train-step` flags]
 # e.g.   bench/threadsUnderLoad.sh --load 2 --rounds 3 -- --layers 2 --dtype bf16
+# Each run appends one JSON line to --out (default bench/raw/threads-under-load.jsonl):
+# {"setting", "round", "load", "cpu" (the model name in /proc/cpuinfo), "cores", "env",
+# "result" (the train-step JSON)}; a table of medians follows on stdout.
 # Needs dist/ and the native addon built. --load 0 measures the idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-load=2 rounds=3 steps=3 threads="" settings="passive spin active passive-min0"
+load=2 rounds=3 steps=3 threads="" settings="passive spin active passive-min0" raw=bench/raw/threads-under-load.jsonl
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -27,11 +30,15 @@ while [[ $# -gt 0 ]]; do
     --steps) steps="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --settings) settings="$2"; shift 2 ;;
+    --out) raw="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "threadsUnderLoad.sh: unknown flag $1 (flags: --load, --rounds, --steps, --threads, --settings, -- bench flags)" >&2; exit 2 ;;
+    *) echo "threadsUnderLoad.sh: unknown flag $1 (flags: --load, --rounds, --steps, --threads, --settings, --out, -- bench flags)" >&2; exit 2 ;;
   esac
 done
 
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//; s/"/\\"/g' || true)
+cores=$(nproc)
+mkdir -p "$(dirname "$raw")"
 out="$(mktemp)"
 loaders=()
 cleanup() {
@@ -44,24 +51,32 @@ for ((j = 0; j < load; j++)); do
   loaders+=("$!")
 done
 
-run() { # setting -> one JSON line
-  local -a env=(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u COLA_PARALLEL_MIN)
+settingEnv() { # setting -> the variables it sets, one per line
   case "$1" in
-    passive) env+=(OMP_WAIT_POLICY=passive) ;;
-    spin) env+=(GOMP_SPINCOUNT=300000) ;;
-    active) env+=(OMP_WAIT_POLICY=active) ;;
-    passive-min0) env+=(OMP_WAIT_POLICY=passive COLA_PARALLEL_MIN=0) ;;
-    *) echo "threadsUnderLoad.sh: unknown setting $1" >&2; exit 2 ;;
+    passive) echo OMP_WAIT_POLICY=passive ;;
+    spin) echo GOMP_SPINCOUNT=300000 ;;
+    active) echo OMP_WAIT_POLICY=active ;;
+    passive-min0) printf '%s\n' OMP_WAIT_POLICY=passive COLA_PARALLEL_MIN=0 ;;
+    *) echo "threadsUnderLoad.sh: unknown setting $1 (passive, spin, active, passive-min0)" >&2; exit 2 ;;
   esac
-  [[ -n "$threads" ]] && env+=(OMP_NUM_THREADS="$threads")
-  "${env[@]}" node bin/cola.js bench train-step --steps "$steps" --warmup 1 --json "${extra[@]}" | tail -n 1
+  [[ -z "$threads" ]] || echo OMP_NUM_THREADS="$threads"
 }
 
+run() { # setting -> one JSON line
+  local -a vars
+  mapfile -t vars < <(settingEnv "$1")
+  env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u COLA_PARALLEL_MIN "${vars[@]}" \
+    node bin/cola.js bench train-step --steps "$steps" --warmup 1 --json "${extra[@]}" | tail -n 1
+}
+
+for s in $settings; do settingEnv "$s" >/dev/null; done # an unknown setting stops before any run
 for ((i = 1; i <= rounds; i++)); do
   for s in $settings; do
     line=$(run "$s")
     echo "$s #$i: $line" >&2
     echo "$s $line" >>"$out"
+    vars=$(settingEnv "$s" | paste -sd' ')
+    echo "{\"setting\":\"$s\",\"round\":$i,\"load\":$load,\"cpu\":\"$cpu\",\"cores\":$cores,\"env\":\"$vars\",\"result\":$line}" >>"$raw"
   done
 done
 

@@ -120,8 +120,7 @@ void probabilities(const Attn& a, int64_t b, float* s, float* lseOut, const floa
     const int64_t count = a.visible(i), lo = a.first(b, i);
     float lse;
     if (lseOut) {
-      float max = -INFINITY;
-      for (int64_t j = lo; j < count; j++) max = std::fmax(max, row[j]);
+      const float max = rowMax(row + lo, count - lo);
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = lo; j < count; j++) sum += expF(row[j] - max);

@@ -2,8 +2,10 @@
 // Transposes and batch strides are expressed as memory-descriptor strides (no
 // copies); alpha is an output scale and beta a sum post-op. Primitives are cached
 // by everything that shapes them, because creating one costs ~10 us per call.
+#include <algorithm>
 #include <array>
 #include <mutex>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "common.h"
@@ -242,16 +244,73 @@ const void* packPlainB(const void* b, const MatmulShape& s, Scratch& scratch) {
   return out;
 }
 
-// B [k, n] stored in bf16 (row-major, or [n, k] when transB) widened to f32 and
-// laid out as packedB in one reorder: an f32 product of a bf16-stored weight
-// (MatmulArgs.compute 'f32', issue 15) pays one pass over B, as packPlainB does.
-const void* packWidenB(const void* b, const MatmulShape& s, Scratch& scratch) {
-  memory::desc dst = packedDesc(s.k, s.n, memory::data_type::f32);
-  void* out = scratch.get(dst.get_size() / sizeof(uint16_t) + 1);
-  memory src(operandDesc(1, s.k, s.n, s.transB, 0, memory::data_type::bf16), cpuEngine(), const_cast<void*>(b));
-  memory dstMem(dst, cpuEngine(), out);
-  dnnl::reorder(src, dstMem).execute(cpuStream(), src, dstMem);
-  return out;
+// f32 product of a bf16-stored B (MatmulArgs.compute 'f32' on a CPU without bf16
+// hardware, issue 15) without a full f32 copy of B: B is widened a panel of stored
+// rows at a time (our vectorised convertBf16ToF32) into a thread-local f32 buffer,
+// and each panel multiplied by dnnl_sgemm as soon as it is written. The stored rows
+// of B are op(B)'s columns when transB ([n, k]: a panel is a block of C's columns)
+// and op(B)'s rows otherwise ([k, n]: a panel is a slice of the K sum, accumulated
+// into C), so a panel is always one contiguous block of B.
+// This replaced one oneDNN reorder of the whole B into the packed f32 layout per
+// call, which oneDNN 2.6 runs on its reference (non-jit) code for a bf16 source
+// without AVX-512: 35-42 ms for a 768x768 weight, 3-4x the product it fed
+// (ONEDNN_VERBOSE, AMD EPYC AVX2). Single-thread GFLOP per CPU-second, same session:
+// old 38-47 at 2048x768x768, 15-20 at 512x2048x8192, 9-12 at the LM head's
+// 256x768x50272; panels 65-79, the same as an f32 B (62-80): widening costs ~0.3 ns
+// a value, 10/M of the product for M rows (bench/RESULTS.md, session 6 notes).
+//
+// A panel holds up to kPanelElems values (4 MiB of f32; 2^18 and 2^22 measured the
+// same) and at least kPanelMinRows stored rows, so each sgemm stays a wide product.
+constexpr int64_t kPanelElems = int64_t{1} << 20;
+constexpr int64_t kPanelMinRows = 64;
+
+int64_t panelRows(int64_t storedRows, int64_t rowLen) {
+  int64_t rows = std::max<int64_t>(kPanelMinRows, kPanelElems / rowLen / kPanelMinRows * kPanelMinRows);
+  return std::min(rows, storedRows);
+}
+
+// c[r, j] += bias[j] for a [rows, cols] block of C with row stride ldc.
+void addBiasBlock(float* c, int64_t ldc, const float* bias, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > 262144)
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = c + r * ldc;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; j++) row[j] += bias[j];
+  }
+}
+
+void sgemmOrThrow(char transA, char transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  dnnl_status_t st = dnnl_sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (st != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(static_cast<int>(st)));
+}
+
+// C [m, n] = alpha op(A) op(B) + beta C (+ bias [n]) for an f32 A (op(A) [m, k],
+// stored [m, k] or [k, m] when transA) and a bf16 B stored [k, n] or [n, k] when
+// transB; a single product (s.batch == 1, dense strides).
+void widenedPanelProduct(const MatmulShape& s, const float* a, const uint16_t* b, float* c, const float* bias) {
+  thread_local Scratch panelScratch;
+  const int64_t storedRows = s.transB ? s.n : s.k;
+  const int64_t rowLen = s.transB ? s.k : s.n;
+  const int64_t step = panelRows(storedRows, rowLen);
+  auto* panel = reinterpret_cast<float*>(panelScratch.get(static_cast<size_t>(step * rowLen) * 2));
+  const char ta = s.transA ? 'T' : 'N';
+  const int64_t lda = s.transA ? s.m : s.k;
+  for (int64_t r0 = 0; r0 < storedRows; r0 += step) {
+    const int64_t rows = std::min(step, storedRows - r0);
+    convertBf16ToF32(b + r0 * rowLen, panel, rows * rowLen);
+    if (s.transB) {
+      // C[:, r0:r0+rows] = alpha op(A) panel^T + beta C[:, r0:r0+rows] (+ bias)
+      sgemmOrThrow(ta, 'T', s.m, rows, s.k, s.alpha, a, lda, panel, s.k, s.beta, c + r0, s.n);
+      if (bias != nullptr) addBiasBlock(c + r0, s.n, bias + r0, s.m, rows);
+    } else {
+      // C += alpha op(A)[:, r0:r0+rows] panel, C scaled by beta on the first panel
+      const float* aCols = s.transA ? a + r0 * s.m : a + r0;
+      sgemmOrThrow(ta, 'N', s.m, s.n, rows, s.alpha, aCols, lda, panel, s.n, r0 == 0 ? s.beta : 1.0f, c, s.n);
+    }
+  }
+  if (!s.transB && bias != nullptr) addBiasBlock(c, s.n, bias, s.m, s.n);
+  panelScratch.shrink();
 }
 
 // oneDNN's gemm (dnnl_sgemm: packs panels of B as it goes, like OpenBLAS) beat
@@ -349,21 +408,21 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     bData = t;
   }
   thread_local Scratch scratchP;
-  // f32 compute: widen each bf16 operand (B straight into the packed layout).
+  // f32 compute: widen each bf16 operand (a single B panel by panel, inside the product).
   if (!s.bf16 && a.bf16) {
     auto* t = reinterpret_cast<float*>(scratchA.get(static_cast<size_t>(aSpan) * 2));
     convertBf16ToF32(static_cast<const uint16_t*>(a.data), t, aSpan);
     aData = t;
   }
-  if (!s.bf16 && b.bf16 && !s.packedB) {
-    if (s.batch == 1) {
-      bPackedData = packWidenB(b.data, s, scratchP);
-      s.packedB = true;
-    } else {
-      auto* t = reinterpret_cast<float*>(scratchB.get(static_cast<size_t>(bSpan) * 2));
-      convertBf16ToF32(static_cast<const uint16_t*>(b.data), t, bSpan);
-      bData = t;
-    }
+  if (!s.bf16 && b.bf16 && !s.packedB && s.batch == 1) {
+    widenedPanelProduct(s, static_cast<const float*>(aData), static_cast<const uint16_t*>(b.data), c.data, bias.data);
+    scratchA.shrink();
+    return env.Undefined();
+  }
+  if (!s.bf16 && b.bf16 && !s.packedB) {  // a B per batch item: widened whole
+    auto* t = reinterpret_cast<float*>(scratchB.get(static_cast<size_t>(bSpan) * 2));
+    convertBf16ToF32(static_cast<const uint16_t*>(b.data), t, bSpan);
+    bData = t;
   }
   if (!s.packedB && worthPackingPerCall(s)) {
     bPackedData = packPlainB(bData, s, scratchP);

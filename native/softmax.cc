@@ -9,9 +9,7 @@ namespace cola {
 
 // Stable log Σ exp of one row; -inf for an all -inf (fully masked) row.
 double rowLogSumExp(const float* x, int64_t cols) {
-  float max = -INFINITY;
-#pragma omp simd reduction(max : max)
-  for (int64_t j = 0; j < cols; j++) max = std::fmax(max, x[j]);
+  const float max = rowMax(x, cols);
   if (max == -INFINITY) return -INFINITY;
   double sum = 0.0;
 #pragma omp simd reduction(+ : sum)

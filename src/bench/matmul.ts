@@ -3,7 +3,10 @@
 // layers over B*T = 2048 rows, the 512-row large-K case, and the skinny LoRA
 // products (K or N = r = 16). Each dtype runs twice: B as stored (row-major) and B
 // packed once beforehand, the path of frozen f32 weights in training
-// (src/tensor/ops/packedWeight.ts). Compare with bench/torch_matmul.py in the same run:
+// (src/tensor/ops/packedWeight.ts). Two more rows multiply f32 activations by bf16
+// weights in f32 (`--compute f32`, auto's choice on a CPU without bf16 hardware,
+// issue 15): B widened inside the product (native/matmul.cc widenedPanelProduct), and
+// from a packed f32 copy. Compare with bench/torch_matmul.py in the same run:
 // the machine is noisy, so only ratios measured together mean anything.
 //
 //   node bin/cola.js bench matmul [--json] [--repeats N]
@@ -29,14 +32,18 @@ interface MatmulResult {
    * for frozen f32 weights (src/tensor/ops/packedWeight.ts); the bf16 packed row
    * shows what packing would give bf16 weights, which the engine leaves plain. */
   b: 'plain' | 'packed';
+  /** 'f32': f32 A times a bf16 B computed in f32 (B widened, or its packed f32 copy) */
+  compute: 'f32' | 'bf16' | null;
 }
 
-type Variant = { dtype: 'f32' | 'bf16'; b: 'plain' | 'packed' };
+type Variant = { dtype: 'f32' | 'bf16'; b: 'plain' | 'packed'; compute: 'f32' | null };
 const VARIANTS: readonly Variant[] = [
-  { dtype: 'f32', b: 'plain' },
-  { dtype: 'f32', b: 'packed' },
-  { dtype: 'bf16', b: 'plain' },
-  { dtype: 'bf16', b: 'packed' },
+  { dtype: 'f32', b: 'plain', compute: null },
+  { dtype: 'f32', b: 'packed', compute: null },
+  { dtype: 'bf16', b: 'plain', compute: null },
+  { dtype: 'bf16', b: 'packed', compute: null },
+  { dtype: 'bf16', b: 'plain', compute: 'f32' },
+  { dtype: 'bf16', b: 'packed', compute: 'f32' },
 ];
 
 /** A [size] array of uniform values in [-0.5, 0.5) in native storage of `dtype`. */
@@ -55,10 +62,11 @@ function median(xs: number[]): number {
 }
 
 /** One shape and variant: activations [m, k] times weights [k, n] (row-major, or packed once). */
-function measure(be: Backend, { dtype, b: layout }: Variant, m: number, k: number, n: number, repeats: number): MatmulResult {
-  const a = randomStorage(be, dtype, m * k);
+function measure(be: Backend, { dtype, b: layout, compute }: Variant, m: number, k: number, n: number, repeats: number): MatmulResult {
+  const aDtype = compute === 'f32' ? 'f32' : dtype; // f32 activations, bf16 weights
+  const a = randomStorage(be, aDtype, m * k);
   const b = randomStorage(be, dtype, k * n);
-  const bPacked = layout === 'packed' ? be.packMatmulB!(b, k, n, false) : null;
+  const bPacked = layout === 'packed' ? be.packMatmulB!(b, k, n, false, compute ?? undefined) : null;
   const c = be.alloc('f32', m * n) as Float32Array;
   const args = {
     a,
@@ -74,9 +82,10 @@ function measure(be: Backend, { dtype, b: layout }: Variant, m: number, k: numbe
     bBatchStride: 0,
     alpha: 1,
     beta: 0,
-    aDtype: dtype,
+    aDtype,
     bDtype: dtype,
     bPacked,
+    ...(compute ? { compute } : {}),
   };
   for (let i = 0; i < 3; i++) be.matmul(args); // warm-up: primitive creation, caches, thread pool
   const seconds: number[] = [];
@@ -85,7 +94,7 @@ function measure(be: Backend, { dtype, b: layout }: Variant, m: number, k: numbe
     be.matmul(args);
     seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9, b: layout };
+  return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9, b: layout, compute };
 }
 
 export async function benchMatmul(opts: { json: boolean; repeats: number }): Promise<MatmulResult[]> {
@@ -106,8 +115,12 @@ export async function benchMatmul(opts: { json: boolean; repeats: number }): Pro
 function printTable(results: MatmulResult[]): void {
   const header = ['dtype', ...MATMUL_SHAPES.map(([m, k, n]) => `${m}x${k}x${n}`)];
   console.log(`native matmul, GFLOP/s (M x K x N)\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const { dtype, b } of VARIANTS) {
-    const row = results.filter((r) => r.dtype === dtype && r.b === b).map((r) => r.gflops.toFixed(0));
-    console.log(`| ${dtype}${b === 'packed' ? ' (B packed)' : ''} | ${row.join(' | ')} |`);
+  for (const { dtype, b, compute } of VARIANTS) {
+    const row = results.filter((r) => r.dtype === dtype && r.b === b && r.compute === compute).map((r) => r.gflops.toFixed(0));
+    const label =
+      compute === 'f32'
+        ? `bf16 B in f32${b === 'packed' ? ' (packed f32 copy)' : ' (widened in the product)'}`
+        : `${dtype}${b === 'packed' ? ' (B packed)' : ''}`;
+    console.log(`| ${label} | ${row.join(' | ')} |`);
   }
 }

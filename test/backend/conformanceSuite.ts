@@ -572,22 +572,49 @@ function suiteBody(): void {
     }
   });
 
+  it(
+    'matmul compute f32 of a bf16 B across widening panels (issue 15): partial panel, alpha, beta, bias, transposes',
+    { skip: options.skipLargeProducts && 'large products left out on this backend (skipLargeProducts)' },
+    () => {
+      // A bf16 B computed in f32 is widened a panel of stored rows at a time (native
+      // matmul.cc, widenedPanelProduct: at most 2^20 values and at least 64 rows a panel):
+      // rows of 16385 values make 64-row panels, so 130 stored rows span three, the last
+      // partial. Stored [n, k] (transB) a panel is a block of C's columns; stored [k, n] a
+      // slice of the K sum, accumulated into C (beta on the first only, bias once). Few
+      // rows of A: the reference's product is the slow part.
+      const [rows, long] = [130, 16385];
+      for (const transB of [true, false]) {
+        const [n, k] = transB ? [rows, long] : [long, rows];
+        const f32 = (a: MatmulArgs): MatmulArgs => ({ ...a, compute: 'f32' });
+        // sums of 16385 f32 products (transB) keep ~1e-4 absolute in a plain sequential order
+        const tol = { atol: 1e-3 };
+        checkMatmul(f32(matmulArgs(1, 2, n, k, false, transB, 'f32', 'bf16')), tol);
+        checkMatmul(f32({ ...matmulArgs(1, 1, n, k, true, transB, 'bf16', 'bf16'), alpha: -0.5, beta: 0.25 }), tol);
+        checkMatmul(f32({ ...matmulArgs(1, 1, n, k, false, transB, 'f32', 'bf16'), bias: nf32(randn(n, next())), beta: 1 }), tol);
+        checkMatmul(f32(matmulArgs(2, 1, n, k, false, transB, 'f32', 'bf16', k, 0)), tol); // shared B, folded to 2 rows
+      }
+    },
+  );
+
   it('softmax, logSoftmax and their backward passes', () => {
-    for (const [rows, cols] of [
-      [1, 1],
-      [3, 17],
-      [17, 65],
-      [4, 50257],
-      [65, 3],
+    // scale 100: values far beyond exp's f32 range, so a wrong row max overflows
+    for (const [rows, cols, scale] of [
+      [1, 1, 5],
+      [3, 17, 5],
+      [17, 65, 5],
+      [4, 50257, 5],
+      [65, 3, 5],
+      [5, 203, 100],
     ]) {
-      const xs = randn(rows * cols, next()).map((v) => v * 5);
+      const xs = randn(rows * cols, next()).map((v) => v * scale);
       if (cols > 2) xs[1] = -Infinity; // a masked position
       const x = nf32(xs);
       const make = () => [nf32(new Float32Array(rows * cols))];
       const sm = onBoth(make, (be, [o]) => be.softmax(x, o, rows, cols));
       closeAll(sm.got, sm.want, `softmax ${rows}x${cols}`);
       const lsm = onBoth(make, (be, [o]) => be.logSoftmax(x, o, rows, cols));
-      closeAll(lsm.got, lsm.want, `logSoftmax ${rows}x${cols}`);
+      // x - lse in f32 near |x| = 300 keeps only ~3e-5 absolute (its ulp is 3e-5)
+      closeAll(lsm.got, lsm.want, `logSoftmax ${rows}x${cols}`, 'f32', scale > 5 ? { atol: 1e-4 } : {});
       const dy = nf32(randn(rows * cols, next()));
       const start = randn(rows * cols, next());
       for (const acc of [false, true]) {
@@ -834,13 +861,15 @@ function suiteBody(): void {
   });
 
   it('crossEntropy: loss and gradient, ignored rows, in place over the logits', () => {
-    for (const [rows, vocab] of [
-      [1, 1],
-      [3, 17],
-      [17, 65],
-      [8, 50257],
+    // scale 100: logits far beyond exp's f32 range (|x| up to ~400), so a wrong row max overflows
+    for (const [rows, vocab, scale] of [
+      [1, 1, 3],
+      [3, 17, 3],
+      [17, 65, 3],
+      [8, 50257, 3],
+      [5, 203, 100],
     ]) {
-      const logits = randn(rows * vocab, next()).map((v) => v * 3);
+      const logits = randn(rows * vocab, next()).map((v) => v * scale);
       const targets = ni32(randint(rows, next(), 0, vocab));
       if (rows > 2) targets[1] = -100;
       const lg = nf32(logits);
@@ -919,8 +948,9 @@ function matmulArgs(
   };
 }
 
-/** Subject vs reference on the same operands; C starts from the same values. */
-function checkMatmul(args: MatmulArgs): void {
+/** Subject vs reference on the same operands; C starts from the same values. `tol`
+ * replaces the default tolerance (long sums). */
+function checkMatmul(args: MatmulArgs, tol?: { rtol?: number; atol?: number }): void {
   const cStart = Float32Array.from(args.c);
   const { got, want } = onBoth(
     () => [nf32(cStart)],
@@ -929,5 +959,5 @@ function checkMatmul(args: MatmulArgs): void {
   const bf16 = (args.aDtype === 'bf16' || args.bDtype === 'bf16') && args.compute !== 'f32';
   const shape = { ...args, a: args.aDtype, b: args.bDtype, c: undefined, bias: args.bias ? 'f32' : undefined }; // the description, not the data
   // Both round operands identically; only f32-vs-f64 accumulation order differs.
-  closeAll(got, want, `matmul ${JSON.stringify(shape)}`, 'f32', bf16 ? { rtol: 1e-3, atol: 1e-3 } : { atol: 1e-4 });
+  closeAll(got, want, `matmul ${JSON.stringify(shape)}`, 'f32', tol ?? (bf16 ? { rtol: 1e-3, atol: 1e-3 } : { atol: 1e-4 }));
 }

@@ -14,7 +14,7 @@ import { AdamW } from '../../src/optim/adamw.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { linear } from '../../src/tensor/ops/matmul.js';
-import { packedWeight, widenedBytesInUse } from '../../src/tensor/ops/packedWeight.js';
+import { packedWeight, WIDEN_MIN_ROWS, widenedBytesInUse } from '../../src/tensor/ops/packedWeight.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { randn } from '../helpers/random.js';
@@ -37,16 +37,16 @@ function setup(be: Backend) {
 
 test('a frozen f32 weight is packed once, reused, and gives the plain product', { skip }, () => {
   const { x, w } = setup(native!);
-  const first = packedWeight(w, 'forward');
+  const first = packedWeight(w, 'forward', rows);
   assert.ok(first, 'a frozen f32 weight on the native backend is packed');
-  assert.equal(packedWeight(w, 'forward'), first, 'the packed copy is reused');
-  assert.notEqual(packedWeight(w, 'inputGrad'), first, 'the input gradient reads W, not W^T: its own copy');
+  assert.equal(packedWeight(w, 'forward', rows), first, 'the packed copy is reused');
+  assert.notEqual(packedWeight(w, 'inputGrad', rows), first, 'the input gradient reads W, not W^T: its own copy');
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'packed linear' });
-  assert.equal(packedWeight(tensor(ref, randn(4, 3), [2, 2]), 'forward'), null, 'the reference backend packs nothing');
+  assert.equal(packedWeight(tensor(ref, randn(4, 3), [2, 2]), 'forward', rows), null, 'the reference backend packs nothing');
   const bf16 = tensor(native!, new Uint16Array(outF * inF), [outF, inF], 'bf16');
   if (computeFor('bf16') === 'bf16')
-    assert.equal(packedWeight(bf16, 'forward'), null, 'bf16 weights stay unpacked (memory bound, issue #7)');
-  else assert.ok(packedWeight(bf16, 'forward') instanceof Float32Array, 'bf16 weights computed in f32 get f32 copies (issue 15)');
+    assert.equal(packedWeight(bf16, 'forward', rows), null, 'bf16 weights stay unpacked (memory bound, issue #7)');
+  else assert.ok(packedWeight(bf16, 'forward', rows) instanceof Float32Array, 'bf16 weights computed in f32 get f32 copies (issue 15)');
 });
 
 test('a merge into a packed weight is seen by the next product (forward and input gradient)', { skip }, () => {
@@ -72,13 +72,13 @@ test('a trainable weight is never packed; once frozen after training, it is pack
   const { x, w } = setup(native!);
   noGrad(() => linear(x, w)); // packed while frozen
   w.requiresGrad = true;
-  assert.equal(packedWeight(w, 'forward'), null);
+  assert.equal(packedWeight(w, 'forward', rows), null);
   const opt = new AdamW([w], { lr: 0.1, weightDecay: 0 });
   sum(linear(x, w)).backward();
   opt.step(0.1);
   w.requiresGrad = false;
   assertClose(noGrad(() => linear(x, w)).f32, expected(x, w), { dtype: 'f32', what: 'linear after an optimizer step' });
-  assert.ok(packedWeight(w, 'forward'), 'frozen again, it is packed');
+  assert.ok(packedWeight(w, 'forward', rows), 'frozen again, it is packed');
 });
 
 test('assign (a checkpoint restore) and update move the version, and the next product reads the new values', { skip }, () => {
@@ -95,41 +95,54 @@ test('assign (a checkpoint restore) and update move the version, and the next pr
   assert.throws(() => w.assign(new Float32Array(3)), /takes 3150 values/);
 });
 
-test('bf16 weights computed in f32 (issue 15): f32 copies within the budget, per-call widening beyond it, same products', { skip }, () => {
-  const before = computeFor('bf16');
-  configureRuntime({ compute: 'f32' });
-  const budget = process.env['COLA_PACK_BUDGET_MB'];
-  try {
-    const x = tensor(native!, randn(rows * inF, 11), [rows, inF]);
-    const w32 = randn(outF * inF, 12);
-    const w = tensor(native!, new Uint16Array(outF * inF), [outF, inF], 'bf16');
-    ref.castToBf16(w32, w.data as Uint16Array);
-    // the reference computes the bf16 weight in f32 too (exact widening)
-    const wValues = new Float32Array(w.size);
-    ref.castToF32(w.data as Uint16Array, wValues);
-    const refW = (): Tensor => tensor(ref, wValues, w.shape, 'bf16'); // bf16 values: stored exactly
-    const want = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
-    process.env['COLA_PACK_BUDGET_MB'] = '0';
-    assert.equal(packedWeight(w, 'forward'), null, 'no budget: no copy');
-    assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight widened per call' });
-    process.env['COLA_PACK_BUDGET_MB'] = '64';
-    const held = widenedBytesInUse();
-    const copy = packedWeight(w, 'forward');
-    assert.ok(copy instanceof Float32Array, 'an f32 packed copy of the bf16 weight');
-    assert.equal(widenedBytesInUse(), held + 4 * outF * inF, 'counted against the budget');
-    assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight from its f32 copy' });
-    const xg = tensor(native!, Float32Array.from(x.f32), x.shape, 'f32', true);
-    sum(linear(xg, w)).backward(); // the input gradient reads W through its own copy
-    const xr = tensor(ref, Float32Array.from(x.f32), x.shape, 'f32', true);
-    sum(linear(xr, refW())).backward();
-    assertClose(xg.grad!.f32, xr.grad!.f32, { dtype: 'f32', what: 'dx through the f32 copy' });
-    w.update((data) => (data as Uint16Array).fill(0x3f80)); // 1.0: a merge writes the weight
-    wValues.fill(1);
-    const wantOnes = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
-    assertClose(noGrad(() => linear(x, w)).f32, wantOnes, { dtype: 'f32', what: 'after a write, the copy is rebuilt' });
-  } finally {
-    if (budget === undefined) delete process.env['COLA_PACK_BUDGET_MB'];
-    else process.env['COLA_PACK_BUDGET_MB'] = budget;
-    configureRuntime({ compute: before });
-  }
-});
+test(
+  'bf16 weights computed in f32 (issue 15): f32 copies for few rows within the budget, widening in the product beyond it or over many rows, same products',
+  { skip },
+  () => {
+    const before = computeFor('bf16');
+    configureRuntime({ compute: 'f32' });
+    const budget = process.env['COLA_PACK_BUDGET_MB'];
+    try {
+      const x = tensor(native!, randn(rows * inF, 11), [rows, inF]);
+      const w32 = randn(outF * inF, 12);
+      const w = tensor(native!, new Uint16Array(outF * inF), [outF, inF], 'bf16');
+      ref.castToBf16(w32, w.data as Uint16Array);
+      // the reference computes the bf16 weight in f32 too (exact widening)
+      const wValues = new Float32Array(w.size);
+      ref.castToF32(w.data as Uint16Array, wValues);
+      const refW = (): Tensor => tensor(ref, wValues, w.shape, 'bf16'); // bf16 values: stored exactly
+      const want = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
+      process.env['COLA_PACK_BUDGET_MB'] = '0';
+      assert.equal(packedWeight(w, 'forward', rows), null, 'no budget: no copy');
+      assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight widened per call' });
+      process.env['COLA_PACK_BUDGET_MB'] = '64';
+      const held = widenedBytesInUse();
+      const copy = packedWeight(w, 'forward', rows);
+      assert.ok(copy instanceof Float32Array, 'an f32 packed copy of the bf16 weight');
+      assert.equal(widenedBytesInUse(), held + 4 * outF * inF, 'counted against the budget');
+      assertClose(noGrad(() => linear(x, w)).f32, want, { dtype: 'f32', what: 'bf16 weight from its f32 copy' });
+      // a product over many rows (training) widens inside the product: no copy, none held
+      const w2 = tensor(native!, new Uint16Array(w.size), w.shape, 'bf16');
+      (w2.data as Uint16Array).set(w.data as Uint16Array); // the same bf16 bits, no copy yet
+      const many = tensor(native!, randn(WIDEN_MIN_ROWS * inF, 13), [WIDEN_MIN_ROWS, inF]);
+      const heldBefore = widenedBytesInUse();
+      assert.equal(packedWeight(w2, 'forward', WIDEN_MIN_ROWS), null, 'no copy for a product over WIDEN_MIN_ROWS rows');
+      const wantMany = linear(tensor(ref, Float32Array.from(many.f32), many.shape), refW()).f32;
+      assertClose(noGrad(() => linear(many, w2)).f32, wantMany, { dtype: 'f32', what: 'bf16 weight over many rows, widened per call' });
+      assert.equal(widenedBytesInUse(), heldBefore, 'no f32 copy made for it');
+      const xg = tensor(native!, Float32Array.from(x.f32), x.shape, 'f32', true);
+      sum(linear(xg, w)).backward(); // the input gradient reads W through its own copy
+      const xr = tensor(ref, Float32Array.from(x.f32), x.shape, 'f32', true);
+      sum(linear(xr, refW())).backward();
+      assertClose(xg.grad!.f32, xr.grad!.f32, { dtype: 'f32', what: 'dx through the f32 copy' });
+      w.update((data) => (data as Uint16Array).fill(0x3f80)); // 1.0: a merge writes the weight
+      wValues.fill(1);
+      const wantOnes = linear(tensor(ref, Float32Array.from(x.f32), x.shape), refW()).f32;
+      assertClose(noGrad(() => linear(x, w)).f32, wantOnes, { dtype: 'f32', what: 'after a write, the copy is rebuilt' });
+    } finally {
+      if (budget === undefined) delete process.env['COLA_PACK_BUDGET_MB'];
+      else process.env['COLA_PACK_BUDGET_MB'] = budget;
+      configureRuntime({ compute: before });
+    }
+  },
+);

@@ -109,7 +109,7 @@ export function lmHeadCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tens
   // A frozen head is read from its packed copies (packedWeight.ts): a bf16 head
   // computed in f32 was otherwise widened twice per chunk (14 passes over 38.6M
   // weights per OPT-125m step, issue 15).
-  const packed = { forward: headPacked(weight, 'forward'), inputGrad: dh ? headPacked(weight, 'inputGrad') : null };
+  const packed = { forward: headPacked(weight, 'forward', chunk), inputGrad: dh ? headPacked(weight, 'inputGrad', chunk) : null };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
     const h = hidden.f32.subarray(r0 * dim, (r0 + n) * dim);
@@ -179,8 +179,8 @@ function headChunkBackward(
  * instead of per chunk, issue 15). An f32 head stays plain: its packed copy made the
  * products' rounding depend on the number of rows (2 data-parallel ranks of 4 rows vs
  * 1 process of 8 drifted 2e-5, issue 19). */
-function headPacked(weight: Tensor, use: WeightUse): FloatArray | null {
-  return weight.dtype === 'bf16' ? packedWeight(weight, use) : null;
+function headPacked(weight: Tensor, use: WeightUse, rows: number): FloatArray | null {
+  return weight.dtype === 'bf16' ? packedWeight(weight, use, rows) : null;
 }
 
 function sumF64(x: Float32Array): number {
@@ -208,7 +208,7 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
     bBatchStride: 0,
     alpha: 1,
     beta: 0,
-    bPacked: headPacked(weight, 'forward'),
+    bPacked: headPacked(weight, 'forward', chunk),
   };
   const out = zeros(be, [rows]);
   const logits = be.alloc('f32', chunk * vocab) as Float32Array;
@@ -267,7 +267,7 @@ export function lmHeadTokenNll(hidden: Tensor, weight: Tensor, targets: Tensor, 
         be.axpby(g.f32[r0 + i]!, row, 0, row);
       }
       if (capped) capGrad(be, lg, capped.subarray(0, n * vocab));
-      const wPacked = dh ? headPacked(weight, 'inputGrad') : null;
+      const wPacked = dh ? headPacked(weight, 'inputGrad', chunk) : null;
       headChunkBackward(be, lg, w, wDtype, hidden.f32.subarray(r0 * dim, (r0 + n) * dim), r0, n, dim, vocab, dh, dw, wPacked);
     }
     return [dh, dw];

@@ -173,7 +173,7 @@ function linearFused(x: Tensor, weight: Tensor, bias: Tensor | null, rows: numbe
 export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, out: Float32Array, d: Dims): void {
   raw(x.f32, 'f32', weight.data as FloatArray, weight.dtype, out, d, x, {
     bias: bias?.f32 ?? null,
-    bPacked: packedWeight(weight, 'forward'),
+    bPacked: packedWeight(weight, 'forward', d.m),
   });
 }
 
@@ -182,7 +182,7 @@ export function linearInputGrad(g: Tensor, weight: Tensor, xShape: readonly numb
   const [outF, inF] = weight.shape as [number, number];
   const gx = empty(g.backend, xShape);
   const d = { batch: 1, m: g.size / outF, n: inF, k: outF, transA: false, transB: false, aBatch: 0, bBatch: 0 };
-  raw(g.f32, 'f32', weight.data as FloatArray, weight.dtype, gx.f32, d, g, { bPacked: packedWeight(weight, 'inputGrad') });
+  raw(g.f32, 'f32', weight.data as FloatArray, weight.dtype, gx.f32, d, g, { bPacked: packedWeight(weight, 'inputGrad', d.m) });
   return gx;
 }
 

@@ -18,14 +18,23 @@ import type { Tensor } from '../tensor.js';
 // the weight's write version moves: every write goes through Tensor.assign or
 // Tensor.update, which move it (tensor/version.ts).
 //
-// bf16 weights computed in f32 (a CPU without bf16 hardware, issue 15) get packed
-// f32 copies too, but only within a budget: COLA_PACK_BUDGET_MB, by default 1/8
-// of the memory this process may use (the smaller of RAM and the cgroup limit).
-// OPT-125m's copies (2 uses x 4 bytes x 125M) fit a 24 GiB machine's 3 GiB; a
-// model too large for the budget has its first weights packed and the rest
-// widened into the packed layout on every call by the native matmul (one pass
-// over the weight), so memory never holds a full f32 copy of a bf16 model.
-// COLA_PACK_WEIGHTS=0 turns these copies off as well.
+// bf16 weights computed in f32 (a CPU without bf16 hardware, issue 15) need no f32
+// copy for products over many rows: the native matmul widens a bf16 weight a panel
+// at a time inside the product (native/matmul.cc widenedPanelProduct, 4 MiB of f32
+// at most), which ran at the rate of an f32 weight and of a packed f32 copy at the
+// training shapes of OPT-125m and OPT-1.3B (bench/RESULTS.md, session 6 notes): the
+// widening costs ~0.3 ns a value, about 10/M of a product over M rows, while the two
+// copies take 8 bytes a weight, 4x the bf16 model (1 GB at OPT-125m, 10.4 GB at
+// OPT-1.3B). So a product of WIDEN_MIN_ROWS rows or more never asks for a copy, and
+// training holds none. Products over fewer rows (generation, small evaluation
+// batches), where the widening is a larger share, get copies within a budget:
+// COLA_PACK_BUDGET_MB, by default 1/8 of the memory this process may use (the
+// smaller of RAM and the cgroup limit), the first weights asked for packed and the
+// rest widened per product. COLA_PACK_WEIGHTS=0 turns these copies off as well.
+
+/** Rows from which a bf16 weight computed in f32 is widened inside the product
+ * rather than copied (widening <= ~4% of the product there). */
+export const WIDEN_MIN_ROWS = 256;
 
 export type WeightUse = 'forward' | 'inputGrad';
 
@@ -39,14 +48,17 @@ interface Packed {
 
 const cache = new WeakMap<FloatArray, Packed>();
 
-/** The packed copy of weight [out, in] for `use`, or null when it does not apply
- * (backend without packing, bf16 computed in bf16 unless COLA_PACK_WEIGHTS=all,
- * over the budget, trainable). */
-export function packedWeight(weight: Tensor, use: WeightUse): FloatArray | null {
+/** The packed copy of weight [out, in] for `use` in a product over `rows` rows, or
+ * null when it does not apply (backend without packing, bf16 computed in bf16 unless
+ * COLA_PACK_WEIGHTS=all, bf16 computed in f32 over WIDEN_MIN_ROWS rows or over the
+ * budget, trainable). */
+export function packedWeight(weight: Tensor, use: WeightUse, rows: number): FloatArray | null {
   const be = weight.backend;
   if (!be.packMatmulB || weight.requiresGrad || weight.rank !== 2) return null;
   const as = packAs(weight.dtype);
   if (as === null) return null;
+  const widening = weight.dtype === 'bf16' && as === 'f32';
+  if (widening && rows >= WIDEN_MIN_ROWS) return null; // widened inside the product, as fast
   const data = weight.data as FloatArray;
   const version = weight.version;
   let entry = cache.get(data);
@@ -58,7 +70,6 @@ export function packedWeight(weight: Tensor, use: WeightUse): FloatArray | null 
   const [outF, inF] = weight.shape as [number, number];
   const existing = use === 'forward' ? entry.forward : entry.inputGrad;
   if (existing) return existing;
-  const widening = weight.dtype === 'bf16' && as === 'f32';
   if (widening && !reserveWidened(entry, 4 * outF * inF)) return null; // over budget: widened per call
   // forward: B = W^T, [in, out] read from W stored [out, in]; inputGrad: B = W, [out, in].
   const packed = use === 'forward' ? be.packMatmulB(data, inF, outF, true, as) : be.packMatmulB(data, outF, inF, false, as);
