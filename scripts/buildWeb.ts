@@ -22,6 +22,7 @@ export const PLATFORM: Record<string, string> = {
   crypto: 'crypto.ts',
   module: 'module.ts',
   url: 'url.ts',
+  worker_threads: 'worker_threads.ts',
 };
 
 export async function buildWeb(outDir = path.join(ROOT, 'dist/web')): Promise<void> {
