@@ -84,6 +84,10 @@ export interface CheckpointSummary {
   dtypes: string[];
   /** bytes the weights take once loaded as f32 / bf16 */
   loadedBytes: { f32: number; bf16: number };
+  /** a .gguf file (issue 17): the linear weights that load as cola quantized codes, by
+   * format (Hugging Face names), and the quantized tensors that are dequantized, with why */
+  keptQuantized?: Record<string, string[]>;
+  dequantized?: { name: string; type: string; why: string }[];
 }
 
 export function checkpointSummary(dir: string): CheckpointSummary {
