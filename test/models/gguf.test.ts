@@ -192,13 +192,14 @@ test(
   },
 );
 
-test('stories260K-q8_0.gguf loads (dequantized, with a note) and starts the golden story', { skip: skipShared }, () => {
+test('stories260K-q8_0.gguf loads (linear weights quantized, with a note) and starts the golden story', { skip: skipShared }, () => {
   notes.length = 0;
   const file = gguf('stories260K-q8_0.gguf');
   const ids = generate(load(file), [1], { maxNewTokens: 4, temperature: 0 });
   assert.deepEqual(ids, [403, 407, 261, 378]);
   assert.equal(notes.length, 1);
-  assert.match(notes[0], /stories260K-q8_0\.gguf holds Q8_0 tensors; cola dequantizes them to f32/);
+  assert.match(notes[0], /stories260K-q8_0\.gguf: 30 linear weights stay quantized as cola's q8_0/);
+  assert.match(notes[0], /blk\.0\.ffn_down\.weight.*rows of 172 values are not whole Q8_0 blocks/);
 });
 
 test(
