@@ -68,6 +68,7 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   const model = family.build(config, src, configFile);
   src.finish();
   model.weightDtype = dtype;
+  model.quantizeOnLoad = opts.quantize;
   model.configFloatKeys = floatKeys(fs.readFileSync(configFile, 'utf8'));
   return model;
 }

@@ -125,6 +125,7 @@ export function loadGgufModel(file: string, opts: GgufLoadOptions): CausalLM {
   const model = family.build(g.config, src, file);
   src.finish();
   model.weightDtype = dtype;
+  model.quantizeOnLoad = opts.quantize;
   return model;
 }
 
