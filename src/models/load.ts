@@ -10,6 +10,8 @@ import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js'
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
 import { ggufSummary, loadGgufModel } from './loadGguf.js';
+import { isLlama2cFile } from '../io/llama2cPath.js';
+import { loadLlama2cModel } from './loadLlama2c.js';
 import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -30,10 +32,12 @@ export interface LoadOptions {
   quantize?: QuantFormat;
 }
 
-/** Load a Hugging Face model folder: config.json + model.safetensors (or shards), or a
- * llama GGUF file (a path ending in .gguf). */
+/** Load a Hugging Face model folder: config.json + model.safetensors (or shards), a
+ * llama GGUF file (a path ending in .gguf) or a llama2.c checkpoint (a path ending in .bin;
+ * its tokenizer beside it). */
 export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   if (isGgufFile(dir)) return loadGgufModel(dir, opts);
+  if (isLlama2cFile(dir)) return loadLlama2cModel(dir, opts);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
