@@ -100,7 +100,8 @@ export const infoCommand: Command = {
 /** A .gguf file's quantized tensors: which stay quantized on load, which are dequantized. */
 function quantizedLines(s: ReturnType<typeof checkpointSummary>): string[] {
   const lines = Object.entries(s.keptQuantized ?? {}).map(
-    ([f, names]) => `stays quantized on load (${f}, no --quantize needed): ${names.length} linear weights: ${names.join(', ')}`,
+    ([f, names]) =>
+      `stays quantized on load (${f}, no --quantize needed): ${names.length} linear weights (${[...new Set(names.map((n) => n.split('.').slice(-3, -1).join('.')))].join(', ')})`,
   );
   for (const d of s.dequantized ?? []) lines.push(`dequantized on load: ${d.name} (${d.type}: ${d.why})`);
   return lines;
