@@ -16,6 +16,7 @@ import { GGUF_BLOCK_CODEC } from '../../../src/models/ggufBlockCodec.js';
 import { checkpointSummary, loadModel } from '../../../src/models/load.js';
 import { ggufQuantPlan } from '../../../src/models/loadGguf.js';
 import { isQuantized, quantizeModel } from '../../../src/models/quantize.js';
+import { saveModelFolder } from '../../../src/models/save.js';
 import { saveModelGguf } from '../../../src/models/saveGguf.js';
 import { QuantizedLinear } from '../../../src/nn/quantizedLinear.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
@@ -123,6 +124,17 @@ test('a quantized GGUF re-exports to the same bytes, and its summary (cola info)
   );
   // memory: the kept weights count at their block size, not as f32
   assert.ok(s.loadedBytes.f32 < 4 * s.parameters);
+});
+
+test('a quantized base saves as a folder of the weights it applies (cola export merged): same logits', () => {
+  const q = load(ggufOf('q8_0'));
+  const out = path.join(dir, 'tiny-q8_0-saved');
+  saveModelFolder(q, out);
+  const back = load(out);
+  assert.equal(isQuantized(back), false);
+  const ids = [1, 9, 8, 7, 6];
+  const d = relDiff(logitsOf(back, ids), logitsOf(q, ids));
+  assert.ok(d <= 1e-5, `relative logit difference ${d}`);
 });
 
 // ---- the real stories260K Q8_0 file (../shared/models/gguf/README.md) ----
