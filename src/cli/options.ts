@@ -138,7 +138,10 @@ function isRunRecord(data: object): data is { run: RunConfig; model?: unknown; d
 /** A run's config.json as `cola train` flags (issue 16: a run replays from its own record):
  * the run config turned back into flags, the model folder, the dtype and --quantize. The run folder
  * is not taken: a replay writes to its own --out. */
-function replayValues(data: { run: RunConfig; model?: unknown; dtype?: unknown; quantize?: unknown }, file: string): Record<string, unknown> {
+function replayValues(
+  data: { run: RunConfig; model?: unknown; dtype?: unknown; quantize?: unknown },
+  file: string,
+): Record<string, unknown> {
   const flags = Object.entries(runConfigFlags(data.run, file)).map(([k, v]) => [flagName(k), v]);
   // fineTune without baseModel records "unknown": then --model must be given
   const model = typeof data.model === 'string' && data.model !== 'unknown' ? { model: data.model } : {};

@@ -69,7 +69,8 @@ function keptFormats(plan: GgufQuantPlan): GgufBlockFormat[] {
 function checkQuantizeFlag(file: string, plan: GgufQuantPlan, quantize: QuantFormat | undefined): void {
   const formats = keptFormats(plan);
   if (!quantize || formats.length === 0 || (formats.length === 1 && formats[0] === quantize)) return;
-  const same = formats.length === 1 ? ` (or --quantize ${formats[0]}, which also quantizes the linear weights the file stores unquantized)` : '';
+  const same =
+    formats.length === 1 ? ` (or --quantize ${formats[0]}, which also quantizes the linear weights the file stores unquantized)` : '';
   throw new ColaError(
     `--quantize ${quantize}: ${file} already stores ${plan.kept.size} linear weights quantized (${formats.join(', ')}); cola keeps them as they are ` +
       `without --quantize, and re-quantizing them to ${quantize} would round already-rounded weights a second time. Drop --quantize${same}, ` +
@@ -80,10 +81,16 @@ function checkQuantizeFlag(file: string, plan: GgufQuantPlan, quantize: QuantFor
 /** The note a load prints: what stays quantized, what is dequantized. */
 function loadNote(file: string, plan: GgufQuantPlan, dtype: WeightDtype, quantize: QuantFormat | undefined): string | null {
   const parts: string[] = [];
-  if (plan.kept.size) parts.push(`${plan.kept.size} linear weights stay quantized as cola's ${keptFormats(plan).join(', ')} (the file's blocks, not widened)`);
+  if (plan.kept.size)
+    parts.push(
+      `${plan.kept.size} linear weights stay quantized as cola's ${keptFormats(plan).join(', ')} (the file's blocks, not widened)`,
+    );
   const byWhy = new Map<string, string[]>();
   for (const d of plan.dequantized) byWhy.set(`${d.type}: ${d.why}`, [...(byWhy.get(`${d.type}: ${d.why}`) ?? []), d.name]);
-  for (const [why, names] of byWhy) parts.push(`dequantized to ${dtype}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? ` (+${names.length - 4} more)` : ''} (${why})`);
+  for (const [why, names] of byWhy)
+    parts.push(
+      `dequantized to ${dtype}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? ` (+${names.length - 4} more)` : ''} (${why})`,
+    );
   if (quantize && plan.dequantized.some((d) => d.name.startsWith('blk.')))
     parts.push(`--quantize ${quantize} re-quantizes the dequantized linear weights (a second rounding on those)`);
   return parts.length ? `note: ${file}: ${parts.join('; ')}` : null;

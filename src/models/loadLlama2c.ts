@@ -48,8 +48,7 @@ export function groupsToQ8_0(t: GroupedInt8Tensor): { weight: QuantWeight; maxSc
     const h = floatToHalf(s);
     const d = halfToFloat(h);
     // f16 subnormals (|s| < 2^-14) and overflow lose more than 2^-11 relative: widen instead
-    if (!Number.isFinite(d) || (s !== 0 && Math.abs(s) < 2 ** -14))
-      return { problem: `a group scale ${s} is outside f16's normal range` };
+    if (!Number.isFinite(d) || (s !== 0 && Math.abs(s) < 2 ** -14)) return { problem: `a group scale ${s} is outside f16's normal range` };
     if (s !== 0) maxScaleChange = Math.max(maxScaleChange, Math.abs(d - s) / Math.abs(s));
     data[b * 34] = h & 0xff;
     data[b * 34 + 1] = h >>> 8;
@@ -122,7 +121,10 @@ function loadNote(file: string, groupSize: number, kept: number, maxScaleChange:
         `(largest relative scale change ${maxScaleChange.toExponential(2)}; bound 2^-11)`,
     );
   const why = [...new Set(widened.values())];
-  if (why.length) parts.push(`widened exactly to f32: ${[...widened.keys()].slice(0, 3).join(', ')}${widened.size > 3 ? ` (+${widened.size - 3} more)` : ''} (${why.join('; ')})`);
+  if (why.length)
+    parts.push(
+      `widened exactly to f32: ${[...widened.keys()].slice(0, 3).join(', ')}${widened.size > 3 ? ` (+${widened.size - 3} more)` : ''} (${why.join('; ')})`,
+    );
   parts.push('the embedding is widened exactly');
   return `note: ${file} (llama2.c int8): ${parts.join('; ')}`;
 }

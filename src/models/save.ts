@@ -25,7 +25,12 @@ export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBy
     if (!(m instanceof QuantizedLinear)) continue;
     const w = m.effectiveWeight();
     const bf16 = model.weightDtype === 'bf16';
-    tensors.push({ name: `${p}.weight`, dtype: bf16 ? 'BF16' : 'F32', shape: [m.outFeatures, m.inFeatures], data: bf16 ? f32ToBf16(w) : w });
+    tensors.push({
+      name: `${p}.weight`,
+      dtype: bf16 ? 'BF16' : 'F32',
+      shape: [m.outFeatures, m.inFeatures],
+      data: bf16 ? f32ToBf16(w) : w,
+    });
   }
   const bad = tensors.filter((t) => /\.(base_layer|lora_[AB])\b/.test(t.name));
   if (bad.length) throw new Error(`saveModelFolder: LoRA layers still wrapped (${bad[0]!.name}); merge and unload first`);

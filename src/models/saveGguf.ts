@@ -25,6 +25,15 @@ export function saveModelGguf(model: CausalLM, a: SaveGgufArgs): WrittenGguf {
   // dequant(W) + its merged links. Re-encoding dequant(W) as the same Q8_0 / Q4_0 gives
   // back the same blocks (the codec is idempotent), so a quantized GGUF re-exports exactly.
   for (const [path, m] of model.namedModules())
-    if (m instanceof QuantizedLinear) tensors.push({ name: `${path}.weight`, shape: [m.outFeatures, m.inFeatures], data: m.effectiveWeight() });
-  return writeLlamaGguf({ file: a.file, config: model.config, tensors, tokenizer: a.tokenizer, type: a.type, name: a.name, codec: GGUF_BLOCK_CODEC });
+    if (m instanceof QuantizedLinear)
+      tensors.push({ name: `${path}.weight`, shape: [m.outFeatures, m.inFeatures], data: m.effectiveWeight() });
+  return writeLlamaGguf({
+    file: a.file,
+    config: model.config,
+    tensors,
+    tokenizer: a.tokenizer,
+    type: a.type,
+    name: a.name,
+    codec: GGUF_BLOCK_CODEC,
+  });
 }

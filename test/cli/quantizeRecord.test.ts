@@ -26,7 +26,22 @@ const events = (run: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
-const common = ['--data', corpus, '--dev-data', corpus, '--max-length', '24', '--method', 'cola', '--chain-length', '2', '--max-steps', '4', '--batch-size', '2'];
+const common = [
+  '--data',
+  corpus,
+  '--dev-data',
+  corpus,
+  '--max-length',
+  '24',
+  '--method',
+  'cola',
+  '--chain-length',
+  '2',
+  '--max-steps',
+  '4',
+  '--batch-size',
+  '2',
+];
 
 const run = p('run');
 const trained = cola(['train', '--model', model, '--quantize', 'q8_0', ...common, '--out', run, '--quiet']);

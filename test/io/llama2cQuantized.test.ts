@@ -27,7 +27,8 @@ const backend = getBackend();
 const notes: string[] = [];
 const load = (p: string, quantize?: 'q8_0' | 'nf4') => loadModel(p, { backend, warn: (m) => notes.push(m), quantize });
 const logitsOf = (m: CausalLM, ids: number[]) => noGrad(() => m.logits(tensor(backend, ids, [1, ids.length], 'i32')).f32.slice());
-const quantizedLayers = (m: CausalLM) => [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
+const quantizedLayers = (m: CausalLM) =>
+  [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
 
 function relDiff(a: Float32Array, b: Float32Array): number {
   let num = 0;
@@ -95,9 +96,16 @@ test('groups across rows are widened exactly (with the reason); --quantize other
   const layers = quantizedLayers(q);
   assert.equal(layers.length, 2 * 6);
   assert.ok(layers.every(([p]) => !p.endsWith('down_proj')));
-  assert.match(notes.join('\n'), /widened exactly to f32: model\.layers\.0\.mlp\.down_proj\.weight.*rows of 96 values are not whole groups of 64/);
+  assert.match(
+    notes.join('\n'),
+    /widened exactly to f32: model\.layers\.0\.mlp\.down_proj\.weight.*rows of 96 values are not whole groups of 64/,
+  );
   const down = 'model.layers.0.mlp.down_proj.weight';
-  const exact = new Map(load(folder).exportTensors().map(([n, t]) => [n, t.f32]));
+  const exact = new Map(
+    load(folder)
+      .exportTensors()
+      .map(([n, t]) => [n, t.f32]),
+  );
   assert.deepEqual(new Map(q.exportTensors().map(([n, t]) => [n, t.f32])).get(down), exact.get(down));
   // --quantize q8_0 is the same load, and also quantizes what the file could not keep
   assert.equal(quantizedLayers(load(bin, 'q8_0')).length, 14);
@@ -110,7 +118,10 @@ test('groups across rows are widened exactly (with the reason); --quantize other
 test('a .bin without a tokenizer beside it is refused with the fix', () => {
   const { bin } = tinyV2('no-tok', 32);
   fs.rmSync(path.join(path.dirname(bin), 'tok.bin'));
-  assert.throws(() => loadTokenizer(bin), (e: unknown) => e instanceof ColaError && /needs its tokenizer beside it.*cola convert llama2c/.test(e.message));
+  assert.throws(
+    () => loadTokenizer(bin),
+    (e: unknown) => e instanceof ColaError && /needs its tokenizer beside it.*cola convert llama2c/.test(e.message),
+  );
 });
 
 // ---- stories3M (../shared/models/stories3M: int8, group 64) ----

@@ -60,4 +60,3 @@ export function encodeGguf(type: GgmlTypeInfo, values: Float32Array, codec: Gguf
 function u16(bytes: Uint8Array, n: number): Uint16Array {
   return new Uint16Array(bytes.slice(0, 2 * n).buffer);
 }
-

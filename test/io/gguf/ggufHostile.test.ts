@@ -24,7 +24,12 @@ writeGguf(
   ],
   [
     { name: 'tensor.alpha', dims: [32, 2], type: q8, data: encodeGguf(q8, new Float32Array(64).fill(0.5), GGUF_BLOCK_CODEC) },
-    { name: 'tensor.beta', dims: [3], type: ggmlTypeByName('F32'), data: encodeGguf(ggmlTypeByName('F32'), Float32Array.of(1, 2, 3), GGUF_BLOCK_CODEC) },
+    {
+      name: 'tensor.beta',
+      dims: [3],
+      type: ggmlTypeByName('F32'),
+      data: encodeGguf(ggmlTypeByName('F32'), Float32Array.of(1, 2, 3), GGUF_BLOCK_CODEC),
+    },
   ],
 );
 const bytes = fs.readFileSync(good);

@@ -57,8 +57,9 @@ function tinyLlama(over: Record<string, GgufValue | null> = {}): { meta: [string
       randn(
         dims.reduce((a, d) => a * d, 1),
         i + 1,
-      ), GGUF_BLOCK_CODEC,
-),
+      ),
+      GGUF_BLOCK_CODEC,
+    ),
   }));
   return { meta, tensors };
 }
@@ -117,7 +118,8 @@ test('a version 1 file (32-bit counts) reads to the same metadata and tensors as
   const [a, b] = [openGgufLlama(v3), openGgufLlama(v1)];
   assert.equal(b.file.version, 1);
   assert.deepEqual({ ...b.config, cola_source: '' }, { ...a.config, cola_source: '' });
-  for (const name of a.tensors.keys()) assert.deepEqual(readGgufLlamaTensor(b, name, GGUF_BLOCK_CODEC), readGgufLlamaTensor(a, name, GGUF_BLOCK_CODEC), name);
+  for (const name of a.tensors.keys())
+    assert.deepEqual(readGgufLlamaTensor(b, name, GGUF_BLOCK_CODEC), readGgufLlamaTensor(a, name, GGUF_BLOCK_CODEC), name);
   assert.equal(a.config['tie_word_embeddings'], true);
 });
 

@@ -30,7 +30,8 @@ const backend = getBackend();
 const notes: string[] = [];
 const load = (p: string, quantize?: 'q8_0' | 'q4_0' | 'int8' | 'nf4') => loadModel(p, { backend, warn: (m) => notes.push(m), quantize });
 const logitsOf = (m: CausalLM, ids: number[]) => noGrad(() => m.logits(tensor(backend, ids, [1, ids.length], 'i32')).f32.slice());
-const quantizedLayers = (m: CausalLM) => [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
+const quantizedLayers = (m: CausalLM) =>
+  [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
 
 /** max |a - b| / max |b| */
 function relDiff(a: Float32Array, b: Float32Array): number {
@@ -91,7 +92,8 @@ test('--quantize on a quantized GGUF: the same format is accepted, another is re
     assert.throws(
       () => load(file, other),
       (e: unknown) =>
-        e instanceof ColaError && new RegExp(`--quantize ${other}: .*already stores 14 linear weights quantized \\(q8_0\\).*Drop --quantize`).test(e.message),
+        e instanceof ColaError &&
+        new RegExp(`--quantize ${other}: .*already stores 14 linear weights quantized \\(q8_0\\).*Drop --quantize`).test(e.message),
     );
 });
 
