@@ -97,6 +97,10 @@ export interface CheckpointSummary {
 
 export function checkpointSummary(dir: string): CheckpointSummary {
   if (isGgufFile(dir)) return ggufSummary(dir);
+  if (isLlama2cFile(dir))
+    throw new ColaError(
+      `${dir}: cola info does not describe llama2.c .bin files yet (train, eval and generate load them); \`cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR\` makes a folder it describes`,
+    );
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
