@@ -1,7 +1,7 @@
 /** `cola train --resume` checks what it resumes (issue 16): the new settings are compared
  * with the run's config.json, key by key, with the comparison `cola experiment` uses
  * (config/settingsDiff.ts). A change that would break the run (another lr, rank, data,
- * batch size, base model, ...) is refused with the list of differences; a safe one is
+ * batch size, base model, --quantize or what the base holds quantized, ...) is refused with the list of differences; a safe one is
  * allowed and reported: checkpoint cadence, link adapters, gradient checkpointing (same
  * numbers), the backend, and a new budget (more or fewer steps) as long as the knots
  * already tied stay where they were. */
@@ -45,11 +45,16 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   if (!fs.existsSync(file))
     throw new ColaError(`${file}: missing, so --resume cannot check the run's settings; choose another --out to start afresh`);
   const old = readJsonObject(file);
+  const notes: string[] = [];
+  // issue 17: a record made before --quantize was recorded cannot say what it used
+  if (!('quantize' in old)) {
+    Object.assign(old, { quantize: now.quantize, quantizedLayers: now.quantizedLayers });
+    notes.push('the run records no --quantize (made by an older cola): the base quantization is not checked');
+  }
   const ckpt = readCheckpointState(runDir);
   if (!ckpt) throw new ColaError(`${runDir}: --resume given but the run folder has no checkpoint`);
   const state = parseChainState(ckpt.state, ckpt.file);
   const changes = settingChanges(comparable(old), comparable(now as unknown as Record<string, unknown>)).filter((c) => !ignored(c.key));
-  const notes: string[] = [];
   const refused: string[] = [];
   if (typeof old['modelHash'] !== 'string')
     notes.push('the run records no model hash (made by an older cola): the base model is not checked');

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { RunConfig } from '../cola/runConfig.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { modelIdentity } from '../models/modelIdentity.js';
+import type { QuantFormat } from '../backend/quant/format.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 
 export interface RunRecord {
   /** the base model: its folder (absolute) for the CLI, fineTune's `baseModel` otherwise */
@@ -17,6 +19,12 @@ export interface RunRecord {
   run: RunConfig;
   /** the frozen weights' precision in memory */
   dtype: 'f32' | 'bf16';
+  /** --quantize at load (issue 17): replayed by `cola train --config`, compared by --resume;
+   * null when none */
+  quantize: QuantFormat | null;
+  /** the base's linear layers held quantized, by format ({} when dense): from --quantize,
+   * or from the file itself (a Q8_0 / Q4_0 GGUF keeps its linear weights quantized) */
+  quantizedLayers: Record<string, number>;
   counts: { train: number; dev: number; test: number };
   truncated: unknown;
   /** data-parallel ranks of an mpirun job (issue 19); absent for one process */
@@ -34,9 +42,18 @@ export function runRecord(
     backend: o.model.lmHeadWeight().backend.name,
     run: recordedConfig(cfg),
     dtype: o.model.weightDtype,
+    quantize: o.model.quantizeOnLoad ?? null,
+    quantizedLayers: quantizedLayers(o.model),
     counts: o.counts,
     truncated: o.truncated,
   };
+}
+
+/** How many of the model's layers hold quantized weights, by format. */
+export function quantizedLayers(model: CausalLM): Record<string, number> {
+  const count: Record<string, number> = {};
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) count[m.format] = (count[m.format] ?? 0) + 1;
+  return count;
 }
 
 /** cfg as recorded: JSON-normalised (no undefined keys), with the run folder and the

@@ -46,7 +46,7 @@ export const modelOptions: OptionSpecs = {
   model: {
     type: 'string',
     meta: 'DIR',
-    help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a llama .gguf file',
+    help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json), a llama .gguf file, or a llama2.c .bin (tokenizer.bin or one tok*.bin beside it)',
   },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },

@@ -48,6 +48,8 @@ function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> 
   const settings = {
     model: path.resolve(inp.config.exp.model!),
     dtype: full ? 'f32' : (inp.config.exp.dtype ?? 'checkpoint'),
+    // issue 17: a cell on a quantized base is another cell (absent when none: older folders match)
+    quantize: full ? undefined : inp.config.exp.quantize,
     run,
     data: dataSettings(inp.task, inp.config, cfg.data.seed, inp.session.maxLength()),
   };

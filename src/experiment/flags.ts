@@ -2,6 +2,7 @@
  * and the training and data flags of `cola train` its cells share. The grid sets
  * method, lr and seed per cell and resumes by itself, and each method fixes the chain's
  * shape: those train flags are not offered. */
+import { QUANT_FORMATS } from '../backend/quant/format.js';
 import { defaultsOf, type FlagTable, type FlagValues } from '../config/flags.js';
 import { DATA_FLAGS, RUN_FLAGS, type DataFlags, type RunFlags } from '../cola/runFlags.js';
 import { DEFAULT_LRS } from './grid.js';
@@ -16,6 +17,11 @@ export const EXPERIMENT_FLAGS = {
   },
   backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
+  quantize: {
+    type: 'string',
+    choices: [...QUANT_FORMATS],
+    help: 'quantize the frozen linear weights of every cell (as cola train --quantize; not with --methods full)',
+  },
   task: { type: 'list', meta: 'LIST', help: "the paper's tasks to run, e.g. rte,sst2,cb (needs --data-dir)" },
   data: {
     type: 'string',

@@ -2,6 +2,7 @@
  * and each task's prepared data (per data seed), built once and only when a cell
  * actually has to train. The model itself is loaded fresh per cell: training merges
  * adapters into its weights. */
+import type { QuantFormat } from '../backend/quant/format.js';
 import { loadPretrained, type Pretrained } from '../api/load.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import type { PrepareContext, PreparedData } from '../train/prepare.js';
@@ -50,10 +51,11 @@ export class Session {
 
   /** A fresh model; full fine-tuning trains every weight and needs them in f32. */
   model(full: boolean): Pretrained {
-    const { model, backend, dtype } = this.cfg.exp;
+    const { model, backend, dtype, quantize } = this.cfg.exp;
     return loadPretrained(model!, {
       backend: backend as 'native' | 'reference' | undefined,
       dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
+      quantize: full ? undefined : (quantize as QuantFormat | undefined),
     });
   }
 }

@@ -38,6 +38,10 @@ export function parseExperiment(c: ExperimentConfig): ExperimentSpec {
       `--stepdown-knots ${knots.join(',')} makes ${knots.length + 1} links but --stepdown-ranks ${ranks.join(',')} gives ${ranks.length} ranks`,
     );
   }
+  if (names.includes('full') && exp.quantize !== undefined)
+    problems.push(
+      `--methods full trains every weight, which a --quantize ${exp.quantize} base keeps frozen as codes: drop full from --methods (e.g. --methods lora,cola-l3) or drop --quantize`,
+    );
   if (names.includes('full') && exp.dtype === 'bf16')
     problems.push('--methods full trains every weight in f32: drop --dtype bf16 (full cells load f32 by themselves)');
   const lrs = parseLrs(exp.lrs, problems);

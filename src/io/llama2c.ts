@@ -5,7 +5,7 @@ import { ColaError } from '../errors.js';
 import { assertLittleEndianHost, fileSize, readExactly, withFd } from './fileIo.js';
 import { checkMemory } from './memory.js';
 import { readLlama2cHeader, type Llama2cHeader } from './llama2cHeader.js';
-import { permuteRopeRowsToHalves } from './ropeLayout.js';
+import { permuteRopeByteRowsToHalves, permuteRopeRowsToHalves } from './ropeLayout.js';
 
 export { readLlama2cHeader, type Llama2cHeader } from './llama2cHeader.js';
 
@@ -19,10 +19,21 @@ export type StateDict = Map<string, StateTensor>;
  * rotate_half (the weights were permuted), 'adjacent' is llama2.c's (2i, 2i+1). */
 export type RopeLayout = 'halves' | 'adjacent';
 
+/** A version 2 tensor kept as stored (issue 17): int8 codes, one f32 scale per group of
+ * `groupSize` consecutive values; value i = codes[i] * scales[i / groupSize]. */
+export interface GroupedInt8Tensor {
+  shape: number[];
+  codes: Int8Array;
+  scales: Float32Array;
+  groupSize: number;
+}
+
 export interface Llama2cModel {
   header: Llama2cHeader;
   config: Record<string, unknown>;
   stateDict: StateDict;
+  /** with `keepGroups`: the int8 tensors kept as stored (not in stateDict) */
+  groups: Map<string, GroupedInt8Tensor>;
 }
 
 /** One stored tensor, in file order. `key` null = stored but unused (legacy freq_cis). */
@@ -36,6 +47,10 @@ export interface ReadLlama2cOptions {
   /** Permute q/k rows so the standard HF (halves) RoPE gives identical results. Default true:
    * the folder then loads in transformers unchanged. */
   permuteRope?: boolean;
+  /** Version 2: keep these 2-D int8 tensors as their groups instead of widening them (issue
+   * 17: a quantized base). q/k weights whose rows are not whole groups are widened (their
+   * rows are permuted for RoPE, which would split a group). */
+  keepGroups?: (key: string) => boolean;
 }
 
 export function readLlama2c(file: string, opts: ReadLlama2cOptions = {}): Llama2cModel {
@@ -44,17 +59,32 @@ export function readLlama2c(file: string, opts: ReadLlama2cOptions = {}): Llama2
   const segments = layout(header);
   checkFileSize(file, header, segments);
   const stateDict: StateDict = new Map();
+  const groups = new Map<string, GroupedInt8Tensor>();
+  // q/k rows are permuted whole (RoPE layout): their groups must not cross rows
+  const rope = (key: string) => /\.(q|k)_proj\.weight$/.test(key) && opts.permuteRope !== false;
+  const keep = (seg: Segment): boolean =>
+    seg.quantized &&
+    seg.key !== null &&
+    seg.shape.length === 2 &&
+    opts.keepGroups?.(seg.key) === true &&
+    (!rope(seg.key) || seg.shape[1]! % header.groupSize === 0);
   withFd(file, (fd) => {
     let offset = header.headerBytes;
     for (const seg of segments) {
+      if (keep(seg)) {
+        const { codes, scales, bytes } = readGroups(fd, file, offset, seg, header.groupSize);
+        groups.set(seg.key!, { shape: seg.shape, codes, scales, groupSize: header.groupSize });
+        offset += bytes;
+        continue;
+      }
       const { data, bytes } = readSegment(fd, file, offset, seg, header.groupSize);
       if (seg.key !== null) stateDict.set(seg.key, { shape: seg.shape, data });
       offset += bytes;
     }
   });
   const ropeLayout: RopeLayout = opts.permuteRope === false ? 'adjacent' : 'halves';
-  if (ropeLayout === 'halves') permuteQk(header, stateDict);
-  return { header, config: hfConfig(header, ropeLayout), stateDict };
+  if (ropeLayout === 'halves') permuteQk(header, stateDict, groups);
+  return { header, config: hfConfig(header, ropeLayout), stateDict, groups };
 }
 
 function layerKeys(h: Llama2cHeader, suffix: string): string[] {
@@ -111,6 +141,22 @@ function checkFileSize(file: string, h: Llama2cHeader, segments: Segment[]): voi
   }
 }
 
+function readGroups(
+  fd: number,
+  file: string,
+  offset: number,
+  seg: Segment,
+  groupSize: number,
+): { codes: Int8Array; scales: Float32Array; bytes: number } {
+  const n = numel(seg.shape);
+  checkMemory(n + (4 * n) / groupSize, `${file}: tensor ${seg.key!} [${seg.shape.join(', ')}] (int8 groups)`);
+  const codes = new Int8Array(n);
+  const scales = new Float32Array(n / groupSize);
+  readExactly(fd, codes, offset, file);
+  readExactly(fd, scales, offset + n, file);
+  return { codes, scales, bytes: n + 4 * scales.length };
+}
+
 function readSegment(fd: number, file: string, offset: number, seg: Segment, groupSize: number): { data: Float32Array; bytes: number } {
   const n = numel(seg.shape);
   // the file may be sparse: its size matching the header proves nothing about memory
@@ -135,13 +181,22 @@ function dequantizeQ8(values: Int8Array, scales: Float32Array, groupSize: number
   return out;
 }
 
-function permuteQk(h: Llama2cHeader, sd: StateDict): void {
+function permuteQk(h: Llama2cHeader, sd: StateDict, groups: Map<string, GroupedInt8Tensor>): void {
   for (let i = 0; i < h.nLayers; i++) {
     for (const [name, heads] of [
       ['q_proj', h.nHeads],
       ['k_proj', h.nKvHeads],
     ] as const) {
-      const t = sd.get(`model.layers.${i}.self_attn.${name}.weight`)!;
+      const key = `model.layers.${i}.self_attn.${name}.weight`;
+      const g = groups.get(key);
+      if (g) {
+        // whole rows move: a row's codes and its dim / groupSize scales go together
+        const bytes = new Uint8Array(g.codes.buffer, g.codes.byteOffset, g.codes.length);
+        g.codes = new Int8Array(permuteRopeByteRowsToHalves(bytes, heads, h.dim).buffer);
+        g.scales = permuteRopeRowsToHalves(g.scales, heads, h.dim / g.groupSize);
+        continue;
+      }
+      const t = sd.get(key)!;
       t.data = permuteRopeRowsToHalves(t.data, heads, h.dim);
     }
   }

@@ -17,6 +17,18 @@ export function permuteRopeRowsToHalves(w: Float32Array, nHeads: number, cols: n
   );
 }
 
+/** The same permutation of whole rows of bytes: a quantized weight whose blocks never
+ * cross a row (`rowBytes` bytes a row, GGUF Q8_0 / Q4_0 kept as codes, issue 17). */
+export function permuteRopeByteRowsToHalves(w: Uint8Array, nHeads: number, rowBytes: number): Uint8Array {
+  return permuteRows(
+    w,
+    nHeads,
+    rowBytes,
+    (i, c, half) => c * half + i,
+    (i, c) => 2 * i + c,
+  );
+}
+
 /** The inverse: halves rows -> adjacent-pairs rows (for exporting back to llama2.c). */
 export function permuteRopeRowsToPairs(w: Float32Array, nHeads: number, cols: number): Float32Array {
   return permuteRows(
@@ -28,22 +40,22 @@ export function permuteRopeRowsToPairs(w: Float32Array, nHeads: number, cols: nu
   );
 }
 
-function permuteRows(
-  w: Float32Array,
+function permuteRows<T extends Float32Array | Uint8Array>(
+  w: T,
   nHeads: number,
   cols: number,
   dst: (i: number, c: number, half: number) => number,
   src: (i: number, c: number, half: number) => number,
-): Float32Array {
+): T {
   const headSize = w.length / cols / nHeads;
   const half = headSize / 2;
-  const out = new Float32Array(w.length);
+  const out = (w instanceof Float32Array ? new Float32Array(w.length) : new Uint8Array(w.length)) as T;
   for (let h = 0; h < nHeads; h++) {
     const base = h * headSize;
     for (let i = 0; i < half; i++) {
       for (let c = 0; c < 2; c++) {
         const from = (base + src(i, c, half)) * cols;
-        out.set(w.subarray(from, from + cols), (base + dst(i, c, half)) * cols);
+        out.set(w.subarray(from, from + cols) as ArrayLike<number>, (base + dst(i, c, half)) * cols);
       }
     }
   }

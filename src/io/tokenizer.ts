@@ -7,6 +7,9 @@
  * synchronous, and is what transformers.js runs for thousands of Hub models. The
  * llama2.c conversion is checked token for token against run.c's algorithm in the tests.
  * Chat templates are rendered with @huggingface/jinja, transformers.js's Jinja. */
+import { readLlama2cHeader } from './llama2cHeader.js';
+import { isLlama2cFile, llama2cTokenizerBeside } from './llama2cPath.js';
+import { readLlama2cTokenizer, toHfTokenizerConfig, toHfTokenizerJson } from './llama2cTokenizer.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -54,6 +57,12 @@ export function loadTokenizer(dir: string): TextTokenizer {
     const g = readGgufHeader(dir);
     const files = ggufToHfTokenizer(g);
     return buildTokenizer(`${dir} (tokenizer.ggml.*)`, files.tokenizerJson, files.tokenizerConfig, files.generationConfig, null);
+  }
+  if (isLlama2cFile(dir)) {
+    const tokFile = llama2cTokenizerBeside(dir);
+    const h = readLlama2cHeader(dir);
+    const vocab = readLlama2cTokenizer(tokFile, h.vocabSize);
+    return buildTokenizer(tokFile, toHfTokenizerJson(vocab), toHfTokenizerConfig(h.seqLen), { bos_token_id: 1, eos_token_id: 2 }, null);
   }
   const tokenizerFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(tokenizerFile)) {

@@ -8,8 +8,11 @@ import type { WeightSource } from './weightSource.js';
 // checkpoint prefix (`model.layers.0.self_attn.q_proj`).
 
 /** A Linear, or a QuantizedLinear when the source quantizes (issue 17: the dense
- * matrix is dropped at once). */
+ * matrix is dropped at once) or stores the weight quantized (a GGUF Q8_0 / Q4_0 tensor:
+ * its codes, never widened). */
 export function linearFrom(src: WeightSource, prefix: string, outF: number, inF: number, bias: boolean): Linear | QuantizedLinear {
+  const stored = src.quantized?.(`${prefix}.weight`, [outF, inF]);
+  if (stored) return new QuantizedLinear(stored, bias ? src.get(`${prefix}.bias`, [outF], 'bias')! : null, src.backend);
   const lin = denseLinearFrom(src, prefix, outF, inF, bias);
   return src.quantize ? QuantizedLinear.fromLinear(lin, src.quantize) : lin;
 }

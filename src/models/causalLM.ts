@@ -1,4 +1,5 @@
 import { linear } from '../tensor/ops/matmul.js';
+import type { QuantFormat } from '../backend/quant/format.js';
 import { lmHeadCrossEntropy } from '../tensor/ops/crossEntropy.js';
 import { softcap } from '../tensor/ops/elementwise.js';
 import { reshape } from '../tensor/ops/shape.js';
@@ -26,6 +27,9 @@ export abstract class CausalLM extends Module {
   abstract readonly config: Record<string, unknown>;
   /** Precision of the frozen matrices in memory (recorded in every output). */
   weightDtype: 'f32' | 'bf16' = 'f32';
+  /** the --quantize it was loaded with (issue 17: a run records and replays it); a
+   * quantized GGUF's own Q8_0 / Q4_0 layers need none */
+  quantizeOnLoad?: QuantFormat;
   /** config.json keys the source file spelled as floats (written back as floats: configJson.ts). */
   configFloatKeys: readonly string[] = [];
   /** Final logit soft-capping (Gemma 2's final_logit_softcapping): logits become

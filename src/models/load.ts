@@ -10,6 +10,8 @@ import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js'
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
 import { ggufSummary, loadGgufModel } from './loadGguf.js';
+import { isLlama2cFile } from '../io/llama2cPath.js';
+import { loadLlama2cModel } from './loadLlama2c.js';
 import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -30,10 +32,12 @@ export interface LoadOptions {
   quantize?: QuantFormat;
 }
 
-/** Load a Hugging Face model folder: config.json + model.safetensors (or shards), or a
- * llama GGUF file (a path ending in .gguf). */
+/** Load a Hugging Face model folder: config.json + model.safetensors (or shards), a
+ * llama GGUF file (a path ending in .gguf) or a llama2.c checkpoint (a path ending in .bin;
+ * its tokenizer beside it). */
 export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   if (isGgufFile(dir)) return loadGgufModel(dir, opts);
+  if (isLlama2cFile(dir)) return loadLlama2cModel(dir, opts);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);
@@ -68,6 +72,7 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   const model = family.build(config, src, configFile);
   src.finish();
   model.weightDtype = dtype;
+  model.quantizeOnLoad = opts.quantize;
   model.configFloatKeys = floatKeys(fs.readFileSync(configFile, 'utf8'));
   return model;
 }
@@ -84,10 +89,18 @@ export interface CheckpointSummary {
   dtypes: string[];
   /** bytes the weights take once loaded as f32 / bf16 */
   loadedBytes: { f32: number; bf16: number };
+  /** a .gguf file (issue 17): the linear weights that load as cola quantized codes, by
+   * format (Hugging Face names), and the quantized tensors that are dequantized, with why */
+  keptQuantized?: Record<string, string[]>;
+  dequantized?: { name: string; type: string; why: string }[];
 }
 
 export function checkpointSummary(dir: string): CheckpointSummary {
   if (isGgufFile(dir)) return ggufSummary(dir);
+  if (isLlama2cFile(dir))
+    throw new ColaError(
+      `${dir}: cola info does not describe llama2.c .bin files yet (train, eval and generate load them); \`cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR\` makes a folder it describes`,
+    );
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);

@@ -3,20 +3,14 @@ import * as path from 'node:path';
 import { writeTextAtomic } from '../io/fileIo.js';
 import { configJsonText } from './configJson.js';
 import { writeShardedSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js';
-import { ColaError } from '../errors.js';
+import { f32ToBf16 } from '../io/floatBits.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import type { CausalLM } from './causalLM.js';
-import { isQuantized } from './quantize.js';
 
 /** Write a Hugging Face model folder (config.json + safetensors) of the model's
  * current weights, in their in-memory dtype. LoRA wrappers must be merged and
  * unloaded first (mergeAndUnload) so keys are the checkpoint's own. */
 export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBytes?: number } = {}): void {
-  // Quantized layers hold their codes outside the parameter tree: a folder written now
-  // would silently lack those weights (issue 17; GGUF export writes quantized models).
-  if (isQuantized(model))
-    throw new ColaError(
-      'saveModelFolder: the model has quantized linear layers, which a safetensors folder cannot hold; load it without --quantize to export',
-    );
   fs.mkdirSync(dir, { recursive: true });
   const tensors: TensorToWrite[] = model.exportTensors().map(([name, t]) => ({
     name,
@@ -24,6 +18,20 @@ export function saveModelFolder(model: CausalLM, dir: string, opts: { maxShardBy
     shape: [...t.shape],
     data: t.data,
   }));
+  // Quantized layers (issue 17: --quantize, a Q8_0 GGUF, a llama2.c int8 file) hold their
+  // codes outside the parameter tree: the folder gets the weight each one applies,
+  // dequant(W) plus its merged links, in the model's dtype (what the model computes).
+  for (const [p, m] of model.namedModules()) {
+    if (!(m instanceof QuantizedLinear)) continue;
+    const w = m.effectiveWeight();
+    const bf16 = model.weightDtype === 'bf16';
+    tensors.push({
+      name: `${p}.weight`,
+      dtype: bf16 ? 'BF16' : 'F32',
+      shape: [m.outFeatures, m.inFeatures],
+      data: bf16 ? f32ToBf16(w) : w,
+    });
+  }
   const bad = tensors.filter((t) => /\.(base_layer|lora_[AB])\b/.test(t.name));
   if (bad.length) throw new Error(`saveModelFolder: LoRA layers still wrapped (${bad[0]!.name}); merge and unload first`);
   const total = tensors.reduce((s, t) => s + t.data.byteLength, 0);

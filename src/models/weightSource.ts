@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { QuantFormat } from '../backend/quant/format.js';
+import { checkQuantWeight, type QuantFormat, type QuantWeight } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { checkMemory } from '../io/memory.js';
 import { tensor, zeros } from '../tensor/ops/creation.js';
@@ -23,6 +23,10 @@ export interface WeightSource {
   /** Quantize the linear weights as they load (issue 17: build.ts linearFrom), so a
    * model never holds more than one dense matrix at a time; absent: keep them dense. */
   readonly quantize?: QuantFormat;
+  /** A linear weight the checkpoint stores quantized in one of cola's formats (a GGUF
+   * Q8_0 / Q4_0 tensor, issue 17): its codes, never widened; null when it is stored dense
+   * (then get() reads it). */
+  quantized?(name: string, shape: readonly number[]): QuantWeight | null;
 }
 
 /** Frozen base weights: matrices and embeddings in `dtype`, norms and biases f32. */
@@ -71,6 +75,9 @@ export interface TensorReader {
   shape(name: string): readonly number[];
   /** Read as f32 or bf16 storage on the backend. */
   read(name: string, dtype: WeightDtype, backend: Backend): Float32Array | Uint16Array;
+  /** The tensor as cola quantized codes when the file stores it so and it may stay so;
+   * null otherwise (absent: the file stores nothing quantized). */
+  readQuantized?(name: string): QuantWeight | null;
 }
 
 export class CheckpointWeights implements WeightSource {
@@ -112,6 +119,17 @@ export class CheckpointWeights implements WeightSource {
     const dtype = role === 'norm' || role === 'bias' ? 'f32' : this.dtype;
     const data = this.reader.read(name, dtype, this.backend);
     return new Tensor(data, [...shape], dtype, this.backend);
+  }
+
+  quantized(name: string, shape: readonly number[]): QuantWeight | null {
+    if (!this.reader.readQuantized || !this.available.has(name)) return null;
+    const found = this.reader.shape(name);
+    if (found.length !== shape.length || found.some((d, i) => d !== shape[i])) return null; // get() reports it
+    const w = this.reader.readQuantized(name);
+    if (!w) return null;
+    checkQuantWeight(w, `${this.reader.path}: "${name}"`);
+    this.used.add(name);
+    return w;
   }
 
   finish(): void {

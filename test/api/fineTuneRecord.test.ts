@@ -62,7 +62,17 @@ test('fineTune and cola train write one config.json format; cola train --config 
   ]);
   assert.equal(r.status, 0, r.stderr);
   const [api, cli] = [readJson(path.join(apiRun, 'config.json')), readJson(path.join(cliRun, 'config.json'))];
-  assert.deepEqual(Object.keys(api).sort(), ['backend', 'counts', 'dtype', 'model', 'modelHash', 'run', 'truncated']);
+  assert.deepEqual(Object.keys(api).sort(), [
+    'backend',
+    'counts',
+    'dtype',
+    'model',
+    'modelHash',
+    'quantize',
+    'quantizedLayers',
+    'run',
+    'truncated',
+  ]);
   const sameRun = (c: Record<string, unknown>) => ({ ...c, run: { ...(c['run'] as object), outDir: '-' } });
   assert.deepEqual(sameRun(api), sameRun(cli));
   const replay = path.join(dir, 'replay');

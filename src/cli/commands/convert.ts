@@ -1,6 +1,7 @@
 import { ColaError } from '../../errors.js';
 import { convertLlama2c } from '../../io/convertLlama2c.js';
 import { convertGguf } from '../../io/gguf/convertGguf.js';
+import { GGUF_BLOCK_CODEC } from '../../models/ggufBlockCodec.js';
 import { checkOutputDir } from '../../io/runFolder.js';
 import type { Command } from '../command.js';
 
@@ -21,7 +22,7 @@ export const convertCommand: Command = {
       const [, file, outDir, extra] = pos;
       if (!file || !outDir || extra !== undefined) throw new ColaError(`usage: ${USAGE_GGUF}`);
       checkOutputDir(outDir, 'OUT_DIR', { allowRun: false });
-      const r = convertGguf(file, outDir);
+      const r = convertGguf(file, outDir, GGUF_BLOCK_CODEC);
       if (r.dequantized.length) process.stderr.write(`cola convert: note: ${r.dequantized.join(', ')} tensors were dequantized to f32\n`);
       process.stderr.write(`cola convert: wrote ${r.files.length} files to ${r.outDir}\n`);
       return 0;

@@ -69,6 +69,8 @@ export const infoCommand: Command = {
       memory_bytes: bytes,
       // issue 17: what each --quantize choice needs, from the headers (nothing loaded)
       quantized_memory_bytes: quantizedMemory(dir, dtype),
+      // a .gguf file: the linear weights that load as quantized codes, and what is dequantized
+      ...(s.keptQuantized ? { kept_quantized: s.keptQuantized, dequantized: s.dequantized ?? [] } : {}),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
       ...trainingEstimates(dir, dtype),
@@ -84,6 +86,7 @@ export const infoCommand: Command = {
         `with --quantize: ${Object.entries(info.quantized_memory_bytes)
           .map(([f, b]) => `${f} ${formatBytes(b)}`)
           .join(', ')} (embeddings, norms and LM head stay ${info.weight_dtype})`,
+        ...quantizedLines(s),
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
         `training at cola train's defaults (LoRA r ${RUN_FLAGS.rank.default} on ${RUN_FLAGS.targets.default.join(', ')}, batch ${RUN_FLAGS.batchSize.default}, sequences of the full context ${info.max_positions}):`,
         `  ${memoryLine(info.training_memory, { batch: RUN_FLAGS.batchSize.default, seq: info.training_seq, dtype, checkpointing: false })}`,
@@ -93,6 +96,16 @@ export const infoCommand: Command = {
     return 0;
   },
 };
+
+/** A .gguf file's quantized tensors: which stay quantized on load, which are dequantized. */
+function quantizedLines(s: ReturnType<typeof checkpointSummary>): string[] {
+  const lines = Object.entries(s.keptQuantized ?? {}).map(
+    ([f, names]) =>
+      `stays quantized on load (${f}, no --quantize needed): ${names.length} linear weights (${[...new Set(names.map((n) => n.split('.').slice(-3, -1).join('.')))].join(', ')})`,
+  );
+  for (const d of s.dequantized ?? []) lines.push(`dequantized on load: ${d.name} (${d.type}: ${d.why})`);
+  return lines;
+}
 
 /** The peak-memory estimate of training at cola train's defaults (memoryEstimate.ts),
  * without and with gradient checkpointing: the same function as `cola train --dry-run`. */
@@ -117,7 +130,12 @@ function trainingEstimates(
 
 /** Parameter count and linear modules of the loaded model (small folders only). */
 function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { parameters: number; targets: LoraTargets } {
-  const model = loadModel(dir, { backend: getBackend(v['backend'] as BackendName | undefined), dtype, maxMemory: maxMemoryOf(v) });
+  const model = loadModel(dir, {
+    backend: getBackend(v['backend'] as BackendName | undefined),
+    dtype,
+    maxMemory: maxMemoryOf(v),
+    warn: () => {}, // the lines above already say what loads quantized
+  });
   const head = model.lmHeadWeight();
   // all-linear leaves the output layer out, as PEFT does.
   const allLinear = linearModules(model).filter(([p, l]) => p !== 'lm_head' && l.weight !== head);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { writeJsonAtomic } from '../fileIo.js';
 import { INDEX_FILE } from '../safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../safetensorsWriter.js';
+import type { GgufBlockCodec } from './ggufCodecs.js';
 import { openGgufLlama, readGgufLlamaTensor, type GgufLlama } from './ggufLlama.js';
 import { ggufToHfTokenizer } from './ggufTokenizer.js';
 
@@ -24,14 +25,15 @@ export function quantizedTypes(g: GgufLlama): string[] {
   return [...new Set(names)].sort();
 }
 
-export function convertGguf(file: string, outDir: string): ConvertGgufResult {
+/** `codec`: cola's Q8_0 / Q4_0 block codec (models/ggufBlockCodec.ts GGUF_BLOCK_CODEC). */
+export function convertGguf(file: string, outDir: string, codec: GgufBlockCodec): ConvertGgufResult {
   const g = openGgufLlama(file);
   const tok = ggufToHfTokenizer(g.file, g.config['max_position_embeddings'] as number);
   const tensors: TensorToWrite[] = [...g.tensors.values()].map((t) => ({
     name: t.name,
     dtype: 'F32',
     shape: t.shape,
-    data: readGgufLlamaTensor(g, t.name),
+    data: readGgufLlamaTensor(g, t.name, codec),
   }));
   fs.mkdirSync(outDir, { recursive: true });
   writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt' });

@@ -6,8 +6,8 @@
  * back to HF's halves layout on reading (the stories260K GGUF is bit-identical to the
  * llama2.c weights, which need the same permutation: ../shared/models/gguf/README.md). */
 import { ColaError } from '../../errors.js';
-import { permuteRopeRowsToHalves } from '../ropeLayout.js';
-import { decodeGguf } from './ggufCodecs.js';
+import { permuteRopeByteRowsToHalves, permuteRopeRowsToHalves } from '../ropeLayout.js';
+import { decodeGguf, ggufBlockFormat, type GgufBlockCodec, type GgufBlockFormat } from './ggufCodecs.js';
 import { metaValue, readGgufHeader, readGgufTensorBytes, type GgufFile, type GgufTensorInfo } from './ggufReader.js';
 import { GgufValueType } from './ggufTypes.js';
 
@@ -77,14 +77,55 @@ function hfName(gguf: string, layers: number): string | null {
   return `model.layers.${Number(m[1])}.${BLOCK_TENSORS[m[2]]}`;
 }
 
-/** One tensor as float32 in HF layout. */
-export function readGgufLlamaTensor(g: GgufLlama, name: string): Float32Array {
-  const t = g.tensors.get(name);
-  if (!t) throw new ColaError(`${g.file.path}: no tensor for "${name}"`);
-  const values = decodeGguf(t.info.type, readGgufTensorBytes(g.file, t.info.name), t.info.elements);
+/** One tensor as float32 in HF layout (quantized blocks decoded by `codec`). */
+export function readGgufLlamaTensor(g: GgufLlama, name: string, codec: GgufBlockCodec): Float32Array {
+  const t = tensorOf(g, name);
+  const values = decodeGguf(t.info.type, readGgufTensorBytes(g.file, t.info.name), t.info.elements, codec);
   if (t.ropeHeads === undefined) return values;
   checkRopeRows(g.file.path, t);
   return permuteRopeRowsToHalves(values, t.ropeHeads, t.shape[1]);
+}
+
+/** A Q8_0 / Q4_0 matrix as stored: [rows, cols] in PyTorch order, `data` the blocks of
+ * each row in turn (rows x cols / 32 blocks), q/k rows permuted to HF's layout. */
+export interface GgufBlockMatrix {
+  format: GgufBlockFormat;
+  rows: number;
+  cols: number;
+  data: Uint8Array;
+}
+
+/** Why a tensor cannot stay quantized as cola's q8_0 / q4_0 (its blocks are not whole rows),
+ * or null when it can: a 2-D Q8_0 / Q4_0 tensor whose rows are whole 32-value blocks. The
+ * 2023 quantizer blocked a tensor as one flat array, so a row of 172 values (stories260K's
+ * ffn_down) has blocks that cross rows: such a tensor is dequantized instead. */
+export function blockMatrixProblem(t: GgufLlamaTensor): string | null {
+  const format = ggufBlockFormat(t.info.type);
+  if (!format) return `${t.info.type.name} is not Q8_0 or Q4_0`;
+  if (t.shape.length !== 2) return `it has ${t.shape.length} dimensions`;
+  if (t.shape[1] % t.info.type.blockSize !== 0)
+    return `its rows of ${t.shape[1]} values are not whole ${t.info.type.name} blocks of ${t.info.type.blockSize} (the blocks cross rows)`;
+  return null;
+}
+
+/** A tensor's blocks, undecoded (blockMatrixProblem must be null). */
+export function readGgufLlamaBlocks(g: GgufLlama, name: string): GgufBlockMatrix {
+  const t = tensorOf(g, name);
+  const problem = blockMatrixProblem(t);
+  if (problem) throw new ColaError(`${g.file.path}: tensor "${t.info.name}" cannot stay quantized: ${problem}`);
+  const [rows, cols] = t.shape as [number, number];
+  let data = readGgufTensorBytes(g.file, t.info.name);
+  if (t.ropeHeads !== undefined) {
+    checkRopeRows(g.file.path, t);
+    data = permuteRopeByteRowsToHalves(data, t.ropeHeads, data.length / rows);
+  }
+  return { format: ggufBlockFormat(t.info.type)!, rows, cols, data };
+}
+
+function tensorOf(g: GgufLlama, name: string): GgufLlamaTensor {
+  const t = g.tensors.get(name);
+  if (!t) throw new ColaError(`${g.file.path}: no tensor for "${name}"`);
+  return t;
 }
 
 function checkRopeRows(file: string, t: GgufLlamaTensor): void {

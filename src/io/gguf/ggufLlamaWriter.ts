@@ -6,7 +6,7 @@
  * are not whole 32-value blocks falls back to F16 (convert_hf_to_gguf.py does the same). */
 import { ColaError } from '../../errors.js';
 import { permuteRopeRowsToPairs } from '../ropeLayout.js';
-import { encodeGguf } from './ggufCodecs.js';
+import { encodeGguf, type GgufBlockCodec } from './ggufCodecs.js';
 import type { GgufValue } from './ggufReader.js';
 import { BLOCK_TENSORS, GLOBAL_TENSORS } from './ggufLlama.js';
 import { GgufValueType, ggmlTypeByName } from './ggufTypes.js';
@@ -33,6 +33,8 @@ export interface WriteLlamaGgufArgs {
   tokenizer: [string, GgufValue][];
   type: GgufWriteType;
   name?: string;
+  /** cola's Q8_0 / Q4_0 block codec (models/ggufBlockCodec.ts GGUF_BLOCK_CODEC) */
+  codec: GgufBlockCodec;
 }
 
 export interface WrittenGguf {
@@ -67,7 +69,7 @@ export function writeLlamaGguf(a: WriteLlamaGgufArgs): WrittenGguf {
     }
     const type = ggmlTypeByName(typeName);
     types.set(name, typeName);
-    out.push({ name, dims, type, data: encodeGguf(type, values) });
+    out.push({ name, dims, type, data: encodeGguf(type, values, a.codec) });
   }
   writeGguf(a.file, [...llamaMetadata(a, cfg), ...padVocabulary(a)], out);
   return { types, fallbacks };

@@ -11,6 +11,7 @@ import { writeGguf, type GgufTensorToWrite } from '../../../src/io/gguf/ggufWrit
 import { f16ToF32 } from '../../../src/io/floatBits.js';
 import { randn, randint } from '../../helpers/random.js';
 import { makeTmpDir } from '../tmpdir.js';
+import { GGUF_BLOCK_CODEC } from '../../../src/models/ggufBlockCodec.js';
 
 const dir = makeTmpDir('gguf-codecs');
 const EXACT = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
@@ -27,7 +28,7 @@ function values(n: number, seed: number): Float32Array {
 test('read -> write -> read is bitwise for every type cola writes, and for the K-quants it only reads', () => {
   const tensors: GgufTensorToWrite[] = EXACT.map((name, i) => {
     const type = ggmlTypeByName(name);
-    return { name: `t.${name}`, dims: [64, 3], type, data: encodeGguf(type, values(192, i + 1)) };
+    return { name: `t.${name}`, dims: [64, 3], type, data: encodeGguf(type, values(192, i + 1), GGUF_BLOCK_CODEC) };
   });
   for (const name of ['Q4_K', 'Q5_K', 'Q6_K', 'Q8_K']) {
     const type = ggmlTypeByName(name);
@@ -59,8 +60,8 @@ test('read -> write -> read is bitwise for every type cola writes, and for the K
 test('F32, F16 and BF16 decode and re-encode to the same bits', () => {
   for (const name of ['F32', 'F16', 'BF16']) {
     const type = ggmlTypeByName(name);
-    const bytes = encodeGguf(type, values(96, 3));
-    assert.deepEqual(encodeGguf(type, decodeGguf(type, bytes, 96)), bytes, name);
+    const bytes = encodeGguf(type, values(96, 3), GGUF_BLOCK_CODEC);
+    assert.deepEqual(encodeGguf(type, decodeGguf(type, bytes, 96, GGUF_BLOCK_CODEC), GGUF_BLOCK_CODEC), bytes, name);
   }
 });
 
@@ -72,10 +73,10 @@ test('Q8_0 and Q4_0: re-quantizing the dequantized values gives the same blocks;
   ] as const) {
     const type = ggmlTypeByName(name);
     const x = values(32 * 40, 5);
-    const q = encodeGguf(type, x);
+    const q = encodeGguf(type, x, GGUF_BLOCK_CODEC);
     assert.equal(q.length, 40 * blockBytes);
-    const y = decodeGguf(type, q, x.length);
-    assert.deepEqual(encodeGguf(type, y), q, `${name} is idempotent`);
+    const y = decodeGguf(type, q, x.length, GGUF_BLOCK_CODEC);
+    assert.deepEqual(encodeGguf(type, y, GGUF_BLOCK_CODEC), q, `${name} is idempotent`);
     for (let b = 0; b < 40; b++) {
       const d = Math.abs(f16ToF32(new Uint16Array(q.buffer.slice(b * blockBytes, b * blockBytes + 2)))[0]);
       const amax = Math.max(...x.subarray(b * 32, b * 32 + 32).map(Math.abs));
@@ -90,7 +91,7 @@ test('Q8_0 and Q4_0: re-quantizing the dequantized values gives the same blocks;
   // Q4_0 maps the signed value of largest magnitude to -8: a block's max is exact
   const q4 = ggmlTypeByName('Q4_0');
   const x = Float32Array.from({ length: 32 }, (_, i) => (i === 5 ? -2 : i / 32));
-  assert.equal(decodeGguf(q4, encodeGguf(q4, x), 32)[5], -2);
+  assert.equal(decodeGguf(q4, encodeGguf(q4, x, GGUF_BLOCK_CODEC), 32, GGUF_BLOCK_CODEC)[5], -2);
 });
 
 /** f16 bits of small exact values. */
@@ -100,7 +101,7 @@ test('Q8_K: value = d * q', () => {
   const b = new Uint8Array(292);
   new DataView(b.buffer).setFloat32(0, 0.25, true);
   for (let j = 0; j < 256; j++) b[4 + j] = (j - 128) & 0xff;
-  const y = decodeGguf(ggmlTypeByName('Q8_K'), b, 256);
+  const y = decodeGguf(ggmlTypeByName('Q8_K'), b, 256, GGUF_BLOCK_CODEC);
   for (let j = 0; j < 256; j++) assert.equal(y[j], 0.25 * (j - 128));
 });
 
@@ -133,7 +134,7 @@ for (const name of ['Q4_K', 'Q5_K'] as const) {
         if (five && v & 16) b[16 + l] |= 1 << j;
       }
     }
-    const y = decodeGguf(ggmlTypeByName(name), b, 256);
+    const y = decodeGguf(ggmlTypeByName(name), b, 256, GGUF_BLOCK_CODEC);
     for (let i = 0; i < 256; i++) assert.equal(y[i], sc[i >> 5] * q[i] - 0.5 * m[i >> 5], `value ${i}`);
   });
 }
@@ -152,6 +153,6 @@ test('Q6_K: value = d * scale * (q - 32) per 16-value sub-block', () => {
   sc.forEach((s, k) => (b[192 + k] = s & 0xff));
   b[208] = H.half & 0xff;
   b[209] = H.half >> 8;
-  const y = decodeGguf(ggmlTypeByName('Q6_K'), b, 256);
+  const y = decodeGguf(ggmlTypeByName('Q6_K'), b, 256, GGUF_BLOCK_CODEC);
   for (let i = 0; i < 256; i++) assert.equal(y[i], 0.5 * sc[i >> 4] * (q[i] - 32), `value ${i}`);
 });

@@ -10,6 +10,7 @@ import { readGgufHeader } from '../../../src/io/gguf/ggufReader.js';
 import { GgufValueType, ggmlTypeByName } from '../../../src/io/gguf/ggufTypes.js';
 import { writeGguf } from '../../../src/io/gguf/ggufWriter.js';
 import { makeTmpDir } from '../tmpdir.js';
+import { GGUF_BLOCK_CODEC } from '../../../src/models/ggufBlockCodec.js';
 
 const dir = makeTmpDir('gguf-hostile');
 const good = path.join(dir, 'good.gguf');
@@ -22,8 +23,13 @@ writeGguf(
     ['test.list', { type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: ['a', 'bc'] }],
   ],
   [
-    { name: 'tensor.alpha', dims: [32, 2], type: q8, data: encodeGguf(q8, new Float32Array(64).fill(0.5)) },
-    { name: 'tensor.beta', dims: [3], type: ggmlTypeByName('F32'), data: encodeGguf(ggmlTypeByName('F32'), Float32Array.of(1, 2, 3)) },
+    { name: 'tensor.alpha', dims: [32, 2], type: q8, data: encodeGguf(q8, new Float32Array(64).fill(0.5), GGUF_BLOCK_CODEC) },
+    {
+      name: 'tensor.beta',
+      dims: [3],
+      type: ggmlTypeByName('F32'),
+      data: encodeGguf(ggmlTypeByName('F32'), Float32Array.of(1, 2, 3), GGUF_BLOCK_CODEC),
+    },
   ],
 );
 const bytes = fs.readFileSync(good);

@@ -14,6 +14,7 @@ import { GgufValueType, ggmlTypeByName } from '../../../src/io/gguf/ggufTypes.js
 import { writeGguf, type GgufTensorToWrite } from '../../../src/io/gguf/ggufWriter.js';
 import { randn } from '../../helpers/random.js';
 import { makeTmpDir } from '../tmpdir.js';
+import { GGUF_BLOCK_CODEC } from '../../../src/models/ggufBlockCodec.js';
 
 const dir = makeTmpDir('gguf-llama');
 const f32 = ggmlTypeByName('F32');
@@ -57,6 +58,7 @@ function tinyLlama(over: Record<string, GgufValue | null> = {}): { meta: [string
         dims.reduce((a, d) => a * d, 1),
         i + 1,
       ),
+      GGUF_BLOCK_CODEC,
     ),
   }));
   return { meta, tensors };
@@ -116,7 +118,8 @@ test('a version 1 file (32-bit counts) reads to the same metadata and tensors as
   const [a, b] = [openGgufLlama(v3), openGgufLlama(v1)];
   assert.equal(b.file.version, 1);
   assert.deepEqual({ ...b.config, cola_source: '' }, { ...a.config, cola_source: '' });
-  for (const name of a.tensors.keys()) assert.deepEqual(readGgufLlamaTensor(b, name), readGgufLlamaTensor(a, name), name);
+  for (const name of a.tensors.keys())
+    assert.deepEqual(readGgufLlamaTensor(b, name, GGUF_BLOCK_CODEC), readGgufLlamaTensor(a, name, GGUF_BLOCK_CODEC), name);
   assert.equal(a.config['tie_word_embeddings'], true);
 });
 
@@ -174,13 +177,13 @@ test('writing pads a tokenizer shorter than the embedding with UNUSED [PAD<id>] 
     ['tokenizer.ggml.token_type', arr(GgufValueType.INT32, [2, 3, 3])],
   ];
   const file = path.join(dir, 'padded.gguf');
-  writeLlamaGguf({ file, config, tensors, tokenizer, type: 'f32' });
+  writeLlamaGguf({ file, config, tensors, tokenizer, type: 'f32', codec: GGUF_BLOCK_CODEC });
   const g = readGgufHeader(file);
   assert.deepEqual(g.metadata.get('tokenizer.ggml.tokens')!.value, ['<unk>', '<s>', '</s>', '[PAD3]', '[PAD4]']);
   assert.deepEqual(g.metadata.get('tokenizer.ggml.token_type')!.value, [2, 3, 3, 5, 5]);
   assert.deepEqual(g.metadata.get('tokenizer.ggml.scores')!.value, [0, 0, 0, -1000, -1000]);
   assert.throws(
-    () => writeLlamaGguf({ file, config: { ...config, vocab_size: 2 }, tensors, tokenizer, type: 'f32' }),
+    () => writeLlamaGguf({ file, config: { ...config, vocab_size: 2 }, tensors, tokenizer, type: 'f32', codec: GGUF_BLOCK_CODEC }),
     (e: unknown) => e instanceof ColaError && /the tokenizer has 3 tokens but the model's vocab_size is 2/.test(e.message),
   );
 });

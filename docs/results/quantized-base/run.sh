@@ -1,0 +1,30 @@
+#!/bin/sh
+# Quantized-base LoRA / COLA vs the unquantized base (issue 17, docs/RESULTS.md §5).
+# The setup of RESULTS.md §2 / §3 (Tiny Shakespeare, 256 training windows of 128 tokens,
+# 1 epoch = 32 steps of batch 8), one `cola experiment` per base format, run one at a time.
+# Run from the repository root after building (npx tsc -p tsconfig.json).
+set -e
+S=../shared
+OUT=${OUT:-runs/quantized-base}
+[ -d runs/models/s260 ] || node bin/cola.js convert llama2c $S/models/stories260K/stories260K.bin $S/models/stories260K/tok512.bin runs/models/s260
+[ -d runs/models/s3m ] || node bin/cola.js convert llama2c $S/models/stories3M/stories3M-q80.bin $S/models/stories3M/tok4096.bin runs/models/s3m
+common="--data $S/data/text/tinyshakespeare.txt --max-length 128 --num-train 256 --num-dev 64 --num-test 64 --epochs 1 --batch-size 8 --methods lora,cola-l3 --quiet"
+for q in none int8 q8_0 nf4 q4_0; do
+  flag=$([ $q = none ] && echo "" || echo "--quantize $q")
+  node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 $flag --out $OUT/s260-$q
+done
+# the same model as llama.cpp users have it: an F32 GGUF and a Q8_0 GGUF (linear weights kept as q8_0, no flag)
+for f in stories260K stories260K-q8_0; do
+  node bin/cola.js experiment --model $S/models/gguf/$f.gguf $common --lrs 1e-2 --seeds 3 --out $OUT/gguf-$f
+done
+for q in none q8_0 nf4 q4_0 int8; do
+  flag=$([ $q = none ] && echo "" || echo "--quantize $q")
+  node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 $flag --out $OUT/s3m-$q
+done
+# llama2.c's own int8 file loaded directly: its int8 groups become q8_0 with no flag
+node bin/cola.js experiment --model $S/models/stories3M/stories3M-q80.bin $common --lrs 3e-3 --seeds 1 --out $OUT/s3m-bin
+# QLoRA's recipe: adapters on every linear layer (not only q_proj, v_proj), unquantized vs nf4 / q4_0
+for q in none nf4 q4_0; do
+  flag=$([ $q = none ] && echo "" || echo "--quantize $q")
+  node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 $flag --out $OUT/s3m-all-$q
+done

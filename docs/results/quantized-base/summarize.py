@@ -1,0 +1,62 @@
+"""Quantized-base vs unquantized dev loss from the experiment.json of each run.sh folder.
+
+Usage: python3 docs/results/quantized-base/summarize.py runs/quantized-base
+Dev loss = the run's best dev evaluation (here always its last, step 32); the difference to
+the unquantized base is paired by seed (same data order, same adapter init)."""
+import json
+import math
+import os
+import sys
+
+root = sys.argv[1]
+ROWS = [
+    ("stories260K", "s260", ["none", "int8", "q8_0", "nf4", "q4_0"]),
+    ("stories260K GGUF", "gguf", ["stories260K", "stories260K-q8_0"]),
+    # "bin": --model stories3M-q80.bin, its int8 groups loaded as q8_0 (no flag)
+    ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "bin"]),
+    # QLoRA's recipe: LoRA on every linear layer (--targets all-linear)
+    ("stories3M, all-linear", "s3m-all", ["none", "nf4", "q4_0"]),
+]
+
+
+def load(folder):
+    f = os.path.join(root, folder, "experiment.json")
+    return json.load(open(f)) if os.path.exists(f) else None
+
+
+def dev_losses(exp, method):
+    cells = [c for c in exp["cells"] if c["method"] == method and c.get("dev")]
+    return {c["seed"]: c["dev"]["best"]["metrics"]["loss"] for c in cells}
+
+
+def test_ppl(exp, method):
+    cells = [c for c in exp["cells"] if c["method"] == method and c.get("test")]
+    return [c["test"]["perplexity"] for c in cells]
+
+
+def mean_std(xs):
+    m = sum(xs) / len(xs)
+    s = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+    return m, s
+
+
+print("| model | base | method | base dev loss | dev loss (seeds) | Δ vs unquantized, mean (max abs) | test ppl |")
+print("|---|---|---|---:|---:|---:|---:|")
+for model, prefix, formats in ROWS:
+    ref = load(f"{prefix}-{formats[0]}")
+    for fmt in formats:
+        exp = load(f"{prefix}-{fmt}")
+        if exp is None:
+            continue
+        base = math.log(exp["base"]["tinyshakespeare"]["dev"]["mean"])
+        for method in [m["name"] for m in exp["methods"]]:
+            d = dev_losses(exp, method)
+            if not d:
+                continue
+            m, s = mean_std(list(d.values()))
+            r = dev_losses(ref, method) if ref else {}
+            diffs = [d[k] - r[k] for k in d if k in r]
+            delta = f"{sum(diffs) / len(diffs):+.4f} ({max(abs(x) for x in diffs):.4f})" if diffs and fmt != formats[0] else "—"
+            t = test_ppl(exp, method)
+            tm, ts = mean_std(t)
+            print(f"| {model} | {fmt} | {method} | {base:.4f} | {m:.4f} ± {s:.4f} ({len(d)}) | {delta} | {tm:.2f} ± {ts:.2f} |")

@@ -1,0 +1,45 @@
+// `cola experiment --quantize F` (issue 17): every cell trains on a base quantized to F and
+// records it in its run folder's config.json; full fine-tuning, which trains the weights a
+// quantized base keeps frozen as codes, is refused before anything runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTmpDir } from '../io/tmpdir.js';
+import { cola, tinyModelDir } from '../cli/harness.js';
+import { tinyCorpus } from '../helpers/tinyFolder.js';
+
+const dir = makeTmpDir('experiment-quantize');
+const model = tinyModelDir(dir);
+const corpus = tinyCorpus(dir, 60);
+const args = (out: string, methods: string) => [
+  'experiment',
+  ...['--model', model, '--data', corpus, '--quantize', 'q4_0', '--methods', methods, '--lrs', '1e-2', '--seeds', '1'],
+  ...['--epochs', '1', '--batch-size', '4', '--max-length', '24', '--save-every', '0', '--quiet', '--out', out],
+];
+
+test('every cell of cola experiment --quantize trains on the quantized base and records it', () => {
+  const out = path.join(dir, 'exp');
+  const r = cola(args(out, 'lora,cola-l2'));
+  assert.equal(r.status, 0, r.stderr);
+  // runs/<task>/<method>/lr-<lr>/seed-<seed>/config.json
+  const runs = (fs.readdirSync(path.join(out, 'runs'), { recursive: true }) as string[]).filter((f) => path.basename(f) === 'config.json');
+  assert.equal(runs.length, 2);
+  for (const cell of runs) {
+    const c = JSON.parse(fs.readFileSync(path.join(out, 'runs', cell), 'utf8')) as Record<string, unknown>;
+    assert.equal(c['quantize'], 'q4_0', cell);
+    assert.deepEqual(c['quantizedLayers'], { q4_0: 14 }, cell);
+  }
+  // a rerun without --quantize is another experiment: the cells were made with other settings
+  const other = cola(args(out, 'lora,cola-l2').filter((a, i, all) => a !== '--quantize' && all[i - 1] !== '--quantize'));
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /made with other settings[\s\S]*quantize/);
+});
+
+test('cola experiment --quantize refuses --methods full before running anything', () => {
+  const out = path.join(dir, 'exp-full');
+  const r = cola(args(out, 'full,lora'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--methods full trains every weight, which a --quantize q4_0 base keeps frozen as codes/);
+  assert.equal(fs.existsSync(path.join(out, 'runs')), false);
+});
