@@ -1,5 +1,6 @@
 // npm's install step (issue 16): the native addon from a prebuilt binary shipped in
-// the package (prebuilds/<platform>-<arch>/, made by `npm run prebuild`) when one
+// the package (prebuilds/<platform>-<arch>/, made by `npm run build:prebuilt`: not named
+// "prebuild", which npm runs before every `npm run build`, rebuilding the addons) when one
 // loads here, else built from source with node-gyp (needs g++, make and oneDNN's
 // headers: Debian `libdnnl-dev`). When neither works the install still succeeds:
 // cola then runs on its reference backend and says so at start.
