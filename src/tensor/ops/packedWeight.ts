@@ -33,8 +33,19 @@ import type { Tensor } from '../tensor.js';
 // rest widened per product. COLA_PACK_WEIGHTS=0 turns these copies off as well.
 
 /** Rows from which a bf16 weight computed in f32 is widened inside the product
- * rather than copied (widening <= ~4% of the product there). */
+ * rather than copied (widening <= ~4% of the product there). COLA_WIDEN_MIN_ROWS
+ * moves it (a tuning knob for benchmarks: a large value keeps f32 copies at
+ * training shapes too, within the budget). */
 export const WIDEN_MIN_ROWS = 256;
+let widenMin: number | undefined;
+
+function widenMinRows(value: string | undefined): number {
+  if (value === undefined || value === '') return WIDEN_MIN_ROWS;
+  const rows = Number(value);
+  if (!(rows >= 0))
+    throw new ColaError(`COLA_WIDEN_MIN_ROWS=${value}: expected a number of rows >= 0 (default 256; Infinity never widens)`);
+  return rows;
+}
 
 export type WeightUse = 'forward' | 'inputGrad';
 
@@ -58,7 +69,8 @@ export function packedWeight(weight: Tensor, use: WeightUse, rows: number): Floa
   const as = packAs(weight.dtype);
   if (as === null) return null;
   const widening = weight.dtype === 'bf16' && as === 'f32';
-  if (widening && rows >= WIDEN_MIN_ROWS) return null; // widened inside the product, as fast
+  widenMin ??= widenMinRows(typeof process === 'undefined' ? undefined : process.env['COLA_WIDEN_MIN_ROWS']);
+  if (widening && rows >= widenMin) return null; // widened inside the product, as fast
   const data = weight.data as FloatArray;
   const version = weight.version;
   let entry = cache.get(data);
