@@ -26,6 +26,20 @@ export interface DecoderConfig {
   eos_token_id: number | null;
 }
 
+/** The block linears of a family built of QkvAttention and GatedMLP (llama, gemma), by path. */
+export const QKV_GATED_LINEARS = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+];
+
+/** The registry's `otherLinears` of these families. */
+export const UNTIED_LM_HEAD = 'lm_head when tie_word_embeddings is false (never in all-linear)';
+
 /** HF LlamaModel / Gemma2Model / Phi3Model: the checkpoint's `model.*`. */
 export class DecoderModel<L extends DecoderLayer = DecoderLayer> extends Module {
   constructor(
