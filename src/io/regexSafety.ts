@@ -46,8 +46,10 @@ type Node =
 const ANY: Node = { k: 'atom', first: 'any' };
 const ZERO_WIDTH: Node = { k: 'atom', first: 'any', empty: true };
 
-/** A literal character as a case-insensitive match may read it. */
+/** A literal character as a case-insensitive match may read it. White space and `#` may
+ * be nothing at all (Oniguruma's extended mode, `(?x)`, skips them and comments): any. */
 function literal(ch: string): Node {
+  if (/[\s#]/u.test(ch)) return ANY;
   return { k: 'atom', first: new Set([ch, ch.toLowerCase(), ch.toUpperCase()]) };
 }
 

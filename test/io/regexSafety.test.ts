@@ -60,6 +60,7 @@ test('alternations that can start alike, or match nothing, are refused under a r
     ['(a{1,3}|b)+c', /several ways/],
     ['(b?a|a)+c', /several ways/], // b? can be skipped: both branches start with a
     ['(\\.|\\.x)+y', /several ways/],
+    ['(?x)(a| a)+b', /several ways/], // extended mode: ' a' is 'a'
   ] as const) {
     for (const dialect of DIALECTS) assert.match(regexRisk(bad, dialect) ?? 'accepted', why, `${bad} (${dialect})`);
   }
