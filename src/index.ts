@@ -42,6 +42,7 @@ export { writeRunReport } from './report/runReport.js';
 // Evaluation and generation
 export { evaluateLm, evaluateClassification, type Metrics } from './eval/evaluate.js';
 export { evaluateText } from './api/evaluateText.js';
+export { evaluateFiles, type EvaluateFilesOptions } from './api/evaluateFiles.js';
 export { generate, type SampleOptions } from './models/generate.js';
 export { generateText, type GenerateTextOptions } from './api/generateText.js';
 

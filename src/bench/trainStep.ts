@@ -16,6 +16,7 @@ import { ColaError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { QuantFormat } from '../backend/quant/format.js';
 import { getBackend, type BackendName } from '../backend/index.js';
+import { detectMachine, type Bf16Products } from '../backend/machine.js';
 import { applyLora } from '../lora/inject.js';
 import { DEFAULT_LORA_CONFIG } from '../lora/config.js';
 import type { CausalLM } from '../models/causalLM.js';
@@ -173,10 +174,16 @@ function expandTargets(targets: readonly string[]): string[] {
   return targets.length === 1 && targets[0] === 'all' ? ALL_TARGETS : [...targets];
 }
 
+/** How a backend runs bf16 products, for the profile's labels. */
+function bf16ProductsOfBackend(name: string): Bf16Products | null {
+  if (name === 'reference') return 'f32-on-rounded'; // reference/matmul.ts rounds the operands
+  return name === 'native' ? detectMachine().bf16Products : null;
+}
+
 /** Build, warm up, time. Returns the peer's JSON fields (same names). */
 export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const base = getBackend(o.backend);
-  const prof = o.profile ? profileBackend(base) : null;
+  const prof = o.profile ? profileBackend(base, { bf16Products: bf16ProductsOfBackend(base.name) }) : null;
   const be = prof ? prof.backend : base;
   const model = buildModel(o, be);
   if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers

@@ -11,7 +11,7 @@ import { chainLr } from '../optim/schedule.js';
 import { noGrad } from '../tensor/autograd.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { DataOrder } from '../train/dataOrder.js';
-import { checkReplicasAgree, isWriter, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
+import { checkReplicasAgree, isWriter, rankZeroAlone, SINGLE_PROCESS, type Parallel } from '../train/distributed.js';
 import { train } from '../train/loop.js';
 import type { MetricsLog } from '../train/metricsLog.js';
 import type { Objective } from '../train/objective.js';
@@ -66,11 +66,11 @@ export function runChain(cfg: RunConfig, io: RunInputs): RunSummary {
   const elapsed = (): number => (Date.now() - since) / 1000;
   // only rank 0 of a data-parallel run writes (issue 19)
   const writer = isWriter(io.parallel ?? SINGLE_PROCESS);
-  const save = (): void => {
-    if (!writer) return;
-    saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
-    io.log.flush();
-  };
+  const save = (): void =>
+    rankZeroAlone(io.parallel ?? SINGLE_PROCESS, `rank 0's checkpoint at step ${chain.step}`, () => {
+      saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+      io.log.flush();
+    });
   let lastLoss = NaN;
   for (const link of plan.links) {
     if (chain.earlyStop) break; // stopped early (or resumed after): the links left never train
@@ -122,7 +122,6 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
   const evalAt = new Set(plan.evalSteps);
   let loss: number | undefined;
   const parallel = io.parallel ?? SINGLE_PROCESS;
-  const writer = isWriter(parallel);
   chain.setTraining(true);
   train({
     model: chain.model,
@@ -158,10 +157,10 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
         elapsed_s: elapsed(),
       });
       if (io.dev && evalAt.has(r.step)) {
-        if (writer) {
+        rankZeroAlone(parallel, `rank 0's dev evaluation at step ${r.step}`, () => {
           evaluate(chain, link, cfg, io);
           if (shouldStopEarly(cfg, chain.sinceBest, r.step, plan.totalSteps)) stopEarly(chain, link, cfg, io);
-        }
+        });
         // data parallel: rank 0 evaluated; every rank takes its decision (earlyStop.ts)
         if (parallel.comm && cfg.eval.earlyStoppingPatience !== undefined) {
           const agreed = agreeOnEarlyStop(parallel.comm, { stop: chain.earlyStop, sinceBest: chain.sinceBest });
@@ -169,9 +168,8 @@ function trainLink(chain: Chain, link: Link, { cfg, io, plan, order, elapsed }: 
           chain.sinceBest = agreed.sinceBest;
         }
       }
-      if (!writer) return;
       if (cfg.saveEvery > 0 && r.step % cfg.saveEvery === 0 && r.step !== link.end)
-        saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes()));
+        rankZeroAlone(parallel, `rank 0's checkpoint at step ${r.step}`, () => saveCheckpoint(cfg.outDir, chain.snapshot(io.log.bytes())));
     },
     shouldStop: () => chain.earlyStop !== null || io.shouldStop(),
   });

@@ -104,37 +104,24 @@ export interface ResolveOptions {
   distributed?: boolean;
 }
 
+/** The chain's flags: LoRA and full fine-tuning train one link. */
+const CHAIN_FLAGS: (keyof RunFlags)[] = [
+  'chainLength',
+  'knots',
+  'knotEvery',
+  'linkRanks',
+  'linkLrs',
+  'chainSchedule',
+  'rewarmupSteps',
+  'optimizerReset',
+  'evalAtKnots',
+  'knotIntoBase',
+];
+
 /** The flags a method does not read; giving one is an error, not a silent no-op. */
 const UNUSED_BY: Record<Method, (keyof RunFlags)[]> = {
-  lora: [
-    'chainLength',
-    'knots',
-    'knotEvery',
-    'linkRanks',
-    'linkLrs',
-    'chainSchedule',
-    'rewarmupSteps',
-    'optimizerReset',
-    'evalAtKnots',
-    'knotIntoBase',
-  ],
-  full: [
-    'chainLength',
-    'knots',
-    'knotEvery',
-    'linkRanks',
-    'linkLrs',
-    'chainSchedule',
-    'rewarmupSteps',
-    'optimizerReset',
-    'evalAtKnots',
-    'knotIntoBase',
-    'rslora',
-    'targetRegex',
-    'saveLinkAdapters',
-    'useDora',
-    'loraplusLrRatio',
-  ],
+  lora: CHAIN_FLAGS,
+  full: [...CHAIN_FLAGS, 'rslora', 'targetRegex', 'saveLinkAdapters', 'useDora', 'loraplusLrRatio'],
   cola: ['knotEvery'],
   relora: ['chainLength', 'knots'],
 };

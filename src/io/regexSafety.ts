@@ -10,11 +10,17 @@
  *
  * The rules, each a refusal with its reason:
  *  - a repetition (`*`, `+`, `{n,m}` with m > 1) of something that can itself match in
- *    more than one way: a nested quantifier, an alternation, an optional part;
+ *    more than one way: a nested quantifier, an optional part, an alternation whose
+ *    branches can start on the same character (`(a|a)*`, `(a|ab)*`, `(.|a)*`);
  *  - a backreference (matching with one is NP-hard);
  *  - a polynomial degree d over MAX_DEGREE or a coefficient c over MAX_WAYS;
  *  - a pattern longer than MAX_PATTERN_CHARS.
- * It over-approximates: `(a|b)+` is refused though harmless; `[ab]+` says the same. */
+ * An alternation whose branches start on different characters and match no empty text
+ * (`(a|b)+`, `(q_proj|v_proj)+`) has one way to match: at each position at most one branch
+ * can go on, so it counts as its costliest branch, not their sum. The start characters are
+ * known only for literals (in both cases: a flag may ignore case); a class, `.`, an escape
+ * such as `\d` or an anchor may start anywhere, so it over-approximates still: `(\d|a)+` is
+ * refused though harmless. */
 
 const MAX_PATTERN_CHARS = 10_000;
 /** Unbounded quantifiers one after another: `\s*[\r\n]+` has degree 2. */
@@ -24,12 +30,28 @@ const MAX_WAYS = 10_000;
 /** A bounded repeat wider than this counts as unbounded (`a{0,5000}` is `a*` in cost). */
 const WIDE_REPEAT = 64;
 
+/** The characters a match can start with: literals (with their other case), or any. */
+type First = ReadonlySet<string> | 'any';
+
 type Node =
-  | { k: 'atom' }
+  /** one character, or a zero-width assertion (`empty`: ^, $, \b, an inline flag group) */
+  | { k: 'atom'; first: First; empty?: boolean }
   | { k: 'seq'; items: Node[] }
   | { k: 'alt'; branches: Node[] }
   | { k: 'quant'; body: Node; min: number; max: number }
+  /** a lookaround: zero-width, but its body runs */
+  | { k: 'look'; body: Node }
   | { k: 'backref' };
+
+const ANY: Node = { k: 'atom', first: 'any' };
+const ZERO_WIDTH: Node = { k: 'atom', first: 'any', empty: true };
+
+/** A literal character as a case-insensitive match may read it. White space and `#` may
+ * be nothing at all (Oniguruma's extended mode, `(?x)`, skips them and comments): any. */
+function literal(ch: string): Node {
+  if (/[\s#]/u.test(ch)) return ANY;
+  return { k: 'atom', first: new Set([ch, ch.toLowerCase(), ch.toUpperCase()]) };
+}
 
 /** Match count bound c * n^d. */
 interface Cost {
@@ -69,13 +91,17 @@ function costOf(n: Node): Cost {
   switch (n.k) {
     case 'atom':
       return { c: 1, d: 0 };
+    case 'look':
+      return costOf(n.body);
     case 'backref':
       throw new Unsafe('it uses a backreference, which can take exponential time');
     case 'seq':
       return n.items.map(costOf).reduce((a, b) => ({ c: a.c * b.c, d: a.d + b.d }), { c: 1, d: 0 });
     case 'alt': {
       const costs = n.branches.map(costOf);
-      return { c: costs.reduce((s, x) => s + x.c, 0), d: Math.max(...costs.map((x) => x.d)) };
+      // branches that cannot start on the same character never compete for a text
+      const c = exclusive(n.branches) ? Math.max(...costs.map((x) => x.c)) : costs.reduce((s, x) => s + x.c, 0);
+      return { c, d: Math.max(...costs.map((x) => x.d)) };
     }
     case 'quant': {
       const body = costOf(n.body);
@@ -90,6 +116,71 @@ function costOf(n: Node): Cost {
       const span = n.max - n.min + 1;
       return span > WIDE_REPEAT ? { c: 1, d: 1 } : { c: span, d: 0 };
     }
+  }
+}
+
+/** True when no two branches can match from the same position: none matches the empty
+ * text, and their start characters are known and pairwise disjoint. */
+function exclusive(branches: Node[]): boolean {
+  const seen = new Set<string>();
+  for (const b of branches) {
+    const f = firstOf(b);
+    if (f === 'any' || nullable(b)) return false;
+    for (const ch of f) {
+      if (seen.has(ch)) return false;
+    }
+    for (const ch of f) seen.add(ch);
+  }
+  return true;
+}
+
+function firstOf(n: Node): First {
+  switch (n.k) {
+    case 'atom':
+      return n.first;
+    case 'look':
+    case 'backref':
+      return 'any';
+    case 'quant':
+      return firstOf(n.body);
+    case 'alt':
+      return union(n.branches);
+    case 'seq': {
+      // the first item, and the next ones while those before can match nothing
+      const lead: Node[] = [];
+      for (const item of n.items) {
+        lead.push(item);
+        if (!nullable(item)) break;
+      }
+      return union(lead);
+    }
+  }
+}
+
+function union(nodes: Node[]): First {
+  const out = new Set<string>();
+  for (const x of nodes) {
+    const f = firstOf(x);
+    if (f === 'any') return 'any';
+    for (const ch of f) out.add(ch);
+  }
+  return out;
+}
+
+/** Whether it can match the empty text. */
+function nullable(n: Node): boolean {
+  switch (n.k) {
+    case 'atom':
+      return n.empty === true;
+    case 'look':
+    case 'backref':
+      return true;
+    case 'quant':
+      return n.min === 0 || nullable(n.body);
+    case 'alt':
+      return n.branches.some(nullable);
+    case 'seq':
+      return n.items.every(nullable);
   }
 }
 
@@ -130,31 +221,37 @@ class Parser {
   }
 
   private atom(): Node {
-    const ch = this.s[this.i++];
+    const ch = this.s[this.i++]!;
     if (ch === '(') return this.group();
     if (ch === '[') {
       this.skipClass();
-      return { k: 'atom' };
+      return ANY;
     }
     if (ch === '\\') return this.escape();
-    return { k: 'atom' };
+    if (ch === '^' || ch === '$') return ZERO_WIDTH;
+    if (ch === '.') return ANY;
+    return literal(ch);
   }
 
   private group(): Node {
     const s = this.s;
+    let look = false;
     if (s[this.i] === '?') {
       this.i++;
       if (s[this.i] === '<' && s[this.i + 1] !== '=' && s[this.i + 1] !== '!') {
         while (this.i < s.length && s[this.i] !== '>') this.i++; // (?<name>
         this.i++;
-      } else if ('=!:>'.includes(s[this.i])) this.i++;
-      else if (s[this.i] === '<')
+      } else if ('=!:>'.includes(s[this.i])) {
+        look = s[this.i] === '=' || s[this.i] === '!';
+        this.i++;
+      } else if (s[this.i] === '<') {
+        look = true;
         this.i += 2; // (?<= (?<!
-      else {
+      } else {
         while (this.i < s.length && /[a-zA-Z-]/.test(s[this.i])) this.i++; // (?i: (?i)
         if (s[this.i] === ')') {
           this.i++;
-          return { k: 'atom' };
+          return ZERO_WIDTH;
         }
         this.i++;
       }
@@ -162,7 +259,7 @@ class Parser {
     const body = this.alt();
     if (s[this.i] !== ')') throw new Unsafe('its parentheses do not balance (a "(" is never closed)');
     this.i++;
-    return body;
+    return look ? { k: 'look', body } : body;
   }
 
   /** `[...]`; nested classes and a leading literal ']' when reading as Oniguruma. */
@@ -190,7 +287,8 @@ class Parser {
       while (this.i < s.length && s[this.i] !== '}') this.i++;
       this.i++;
     }
-    return { k: 'atom' };
+    // `\.` is a literal; a letter or digit escape is a class, an anchor or a code (any)
+    return ch !== undefined && !/[\p{L}\p{N}]/u.test(ch) ? literal(ch) : ch === 'b' || ch === 'B' ? ZERO_WIDTH : ANY;
   }
 
   private quantifier(): { min: number; max: number } | null {

@@ -34,6 +34,18 @@ export function isWriter(p: Parallel): boolean {
   return p.rank === 0;
 }
 
+/** Work rank 0 does alone (a dev evaluation, a checkpoint write) while the other ranks
+ * wait for it, in a barrier named after it: without it they waited in their next
+ * collective (the next step's batch totals), and a long evaluation tripped the watchdog
+ * with a message that did not say why. The wait still counts toward --rank-timeout (a
+ * rank 0 that hangs there must still end the job), so that timeout must cover rank 0's
+ * longest such work; when it does not, the error names it (`what`, at most ~100
+ * characters: the watchdog's message keeps 111). Every rank must call it at the same point. */
+export function rankZeroAlone(p: Parallel, what: string, work: () => void): void {
+  if (isWriter(p)) work();
+  p.comm?.barrier(`${what} (rank 0 works alone, the others wait)`);
+}
+
 /** The per-micro-batch sums every rank needs before its backward: the batch's loss units
  * W, the batch's loss Σ_r w_r L_r (over W: the single-process loss), its tokens, and
  * whether some rank's loss was not finite. */

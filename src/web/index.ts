@@ -32,6 +32,7 @@ export type { RunEvent } from '../train/metricsLog.js';
 
 export { evaluateLm, evaluateClassification, type Metrics } from '../eval/evaluate.js';
 export { evaluateText } from '../api/evaluateText.js';
+export { evaluateFiles, type EvaluateFilesOptions } from '../api/evaluateFiles.js';
 export { generate, type SampleOptions } from '../models/generate.js';
 export { generateText, type GenerateTextOptions } from '../api/generateText.js';
 export { evaluateDataFile } from './evalFile.js';

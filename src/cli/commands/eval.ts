@@ -1,15 +1,14 @@
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
-import { dataFiles, loadJsonlDataset, readTextCorpus } from '../../data/formats.js';
-import { truncateLmExample } from '../../data/truncate.js';
+import { evaluateFiles } from '../../api/evaluateFiles.js';
+import { dataFiles } from '../../data/formats.js';
 import { withChatTemplate } from '../../data/chatTemplates.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
-import type { ClassificationExample, LmExample } from '../../data/examples.js';
-import { evaluateClassification, evaluateLm, type Metrics } from '../../eval/evaluate.js';
+import type { Metrics } from '../../eval/evaluate.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import type { CausalLM } from '../../models/causalLM.js';
 import { DATA_FLAGS } from '../../cola/runFlags.js';
-import { prepareData, textChunks } from '../../train/prepare.js';
+import { prepareData } from '../../train/prepare.js';
 import type { Command } from '../command.js';
 import { specsOf, type OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
@@ -127,36 +126,12 @@ function checkFiles(flag: string): void {
 }
 
 /** User files are scored whole, together, as the requested split (the test set by
- * default): LM rows (text, prompt/completion, chat, .txt windows) by loss, classification
- * rows by accuracy. One run of cola eval reports one kind, so the two do not mix. */
+ * default): see api/evaluateFiles.ts. */
 function evalFiles(model: CausalLM, tok: TextTokenizer, flag: string, v: OptionValues): Metrics {
-  const maxLength = v['max-length'] as number;
-  const pad = tok.eosId ?? 0;
-  const lm: { file: string; rows: LmExample[] }[] = [];
-  const choice: { file: string; rows: ClassificationExample[] }[] = [];
-  for (const file of dataFiles(flag)) {
-    if (file.endsWith('.txt')) {
-      lm.push({ file, rows: textChunks(readTextCorpus(file), tok, maxLength) });
-      continue;
-    }
-    const ds = loadJsonlDataset(file, tok, { skipBad: v['skip-bad'] as boolean | undefined });
-    if (ds.skipped) process.stderr.write(`cola eval: skipped ${ds.skipped} bad line(s) of ${file}\n`);
-    if (ds.classification.length) choice.push({ file, rows: ds.classification });
-    if (ds.lm.length) lm.push({ file, rows: ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId)) });
-  }
-  if (lm.length && choice.length)
-    throw new ColaError(
-      `--data ${flag}: classification rows (in ${choice.map((c) => c.file).join(', ')}) and LM rows (in ${lm.map((c) => c.file).join(', ')}) ` +
-        'give different metrics (accuracy, loss); score them in two cola eval runs',
-    );
-  if (choice.length)
-    return evaluateClassification(
-      model,
-      choice.flatMap((c) => c.rows),
-      pad,
-      { maxLen: maxLength, bosId: tok.bosId },
-    ).metrics;
-  const examples = lm.flatMap((c) => c.rows);
-  if (examples.length === 0) throw new ColaError(`${flag}: no rows to evaluate`);
-  return evaluateLm(model, examples, pad);
+  return evaluateFiles(model, tok, dataFiles(flag), {
+    maxLength: v['max-length'] as number,
+    skipBad: v['skip-bad'] as boolean | undefined,
+    onSkipped: (file, count) => process.stderr.write(`cola eval: skipped ${count} bad line(s) of ${file}\n`),
+    label: flag,
+  });
 }

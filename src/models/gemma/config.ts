@@ -2,23 +2,15 @@ import { ColaError } from '../../errors.js';
 import { activation, activationName } from '../activations.js';
 import type { Activation } from '../../nn/activation.js';
 import { ConfigReader } from '../configKeys.js';
+import { readDecoderDims, type DecoderDims } from '../decoder/config.js';
 import { readRope, type RopeParams } from '../ropeConfig.js';
 
 export type GemmaLayerType = 'sliding_attention' | 'full_attention';
 
 /** Gemma 2's and Gemma 3's (text part: gemma3_text) config.json. Names keep the
  * file's spelling; rope holds the per-layer-type RoPE. */
-export interface GemmaConfig {
+export interface GemmaConfig extends DecoderDims {
   model_type: 'gemma2' | 'gemma3_text';
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-  max_position_embeddings: number;
-  rms_norm_eps: number;
   /** attention scale = query_pre_attn_scalar^-0.5 (not head_dim^-0.5) */
   query_pre_attn_scalar: number;
   attn_logit_softcapping: number | null;
@@ -29,40 +21,27 @@ export interface GemmaConfig {
   hidden_activation: Activation;
   /** Gemma 3: q_norm/k_norm ((1 + w) RMSNorm over head_dim) before RoPE */
   qk_norm: boolean;
-  tie_word_embeddings: boolean;
   attention_bias: boolean;
-  bos_token_id: number | null;
-  eos_token_id: number | null;
 }
 
 export function parseGemmaConfig(raw: Record<string, unknown>, file: string): GemmaConfig {
   const c = new ConfigReader(raw, file);
-  const modelType = c.str('model_type') as GemmaConfig['model_type'];
+  const dims = readDecoderDims(c, { maxPositions: 8192, rmsNormEps: 1e-6, tieWordEmbeddings: true, headDim: 256 });
+  const modelType = dims.model_type as GemmaConfig['model_type'];
   const gemma3 = modelType === 'gemma3_text';
-  const layers = c.int('num_hidden_layers');
-  const heads = c.int('num_attention_heads');
-  const headDim = c.int('head_dim', 256);
   const cap = (key: string): number | null => (raw[key] == null ? null : c.num(key));
   // Gemma 2 windows every other layer (0, 2, ...); Gemma 3 five in six (pattern 6)
   const pattern = gemma3 ? c.int('sliding_window_pattern', (raw['_sliding_window_pattern'] as number | undefined) ?? 6) : 2;
-  const layerTypes = readLayerTypes(raw['layer_types'], layers, pattern, file);
+  const layerTypes = readLayerTypes(raw['layer_types'], dims.num_hidden_layers, pattern, file);
   const act = activationName(
     c.str('hidden_activation', (raw['hidden_act'] as string | undefined) ?? 'gelu_pytorch_tanh'),
     file,
     'hidden_activation',
   );
   const cfg: GemmaConfig = {
+    ...dims,
     model_type: modelType,
-    vocab_size: c.int('vocab_size'),
-    hidden_size: c.int('hidden_size'),
-    intermediate_size: c.int('intermediate_size'),
-    num_hidden_layers: layers,
-    num_attention_heads: heads,
-    num_key_value_heads: c.int('num_key_value_heads', heads),
-    head_dim: headDim,
-    max_position_embeddings: c.int('max_position_embeddings', 8192),
-    rms_norm_eps: c.num('rms_norm_eps', 1e-6),
-    query_pre_attn_scalar: c.num('query_pre_attn_scalar', headDim),
+    query_pre_attn_scalar: c.num('query_pre_attn_scalar', dims.head_dim),
     attn_logit_softcapping: cap('attn_logit_softcapping'),
     final_logit_softcapping: cap('final_logit_softcapping'),
     sliding_window: c.int('sliding_window', 4096),
@@ -79,14 +58,8 @@ export function parseGemmaConfig(raw: Record<string, unknown>, file: string): Ge
       : sameRope(readRope(raw, file, { defaultTheta: 1e4 })),
     hidden_activation: activation(act),
     qk_norm: gemma3,
-    tie_word_embeddings: c.bool('tie_word_embeddings', true),
     attention_bias: c.bool('attention_bias', false),
-    bos_token_id: c.tokenId('bos_token_id'),
-    eos_token_id: c.tokenId('eos_token_id'),
   };
-  if (heads % cfg.num_key_value_heads !== 0) {
-    throw new ColaError(`${file}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${cfg.num_key_value_heads})`);
-  }
   if (raw['use_bidirectional_attention'] === true) {
     throw new ColaError(`${file}: use_bidirectional_attention true (EmbeddingGemma) is not supported; cola trains causal language models`);
   }
