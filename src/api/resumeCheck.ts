@@ -1,7 +1,7 @@
 /** `cola train --resume` checks what it resumes (issue 16): the new settings are compared
  * with the run's config.json, key by key, with the comparison `cola experiment` uses
  * (config/settingsDiff.ts). A change that would break the run (another lr, rank, data,
- * batch size, base model, --quantize or what the base holds quantized, ...) is refused with the list of differences; a safe one is
+ * batch size, base model, --quantize, --double-quant or what the base holds quantized, ...) is refused with the list of differences; a safe one is
  * allowed and reported: checkpoint cadence, link adapters, gradient checkpointing (same
  * numbers), the backend, and a new budget (more or fewer steps) as long as the knots
  * already tied stay where they were. */
@@ -50,6 +50,11 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   if (!('quantize' in old)) {
     Object.assign(old, { quantize: now.quantize, quantizedLayers: now.quantizedLayers });
     notes.push('the run records no --quantize (made by an older cola): the base quantization is not checked');
+  }
+  if (!('doubleQuant' in old)) {
+    Object.assign(old, { doubleQuant: now.doubleQuant });
+    if (now.doubleQuant || old['quantize'] === 'nf4')
+      notes.push('the run records no --double-quant (made by an older cola): the nf4 scales are not checked');
   }
   const ckpt = readCheckpointState(runDir);
   if (!ckpt) throw new ColaError(`${runDir}: --resume given but the run folder has no checkpoint`);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { QuantFormat } from '../backend/quant/format.js';
+import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
@@ -36,6 +36,11 @@ export interface LoadOptions {
  * llama GGUF file (a path ending in .gguf) or a llama2.c checkpoint (a path ending in .bin;
  * its tokenizer beside it). */
 export function loadModel(dir: string, opts: LoadOptions): CausalLM {
+  if (opts.quantize !== undefined && !QUANT_FORMATS.includes(opts.quantize))
+    throw new ColaError(
+      `quantize ${String(opts.quantize)}: not a format to quantize a base into (one of ${QUANT_FORMATS.join(', ')})` +
+        (opts.quantize === 'int8g' ? "; int8g holds llama2.c int8 checkpoints as they are, which load into it without quantize" : ''),
+    );
   if (isGgufFile(dir)) return loadGgufModel(dir, opts);
   if (isLlama2cFile(dir)) return loadLlama2cModel(dir, opts);
   const configFile = path.join(dir, 'config.json');

@@ -61,7 +61,12 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const tokenizerDir = full && !fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? record.model : undefined;
   // issue 17: the base quantized as the run had it (full fine-tuning's model/ never is)
   const quantize = (v['quantize'] as string | undefined) ?? (full ? undefined : (record.quantize ?? undefined));
-  const { model, tokenizer } = loadModelAndTokenizer({ ...v, dtype, quantize, model: modelDir }, undefined, tokenizerDir);
+  const doubleQuant = v['quantize'] !== undefined ? v['double-quant'] : !full && record.doubleQuant === true;
+  const { model, tokenizer } = loadModelAndTokenizer(
+    { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir },
+    undefined,
+    tokenizerDir,
+  );
   if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash)
     throw new ColaError(`--model ${modelDir}: is not the base model the run ${runDir} trained (its weights differ from the recorded hash)`);
   const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
