@@ -63,9 +63,12 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   const refused: string[] = [];
   if (typeof old['modelHash'] !== 'string')
     notes.push('the run records no model hash (made by an older cola): the base model is not checked');
+  // issue 17: the hash covers a quantized base's codes: another quantization (listed by
+  // its own keys) changes it without the model being another one
+  const requantized = changes.some((c) => /^(quantize|doubleQuant|quantizedLayers)\b/.test(c.key));
   for (const c of changes) {
     if (c.key === 'modelHash') {
-      if (typeof old['modelHash'] === 'string')
+      if (typeof old['modelHash'] === 'string' && !requantized)
         refused.push(`model: another base model (${String(now.model)} is not the model the run started from, ${String(old['model'])})`);
     } else if (SAFE.has(c.key)) notes.push(`${formatChange(c)} (no effect on the numbers)`);
     else if (c.key === 'backend') notes.push(`${formatChange(c)} (the same arithmetic up to rounding in the last bits)`);

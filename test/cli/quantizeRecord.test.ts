@@ -78,6 +78,10 @@ test("cola eval --run loads the base quantized as the run did: the run's last de
   assert.equal(e.status, 0, e.stderr);
   const loss = (JSON.parse(e.stdout) as { loss: number }).loss;
   assert.ok(Math.abs(loss - lastDev) <= 1e-5 * Math.abs(lastDev), `eval --run ${loss}, the run's last dev loss ${lastDev}`);
+  // the recorded identity covers the codes: another quantization is refused, with the way to try it
+  const other = cola(['eval', '--run', run, '--split', 'dev', '--quantize', 'q4_0']);
+  assert.equal(other.status, 1, other.stderr);
+  assert.match(other.stderr, /trained on its base loaded with --quantize q8_0, not --quantize q4_0.*--adapter /);
 });
 
 test('a run on a Q8_0 GGUF records its kept layers with no --quantize, and replays from the record', () => {
