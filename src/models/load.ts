@@ -5,13 +5,15 @@ import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
+import { openGgufLlama } from '../io/gguf/ggufLlama.js';
 import { isGgufFile } from '../io/gguf/ggufPath.js';
+import { llama2cTensors } from '../io/llama2c.js';
 import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
 import { ggufSummary, loadGgufModel } from './loadGguf.js';
 import { isLlama2cFile } from '../io/llama2cPath.js';
-import { loadLlama2cModel } from './loadLlama2c.js';
+import { llama2cSummary, loadLlama2cModel } from './loadLlama2c.js';
 import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -82,6 +84,15 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   return model;
 }
 
+/** The checkpoint's tensor names (Hugging Face's) and shapes from its headers alone: a
+ * model folder's safetensors, a .gguf file (named as the Hugging Face checkpoint's) or a
+ * llama2.c .bin. */
+export function checkpointTensorShapes(dir: string): Map<string, { shape: readonly number[] }> {
+  if (isGgufFile(dir)) return openGgufLlama(dir).tensors;
+  if (isLlama2cFile(dir)) return llama2cTensors(dir).tensors;
+  return openSafetensors(dir).tensors;
+}
+
 /** What a model folder holds, from config.json and the safetensors headers alone: no
  * tensor is read or allocated, so it is safe on any file (what `cola info` needs). */
 export interface CheckpointSummary {
@@ -102,10 +113,7 @@ export interface CheckpointSummary {
 
 export function checkpointSummary(dir: string): CheckpointSummary {
   if (isGgufFile(dir)) return ggufSummary(dir);
-  if (isLlama2cFile(dir))
-    throw new ColaError(
-      `${dir}: cola info does not describe llama2.c .bin files yet (train, eval and generate load them); \`cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR\` makes a folder it describes`,
-    );
+  if (isLlama2cFile(dir)) return llama2cSummary(dir);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);

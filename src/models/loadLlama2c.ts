@@ -13,7 +13,7 @@ import type { Backend } from '../backend/backend.js';
 import { INT8G_MAX_GROUP, quantBytes, type QuantFormat, type QuantWeight } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { f32ToBf16 } from '../io/floatBits.js';
-import { readLlama2c, type GroupedInt8Tensor } from '../io/llama2c.js';
+import { llama2cTensors, readLlama2c, type GroupedInt8Tensor } from '../io/llama2c.js';
 import { checkMemory } from '../io/memory.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
@@ -34,13 +34,58 @@ const isBlockLinear = (key: string) => /^model\.layers\.\d+\.(self_attn|mlp)\.[a
  * they cannot be. */
 export function groupsToInt8g(t: GroupedInt8Tensor): { weight: QuantWeight } | { problem: string } {
   const [rows, cols] = t.shape as [number, number];
-  if (t.groupSize > INT8G_MAX_GROUP) return { problem: `group_size ${t.groupSize} is over int8g's largest group (${INT8G_MAX_GROUP})` };
-  if (cols % t.groupSize !== 0) return { problem: `rows of ${cols} values are not whole groups of ${t.groupSize}` };
+  const problem = int8gProblem(t.shape, t.groupSize);
+  if (problem) return { problem };
   if (t.codes.length !== rows * cols || t.scales.length !== (rows * cols) / t.groupSize)
     return { problem: `${t.codes.length} codes and ${t.scales.length} scales do not fit [${rows}, ${cols}] in groups of ${t.groupSize}` };
   const data = new Uint8Array(t.codes.buffer, t.codes.byteOffset, t.codes.length);
   return { weight: { format: 'int8g', rows, cols, groupSize: t.groupSize, data, scales: t.scales } };
 }
+
+/** Why a version 2 tensor of this shape cannot stay int8g (null: it can), from its shape
+ * alone: groups must not cross rows (io/llama2c.ts keeps q/k groups under the same rule). */
+function int8gProblem(shape: readonly number[], groupSize: number): string | null {
+  if (groupSize > INT8G_MAX_GROUP) return `group_size ${groupSize} is over int8g's largest group (${INT8G_MAX_GROUP})`;
+  if (shape[1]! % groupSize !== 0) return `rows of ${shape[1]} values are not whole groups of ${groupSize}`;
+  return null;
+}
+
+/** What `cola info` says of a llama2.c .bin, from its header alone (the shape of
+ * models/load.ts CheckpointSummary): a version 2 file's block linear weights that stay
+ * int8g and the int8 tensors widened to f32, with why. */
+export function llama2cSummary(file: string) {
+  const { header, config, tensors } = llama2cTensors(file);
+  const kept: string[] = [];
+  const dequantized: { name: string; type: string; why: string }[] = [];
+  let parameters = 0;
+  const bytes = { f32: 0, bf16: 0 };
+  for (const [name, t] of tensors) {
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    parameters += n;
+    const problem = t.quantized ? (isBlockLinear(name) ? int8gProblem(t.shape, header.groupSize) : 'the embedding is widened exactly') : null;
+    if (t.quantized && problem === null) {
+      kept.push(name);
+      const q = quantBytes('int8g', t.shape[0]!, t.shape[1]!, false, header.groupSize);
+      bytes.f32 += q;
+      bytes.bf16 += q;
+      continue;
+    }
+    if (problem) dequantized.push({ name, type: `int8 (group ${header.groupSize})`, why: `${problem} (q * s in f32)` });
+    bytes.f32 += 4 * n;
+    bytes.bf16 += 2 * n; // as loadLlama2cModel's memory check counts them
+  }
+  return {
+    modelType: 'llama',
+    config,
+    tensors: tensors.size,
+    parameters,
+    dtypes: header.version === 2 ? ['F32', `I8 (llama2.c groups of ${header.groupSize}, F32 scales)`] : ['F32'],
+    loadedBytes: bytes,
+    ...(header.version === 2 ? { keptQuantized: keptQuantized(kept), dequantized } : {}),
+  };
+}
+
+const keptQuantized = (kept: string[]): Record<string, string[]> => (kept.length ? { int8g: kept } : {});
 
 /** value i = codes[i] * scales[i / groupSize] in f32, as llama2.c's runq.c dequantize(). */
 function widenGroups(t: GroupedInt8Tensor): Float32Array {

@@ -20,6 +20,7 @@ import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { randomWeights, sharedDir, skipShared, tinyVocab, writeTokenizerBin, writeV2, type TinyDims } from './llama2cFixtures.js';
 import { makeTmpDir } from './tmpdir.js';
+import { cola } from '../cli/harness.js';
 
 const dir = makeTmpDir('llama2c-quantized');
 const backend = getBackend();
@@ -114,6 +115,27 @@ test('groups across rows are widened exactly (with the reason); any --quantize i
       (e: unknown) =>
         e instanceof ColaError && new RegExp(`--quantize ${f}: .*llama2\\.c int8 \\(version 2\\).*int8g.*Drop --quantize`).test(e.message),
     );
+});
+
+test('cola info describes a v2 .bin from its header: the int8g layers, what is widened, --quantize refused', () => {
+  const { bin } = tinyV2('info', 64);
+  const r = cola(['info', '--model', bin, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as Record<string, unknown>;
+  const kept = (info['kept_quantized'] as Record<string, string[]>)['int8g']!;
+  assert.equal(kept.length, 2 * 6); // down_proj's rows of 96 are not whole groups of 64
+  const widened = (info['dequantized'] as { name: string; why: string }[]).map((d) => `${d.name}: ${d.why}`).join('\n');
+  assert.match(widened, /model\.layers\.1\.mlp\.down_proj\.weight: rows of 96 values are not whole groups of 64/);
+  assert.match(widened, /model\.embed_tokens\.weight: the embedding is widened exactly/);
+  assert.deepEqual(info['quantized_memory_bytes'], {});
+  // the parameters count the weights held as codes too: the widened folder's count
+  const model = load(bin);
+  const dense = model.exportTensors().reduce((s, [, t]) => s + t.size, 0);
+  const codes = quantizedLayers(model).reduce((s, [, l]) => s + l.inFeatures * l.outFeatures, 0);
+  assert.equal(info['parameters'], dense + codes);
+  const text = cola(['info', '--model', bin]);
+  assert.match(text.stdout, /stays quantized on load \(int8g, no --quantize needed\): 12 linear weights/);
+  assert.match(text.stdout, /with --quantize: refused/);
 });
 
 test('a .bin without a tokenizer beside it is refused with the fix', () => {
