@@ -69,7 +69,9 @@ export class Chain {
     if (this.full) {
       if (model.weightDtype !== 'f32') throw new ColaError('full fine-tuning trains every weight in f32: load the model with dtype f32');
       if (isQuantized(model))
-        throw new ColaError(`full fine-tuning cannot train quantized weights: ${denseBaseFix(model)} (or train an adapter: --method lora or cola)`);
+        throw new ColaError(
+          `full fine-tuning cannot train quantized weights: ${denseBaseFix(model)} (or train an adapter: --method lora or cola)`,
+        );
       model.requiresGrad(true);
       this.layers = [];
     } else {

@@ -41,7 +41,7 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   if (opts.quantize !== undefined && !QUANT_FORMATS.includes(opts.quantize))
     throw new ColaError(
       `quantize ${String(opts.quantize)}: not a format to quantize a base into (one of ${QUANT_FORMATS.join(', ')})` +
-        (opts.quantize === 'int8g' ? "; int8g holds llama2.c int8 checkpoints as they are, which load into it without quantize" : ''),
+        (opts.quantize === 'int8g' ? '; int8g holds llama2.c int8 checkpoints as they are, which load into it without quantize' : ''),
     );
   if (isGgufFile(dir)) return loadGgufModel(dir, opts);
   if (isLlama2cFile(dir)) return loadLlama2cModel(dir, opts);

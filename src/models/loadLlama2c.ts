@@ -62,7 +62,11 @@ export function llama2cSummary(file: string) {
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, d) => a * d, 1);
     parameters += n;
-    const problem = t.quantized ? (isBlockLinear(name) ? int8gProblem(t.shape, header.groupSize) : 'the embedding is widened exactly') : null;
+    const problem = t.quantized
+      ? isBlockLinear(name)
+        ? int8gProblem(t.shape, header.groupSize)
+        : 'the embedding is widened exactly'
+      : null;
     if (t.quantized && problem === null) {
       kept.push(name);
       const q = quantBytes('int8g', t.shape[0]!, t.shape[1]!, false, header.groupSize);
@@ -143,7 +147,10 @@ export function loadLlama2cModel(file: string, opts: Llama2cLoadOptions): Causal
 
 function loadNote(file: string, groupSize: number, kept: number, widened: Map<string, string>): string {
   const parts = [];
-  if (kept) parts.push(`${kept} linear weights stay quantized, exactly, as cola's int8g (the file's int8 codes and group-of-${groupSize} f32 scales)`);
+  if (kept)
+    parts.push(
+      `${kept} linear weights stay quantized, exactly, as cola's int8g (the file's int8 codes and group-of-${groupSize} f32 scales)`,
+    );
   const why = [...new Set(widened.values())];
   if (why.length)
     parts.push(

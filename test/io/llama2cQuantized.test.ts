@@ -149,28 +149,39 @@ test('a .bin without a tokenizer beside it is refused with the fix', () => {
 
 // ---- stories3M (../shared/models/stories3M: int8, group 64) ----
 
-test('stories3M-q80.bin loads quantized: 42 int8g layers, logits bitwise the f32 widening, the README golden start and NLL', { skip: skipShared }, () => {
-  const bin = path.join(sharedDir, 'models/stories3M/stories3M-q80.bin');
-  const q = load(bin);
-  assert.equal(quantizedLayers(q).length, 6 * 7);
-  assert.ok(quantizedLayers(q).every(([, l]) => l.format === 'int8g' && l.weight.groupSize === 64));
-  const folder = path.join(dir, 'stories3M-widened');
-  convertLlama2c(bin, path.join(path.dirname(bin), fs.readdirSync(path.dirname(bin)).find((f) => /^tok.*\.bin$/.test(f))!), folder);
-  const probe = [1, 403, 407, 261, 378, 4016, 383, 286];
-  const [lq, lw] = [logitsOf(q, probe), logitsOf(load(folder), probe)];
-  assert.equal(relDiff(lq, lw), 0, 'stories3M: the quantized load against the exact widening');
-  assert.deepEqual(bits(lq), bits(lw));
-  const tok = loadTokenizer(bin);
-  assert.deepEqual(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);
-  // README "First ids": greedy from the prompt
-  const first = [1, 403, 407, 261, 378, 4016, 383, 286, 261, 376, 445, 395, 317, 4010, 338, 435, 267, 337, 590, 322, 265];
-  const ids = generate(q, first.slice(0, 5), { maxNewTokens: first.length - 5, temperature: 0 });
-  assert.deepEqual([...first.slice(0, 5), ...ids], first);
-  const text =
-    'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
-  const t = tok.encode(text);
-  const loss = noGrad(() =>
-    q.loss(tensor(backend, t.slice(0, -1), [1, t.length - 1], 'i32'), tensor(backend, t.slice(1), [t.length - 1], 'i32')),
-  ).f32[0]!;
-  assert.ok(Math.abs(loss - 0.4484) < 1e-3, `NLL ${loss} (README: 0.4484 with the exact f32 weights)`);
-});
+test(
+  'stories3M-q80.bin loads quantized: 42 int8g layers, logits bitwise the f32 widening, the README golden start and NLL',
+  { skip: skipShared },
+  () => {
+    const bin = path.join(sharedDir, 'models/stories3M/stories3M-q80.bin');
+    const q = load(bin);
+    assert.equal(quantizedLayers(q).length, 6 * 7);
+    assert.ok(quantizedLayers(q).every(([, l]) => l.format === 'int8g' && l.weight.groupSize === 64));
+    const folder = path.join(dir, 'stories3M-widened');
+    convertLlama2c(
+      bin,
+      path.join(
+        path.dirname(bin),
+        fs.readdirSync(path.dirname(bin)).find((f) => /^tok.*\.bin$/.test(f))!,
+      ),
+      folder,
+    );
+    const probe = [1, 403, 407, 261, 378, 4016, 383, 286];
+    const [lq, lw] = [logitsOf(q, probe), logitsOf(load(folder), probe)];
+    assert.equal(relDiff(lq, lw), 0, 'stories3M: the quantized load against the exact widening');
+    assert.deepEqual(bits(lq), bits(lw));
+    const tok = loadTokenizer(bin);
+    assert.deepEqual(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);
+    // README "First ids": greedy from the prompt
+    const first = [1, 403, 407, 261, 378, 4016, 383, 286, 261, 376, 445, 395, 317, 4010, 338, 435, 267, 337, 590, 322, 265];
+    const ids = generate(q, first.slice(0, 5), { maxNewTokens: first.length - 5, temperature: 0 });
+    assert.deepEqual([...first.slice(0, 5), ...ids], first);
+    const text =
+      'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
+    const t = tok.encode(text);
+    const loss = noGrad(() =>
+      q.loss(tensor(backend, t.slice(0, -1), [1, t.length - 1], 'i32'), tensor(backend, t.slice(1), [t.length - 1], 'i32')),
+    ).f32[0]!;
+    assert.ok(Math.abs(loss - 0.4484) < 1e-3, `NLL ${loss} (README: 0.4484 with the exact f32 weights)`);
+  },
+);

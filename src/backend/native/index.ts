@@ -115,7 +115,8 @@ function createNativeBackend(addon: NativeAddon): Backend {
       const n = scaleCount(format, rows, cols, group);
       const scales = n ? new Float32Array(n) : null;
       addon.quantizeInto({ values, rows, cols, format, groupSize: group ?? 0, data, scales });
-      const w: QuantWeight = group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
+      const w: QuantWeight =
+        group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
       return args.doubleQuant ? withDoubleQuant(w) : w;
     },
     packMatmulB(b, k, n, transB, as) {

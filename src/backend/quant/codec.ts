@@ -46,7 +46,8 @@ export function quantize(values: Float32Array, rows: number, cols: number, forma
       if (scales) scales[r * nb + b] = scale;
     }
   }
-  const w: QuantWeight = group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
+  const w: QuantWeight =
+    group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
   return opts.doubleQuant ? withDoubleQuant(w) : w;
 }
 
