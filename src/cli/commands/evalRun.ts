@@ -61,7 +61,8 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const tokenizerDir = full && !fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? record.model : undefined;
   // issue 17: the base quantized as the run had it (full fine-tuning's model/ never is)
   const quantize = (v['quantize'] as string | undefined) ?? (full ? undefined : (record.quantize ?? undefined));
-  const doubleQuant = v['quantize'] !== undefined ? v['double-quant'] : !full && record.doubleQuant === true;
+  // --double-quant given is taken; else the record's, unless --quantize overrides the record's
+  const doubleQuant = v['double-quant'] === true || (v['quantize'] === undefined && !full && record.doubleQuant === true);
   const { model, tokenizer } = loadModelAndTokenizer(
     { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir },
     undefined,
