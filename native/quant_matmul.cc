@@ -15,14 +15,14 @@
 namespace cola {
 namespace {
 
-enum Format { kInt8 = 0, kNf4 = 1, kQ8_0 = 2, kQ4_0 = 3 };
+enum Format { kInt8 = 0, kNf4 = 1, kQ8_0 = 2, kQ4_0 = 3, kInt8g = 4 };
 
 struct QuantView {
   Format format;
   int64_t rows, cols;
   int64_t block, blockBytes, blocksPerRow;
   const uint8_t* data;
-  const float* scales;  // int8: per row; nf4: per block; q8_0 / q4_0: none (inline f16)
+  const float* scales;  // int8: per row; nf4 / int8g: per block; q8_0 / q4_0: none (inline f16)
   // nf4 with double-quantized scales (format.ts DoubleQuantScales): decoded once per
   // product into here (rows x blocksPerRow f32, ~1.6% of W's values), `scales` points at it
   std::vector<float> decodedScales;
@@ -114,7 +114,8 @@ inline void decodeBlock(const QuantView& w, int64_t r, int64_t b, float* out) {
       for (int i = 0; i < 64; i++) out[i] *= s;
       break;
     }
-    case kInt8: break;
+    case kInt8:
+    case kInt8g: break;
   }
 }
 
@@ -127,6 +128,22 @@ void dequantTile(const QuantView& w, int64_t r0, int64_t nr, int64_t c0, int64_t
       float s = w.scales[r0 + i];
       float* o = out + i * ld;
       for (int64_t c = c0; c < c1; c++) o[c - c0] = static_cast<float>(q[c]) * s;
+    }
+    return;
+  }
+  if (w.format == kInt8g) {
+    // llama2.c's groups (any size; tiles need not start on a group): q * s in f32, one
+    // span per group met, a multiply GCC vectorizes
+    for (int64_t i = 0; i < nr; i++) {
+      const int8_t* q = reinterpret_cast<const int8_t*>(w.data) + (r0 + i) * w.blocksPerRow * w.block;
+      const float* s = w.scales + (r0 + i) * w.blocksPerRow;
+      float* o = out + i * ld - c0;
+      for (int64_t c = c0; c < c1;) {
+        int64_t b = c / w.block, end = std::min(c1, (b + 1) * w.block);
+        float sb = s[b];
+        for (int64_t k = c; k < end; k++) o[k] = static_cast<float>(q[k]) * sb;
+        c = end;
+      }
     }
     return;
   }
@@ -158,7 +175,7 @@ QuantView quantViewOf(const Record& r) {
   if (!wv.IsObject()) throw argError(env, "quantMatmul: w must be a QuantWeight record");
   Record w{env, wv.As<Napi::Object>()};
   QuantView q{};
-  q.format = static_cast<Format>(asEnum(arg(w, "format"), "w.format", {"int8", "nf4", "q8_0", "q4_0"}));
+  q.format = static_cast<Format>(asEnum(arg(w, "format"), "w.format", {"int8", "nf4", "q8_0", "q4_0", "int8g"}));
   q.rows = sizeArg(w, "rows");
   q.cols = sizeArg(w, "cols");
   if (q.rows == 0 || q.cols == 0) throw argError(env, "quantMatmul: w.rows and w.cols must be positive");
@@ -167,6 +184,11 @@ QuantView quantViewOf(const Record& r) {
     case kNf4: q.block = 64; q.blockBytes = 32; break;
     case kQ8_0: q.block = 32; q.blockBytes = 34; break;
     case kQ4_0: q.block = 32; q.blockBytes = 18; break;
+    case kInt8g:
+      q.block = sizeArg(w, "groupSize");  // format.ts checkGroupSize bounds it
+      if (q.block < 1 || q.block > (1 << 20)) throw argError(env, "quantMatmul: w.groupSize must be in 1..1048576");
+      q.blockBytes = q.block;
+      break;
   }
   q.blocksPerRow = (q.cols + q.block - 1) / q.block;
   View<uint8_t> data = arrayArg<uint8_t>(w, "data");
@@ -176,7 +198,7 @@ QuantView quantViewOf(const Record& r) {
   if (!dq.IsUndefined() && !dq.IsNull()) {
     if (q.format != kNf4 || !dq.IsObject()) throw argError(env, "quantMatmul: w.doubleQuant is for nf4 weights");
     decodeDoubleQuant(w, q);
-  } else if (q.format == kInt8 || q.format == kNf4) {
+  } else if (q.format == kInt8 || q.format == kNf4 || q.format == kInt8g) {
     View<float> scales = arrayArg<float>(w, "scales");
     requireLen(env, scales.size, q.format == kInt8 ? q.rows : q.rows * q.blocksPerRow, "w.scales");
     q.scales = scales.data;

@@ -2,7 +2,7 @@
 // TypeScript codec (src/backend/quant/codec.ts, the specification; the conformance
 // suite compares them byte for byte), on all threads: rows are independent, so the
 // OpenMP loop hands each thread whole rows. Rounding mirrors the codec step by step:
-//   int8 / q8_0: d = absmax / 127 (f32), codes roundf(x * (1 / d)) (ties away from 0)
+//   int8 / int8g / q8_0: d = absmax / 127 (f32), codes roundf(x * (1 / d)) (ties away from 0)
 //   q4_0:        d = max / -8 (the signed extreme), codes min(15, trunc(x * (1 / d) + 8.5))
 //   nf4:         x * (1 / absmax) in f64 against the f64 midpoints of the NF4 levels
 // The block loops are plain arrays of floats that GCC vectorizes for AVX2 (-mavx2
@@ -19,7 +19,7 @@
 namespace cola {
 namespace {
 
-enum Format { kInt8 = 0, kNf4 = 1, kQ8_0 = 2, kQ4_0 = 3 };
+enum Format { kInt8 = 0, kNf4 = 1, kQ8_0 = 2, kQ4_0 = 3, kInt8g = 4 };
 
 // The codec's NF4_LEVELS (format.ts) as f64, and the midpoints it compares against
 // (computed in f64 as the codec does: (L[q] + L[q + 1]) / 2).
@@ -134,7 +134,7 @@ std::string jsNumber(float v) {
 Napi::Value QuantizeInto(const Napi::CallbackInfo& info) {
   Record r = recordArg(info, "quantizeInto");
   Napi::Env env = info.Env();
-  Format format = static_cast<Format>(asEnum(arg(r, "format"), "format", {"int8", "nf4", "q8_0", "q4_0"}));
+  Format format = static_cast<Format>(asEnum(arg(r, "format"), "format", {"int8", "nf4", "q8_0", "q4_0", "int8g"}));
   int64_t rows = sizeArg(r, "rows"), cols = sizeArg(r, "cols");
   if (rows == 0 || cols == 0) throw argError(env, "quantizeInto: rows and cols must be positive");
   View<float> values = arrayArg<float>(r, "values");
@@ -145,12 +145,17 @@ Napi::Value QuantizeInto(const Napi::CallbackInfo& info) {
     case kNf4: block = 64; blockBytes = 32; break;
     case kQ8_0: block = 32; blockBytes = 34; break;
     case kQ4_0: block = 32; blockBytes = 18; break;
+    case kInt8g:
+      block = sizeArg(r, "groupSize");  // format.ts checkGroupSize bounds it
+      if (block < 1 || block > (1 << 20)) throw argError(env, "quantizeInto: groupSize must be in 1..1048576");
+      blockBytes = block;
+      break;
   }
   int64_t nb = (cols + block - 1) / block;
   View<uint8_t> data = arrayArg<uint8_t>(r, "data");
   requireLen(env, data.size, rows * nb * blockBytes, "data");
   float* scales = nullptr;
-  if (format == kInt8 || format == kNf4) {
+  if (format == kInt8 || format == kNf4 || format == kInt8g) {
     View<float> s = arrayArg<float>(r, "scales");
     requireLen(env, s.size, format == kInt8 ? rows : rows * nb, "scales");
     scales = s.data;
@@ -177,6 +182,14 @@ Napi::Value QuantizeInto(const Napi::CallbackInfo& info) {
       rowInt8(xr, cols, dr, scales + row);
       continue;
     }
+    if (format == kInt8g) {  // int8 per group; the last group zero-padded (codes 0)
+      for (int64_t b = 0; b < nb; b++) {
+        int64_t start = b * block, len = std::min(block, cols - start);
+        rowInt8(xr + start, len, dr + start, scales + row * nb + b);
+        std::fill(dr + start + len, dr + start + block, static_cast<uint8_t>(0));
+      }
+      continue;
+    }
     alignas(64) float buf[64];
     for (int64_t b = 0; b < nb; b++) {
       int64_t start = b * block, len = std::min(block, cols - start);
@@ -191,7 +204,8 @@ Napi::Value QuantizeInto(const Napi::CallbackInfo& info) {
         case kNf4: blockNf4(src, at, scales + row * nb + b); break;
         case kQ8_0: blockQ8_0(src, at); break;
         case kQ4_0: blockQ4_0(src, at); break;
-        case kInt8: break;
+        case kInt8:
+        case kInt8g: break;
       }
     }
   }

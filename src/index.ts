@@ -10,7 +10,7 @@ export { saveModelGguf } from './models/saveGguf.js';
 export { CausalLM } from './models/causalLM.js';
 export type { WeightDtype } from './models/weightSource.js';
 // Quantized frozen bases (issue 17)
-export { QUANT_FORMATS, quantBytes, type QuantFormat, type QuantWeight } from './backend/quant/format.js';
+export { ALL_QUANT_FORMATS, QUANT_FORMATS, quantBytes, type QuantFormat, type QuantWeight } from './backend/quant/format.js';
 export { quantize, dequantize } from './backend/quant/codec.js';
 export { quantizeModel, isQuantized } from './models/quantize.js';
 export { QuantizedLinear } from './nn/quantizedLinear.js';

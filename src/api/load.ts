@@ -9,6 +9,7 @@ import type { CausalLM } from '../models/causalLM.js';
 import { loadModel } from '../models/load.js';
 import { doubleQuantizeModel, quantizeModel } from '../models/quantize.js';
 import type { WeightDtype } from '../models/weightSource.js';
+import { ColaError } from '../errors.js';
 
 export interface PretrainedOptions {
   /** 'native' (default when built; env COLA_BACKEND) or 'reference' */
@@ -38,6 +39,10 @@ export interface Pretrained {
 export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretrained {
   if (opts.compute !== undefined) configureRuntime({ compute: opts.compute });
   const backend = getBackend(opts.backend);
+  if (opts.doubleQuant && opts.quantize !== 'nf4')
+    throw new ColaError(
+      `loadPretrained: doubleQuant quantizes nf4's block scales: it needs quantize: 'nf4'${opts.quantize ? `, not '${opts.quantize}'` : ''} (or drop doubleQuant)`,
+    );
   const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory, quantize: opts.quantize });
   if (opts.quantize) quantizeModel(model, opts.quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
   if (opts.doubleQuant) doubleQuantizeModel(model);

@@ -1,7 +1,7 @@
 /** `cola train --resume` checks what it resumes (issue 16): the new settings are compared
  * with the run's config.json, key by key, with the comparison `cola experiment` uses
  * (config/settingsDiff.ts). A change that would break the run (another lr, rank, data,
- * batch size, base model, --quantize or what the base holds quantized, ...) is refused with the list of differences; a safe one is
+ * batch size, base model, --quantize, --double-quant or what the base holds quantized, ...) is refused with the list of differences; a safe one is
  * allowed and reported: checkpoint cadence, link adapters, gradient checkpointing (same
  * numbers), the backend, and a new budget (more or fewer steps) as long as the knots
  * already tied stay where they were. */
@@ -51,6 +51,11 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
     Object.assign(old, { quantize: now.quantize, quantizedLayers: now.quantizedLayers });
     notes.push('the run records no --quantize (made by an older cola): the base quantization is not checked');
   }
+  if (!('doubleQuant' in old)) {
+    Object.assign(old, { doubleQuant: now.doubleQuant });
+    if (now.doubleQuant || old['quantize'] === 'nf4')
+      notes.push('the run records no --double-quant (made by an older cola): the nf4 scales are not checked');
+  }
   const ckpt = readCheckpointState(runDir);
   if (!ckpt) throw new ColaError(`${runDir}: --resume given but the run folder has no checkpoint`);
   const state = parseChainState(ckpt.state, ckpt.file);
@@ -58,9 +63,12 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
   const refused: string[] = [];
   if (typeof old['modelHash'] !== 'string')
     notes.push('the run records no model hash (made by an older cola): the base model is not checked');
+  // issue 17: the hash covers a quantized base's codes: another quantization (listed by
+  // its own keys) changes it without the model being another one
+  const requantized = changes.some((c) => /^(quantize|doubleQuant|quantizedLayers)\b/.test(c.key));
   for (const c of changes) {
     if (c.key === 'modelHash') {
-      if (typeof old['modelHash'] === 'string')
+      if (typeof old['modelHash'] === 'string' && !requantized)
         refused.push(`model: another base model (${String(now.model)} is not the model the run started from, ${String(old['model'])})`);
     } else if (SAFE.has(c.key)) notes.push(`${formatChange(c)} (no effect on the numbers)`);
     else if (c.key === 'backend') notes.push(`${formatChange(c)} (the same arithmetic up to rounding in the last bits)`);

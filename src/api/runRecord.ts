@@ -22,6 +22,9 @@ export interface RunRecord {
   /** --quantize at load (issue 17): replayed by `cola train --config`, compared by --resume;
    * null when none */
   quantize: QuantFormat | null;
+  /** --double-quant at load (nf4's block scales double-quantized): replayed and compared
+   * as `quantize` is */
+  doubleQuant: boolean;
   /** the base's linear layers held quantized, by format ({} when dense): from --quantize,
    * or from the file itself (a Q8_0 / Q4_0 GGUF keeps its linear weights quantized) */
   quantizedLayers: Record<string, number>;
@@ -43,6 +46,7 @@ export function runRecord(
     run: recordedConfig(cfg),
     dtype: o.model.weightDtype,
     quantize: o.model.quantizeOnLoad ?? null,
+    doubleQuant: hasDoubleQuant(o.model),
     quantizedLayers: quantizedLayers(o.model),
     counts: o.counts,
     truncated: o.truncated,
@@ -54,6 +58,12 @@ export function quantizedLayers(model: CausalLM): Record<string, number> {
   const count: Record<string, number> = {};
   for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) count[m.format] = (count[m.format] ?? 0) + 1;
   return count;
+}
+
+/** Whether any quantized layer holds double-quantized scales (--double-quant). */
+export function hasDoubleQuant(model: CausalLM): boolean {
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear && m.weight.doubleQuant) return true;
+  return false;
 }
 
 /** cfg as recorded: JSON-normalised (no undefined keys), with the run folder and the

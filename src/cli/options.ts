@@ -130,25 +130,32 @@ function readConfigFile(file: string, specs: OptionSpecs, problems: string[]): O
 }
 
 /** A run folder's config.json (api/runRecord.ts): the resolved run config under `run`. */
-function isRunRecord(data: object): data is { run: RunConfig; model?: unknown; dtype?: unknown; quantize?: unknown } {
+function isRunRecord(data: object): data is RecordToReplay {
   const run = (data as { run?: unknown }).run;
   return typeof run === 'object' && run !== null && 'method' in run && 'budget' in run;
 }
 
+/** What a run's config.json holds that a replay reads (api/runRecord.ts RunRecord). */
+interface RecordToReplay {
+  run: RunConfig;
+  model?: unknown;
+  dtype?: unknown;
+  quantize?: unknown;
+  doubleQuant?: unknown;
+}
+
 /** A run's config.json as `cola train` flags (issue 16: a run replays from its own record):
- * the run config turned back into flags, the model folder, the dtype and --quantize. The run folder
- * is not taken: a replay writes to its own --out. */
-function replayValues(
-  data: { run: RunConfig; model?: unknown; dtype?: unknown; quantize?: unknown },
-  file: string,
-): Record<string, unknown> {
+ * the run config turned back into flags, the model folder, the dtype, --quantize and
+ * --double-quant. The run folder is not taken: a replay writes to its own --out. */
+function replayValues(data: RecordToReplay, file: string): Record<string, unknown> {
   const flags = Object.entries(runConfigFlags(data.run, file)).map(([k, v]) => [flagName(k), v]);
   // fineTune without baseModel records "unknown": then --model must be given
   const model = typeof data.model === 'string' && data.model !== 'unknown' ? { model: data.model } : {};
   const dtype = data.dtype === 'f32' || data.dtype === 'bf16' ? { dtype: data.dtype } : {};
   // issue 17: the --quantize the run loaded its base with (checked against the choices below)
   const quantize = typeof data.quantize === 'string' ? { quantize: data.quantize } : {};
-  return { ...Object.fromEntries(flags), ...model, ...dtype, ...quantize };
+  const doubleQuant = data.doubleQuant === true ? { 'double-quant': true } : {};
+  return { ...Object.fromEntries(flags), ...model, ...dtype, ...quantize, ...doubleQuant };
 }
 
 /** A path in a config file (a FILE or DIR flag) is relative to that file's folder, so

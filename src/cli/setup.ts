@@ -62,6 +62,15 @@ export const modelOptions: OptionSpecs = {
   ...maxMemoryOption,
 };
 
+/** --double-quant double-quantizes nf4's block scales: refused (before any loading)
+ * without --quantize nf4. */
+export function checkDoubleQuant(quantize: string | undefined): void {
+  if (quantize !== 'nf4')
+    throw new ColaError(
+      `--double-quant quantizes nf4's block scales: it needs --quantize nf4${quantize ? `, not ${quantize}` : ''} (or drop --double-quant)`,
+    );
+}
+
 export interface LoadedModel {
   backend: Backend;
   model: CausalLM;
@@ -81,6 +90,7 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   configureRuntime({ compute: v['compute'] as ComputeRequest | undefined, threads: v['threads'] as number | undefined });
   const backend = getBackend(v['backend'] as BackendName | undefined);
   const quantize = v['quantize'] as QuantFormat | undefined;
+  if (v['double-quant']) checkDoubleQuant(quantize);
   const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v), quantize });
   checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
   if (quantize) quantizeModel(model, quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)

@@ -35,6 +35,17 @@ export interface KnotRecord {
   requantError: number | null;
 }
 
+/** How to get a dense base: drop --quantize, or (issue 17) widen a file that stores its
+ * linear weights quantized (a Q8_0 / Q4_0 GGUF, a llama2.c int8 .bin), where dropping
+ * --quantize changes nothing. */
+function denseBaseFix(model: CausalLM): string {
+  if (model.quantizeOnLoad) return 'drop --quantize';
+  return (
+    'the model file itself stores its linear weights quantized (a Q8_0 / Q4_0 GGUF or a llama2.c int8 .bin), so there is no --quantize to drop: ' +
+    'widen it to a dense folder first (`cola convert gguf FILE.gguf OUT_DIR` or `cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR`) and train on OUT_DIR'
+  );
+}
+
 export class Chain {
   readonly layers: [string, LoraLinear][];
   readonly history = new ChainHistory();
@@ -59,7 +70,7 @@ export class Chain {
       if (model.weightDtype !== 'f32') throw new ColaError('full fine-tuning trains every weight in f32: load the model with dtype f32');
       if (isQuantized(model))
         throw new ColaError(
-          'full fine-tuning cannot train quantized weights: drop --quantize (or train an adapter: --method lora or cola)',
+          `full fine-tuning cannot train quantized weights: ${denseBaseFix(model)} (or train an adapter: --method lora or cola)`,
         );
       model.requiresGrad(true);
       this.layers = [];
@@ -68,7 +79,7 @@ export class Chain {
       // keeps its codes frozen (issue 17), so they do not combine (yet)
       if (isQuantized(model) && (cfg.lora.useDora || isWeightInit(cfg.lora.init)))
         throw new ColaError(
-          `--quantize keeps the base weights frozen as codes: ${cfg.lora.useDora ? '--use-dora' : `--lora-init ${cfg.lora.init}`} needs a dense base; drop --quantize or that option`,
+          `a quantized base keeps its weights frozen as codes: ${cfg.lora.useDora ? '--use-dora' : `--lora-init ${cfg.lora.init}`} needs a dense base; ${denseBaseFix(model)}, or drop that option`,
         );
       // A resume installs the recorded PiSSA/OLoRA init instead of computing one (restore)
       applyLora(model, { ...cfg.lora, r: links[0]!.rank }, linkSeed(cfg.seed, 0), { deferWeightInit: cfg.resume });

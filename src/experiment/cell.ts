@@ -50,6 +50,8 @@ function cellSettings(inp: CellInputs, cfg: RunConfig): Record<string, unknown> 
     dtype: full ? 'f32' : (inp.config.exp.dtype ?? 'checkpoint'),
     // issue 17: a cell on a quantized base is another cell (absent when none: older folders match)
     quantize: full ? undefined : inp.config.exp.quantize,
+    // --double-quant likewise (absent when off: older folders match)
+    doubleQuant: full || !inp.config.exp.doubleQuant ? undefined : true,
     run,
     data: dataSettings(inp.task, inp.config, cfg.data.seed, inp.session.maxLength()),
   };

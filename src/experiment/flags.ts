@@ -22,6 +22,10 @@ export const EXPERIMENT_FLAGS = {
     choices: [...QUANT_FORMATS],
     help: 'quantize the frozen linear weights of every cell (as cola train --quantize; not with --methods full)',
   },
+  doubleQuant: {
+    type: 'boolean',
+    help: "with --quantize nf4: QLoRA's double quantization of every cell's block scales (as cola train --double-quant)",
+  },
   task: { type: 'list', meta: 'LIST', help: "the paper's tasks to run, e.g. rte,sst2,cb (needs --data-dir)" },
   data: {
     type: 'string',

@@ -51,11 +51,12 @@ export class Session {
 
   /** A fresh model; full fine-tuning trains every weight and needs them in f32. */
   model(full: boolean): Pretrained {
-    const { model, backend, dtype, quantize } = this.cfg.exp;
+    const { model, backend, dtype, quantize, doubleQuant } = this.cfg.exp;
     return loadPretrained(model!, {
       backend: backend as 'native' | 'reference' | undefined,
       dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
       quantize: full ? undefined : (quantize as QuantFormat | undefined),
+      doubleQuant: full ? undefined : doubleQuant,
     });
   }
 }

@@ -42,6 +42,10 @@ export function parseExperiment(c: ExperimentConfig): ExperimentSpec {
     problems.push(
       `--methods full trains every weight, which a --quantize ${exp.quantize} base keeps frozen as codes: drop full from --methods (e.g. --methods lora,cola-l3) or drop --quantize`,
     );
+  if (exp.doubleQuant && exp.quantize !== 'nf4')
+    problems.push(
+      `--double-quant quantizes nf4's block scales: it needs --quantize nf4${exp.quantize ? `, not ${exp.quantize}` : ''} (or drop --double-quant)`,
+    );
   if (names.includes('full') && exp.dtype === 'bf16')
     problems.push('--methods full trains every weight in f32: drop --dtype bf16 (full cells load f32 by themselves)');
   const lrs = parseLrs(exp.lrs, problems);

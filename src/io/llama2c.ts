@@ -87,6 +87,22 @@ export function readLlama2c(file: string, opts: ReadLlama2cOptions = {}): Llama2
   return { header, config: hfConfig(header, ropeLayout), stateDict, groups };
 }
 
+/** A checkpoint's tensors from its header alone (nothing read but the header; the file
+ * size is checked against it): Hugging Face names, shapes, and whether each is stored as
+ * int8 groups (version 2). What `cola info` describes. */
+export function llama2cTensors(file: string): {
+  header: Llama2cHeader;
+  config: Record<string, unknown>;
+  tensors: Map<string, { shape: number[]; quantized: boolean }>;
+} {
+  const header = readLlama2cHeader(file);
+  const segments = layout(header);
+  checkFileSize(file, header, segments);
+  const tensors = new Map<string, { shape: number[]; quantized: boolean }>();
+  for (const s of segments) if (s.key !== null) tensors.set(s.key, { shape: s.shape, quantized: s.quantized });
+  return { header, config: hfConfig(header, 'halves'), tensors };
+}
+
 function layerKeys(h: Llama2cHeader, suffix: string): string[] {
   return Array.from({ length: h.nLayers }, (_, i) => `model.layers.${i}.${suffix}`);
 }

@@ -1,17 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { QuantFormat } from '../backend/quant/format.js';
+import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { readJsonObject } from '../io/fileIo.js';
 import { checkMemory } from '../io/memory.js';
+import { openGgufLlama } from '../io/gguf/ggufLlama.js';
 import { isGgufFile } from '../io/gguf/ggufPath.js';
+import { llama2cTensors } from '../io/llama2c.js';
 import { DTYPE_BYTES, loadedBytes, openSafetensors } from '../io/safetensors.js';
 import type { CausalLM } from './causalLM.js';
 import { floatKeys } from './configJson.js';
 import { ggufSummary, loadGgufModel } from './loadGguf.js';
 import { isLlama2cFile } from '../io/llama2cPath.js';
-import { loadLlama2cModel } from './loadLlama2c.js';
+import { llama2cSummary, loadLlama2cModel } from './loadLlama2c.js';
 import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
 import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
@@ -36,6 +38,11 @@ export interface LoadOptions {
  * llama GGUF file (a path ending in .gguf) or a llama2.c checkpoint (a path ending in .bin;
  * its tokenizer beside it). */
 export function loadModel(dir: string, opts: LoadOptions): CausalLM {
+  if (opts.quantize !== undefined && !QUANT_FORMATS.includes(opts.quantize))
+    throw new ColaError(
+      `quantize ${String(opts.quantize)}: not a format to quantize a base into (one of ${QUANT_FORMATS.join(', ')})` +
+        (opts.quantize === 'int8g' ? '; int8g holds llama2.c int8 checkpoints as they are, which load into it without quantize' : ''),
+    );
   if (isGgufFile(dir)) return loadGgufModel(dir, opts);
   if (isLlama2cFile(dir)) return loadLlama2cModel(dir, opts);
   const configFile = path.join(dir, 'config.json');
@@ -77,6 +84,15 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
   return model;
 }
 
+/** The checkpoint's tensor names (Hugging Face's) and shapes from its headers alone: a
+ * model folder's safetensors, a .gguf file (named as the Hugging Face checkpoint's) or a
+ * llama2.c .bin. */
+export function checkpointTensorShapes(dir: string): Map<string, { shape: readonly number[] }> {
+  if (isGgufFile(dir)) return openGgufLlama(dir).tensors;
+  if (isLlama2cFile(dir)) return llama2cTensors(dir).tensors;
+  return openSafetensors(dir).tensors;
+}
+
 /** What a model folder holds, from config.json and the safetensors headers alone: no
  * tensor is read or allocated, so it is safe on any file (what `cola info` needs). */
 export interface CheckpointSummary {
@@ -97,10 +113,7 @@ export interface CheckpointSummary {
 
 export function checkpointSummary(dir: string): CheckpointSummary {
   if (isGgufFile(dir)) return ggufSummary(dir);
-  if (isLlama2cFile(dir))
-    throw new ColaError(
-      `${dir}: cola info does not describe llama2.c .bin files yet (train, eval and generate load them); \`cola convert llama2c MODEL.bin TOKENIZER.bin OUT_DIR\` makes a folder it describes`,
-    );
+  if (isLlama2cFile(dir)) return llama2cSummary(dir);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ColaError(`${dir}: no config.json; expected a Hugging Face model folder (config.json + model.safetensors)`);

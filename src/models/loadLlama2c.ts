@@ -1,21 +1,19 @@
 /** `--model FILE.bin`: a llama2.c checkpoint loaded directly (issue 17). A version 2 file
  * stores its weights as int8 with one f32 scale per group of `group_size` values: its block
- * linear weights (q/k/v/o, gate/up/down) load quantized as cola's `q8_0`, never widened.
+ * linear weights (q/k/v/o, gate/up/down) load quantized as cola's `int8g` (int8 codes, one
+ * f32 scale per group along the row), never widened: the file's codes and scales as they
+ * are, so every weight is exactly q * s in f32, as llama2.c's runq.c and the f32 widening
+ * (`cola convert llama2c`) compute it — bit-exact.
  *
- * The mapping keeps every int8 code and gives each 32-value block its group's scale as f16
- * (q8_0's scale type), so it needs groups of a multiple of 32 that do not cross rows. It is
- * not bit-exact: a weight q * s becomes q * f16(s), a relative change of at most 2^-11
- * (4.9e-4) per weight, the same for every weight of a group — far below the int8 rounding
- * itself (half a step, up to 1/254 of the group's absmax). The load note prints the largest
- * relative scale change of the file. Groups that do not fit (a group size not a multiple of
- * 32, rows not whole groups, a scale outside f16's normal range) are widened exactly, with
- * the reason. The embedding (and an untied classifier) are widened exactly, q * s in f32.
- * `--quantize q8_0` is the same load; another --quantize is refused (as on a Q8_0 GGUF). */
+ * int8g needs groups that do not cross rows (rows of a multiple of group_size values);
+ * a weight whose rows are not whole groups is widened exactly instead, with the reason.
+ * The embedding (and an untied classifier) are widened exactly, q * s in f32. Any
+ * --quantize is refused: re-quantizing the file's codes would round them a second time. */
 import type { Backend } from '../backend/backend.js';
-import { quantBytes, type QuantFormat, type QuantWeight } from '../backend/quant/format.js';
+import { INT8G_MAX_GROUP, quantBytes, type QuantFormat, type QuantWeight } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
-import { f32ToBf16, floatToHalf, halfToFloat } from '../io/floatBits.js';
-import { readLlama2c, type GroupedInt8Tensor } from '../io/llama2c.js';
+import { f32ToBf16 } from '../io/floatBits.js';
+import { llama2cTensors, readLlama2c, type GroupedInt8Tensor } from '../io/llama2c.js';
 import { checkMemory } from '../io/memory.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
@@ -29,33 +27,69 @@ export interface Llama2cLoadOptions {
   quantize?: QuantFormat;
 }
 
-const QK = 32;
-
 /** A block linear weight: a 2-D `.weight` inside a numbered block. */
 const isBlockLinear = (key: string) => /^model\.layers\.\d+\.(self_attn|mlp)\.[a-z_]+_proj\.weight$/.test(key);
 
-/** The groups as q8_0 (codes kept, scales as f16), or why they cannot be. */
-export function groupsToQ8_0(t: GroupedInt8Tensor): { weight: QuantWeight; maxScaleChange: number } | { problem: string } {
+/** The groups as int8g (the file's codes and f32 scales, shared, not copied), or why
+ * they cannot be. */
+export function groupsToInt8g(t: GroupedInt8Tensor): { weight: QuantWeight } | { problem: string } {
   const [rows, cols] = t.shape as [number, number];
-  if (t.groupSize % QK !== 0) return { problem: `group_size ${t.groupSize} is not a multiple of q8_0's block of ${QK}` };
-  if (cols % t.groupSize !== 0) return { problem: `rows of ${cols} values are not whole groups of ${t.groupSize}` };
-  const blocksPerRow = cols / QK;
-  const data = new Uint8Array(rows * blocksPerRow * 34);
-  const codes = new Uint8Array(t.codes.buffer, t.codes.byteOffset, t.codes.length);
-  let maxScaleChange = 0;
-  for (let b = 0; b < rows * blocksPerRow; b++) {
-    const s = t.scales[Math.floor((b * QK) / t.groupSize)]!;
-    const h = floatToHalf(s);
-    const d = halfToFloat(h);
-    // f16 subnormals (|s| < 2^-14) and overflow lose more than 2^-11 relative: widen instead
-    if (!Number.isFinite(d) || (s !== 0 && Math.abs(s) < 2 ** -14)) return { problem: `a group scale ${s} is outside f16's normal range` };
-    if (s !== 0) maxScaleChange = Math.max(maxScaleChange, Math.abs(d - s) / Math.abs(s));
-    data[b * 34] = h & 0xff;
-    data[b * 34 + 1] = h >>> 8;
-    data.set(codes.subarray(b * QK, (b + 1) * QK), b * 34 + 2);
-  }
-  return { weight: { format: 'q8_0', rows, cols, data, scales: null }, maxScaleChange };
+  const problem = int8gProblem(t.shape, t.groupSize);
+  if (problem) return { problem };
+  if (t.codes.length !== rows * cols || t.scales.length !== (rows * cols) / t.groupSize)
+    return { problem: `${t.codes.length} codes and ${t.scales.length} scales do not fit [${rows}, ${cols}] in groups of ${t.groupSize}` };
+  const data = new Uint8Array(t.codes.buffer, t.codes.byteOffset, t.codes.length);
+  return { weight: { format: 'int8g', rows, cols, groupSize: t.groupSize, data, scales: t.scales } };
 }
+
+/** Why a version 2 tensor of this shape cannot stay int8g (null: it can), from its shape
+ * alone: groups must not cross rows (io/llama2c.ts keeps q/k groups under the same rule). */
+function int8gProblem(shape: readonly number[], groupSize: number): string | null {
+  if (groupSize > INT8G_MAX_GROUP) return `group_size ${groupSize} is over int8g's largest group (${INT8G_MAX_GROUP})`;
+  if (shape[1]! % groupSize !== 0) return `rows of ${shape[1]} values are not whole groups of ${groupSize}`;
+  return null;
+}
+
+/** What `cola info` says of a llama2.c .bin, from its header alone (the shape of
+ * models/load.ts CheckpointSummary): a version 2 file's block linear weights that stay
+ * int8g and the int8 tensors widened to f32, with why. */
+export function llama2cSummary(file: string) {
+  const { header, config, tensors } = llama2cTensors(file);
+  const kept: string[] = [];
+  const dequantized: { name: string; type: string; why: string }[] = [];
+  let parameters = 0;
+  const bytes = { f32: 0, bf16: 0 };
+  for (const [name, t] of tensors) {
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    parameters += n;
+    const problem = t.quantized
+      ? isBlockLinear(name)
+        ? int8gProblem(t.shape, header.groupSize)
+        : 'the embedding is widened exactly'
+      : null;
+    if (t.quantized && problem === null) {
+      kept.push(name);
+      const q = quantBytes('int8g', t.shape[0]!, t.shape[1]!, false, header.groupSize);
+      bytes.f32 += q;
+      bytes.bf16 += q;
+      continue;
+    }
+    if (problem) dequantized.push({ name, type: `int8 (group ${header.groupSize})`, why: `${problem} (q * s in f32)` });
+    bytes.f32 += 4 * n;
+    bytes.bf16 += 2 * n; // as loadLlama2cModel's memory check counts them
+  }
+  return {
+    modelType: 'llama',
+    config,
+    tensors: tensors.size,
+    parameters,
+    dtypes: header.version === 2 ? ['F32', `I8 (llama2.c groups of ${header.groupSize}, F32 scales)`] : ['F32'],
+    loadedBytes: bytes,
+    ...(header.version === 2 ? { keptQuantized: keptQuantized(kept), dequantized } : {}),
+  };
+}
+
+const keptQuantized = (kept: string[]): Record<string, string[]> => (kept.length ? { int8g: kept } : {});
 
 /** value i = codes[i] * scales[i / groupSize] in f32, as llama2.c's runq.c dequantize(). */
 function widenGroups(t: GroupedInt8Tensor): Float32Array {
@@ -66,30 +100,28 @@ function widenGroups(t: GroupedInt8Tensor): Float32Array {
 
 export function loadLlama2cModel(file: string, opts: Llama2cLoadOptions): CausalLM {
   const m = readLlama2c(file, { keepGroups: isBlockLinear });
-  if (m.groups.size && opts.quantize && opts.quantize !== 'q8_0')
+  if (m.groups.size && opts.quantize)
     throw new ColaError(
-      `--quantize ${opts.quantize}: ${file} is a llama2.c int8 (version 2) checkpoint: its ${m.groups.size} linear weights load quantized as q8_0 ` +
-        `(its own int8 codes) without --quantize, and re-quantizing them to ${opts.quantize} would round already-rounded weights a second time. ` +
-        'Drop --quantize (or give --quantize q8_0).',
+      `--quantize ${opts.quantize}: ${file} is a llama2.c int8 (version 2) checkpoint: its ${m.groups.size} linear weights load quantized, ` +
+        `exactly, as int8g (its own int8 codes and f32 group scales) without --quantize, and re-quantizing them to ${opts.quantize} would round ` +
+        'already-rounded weights a second time. Drop --quantize (or, to quantize the weights yourself, widen the file first with ' +
+        '`cola convert llama2c` and load that folder with --quantize).',
     );
   const family = modelFamily(m.config['model_type'], file);
   const dtype: WeightDtype = opts.dtype ?? 'f32';
   const kept = new Map<string, QuantWeight>();
   const widened = new Map<string, string>();
-  let maxScaleChange = 0;
   for (const [key, t] of m.groups) {
-    const r = groupsToQ8_0(t);
+    const r = groupsToInt8g(t);
     if ('problem' in r) widened.set(key, r.problem);
-    else {
-      kept.set(key, r.weight);
-      maxScaleChange = Math.max(maxScaleChange, r.maxScaleChange);
-    }
+    else kept.set(key, r.weight);
   }
   let bytes = 0;
   for (const t of m.stateDict.values()) bytes += t.data.length * (dtype === 'bf16' ? 2 : 4);
-  for (const [key, t] of m.groups) bytes += kept.has(key) ? quantBytes('q8_0', t.shape[0]!, t.shape[1]!) : t.codes.length * 4;
-  checkMemory(bytes, `${file}: loading as ${dtype}${kept.size ? ` (${kept.size} linear weights q8_0)` : ''}`, opts.maxMemory);
-  if (m.groups.size) (opts.warn ?? defaultWarn)(loadNote(file, m.header.groupSize, kept.size, maxScaleChange, widened));
+  for (const [key, t] of m.groups)
+    bytes += kept.has(key) ? quantBytes('int8g', t.shape[0]!, t.shape[1]!, false, t.groupSize) : t.codes.length * 4;
+  checkMemory(bytes, `${file}: loading as ${dtype}${kept.size ? ` (${kept.size} linear weights int8g)` : ''}`, opts.maxMemory);
+  if (m.groups.size) (opts.warn ?? defaultWarn)(loadNote(file, m.header.groupSize, kept.size, widened));
   const shapeOf = (name: string) => (m.stateDict.get(name) ?? m.groups.get(name))!.shape;
   const reader: TensorReader = {
     path: file,
@@ -113,12 +145,11 @@ export function loadLlama2cModel(file: string, opts: Llama2cLoadOptions): Causal
   return model;
 }
 
-function loadNote(file: string, groupSize: number, kept: number, maxScaleChange: number, widened: Map<string, string>): string {
+function loadNote(file: string, groupSize: number, kept: number, widened: Map<string, string>): string {
   const parts = [];
   if (kept)
     parts.push(
-      `${kept} linear weights stay quantized as cola's q8_0: the file's int8 codes, each group-of-${groupSize} f32 scale stored as f16 ` +
-        `(largest relative scale change ${maxScaleChange.toExponential(2)}; bound 2^-11)`,
+      `${kept} linear weights stay quantized, exactly, as cola's int8g (the file's int8 codes and group-of-${groupSize} f32 scales)`,
     );
   const why = [...new Set(widened.values())];
   if (why.length)

@@ -18,10 +18,7 @@
  * - the LM head's logits, their log-softmax and their gradient: 3·B·T·vocab f32;
  * - not counted: the runtime (Node, the tokenizer, the data), kernel workspaces and
  *   allocator slack: a measured peak RSS is higher by a roughly constant amount. */
-import { openGgufLlama } from '../io/gguf/ggufLlama.js';
-import { isGgufFile } from '../io/gguf/ggufPath.js';
-import { openSafetensors } from '../io/safetensors.js';
-import { checkpointSummary } from './load.js';
+import { checkpointSummary, checkpointTensorShapes } from './load.js';
 
 /** What the estimate needs of a model. */
 export interface ModelShape {
@@ -120,10 +117,8 @@ export function modelShapeOf(dir: string): ModelShape {
   const c = s.config;
   const hidden = num(c, 'hidden_size', 'n_embd', 'dim') ?? 0;
   const heads = num(c, 'num_attention_heads', 'n_head') ?? 1;
-  // a .gguf file's tensors are named and shaped as the Hugging Face checkpoint's (ggufLlama.ts)
-  const tensors: [string, { shape: readonly number[] }][] = isGgufFile(dir)
-    ? [...openGgufLlama(dir).tensors]
-    : [...openSafetensors(dir).tensors];
+  // a .gguf or llama2.c file's tensors are named and shaped as the Hugging Face checkpoint's
+  const tensors = [...checkpointTensorShapes(dir)];
   const matrices = tensors
     .filter(([n, x]) => x.shape.length === 2 && /\.\d+\./.test(n) && n.endsWith('.weight'))
     .map(([n, x]) => ({ path: n.slice(0, -'.weight'.length), rows: x.shape[0]!, cols: x.shape[1]! }));

@@ -74,7 +74,7 @@ export class QuantizedLinear extends Module implements LinearLike {
   /** Bytes held: codes, scales and the residual's f32 factors. */
   get bytes(): number {
     return (
-      quantBytes(this.format, this.outFeatures, this.inFeatures, this._weight.doubleQuant !== undefined) +
+      quantBytes(this.format, this.outFeatures, this.inFeatures, this._weight.doubleQuant !== undefined, this._weight.groupSize) +
       4 * this.residualRank * (this.inFeatures + this.outFeatures)
     );
   }
@@ -151,6 +151,7 @@ export class QuantizedLinear extends Module implements LinearLike {
       cols: this.inFeatures,
       format: this.format,
       doubleQuant,
+      groupSize: this._weight.groupSize,
     });
     this._residual = null;
     this._ranks = [];

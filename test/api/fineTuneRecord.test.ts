@@ -65,6 +65,7 @@ test('fineTune and cola train write one config.json format; cola train --config 
   assert.deepEqual(Object.keys(api).sort(), [
     'backend',
     'counts',
+    'doubleQuant',
     'dtype',
     'model',
     'modelHash',

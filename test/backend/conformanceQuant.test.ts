@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import type { Backend, QuantMatmulArgs } from '../../src/backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../../src/backend/native/index.js';
 import { quantize } from '../../src/backend/quant/codec.js';
-import { NF4_LEVELS, QUANT_FORMATS, type QuantFormat, type QuantWeight } from '../../src/backend/quant/format.js';
+import { ALL_QUANT_FORMATS, NF4_LEVELS, type QuantFormat, type QuantWeight } from '../../src/backend/quant/format.js';
+import { decodesInWgsl } from '../../src/backend/webgpu/kernels/quantMatmul.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { randn } from '../helpers/random.js';
 import { assertClose } from '../helpers/tolerance.js';
@@ -39,12 +40,12 @@ function check(w: QuantWeight, m: number, mode: QuantMatmulArgs['mode'], beta: n
   assertClose(got, want, { dtype: 'f32', atol, what: `${w.format} ${mode} ${m}x[${w.rows}, ${w.cols}] beta ${beta}` });
 }
 
-function weight(rows: number, cols: number, format: (typeof QUANT_FORMATS)[number]): QuantWeight {
-  return quantize(randn(rows * cols, seed++), rows, cols, format);
+function weight(rows: number, cols: number, format: QuantFormat, groupSize?: number): QuantWeight {
+  return quantize(randn(rows * cols, seed++), rows, cols, format, { groupSize });
 }
 
 describe('quantMatmul conformance (native vs reference)', { skip }, () => {
-  for (const format of QUANT_FORMATS) {
+  for (const format of ALL_QUANT_FORMATS) {
     it(`${format}: forward and input gradient on odd shapes, overwrite and accumulate`, () => {
       for (const [rows, cols] of [
         [1, 1],
@@ -63,6 +64,35 @@ describe('quantMatmul conformance (native vs reference)', { skip }, () => {
       for (const mode of ['forward', 'inputGrad'] as const) for (const beta of [0, 1]) check(w, 3, mode, beta);
     });
   }
+
+  it('int8g with groups of any size (1, 7, 48, 100, a whole row): odd shapes and tiles that start inside a group', () => {
+    for (const [rows, cols, group] of [
+      [3, 7, 1],
+      [5, 21, 7],
+      [17, 100, 48],
+      [4, 100, 100],
+      [2, 33, 256],
+    ] as const) {
+      const w = weight(rows, cols, 'int8g', group);
+      for (const m of [1, 5]) for (const mode of ['forward', 'inputGrad'] as const) for (const beta of [0, 1]) check(w, m, mode, beta);
+    }
+    // tiled: the forward's 1024-column depth chunks and the gradient's 64..256-column bands cut groups of 48 and 100
+    for (const group of [48, 100]) {
+      const w = weight(300, 3500, 'int8g', group);
+      for (const mode of ['forward', 'inputGrad'] as const) for (const beta of [0, 1]) check(w, 3, mode, beta);
+    }
+    // all-zero groups and huge scales
+    const x = randn(40 * 96, seed++);
+    x.fill(0, 0, 96 + 32);
+    for (let i = 96 * 2; i < 96 * 3; i++) x[i]! *= 1e30;
+    check(quantize(x, 40, 96, 'int8g', { groupSize: 32 }), 2, 'forward', 0);
+    check(quantize(x, 40, 96, 'int8g', { groupSize: 32 }), 2, 'inputGrad', 1);
+  });
+
+  it('int8g is not decoded in WGSL (the webgpu backend takes its CPU path)', () => {
+    assert.equal(decodesInWgsl(weight(2, 64, 'int8g')), false);
+    assert.equal(decodesInWgsl(weight(2, 64, 'int8')), true);
+  });
 
   it('refuses mismatched arrays with a clear error instead of reading past them', () => {
     const w = weight(4, 64, 'q8_0');
@@ -104,7 +134,7 @@ function sameQuantization(values: Float32Array, rows: number, cols: number, form
 }
 
 describe('quantize conformance (native vs the codec, byte for byte)', { skip }, () => {
-  for (const format of QUANT_FORMATS) {
+  for (const format of ALL_QUANT_FORMATS) {
     it(`${format}: random weights at several magnitudes, rows not a multiple of the block`, () => {
       for (const [rows, cols] of [
         [1, 1],
@@ -142,6 +172,24 @@ describe('quantize conformance (native vs the codec, byte for byte)', { skip }, 
       assert.throws(() => native.quantize({ values: x, rows: 4, cols: 70, format }), message);
     });
   }
+
+  it('int8g: groups of any size, the same bytes and scales', () => {
+    for (const [rows, cols, group] of [
+      [3, 7, 1],
+      [5, 21, 7],
+      [7, 100, 48],
+      [2, 33, 256],
+    ] as const) {
+      for (const magnitude of [1e-30, 1, 1e30]) {
+        const x = randn(rows * cols, seed++).map((v) => v * magnitude);
+        const want = quantize(x, rows, cols, 'int8g', { groupSize: group });
+        const got = native.quantize({ values: x, rows, cols, format: 'int8g', groupSize: group });
+        assert.equal(got.groupSize, group);
+        assert.deepEqual(got.data, want.data, `${rows}x${cols} group ${group} at ${magnitude}: codes`);
+        assert.deepEqual(new Uint32Array(got.scales!.buffer), new Uint32Array(want.scales!.buffer), 'scales');
+      }
+    }
+  });
 
   it('nf4 double quantization: the same codes, factors and offset', () => {
     const x = randn(9 * 64 * 60, seed++); // 540 scales: two full groups and a partial one

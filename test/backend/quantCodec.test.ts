@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { blockScales, dequantize, quantize } from '../../src/backend/quant/codec.js';
 import {
+  ALL_QUANT_FORMATS,
   checkQuantWeight,
   DOUBLE_QUANT_GROUP,
   NF4_LEVELS,
@@ -78,8 +79,8 @@ describe('quantization formats', () => {
   // codes reach only 7/8 of the extreme on the side opposite the signed maximum (a
   // full step there); nf4's widest gap is between its two lowest levels.
   const nf4HalfGap = Math.max(...NF4_LEVELS.slice(1).map((v, i) => (v - NF4_LEVELS[i]!) / 2));
-  const bound: Record<QuantFormat, number> = { int8: 0.5 / 127, q8_0: 0.5 / 127, q4_0: 1 / 8, nf4: nf4HalfGap };
-  for (const format of QUANT_FORMATS) {
+  const bound: Record<QuantFormat, number> = { int8: 0.5 / 127, int8g: 0.5 / 127, q8_0: 0.5 / 127, q4_0: 1 / 8, nf4: nf4HalfGap };
+  for (const format of ALL_QUANT_FORMATS) {
     it(`${format}: round trip within half a quantization step, on rows whose length is not a multiple of the block`, () => {
       const [rows, cols] = [5, 100];
       const x = randn(rows * cols, 17);
@@ -87,7 +88,7 @@ describe('quantization formats', () => {
       checkQuantWeight(w, 'test');
       assert.equal(w.data.byteLength + (w.scales?.byteLength ?? 0), quantBytes(format, rows, cols));
       const back = dequantize(w);
-      const block = format === 'int8' ? cols : format === 'nf4' ? 64 : 32;
+      const block = format === 'int8' ? cols : format === 'nf4' || format === 'int8g' ? 64 : 32;
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++) {
           const b0 = r * cols + Math.floor(c / block) * block;
@@ -109,6 +110,29 @@ describe('quantization formats', () => {
       assert.ok(dequantize(quantize(new Float32Array(rows * cols), rows, cols, format)).every((v) => v === 0));
     });
   }
+
+  it('int8g: int8 codes with one f32 scale per group along the row (llama2.c v2), any group size', () => {
+    const x = Float32Array.of(1, -2, 0.5, 4, 0, 0, 8, -1);
+    const w = quantize(x, 2, 4, 'int8g', { groupSize: 2 });
+    assert.equal(w.groupSize, 2);
+    assert.deepEqual(Array.from(w.scales!), [2 / 127, 4 / 127, 0, 8 / 127].map(Math.fround));
+    assert.deepEqual(Array.from(Int8Array.from(w.data)), [64, -127, 16, 127, 0, 0, 127, -16]);
+    // decoding is q * s in f32, the llama2.c runq.c dequantize()
+    const back = dequantize(w);
+    for (let i = 0; i < 8; i++) assert.equal(back[i], Math.fround(((w.data[i]! << 24) >> 24) * w.scales![i >> 1]!));
+    // a group of 48 on rows of 100: two full groups and a padded third, 3 scales a row
+    const g = quantize(randn(2 * 100, 4), 2, 100, 'int8g', { groupSize: 48 });
+    assert.equal(g.data.length, 2 * 144);
+    assert.equal(g.scales!.length, 6);
+    assert.equal(quantBytes('int8g', 2, 100, false, 48), 2 * 144 + 6 * 4);
+    // default group 64
+    assert.equal(quantize(randn(128, 5), 1, 128, 'int8g').groupSize, 64);
+    // the group size belongs to int8g only, and is bounded
+    assert.throws(() => quantize(randn(64, 3), 1, 64, 'q8_0', { groupSize: 32 }), /groupSize is int8g's, not q8_0's/);
+    assert.throws(() => quantize(randn(64, 3), 1, 64, 'int8g', { groupSize: 0 }), /needs groupSize, an integer in 1\.\./);
+    assert.throws(() => checkQuantWeight({ ...g, groupSize: undefined }, 'w'), /an int8g weight needs groupSize/);
+    assert.throws(() => checkQuantWeight({ ...g, groupSize: 50 }, 'w'), /int8g data of a 2 x 100 weight must be 200 bytes/);
+  });
 
   it('refuses weights whose arrays do not match their shape', () => {
     const w = quantize(randn(64, 3), 2, 32, 'q4_0');

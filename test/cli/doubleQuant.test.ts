@@ -27,7 +27,8 @@ test('cola eval --quantize nf4 --double-quant: close to single quantization; ref
   for (const extra of [['--quantize', 'int8'], []]) {
     const r = cola(['eval', '--model', model, '--data', data, '--double-quant', ...extra]);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /--double-quant quantizes nf4's block scales, but the model has no nf4 layer/);
+    // refused before anything loads, naming the fix
+    assert.match(r.stderr, /--double-quant quantizes nf4's block scales: it needs --quantize nf4(, not int8)? \(or drop --double-quant\)/);
     assert.doesNotMatch(r.stderr, /\n\s+at /); // a clear error, not a stack trace
   }
 });

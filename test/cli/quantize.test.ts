@@ -22,6 +22,7 @@ import { Linear } from '../../src/nn/linear.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { assertClose } from '../helpers/tolerance.js';
+import { randomWeights, tinyVocab, writeTokenizerBin, writeV2, type TinyDims } from '../io/llama2cFixtures.js';
 import { cola, repoRoot, tinyModelDir, writeCorpus } from './harness.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cola-quant-'));
@@ -155,6 +156,30 @@ test('quantize flags that cannot apply are refused with the fix', () => {
   assert.match(full.stderr, /full fine-tuning cannot train quantized weights: drop --quantize/);
   const bad = cola([...base, '--quantize', 'q5_k', '--out', path.join(tmp, 'r4')]);
   assert.match(bad.stderr, /--quantize.*int8, nf4, q8_0, q4_0/);
+});
+
+test('on a file that stores its weights quantized (llama2.c int8), the fix is to widen it, not to drop --quantize', () => {
+  const sub = path.join(tmp, 'v2');
+  fs.mkdirSync(sub);
+  const { pieces, scores } = tinyVocab();
+  const d: TinyDims = { dim: 32, hiddenDim: 64, nLayers: 1, nHeads: 2, nKvHeads: 2, vocabSize: pieces.length, seqLen: 32 };
+  const bin = path.join(sub, 'model.bin');
+  writeV2(bin, d, randomWeights(d, true, 3), 32);
+  writeTokenizerBin(path.join(sub, 'tok.bin'), pieces, scores);
+  const train = writeCorpus(path.join(tmp, 'train-v2.txt'));
+  const base = ['train', '--model', bin, '--data', train, '--max-steps', '2', '--max-length', '16'];
+  const full = cola([...base, '--method', 'full', '--out', path.join(tmp, 'v2-full')]);
+  assert.equal(full.status, 1, full.stderr);
+  assert.match(full.stderr, /full fine-tuning cannot train quantized weights: the model file itself stores its linear weights quantized/);
+  assert.match(full.stderr, /cola convert llama2c MODEL\.bin TOKENIZER\.bin OUT_DIR/);
+  assert.doesNotMatch(full.stderr, /drop --quantize/);
+  const dora = cola([...base, '--method', 'lora', '--use-dora', '--out', path.join(tmp, 'v2-dora')]);
+  assert.equal(dora.status, 1, dora.stderr);
+  assert.match(dora.stderr, /--use-dora needs a dense base; the model file itself stores its linear weights quantized/);
+  // and --quantize on it is refused (its codes are already the quantized base, exactly)
+  const q = cola([...base, '--method', 'lora', '--quantize', 'nf4', '--out', path.join(tmp, 'v2-nf4')]);
+  assert.equal(q.status, 1, q.stderr);
+  assert.match(q.stderr, /--quantize nf4: .*llama2\.c int8 \(version 2\).*int8g/);
 });
 
 const skip3M = !fs.existsSync(path.join(stories3M, 'stories3M-q80.bin'))

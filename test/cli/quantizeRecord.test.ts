@@ -2,6 +2,7 @@
 // (`quantize`: the flag; `quantizedLayers`: what the base held), `cola train --config`
 // replays it, `cola eval --run` loads the base the same way, a --resume without it is refused,
 // and a run on a Q8_0 GGUF records the file's own quantized layers without a flag.
+// --double-quant likewise: recorded (`doubleQuant`), replayed, compared by --resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -77,6 +78,10 @@ test("cola eval --run loads the base quantized as the run did: the run's last de
   assert.equal(e.status, 0, e.stderr);
   const loss = (JSON.parse(e.stdout) as { loss: number }).loss;
   assert.ok(Math.abs(loss - lastDev) <= 1e-5 * Math.abs(lastDev), `eval --run ${loss}, the run's last dev loss ${lastDev}`);
+  // the recorded identity covers the codes: another quantization is refused, with the way to try it
+  const other = cola(['eval', '--run', run, '--split', 'dev', '--quantize', 'q4_0']);
+  assert.equal(other.status, 1, other.stderr);
+  assert.match(other.stderr, /trained on its base loaded with --quantize q8_0, not --quantize q4_0.*--adapter /);
 });
 
 test('a run on a Q8_0 GGUF records its kept layers with no --quantize, and replays from the record', () => {
@@ -95,4 +100,32 @@ test('a run on a Q8_0 GGUF records its kept layers with no --quantize, and repla
   const refused = cola(['train', '--model', file, '--quantize', 'nf4', ...common, '--out', p('gguf-nf4'), '--quiet']);
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /--quantize nf4: .*already stores 14 linear weights quantized \(q8_0\)/);
+});
+
+test('--double-quant is recorded, replayed by --config and cola eval --run, and compared by --resume', () => {
+  const dq = p('dq-run');
+  const t = cola(['train', '--model', model, '--quantize', 'nf4', '--double-quant', ...common, '--out', dq, '--quiet']);
+  assert.equal(t.status, 0, t.stderr);
+  assert.equal(record(dq)['doubleQuant'], true);
+  assert.equal(record(run)['doubleQuant'], false);
+  const replay = p('dq-replay');
+  const again = cola(['train', '--config', path.join(dq, 'config.json'), '--out', replay, '--quiet']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(record(replay)['doubleQuant'], true);
+  assert.deepEqual(losses(replay), losses(dq));
+  // without --double-quant the same run is another run: its losses differ, and a resume is refused
+  const single = p('dq-single');
+  assert.equal(cola(['train', '--model', model, '--quantize', 'nf4', ...common, '--out', single, '--quiet']).status, 0);
+  assert.notDeepEqual(losses(single), losses(dq));
+  const r = cola(['train', '--model', model, '--quantize', 'nf4', ...common, '--out', dq, '--resume', '--quiet']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /--resume with other settings than the run's:[\s\S]*doubleQuant/);
+  // cola eval --run double-quantizes as the run did: the run's last dev loss
+  const lastDev = events(dq)
+    .filter((e) => e['event'] === 'eval')
+    .at(-1)!['dev_loss'] as number;
+  const e = cola(['eval', '--run', dq, '--split', 'dev', '--json']);
+  assert.equal(e.status, 0, e.stderr);
+  const loss = (JSON.parse(e.stdout) as { loss: number }).loss;
+  assert.ok(Math.abs(loss - lastDev) <= 1e-5 * Math.abs(lastDev), `eval --run ${loss}, the run's last dev loss ${lastDev}`);
 });

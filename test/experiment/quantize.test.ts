@@ -43,3 +43,22 @@ test('cola experiment --quantize refuses --methods full before running anything'
   assert.match(r.stderr, /--methods full trains every weight, which a --quantize q4_0 base keeps frozen as codes/);
   assert.equal(fs.existsSync(path.join(out, 'runs')), false);
 });
+
+test('cola experiment --quantize nf4 --double-quant records doubleQuant per cell; --double-quant without nf4 is refused', () => {
+  const out = path.join(dir, 'exp-dq');
+  const dq = (a: string[]) => a.map((v, i) => (a[i - 1] === '--quantize' ? 'nf4' : v)).concat('--double-quant');
+  const r = cola(dq(args(out, 'lora')));
+  assert.equal(r.status, 0, r.stderr);
+  const runs = (fs.readdirSync(path.join(out, 'runs'), { recursive: true }) as string[]).filter((f) => path.basename(f) === 'config.json');
+  assert.equal(runs.length, 1);
+  const c = JSON.parse(fs.readFileSync(path.join(out, 'runs', runs[0]!), 'utf8')) as Record<string, unknown>;
+  assert.equal(c['quantize'], 'nf4');
+  assert.equal(c['doubleQuant'], true);
+  // the same grid without --double-quant is another experiment
+  const other = cola(dq(args(out, 'lora')).slice(0, -1));
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /made with other settings[\s\S]*doubleQuant/);
+  const bad = cola([...args(path.join(dir, 'exp-dq-bad'), 'lora'), '--double-quant']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--double-quant quantizes nf4's block scales: it needs --quantize nf4, not q4_0/);
+});

@@ -1,8 +1,7 @@
 // A llama2.c int8 (version 2) checkpoint loads as a quantized base (issue 17): `--model
-// FILE.bin` keeps each linear weight's int8 codes as cola's q8_0, with each group's f32
-// scale stored as f16. The model then computes exactly dequant(q8_0) (checked against a
-// dense model of those values), and differs from the exact widening (`cola convert
-// llama2c`) only by the scale rounding: at most 2^-11 relative per weight.
+// FILE.bin` keeps each linear weight's int8 codes and f32 group scales as cola's int8g.
+// That is bit-exact: dequant(W) is the exact widening (`cola convert llama2c`) bit for
+// bit, and the model's f32 logits equal the widened model's bitwise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -21,6 +20,7 @@ import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { randomWeights, sharedDir, skipShared, tinyVocab, writeTokenizerBin, writeV2, type TinyDims } from './llama2cFixtures.js';
 import { makeTmpDir } from './tmpdir.js';
+import { cola } from '../cli/harness.js';
 
 const dir = makeTmpDir('llama2c-quantized');
 const backend = getBackend();
@@ -62,34 +62,37 @@ function tinyV2(name: string, groupSize: number): { bin: string; folder: string 
   return { bin, folder };
 }
 
-test('a llama2.c v2 .bin loads its linear weights as q8_0 (its int8 codes); logits = its dequantized copy, ~ the exact widening', () => {
-  const { bin, folder } = tinyV2('gs32', 32);
-  notes.length = 0;
-  const q = load(bin);
-  const widened = load(folder);
-  const layers = quantizedLayers(q);
-  assert.equal(layers.length, 2 * 7);
-  const dense = new Map(widened.exportTensors().map(([n, t]) => [n, t.f32]));
-  for (const [p, l] of layers) {
-    assert.equal(l.format, 'q8_0', p);
-    // the only change from the exact widening is the f16 scale: <= 2^-11 relative per weight
-    const got = dequantize(l.weight);
-    const ref = dense.get(`${p}.weight`)!;
-    for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(got[i]! - ref[i]!) <= 2 ** -11 * Math.abs(ref[i]!) + 1e-12, `${p}[${i}]`);
+/** The f32 bits of a, as numbers (so -0 and NaN payloads compare too). */
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+test('a llama2.c v2 .bin loads its linear weights as int8g (its codes and f32 scales): bitwise the exact widening', () => {
+  for (const gs of [32, 16]) {
+    const { bin, folder } = tinyV2(`gs${gs}`, gs);
+    notes.length = 0;
+    const q = load(bin);
+    const widened = load(folder);
+    const layers = quantizedLayers(q);
+    assert.equal(layers.length, 2 * 7);
+    const dense = new Map(widened.exportTensors().map(([n, t]) => [n, t.f32]));
+    for (const [p, l] of layers) {
+      assert.equal(l.format, 'int8g', p);
+      assert.equal(l.weight.groupSize, gs, p);
+      assert.deepEqual(bits(dequantize(l.weight)), bits(dense.get(`${p}.weight`)!), `${p}: dequant(W) is the exact widening`);
+    }
+    assert.match(notes.join('\n'), /14 linear weights stay quantized, exactly, as cola's int8g/);
+    const ids = [1, 40, 50, 60, 70, 80];
+    const lq = logitsOf(q, ids);
+    assert.deepEqual(bits(lq), bits(logitsOf(widened, ids)), `group ${gs}: logits bitwise equal to the exact widening's`);
+    assert.deepEqual(bits(lq), bits(logitsOf(dequantizedCopy(load(bin)), ids)), 'and to the dense copy of dequant(W)');
   }
-  assert.match(notes.join('\n'), /14 linear weights stay quantized as cola's q8_0: the file's int8 codes/);
-  const ids = [1, 40, 50, 60, 70, 80];
-  const lq = logitsOf(q, ids);
-  assert.ok(relDiff(lq, logitsOf(dequantizedCopy(load(bin)), ids)) <= 1e-5, 'the quantized base computes dequant(W)');
-  const d = relDiff(lq, logitsOf(widened, ids));
-  assert.ok(d > 0 && d <= 1e-3, `vs the exact widening: relative logit difference ${d}`);
   // the tokenizer beside the file is the converted folder's
+  const { bin, folder } = tinyV2('tok', 32);
   const [a, b] = [loadTokenizer(bin), loadTokenizer(folder)];
   for (const text of ['the cat sat on the mat.', 'hello Tom é!']) assert.deepEqual(a.encode(text), b.encode(text), text);
 });
 
-test('groups across rows are widened exactly (with the reason); --quantize other than q8_0 is refused', () => {
-  // group 64: rows of 64 (q, k, v, o, gate, up) stay q8_0; down_proj's rows of 96 are not whole groups
+test('groups across rows are widened exactly (with the reason); any --quantize is refused', () => {
+  // group 64: rows of 64 (q, k, v, o, gate, up) stay int8g; down_proj's rows of 96 are not whole groups
   const { bin, folder } = tinyV2('gs64', 64);
   notes.length = 0;
   const q = load(bin);
@@ -100,19 +103,39 @@ test('groups across rows are widened exactly (with the reason); --quantize other
     notes.join('\n'),
     /widened exactly to f32: model\.layers\.0\.mlp\.down_proj\.weight.*rows of 96 values are not whole groups of 64/,
   );
+  const widened = load(folder);
   const down = 'model.layers.0.mlp.down_proj.weight';
-  const exact = new Map(
-    load(folder)
-      .exportTensors()
-      .map(([n, t]) => [n, t.f32]),
-  );
+  const exact = new Map(widened.exportTensors().map(([n, t]) => [n, t.f32]));
   assert.deepEqual(new Map(q.exportTensors().map(([n, t]) => [n, t.f32])).get(down), exact.get(down));
-  // --quantize q8_0 is the same load, and also quantizes what the file could not keep
-  assert.equal(quantizedLayers(load(bin, 'q8_0')).length, 14);
-  assert.throws(
-    () => load(bin, 'nf4'),
-    (e: unknown) => e instanceof ColaError && /--quantize nf4: .*llama2\.c int8 \(version 2\).*Drop --quantize/.test(e.message),
-  );
+  const ids = [1, 9, 30, 44];
+  assert.deepEqual(bits(logitsOf(q, ids)), bits(logitsOf(widened, ids)), 'mixed int8g / widened: still bitwise');
+  for (const f of ['q8_0', 'nf4'] as const)
+    assert.throws(
+      () => load(bin, f),
+      (e: unknown) =>
+        e instanceof ColaError && new RegExp(`--quantize ${f}: .*llama2\\.c int8 \\(version 2\\).*int8g.*Drop --quantize`).test(e.message),
+    );
+});
+
+test('cola info describes a v2 .bin from its header: the int8g layers, what is widened, --quantize refused', () => {
+  const { bin } = tinyV2('info', 64);
+  const r = cola(['info', '--model', bin, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as Record<string, unknown>;
+  const kept = (info['kept_quantized'] as Record<string, string[]>)['int8g']!;
+  assert.equal(kept.length, 2 * 6); // down_proj's rows of 96 are not whole groups of 64
+  const widened = (info['dequantized'] as { name: string; why: string }[]).map((d) => `${d.name}: ${d.why}`).join('\n');
+  assert.match(widened, /model\.layers\.1\.mlp\.down_proj\.weight: rows of 96 values are not whole groups of 64/);
+  assert.match(widened, /model\.embed_tokens\.weight: the embedding is widened exactly/);
+  assert.deepEqual(info['quantized_memory_bytes'], {});
+  // the parameters count the weights held as codes too: the widened folder's count
+  const model = load(bin);
+  const dense = model.exportTensors().reduce((s, [, t]) => s + t.size, 0);
+  const codes = quantizedLayers(model).reduce((s, [, l]) => s + l.inFeatures * l.outFeatures, 0);
+  assert.equal(info['parameters'], dense + codes);
+  const text = cola(['info', '--model', bin]);
+  assert.match(text.stdout, /stays quantized on load \(int8g, no --quantize needed\): 12 linear weights/);
+  assert.match(text.stdout, /with --quantize: refused/);
 });
 
 test('a .bin without a tokenizer beside it is refused with the fix', () => {
@@ -126,21 +149,39 @@ test('a .bin without a tokenizer beside it is refused with the fix', () => {
 
 // ---- stories3M (../shared/models/stories3M: int8, group 64) ----
 
-test('stories3M-q80.bin loads quantized: 42 q8_0 layers, the README golden start and NLL', { skip: skipShared }, () => {
-  const bin = path.join(sharedDir, 'models/stories3M/stories3M-q80.bin');
-  const q = load(bin);
-  assert.equal(quantizedLayers(q).length, 6 * 7);
-  const tok = loadTokenizer(bin);
-  assert.deepEqual(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);
-  // README "First ids": greedy from the prompt
-  const first = [1, 403, 407, 261, 378, 4016, 383, 286, 261, 376, 445, 395, 317, 4010, 338, 435, 267, 337, 590, 322, 265];
-  const ids = generate(q, first.slice(0, 5), { maxNewTokens: first.length - 5, temperature: 0 });
-  assert.deepEqual([...first.slice(0, 5), ...ids], first);
-  const text =
-    'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
-  const t = tok.encode(text);
-  const loss = noGrad(() =>
-    q.loss(tensor(backend, t.slice(0, -1), [1, t.length - 1], 'i32'), tensor(backend, t.slice(1), [t.length - 1], 'i32')),
-  ).f32[0]!;
-  assert.ok(Math.abs(loss - 0.4484) < 1e-3, `NLL ${loss} (README: 0.4484 with the exact f32 weights)`);
-});
+test(
+  'stories3M-q80.bin loads quantized: 42 int8g layers, logits bitwise the f32 widening, the README golden start and NLL',
+  { skip: skipShared },
+  () => {
+    const bin = path.join(sharedDir, 'models/stories3M/stories3M-q80.bin');
+    const q = load(bin);
+    assert.equal(quantizedLayers(q).length, 6 * 7);
+    assert.ok(quantizedLayers(q).every(([, l]) => l.format === 'int8g' && l.weight.groupSize === 64));
+    const folder = path.join(dir, 'stories3M-widened');
+    convertLlama2c(
+      bin,
+      path.join(
+        path.dirname(bin),
+        fs.readdirSync(path.dirname(bin)).find((f) => /^tok.*\.bin$/.test(f))!,
+      ),
+      folder,
+    );
+    const probe = [1, 403, 407, 261, 378, 4016, 383, 286];
+    const [lq, lw] = [logitsOf(q, probe), logitsOf(load(folder), probe)];
+    assert.equal(relDiff(lq, lw), 0, 'stories3M: the quantized load against the exact widening');
+    assert.deepEqual(bits(lq), bits(lw));
+    const tok = loadTokenizer(bin);
+    assert.deepEqual(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);
+    // README "First ids": greedy from the prompt
+    const first = [1, 403, 407, 261, 378, 4016, 383, 286, 261, 376, 445, 395, 317, 4010, 338, 435, 267, 337, 590, 322, 265];
+    const ids = generate(q, first.slice(0, 5), { maxNewTokens: first.length - 5, temperature: 0 });
+    assert.deepEqual([...first.slice(0, 5), ...ids], first);
+    const text =
+      'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
+    const t = tok.encode(text);
+    const loss = noGrad(() =>
+      q.loss(tensor(backend, t.slice(0, -1), [1, t.length - 1], 'i32'), tensor(backend, t.slice(1), [t.length - 1], 'i32')),
+    ).f32[0]!;
+    assert.ok(Math.abs(loss - 0.4484) < 1e-3, `NLL ${loss} (README: 0.4484 with the exact f32 weights)`);
+  },
+);

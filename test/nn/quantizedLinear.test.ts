@@ -89,3 +89,15 @@ test('requantize folds the residual and a delta into new codes and reports the r
   assert.ok(err > 0 && err < 0.2, `q4_0 re-quantization error ${err}`);
   assert.ok(Math.abs(err - Math.sqrt(num / den)) < 1e-6);
 });
+
+test('int8g (a llama2.c int8 layer): the product equals dense dequant(W); requantize keeps the group size', () => {
+  const w = quantize(randn(OUT * IN, 31), OUT, IN, 'int8g', { groupSize: 8 });
+  const q = new QuantizedLinear(w, null, be);
+  const d = new Linear(tensor(be, dequantize(w), [OUT, IN]), null);
+  const x = tensor(be, randn(2 * IN, 32), [2, IN]);
+  noGrad(() => assert.deepEqual(q.forward(x).f32, d.forward(x).f32));
+  q.requantize(randn(OUT * IN, 33).map((v) => v * 0.01));
+  assert.equal(q.weight.format, 'int8g');
+  assert.equal(q.weight.groupSize, 8);
+  assert.equal(q.bytes, OUT * IN + 4 * OUT * (IN / 8));
+});

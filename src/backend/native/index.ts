@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, DType, FloatArray, Storage } from '../backend.js';
 import { checkBias } from '../reference/matmul.js';
 import { checkQuantize, checkQuantMatmul } from '../quant/checks.js';
-import { checkQuantizeOptions, withDoubleQuant } from '../quant/codec.js';
-import { rowBytes, scaleCount } from '../quant/format.js';
+import { checkQuantizeOptions, groupSizeOf, withDoubleQuant } from '../quant/codec.js';
+import { rowBytes, scaleCount, type QuantWeight } from '../quant/format.js';
 import { applyOmpDefaults, computeFor } from '../compute.js';
 import type { NativeAddon, NativeCpuInfo } from './addon.js';
 import { setNativeCpuInfo } from '../machine.js';
@@ -110,11 +110,13 @@ function createNativeBackend(addon: NativeAddon): Backend {
       checkQuantize(args);
       const { values, rows, cols, format } = args;
       checkQuantizeOptions(format, args);
-      const data = new Uint8Array(rows * rowBytes(format, cols));
-      const n = scaleCount(format, rows, cols);
+      const group = groupSizeOf(format, args);
+      const data = new Uint8Array(rows * rowBytes(format, cols, group));
+      const n = scaleCount(format, rows, cols, group);
       const scales = n ? new Float32Array(n) : null;
-      addon.quantizeInto({ values, rows, cols, format, data, scales });
-      const w = { format, rows, cols, data, scales };
+      addon.quantizeInto({ values, rows, cols, format, groupSize: group ?? 0, data, scales });
+      const w: QuantWeight =
+        group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
       return args.doubleQuant ? withDoubleQuant(w) : w;
     },
     packMatmulB(b, k, n, transB, as) {

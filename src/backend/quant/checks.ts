@@ -1,5 +1,5 @@
 import type { QuantizeArgs, QuantMatmulArgs } from '../backend.js';
-import { checkQuantWeight, QUANT_FORMATS } from './format.js';
+import { ALL_QUANT_FORMATS, checkQuantWeight } from './format.js';
 
 /** Shape checks shared by every backend's quantMatmul: x and out must hold the
  * product's operands (the native kernel relies on them). */
@@ -18,8 +18,8 @@ export function checkQuantMatmul(a: QuantMatmulArgs): void {
 
 /** Argument checks of Backend.quantize (the codec checks the same before it starts). */
 export function checkQuantize(a: QuantizeArgs): void {
-  if (!QUANT_FORMATS.includes(a.format))
-    throw new RangeError(`quantize: unknown format ${String(a.format)} (one of ${QUANT_FORMATS.join(', ')})`);
+  if (!ALL_QUANT_FORMATS.includes(a.format))
+    throw new RangeError(`quantize: unknown format ${String(a.format)} (one of ${ALL_QUANT_FORMATS.join(', ')})`);
   if (!Number.isInteger(a.rows) || !Number.isInteger(a.cols) || a.rows < 1 || a.cols < 1)
     throw new RangeError(`quantize: rows and cols must be positive integers, got ${a.rows} x ${a.cols}`);
   if (!(a.values instanceof Float32Array) || a.values.length !== a.rows * a.cols)

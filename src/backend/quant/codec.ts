@@ -1,11 +1,14 @@
 /** Quantize and dequantize (issue 17): the numbers every kernel must reproduce. Each
  * format's rounding follows its origin: q8_0 and q4_0 ggml's reference quantizers
  * (quantize_row_q8_0_ref, quantize_row_q4_0_ref, f32 arithmetic), nf4 bitsandbytes'
- * nearest level, int8 round-to-nearest of absmax / 127. Layouts: format.ts. */
+ * nearest level, int8 (and int8g, per group) round-to-nearest of absmax / 127. Layouts:
+ * format.ts. */
 import { floatToHalf, halfToFloat } from '../../io/floatBits.js';
 import {
   blocksPerRow,
+  checkGroupSize,
   DOUBLE_QUANT_GROUP,
+  INT8G_DEFAULT_GROUP,
   NF4_LEVELS,
   quantLayout,
   rowBytes,
@@ -25,11 +28,12 @@ export function quantize(values: Float32Array, rows: number, cols: number, forma
   if (values.length !== rows * cols) throw new RangeError(`quantize: ${values.length} values are not ${rows} x ${cols}`);
   checkQuantizeOptions(format, opts);
   refuseNonFinite(values, cols);
-  const data = new Uint8Array(rows * rowBytes(format, cols));
-  const n = scaleCount(format, rows, cols);
+  const group = groupSizeOf(format, opts);
+  const data = new Uint8Array(rows * rowBytes(format, cols, group));
+  const n = scaleCount(format, rows, cols, group);
   const scales = n ? new Float32Array(n) : null;
-  const nb = blocksPerRow(format, cols);
-  const { block, blockBytes } = quantLayout(format, cols);
+  const nb = blocksPerRow(format, cols, group);
+  const { block, blockBytes } = quantLayout(format, cols, group);
   const buf = new Float32Array(block); // one block, zero-padded past the row's end
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < nb; b++) {
@@ -42,14 +46,23 @@ export function quantize(values: Float32Array, rows: number, cols: number, forma
       if (scales) scales[r * nb + b] = scale;
     }
   }
-  const w = { format, rows, cols, data, scales };
+  const w: QuantWeight =
+    group === undefined ? { format, rows, cols, data, scales } : { format, rows, cols, groupSize: group, data, scales };
   return opts.doubleQuant ? withDoubleQuant(w) : w;
 }
 
-/** Throws unless `opts` fits `format` (double quantization is for nf4's scales). */
+/** Throws unless `opts` fits `format` (double quantization is for nf4's scales, a group
+ * size for int8g). */
 export function checkQuantizeOptions(format: QuantFormat, opts: QuantizeOptions): void {
   if (opts.doubleQuant && format !== 'nf4')
     throw new RangeError(`quantize: double quantization applies to nf4's block scales, not to ${format} (drop it or use nf4)`);
+  checkGroupSize(format, groupSizeOf(format, opts), 'quantize');
+}
+
+/** int8g's group (opts.groupSize, default INT8G_DEFAULT_GROUP); undefined for other
+ * formats unless opts gives one (checkQuantizeOptions refuses that). */
+export function groupSizeOf(format: QuantFormat, opts: QuantizeOptions): number | undefined {
+  return format === 'int8g' ? (opts.groupSize ?? INT8G_DEFAULT_GROUP) : opts.groupSize;
 }
 
 /** Throws on the first NaN or infinity (row-major order), naming its row and column. */
@@ -109,9 +122,9 @@ export function dequantize(w: QuantWeight, out = new Float32Array(w.rows * w.col
 
 /** Rows [r0, r0 + count) of dequant(W) into out [count, cols]. */
 export function dequantizeRows(w: QuantWeight, r0: number, count: number, out: Float32Array): void {
-  const { format, cols } = w;
-  const nb = blocksPerRow(format, cols);
-  const { block, blockBytes } = quantLayout(format, cols);
+  const { format, cols, groupSize } = w;
+  const nb = blocksPerRow(format, cols, groupSize);
+  const { block, blockBytes } = quantLayout(format, cols, groupSize);
   const buf = new Float32Array(block);
   const scales = blockScales(w);
   for (let r = r0; r < r0 + count; r++) {
@@ -240,8 +253,10 @@ const dequantizeNf4: BlockDequantizer = (data, at, scale, out) => {
   }
 };
 
+// int8g is int8 with a block of groupSize values instead of a whole row
 const BLOCK_QUANTIZERS: Record<QuantFormat, BlockQuantizer> = {
   int8: quantizeInt8,
+  int8g: quantizeInt8,
   nf4: quantizeNf4,
   q8_0: quantizeQ8_0,
   q4_0: quantizeQ4_0,
@@ -249,6 +264,7 @@ const BLOCK_QUANTIZERS: Record<QuantFormat, BlockQuantizer> = {
 
 const BLOCK_DEQUANTIZERS: Record<QuantFormat, BlockDequantizer> = {
   int8: dequantizeInt8,
+  int8g: dequantizeInt8,
   nf4: dequantizeNf4,
   q8_0: dequantizeQ8_0,
   q4_0: dequantizeQ4_0,

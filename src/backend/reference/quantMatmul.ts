@@ -31,4 +31,4 @@ export const quantMatmul: Backend['quantMatmul'] = (args: QuantMatmulArgs) => {
 
 /** The codec itself (the specification of Backend.quantize). */
 export const quantize: Backend['quantize'] = (a: QuantizeArgs) =>
-  quantizeCodec(a.values, a.rows, a.cols, a.format, { doubleQuant: a.doubleQuant });
+  quantizeCodec(a.values, a.rows, a.cols, a.format, { doubleQuant: a.doubleQuant, groupSize: a.groupSize });

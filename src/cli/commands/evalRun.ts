@@ -61,9 +61,24 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const tokenizerDir = full && !fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? record.model : undefined;
   // issue 17: the base quantized as the run had it (full fine-tuning's model/ never is)
   const quantize = (v['quantize'] as string | undefined) ?? (full ? undefined : (record.quantize ?? undefined));
-  const { model, tokenizer } = loadModelAndTokenizer({ ...v, dtype, quantize, model: modelDir }, undefined, tokenizerDir);
-  if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash)
+  // --double-quant given is taken; else the record's, unless --quantize overrides the record's
+  const doubleQuant = v['double-quant'] === true || (v['quantize'] === undefined && !full && record.doubleQuant === true);
+  const { model, tokenizer } = loadModelAndTokenizer(
+    { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir },
+    undefined,
+    tokenizerDir,
+  );
+  if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash) {
+    // issue 17: the hash covers a quantized base's codes, so another quantization is another base
+    const recorded = `--quantize ${record.quantize ?? 'none'}${record.doubleQuant ? ' --double-quant' : ''}`;
+    const given = `--quantize ${quantize ?? 'none'}${doubleQuant ? ' --double-quant' : ''}`;
+    if (given !== recorded)
+      throw new ColaError(
+        `--run ${runDir}: the run trained on its base loaded with ${recorded}, not ${given}: drop --quantize / --double-quant to evaluate it as ` +
+          `it trained (to try its adapter on another quantization: cola eval --model ${modelDir} ${given} --adapter ${path.join(runDir, 'adapter')})`,
+      );
     throw new ColaError(`--model ${modelDir}: is not the base model the run ${runDir} trained (its weights differ from the recorded hash)`);
+  }
   const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
   if (adapter) loadPeftAdapter(model, adapter);
   const data = prepareData(run.data, withChatTemplate(tokenizer, run.data.chatTemplate), {

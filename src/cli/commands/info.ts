@@ -1,11 +1,11 @@
-import { openGgufLlama } from '../../io/gguf/ggufLlama.js';
-import { isGgufFile } from '../../io/gguf/ggufPath.js';
 import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
 import { formatBytes } from '../../io/memory.js';
-import { openSafetensors } from '../../io/safetensors.js';
 import { linearModules } from '../../lora/inject.js';
-import { checkpointSummary, loadModel } from '../../models/load.js';
+import { checkpointSummary, checkpointTensorShapes, loadModel, type CheckpointSummary } from '../../models/load.js';
+import { isLlama2cFile } from '../../io/llama2cPath.js';
+import type { CausalLM } from '../../models/causalLM.js';
+import { QuantizedLinear } from '../../nn/quantizedLinear.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { RUN_FLAGS } from '../../cola/runFlags.js';
@@ -68,7 +68,7 @@ export const infoCommand: Command = {
       checkpoint_dtype: s.dtypes.join(','),
       memory_bytes: bytes,
       // issue 17: what each --quantize choice needs, from the headers (nothing loaded)
-      quantized_memory_bytes: quantizedMemory(dir, dtype),
+      quantized_memory_bytes: quantizedMemory(dir, dtype, s),
       // a .gguf file: the linear weights that load as quantized codes, and what is dequantized
       ...(s.keptQuantized ? { kept_quantized: s.keptQuantized, dequantized: s.dequantized ?? [] } : {}),
       lora_targets: targets.names,
@@ -83,9 +83,11 @@ export const infoCommand: Command = {
       [
         `${dir}: ${info.model_type}, ${info.layers} layers, hidden ${info.hidden}, ${info.heads} heads (${info.kv_heads} kv), vocab ${info.vocab}, context ${info.max_positions}`,
         `parameters: ${info.parameters.toLocaleString('en-US')} (in memory ${info.weight_dtype}, ${formatBytes(bytes)}; checkpoint ${info.checkpoint_dtype})`,
-        `with --quantize: ${Object.entries(info.quantized_memory_bytes)
-          .map(([f, b]) => `${f} ${formatBytes(b)}`)
-          .join(', ')} (embeddings, norms and LM head stay ${info.weight_dtype})`,
+        refusesQuantize(dir, s)
+          ? 'with --quantize: refused (the file stores its linear weights quantized; they load as they are, exactly)'
+          : `with --quantize: ${Object.entries(info.quantized_memory_bytes)
+              .map(([f, b]) => `${f} ${formatBytes(b)}`)
+              .join(', ')} (embeddings, norms and LM head stay ${info.weight_dtype})`,
         ...quantizedLines(s),
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
         `training at cola train's defaults (LoRA r ${RUN_FLAGS.rank.default} on ${RUN_FLAGS.targets.default.join(', ')}, batch ${RUN_FLAGS.batchSize.default}, sequences of the full context ${info.max_positions}):`,
@@ -97,7 +99,13 @@ export const infoCommand: Command = {
   },
 };
 
-/** A .gguf file's quantized tensors: which stay quantized on load, which are dequantized. */
+/** A llama2.c int8 file refuses every --quantize (models/loadLlama2c.ts): its linear
+ * weights already load quantized as int8g. */
+function refusesQuantize(dir: string, s: CheckpointSummary): boolean {
+  return isLlama2cFile(dir) && Object.keys(s.keptQuantized ?? {}).length > 0;
+}
+
+/** A .gguf or llama2.c int8 file's quantized tensors: which stay quantized on load, which are dequantized. */
 function quantizedLines(s: ReturnType<typeof checkpointSummary>): string[] {
   const lines = Object.entries(s.keptQuantized ?? {}).map(
     ([f, names]) =>
@@ -140,15 +148,24 @@ function loadedFacts(dir: string, v: OptionValues, dtype: 'f32' | 'bf16'): { par
   // all-linear leaves the output layer out, as PEFT does.
   const allLinear = linearModules(model).filter(([p, l]) => p !== 'lm_head' && l.weight !== head);
   return {
-    parameters: countParameters(new Set(model.parameters())),
+    // quantized layers (a Q8_0 GGUF, a llama2.c int8 file) hold their weights as codes, not parameters
+    parameters: countParameters(new Set(model.parameters())) + quantizedElements(model),
     targets: { names: [...new Set(allLinear.map(([p]) => p.split('.').pop()!))], allLinear: allLinear.length },
   };
 }
 
+/** Weights held as quantized codes (QuantizedLinear), which model.parameters() leaves out. */
+function quantizedElements(model: CausalLM): number {
+  let n = 0;
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) n += m.inFeatures * m.outFeatures;
+  return n;
+}
+
 /** The weights' memory under each --quantize format, from the headers. */
-function quantizedMemory(dir: string, dtype: 'f32' | 'bf16'): Record<QuantFormat, number> {
-  // a .gguf file's tensors carry the Hugging Face names and shapes (ggufLlama.ts)
-  const tensors = isGgufFile(dir) ? openGgufLlama(dir).tensors : openSafetensors(dir).tensors;
+function quantizedMemory(dir: string, dtype: 'f32' | 'bf16', s: CheckpointSummary): Partial<Record<QuantFormat, number>> {
+  if (refusesQuantize(dir, s)) return {};
+  // a .gguf or llama2.c file's tensors carry the Hugging Face names and shapes
+  const tensors = checkpointTensorShapes(dir);
   return Object.fromEntries(QUANT_FORMATS.map((f) => [f, quantizedLoadBytes(tensors, dtype === 'bf16' ? 2 : 4, f)])) as Record<
     QuantFormat,
     number
@@ -159,9 +176,7 @@ function quantizedMemory(dir: string, dtype: 'f32' | 'bf16'): Record<QuantFormat
  * inside numbered blocks (`model.layers.3.self_attn.q_proj.weight` -> q_proj); embeddings
  * and the output layer sit outside the blocks. */
 function targetsFromHeaders(dir: string): LoraTargets {
-  const shapes: [string, readonly number[]][] = isGgufFile(dir)
-    ? [...openGgufLlama(dir).tensors].map(([n, t]) => [n, t.shape])
-    : [...openSafetensors(dir).tensors].map(([n, t]) => [n, t.shape]);
+  const shapes: [string, readonly number[]][] = [...checkpointTensorShapes(dir)].map(([n, t]) => [n, t.shape]);
   const matrices = shapes.filter(([, shape]) => shape.length === 2).map(([n]) => n);
   const inBlocks = matrices.filter((n) => /\.\d+\./.test(n) && n.endsWith('.weight'));
   const names = inBlocks.map((n) => n.split('.').at(-2)!);
