@@ -69,7 +69,7 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     const info = adapter.info;
     scope.postMessage({
       ok: true,
-      adapter: info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : 'unknown adapter',
+      adapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' : 'unknown adapter',
       features: [...adapter.features],
     });
   } catch (err) {
