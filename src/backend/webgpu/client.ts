@@ -15,6 +15,7 @@ import {
   CONTROL_WORDS,
   MAX_DATA_BYTES,
   readText,
+  STATE_CLOSE,
   STATE_DONE,
   STATE_FAILED,
   STATE_IDLE,
@@ -68,6 +69,7 @@ export class GpuChannel {
 
   /** Runs kernel `op` on the GPU worker; returns its JSON result (or undefined). */
   call(op: string, params: Record<string, unknown>, slots: readonly Slot[]): unknown {
+    if (Atomics.load(this.state, 0) === STATE_CLOSE) throw new Error(`webgpu ${op}: the backend was closed`);
     const headers: SlotHeader[] = [];
     let bytes = 0;
     for (const s of slots) {
@@ -107,6 +109,12 @@ export class GpuChannel {
       this.traffic.downloadBytes += 4 * s.array.length;
     });
     return answer.result;
+  }
+
+  /** Tells the GPU worker to free this channel's buffers and device (Node's shared GPU thread). */
+  close(): void {
+    Atomics.store(this.state, 0, STATE_CLOSE);
+    Atomics.notify(this.state, 0);
   }
 
   private ensure(bytes: number): void {

@@ -68,8 +68,8 @@ export interface ConnectArgs extends StartMessage {
   /** what the GPU worker answered (ok) */
   ready: ReadyMessage & { ok: true };
   weightStorage: WeightStorage | undefined;
-  /** stops the GPU worker */
-  close: () => void;
+  /** stops the GPU worker; null: only this channel stops (Node's GPU thread serves others) */
+  close: (() => void) | null;
 }
 
 /** The backend over a GPU worker that reported ready (browser and Node alike).
@@ -79,7 +79,7 @@ export function connectBackend(a: ConnectArgs): WebGpuBackend {
   try {
     storage = resolveWeightStorage(a.weightStorage, a.ready.features, a.ready.adapter);
   } catch (err) {
-    a.close();
+    closeChannel(a);
     throw err;
   }
   const channel = new GpuChannel(a.control, a.data);
@@ -90,6 +90,11 @@ export function connectBackend(a: ConnectArgs): WebGpuBackend {
     weightStorage: storage.storage,
     weightStorageNote: storage.note,
     traffic: () => ({ ...channel.traffic, uploadByOp: { ...channel.traffic.uploadByOp } }),
-    close: a.close,
+    close: () => closeChannel(a),
   };
+}
+
+function closeChannel(a: ConnectArgs): void {
+  new GpuChannel(a.control, a.data).close();
+  a.close?.();
 }

@@ -14,6 +14,9 @@ export const STATE_IDLE = 0;
 export const STATE_REQUEST = 1;
 export const STATE_DONE = 2;
 export const STATE_FAILED = 3;
+/** Set by a client that is done (Node, where one GPU thread serves every channel of
+ * the process): the GPU worker frees the channel's buffers and device and stops serving it. */
+export const STATE_CLOSE = 4;
 
 /** Int32 words at the start of the control buffer: [state, text bytes, start, unused].
  * The start word (READY_WORD) serves Node's blocking start (src/backend/webgpuNode/):

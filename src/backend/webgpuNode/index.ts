@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { ColaError } from '../../errors.js';
 import { connectBackend, type WebGpuBackend } from '../webgpu/index.js';
 import type { WeightStorage } from '../webgpu/weightStorage.js';
-import { startGpuThread, type StartedThread, type ThreadReady } from './thread.js';
+import { openChannel, type OpenedChannel, type ThreadReady } from './thread.js';
 
 /** Chromium's SwiftShader Vulkan driver (Debian's chromium package). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -40,13 +40,17 @@ const SOFTWARE_NOTE =
   `cola: webgpu: no GPU adapter found; using SwiftShader (${SWIFTSHADER_ICD}), a software Vulkan on the CPU: ` +
   'slow, for testing. Set VK_ICD_FILENAMES to choose a driver.\n';
 
-/** Starts a GPU thread; when it finds no adapter and the user set no driver, retries
- * on SwiftShader (setting VK_ICD_FILENAMES for this process). `software`: it did. */
-function startWithFallback(probe: boolean): StartedThread & { software: boolean } {
-  const first = startGpuThread(probe);
-  if (first.ready.ok || !first.ready.noAdapter || !swiftShaderFallback()) return { ...first, software: false };
+/** cola pointed the Vulkan loader at SwiftShader itself (this process's GPU thread runs on it). */
+let software = false;
+
+/** Opens a channel on the GPU thread; when a new thread finds no adapter and the user
+ * set no driver, retries on SwiftShader (setting VK_ICD_FILENAMES for this process). */
+function openWithFallback(probe: boolean): OpenedChannel {
+  const first = openChannel(probe);
+  if (first.ready.ok || !first.ready.noAdapter || !swiftShaderFallback()) return first;
   process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
-  return { ...startGpuThread(probe), software: true };
+  software = true;
+  return openChannel(probe);
 }
 
 function failure(ready: ThreadReady & { ok: false }): ColaError {
@@ -66,15 +70,15 @@ export interface WebGpuNodeOptions {
 export function createWebGpuNodeBackend(opts: WebGpuNodeOptions = {}): WebGpuBackend {
   const missing = webgpuPackageMissing();
   if (missing) throw new ColaError(`the webgpu backend: ${missing}`);
-  const t = startWithFallback(false);
+  const t = openWithFallback(false);
   if (!t.ready.ok) throw failure(t.ready);
-  if (t.software && !noted) {
+  if (software && !noted) {
     noted = true;
     process.stderr.write(SOFTWARE_NOTE);
   }
-  const worker = t.worker;
   try {
-    return connectBackend({ ready: t.ready, control: t.control, data: t.data, weightStorage: opts.weightStorage, close: () => void worker.terminate() });
+    // close() ends this channel only: the GPU thread serves the process's other backends
+    return connectBackend({ ready: t.ready, control: t.control, data: t.data, weightStorage: opts.weightStorage, close: null });
   } catch (err) {
     throw new ColaError(`the webgpu backend: ${(err as Error).message}`);
   }
@@ -100,23 +104,19 @@ export interface WebGpuStatus {
   reason: string | null;
 }
 
-/** Looks for an adapter the way webgpuNodeBackend() would (a thread that only asks
- * for an adapter: well under a second), without making a device. */
+/** Looks for an adapter the way webgpuNodeBackend() would (on the GPU thread, which
+ * it starts, with the same SwiftShader fallback; well under a second), making no device. */
 export function webgpuNodeStatus(): WebGpuStatus {
   const icd = (): string | null => process.env['VK_ICD_FILENAMES'] ?? null;
   const missing = webgpuPackageMissing();
   if (missing) return { available: false, adapter: null, features: [], software_fallback: false, vk_icd_filenames: icd(), reason: missing };
-  const savedIcd = process.env['VK_ICD_FILENAMES'];
-  const t = startWithFallback(true);
-  const status: WebGpuStatus = {
+  const t = openWithFallback(true);
+  return {
     available: t.ready.ok,
     adapter: t.ready.ok ? t.ready.adapter : null,
     features: t.ready.ok ? t.ready.features : [],
-    software_fallback: t.software,
+    software_fallback: software,
     vk_icd_filenames: icd(),
     reason: t.ready.ok ? null : failure(t.ready).message,
   };
-  // a probe leaves the environment as it found it (the backend sets it when used)
-  if (savedIcd === undefined) delete process.env['VK_ICD_FILENAMES'];
-  return status;
 }

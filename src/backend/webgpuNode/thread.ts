@@ -1,39 +1,54 @@
-// Starts the GPU thread (gpuThread.ts) and blocks until it reports ready or why not:
-// getBackend() is synchronous, and the main thread of Node may Atomics.wait.
+// The process's GPU thread (gpuThread.ts), started on first use, and a blocking
+// open of a channel on it: getBackend() is synchronous, and the main thread of Node
+// may Atomics.wait until the thread answers in the channel's control buffer.
 
 import { Worker } from 'node:worker_threads';
 import { channelBuffers } from '../webgpu/index.js';
 import { CONTROL_WORDS, READY_SET, READY_WORD, readText, type StartMessage } from '../webgpu/protocol.js';
-import type { ThreadData } from './gpuThread.js';
+import type { ThreadStart } from './gpuThread.js';
 
 /** The GPU thread's answer: ready (adapter, features) or why not; `noAdapter`: Dawn
  * loaded but requestAdapter() found none (a driver is missing, not a bug). */
 export type ThreadReady = { ok: true; adapter: string; features: string[] } | { ok: false; error: string; noAdapter: boolean };
 
-export interface StartedThread extends StartMessage {
+export interface OpenedChannel extends StartMessage {
   ready: ThreadReady;
-  worker: Worker;
 }
 
 /** How long Dawn may take to load, find an adapter and make a device. */
 const START_TIMEOUT_MS = 60_000;
 
-/** Starts a GPU thread; `probe`: it only looks for an adapter. The thread is unref'd
- * (it never keeps the process alive) and terminated here unless it is ready to serve. */
-export function startGpuThread(probe: boolean): StartedThread {
+let thread: Worker | null = null;
+
+/** Opens a channel (its own adapter and device) on the GPU thread, starting the thread
+ * first; `probe`: only looks for an adapter. A new thread whose first answer is a
+ * failure is terminated, so the next open starts afresh (Dawn reads the Vulkan
+ * environment, e.g. VK_ICD_FILENAMES, when the thread makes its instance). The
+ * thread is unref'd: it never keeps the process alive. */
+export function openChannel(probe: boolean): OpenedChannel {
   const { control, data } = channelBuffers();
-  const workerData: ThreadData = { control, data, probe };
-  // stderr: Dawn's and the Vulkan loader's own lines go to the terminal, as in the main thread
-  const worker = new Worker(new URL('./gpuThread.js', import.meta.url), { workerData });
-  worker.unref();
-  const words = new Int32Array(control, 0, CONTROL_WORDS);
-  const outcome = Atomics.wait(words, READY_WORD, 0, START_TIMEOUT_MS);
-  let ready: ThreadReady;
-  if (outcome === 'timed-out' && Atomics.load(words, READY_WORD) !== READY_SET) {
-    ready = { ok: false, error: `the GPU thread did not start within ${START_TIMEOUT_MS / 1000} s`, noAdapter: false };
+  const start: ThreadStart = { control, data, probe };
+  const fresh = thread === null;
+  if (thread === null) {
+    // stderr: Dawn's and the Vulkan loader's own lines go to the terminal
+    const w = new Worker(new URL('./gpuThread.js', import.meta.url), { workerData: start });
+    w.unref();
+    w.on('exit', () => {
+      if (thread === w) thread = null;
+    });
+    thread = w;
   } else {
-    ready = readText<ThreadReady>(control);
+    thread.postMessage(start);
   }
-  if (probe || !ready.ok) void worker.terminate();
-  return { control, data, ready, worker };
+  const words = new Int32Array(control, 0, CONTROL_WORDS);
+  Atomics.wait(words, READY_WORD, 0, START_TIMEOUT_MS);
+  const ready: ThreadReady =
+    Atomics.load(words, READY_WORD) === READY_SET
+      ? readText<ThreadReady>(control)
+      : { ok: false, error: `the GPU thread did not answer within ${START_TIMEOUT_MS / 1000} s`, noAdapter: false };
+  if (fresh && !ready.ok) {
+    void thread!.terminate();
+    thread = null;
+  }
+  return { control, data, ready };
 }
