@@ -168,6 +168,10 @@ function attentionParams<T extends AttentionShape>(p: T): Omit<T, 'keyStart'> & 
  * resolved against the adapter already). */
 export interface ChannelOptions {
   weightStorage: 'f32' | 'f16';
+  /** how a product with a bf16 operand is computed when MatmulArgs.compute is absent:
+   * the process's compute path, as the reference reads it (Node: compute.ts
+   * computeFor('bf16'), which follows --compute and the CPU); absent: 'bf16' */
+  defaultCompute?: () => 'f32' | 'bf16';
 }
 
 /** The Backend over a channel. */
@@ -284,8 +288,8 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
       ]),
     matmul: ({ a, b, c, bias, bPacked, ...p }) => {
       // bf16 storage is widened to f32 (exact); a bf16 product rounds the f32 operand
-      // to bf16 first unless compute is 'f32' (absent: bf16, the contract's default).
-      const bf16Product = (isBf16(a) || isBf16(b)) && p.compute !== 'f32';
+      // to bf16 first unless compute is 'f32' (absent: opts.defaultCompute, else bf16).
+      const bf16Product = (isBf16(a) || isBf16(b)) && (p.compute ?? opts.defaultCompute?.() ?? 'bf16') !== 'f32';
       // B kept on the GPU serves this product if it is this very B, read the same way,
       // and needs no rounding (an f32 B of a bf16 product is rounded per call)
       const kept = resident.packed(bPacked);

@@ -68,6 +68,8 @@ export interface ConnectArgs extends StartMessage {
   /** what the GPU worker answered (ok) */
   ready: ReadyMessage & { ok: true };
   weightStorage: WeightStorage | undefined;
+  /** compute of bf16 products when a call names none (client.ts ChannelOptions) */
+  defaultCompute?: () => 'f32' | 'bf16';
   /** stops the GPU worker; null: only this channel stops (Node's GPU thread serves others) */
   close: (() => void) | null;
 }
@@ -84,7 +86,7 @@ export function connectBackend(a: ConnectArgs): WebGpuBackend {
   }
   const channel = new GpuChannel(a.control, a.data);
   return {
-    backend: channelBackend(channel, { weightStorage: storage.storage }),
+    backend: channelBackend(channel, { weightStorage: storage.storage, defaultCompute: a.defaultCompute }),
     adapter: a.ready.adapter,
     features: a.ready.features,
     weightStorage: storage.storage,

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ColaError } from '../../errors.js';
+import { computeFor } from '../compute.js';
 import { connectBackend, type WebGpuBackend } from '../webgpu/index.js';
 import type { WeightStorage } from '../webgpu/weightStorage.js';
 import { openChannel, type OpenedChannel, type ThreadReady } from './thread.js';
@@ -78,7 +79,7 @@ export function createWebGpuNodeBackend(opts: WebGpuNodeOptions = {}): WebGpuBac
   }
   try {
     // close() ends this channel only: the GPU thread serves the process's other backends
-    return connectBackend({ ready: t.ready, control: t.control, data: t.data, weightStorage: opts.weightStorage, close: null });
+    return connectBackend({ ready: t.ready, control: t.control, data: t.data, weightStorage: opts.weightStorage, defaultCompute: () => computeFor('bf16'), close: null });
   } catch (err) {
     throw new ColaError(`the webgpu backend: ${(err as Error).message}`);
   }
