@@ -8,11 +8,12 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { ColaError } from '../../errors.js';
 import { computeFor } from '../compute.js';
 import { connectBackend, type WebGpuBackend } from '../webgpu/index.js';
 import type { WeightStorage } from '../webgpu/weightStorage.js';
-import { openChannel, type OpenedChannel, type ThreadReady } from './thread.js';
+import { openChannel, stopGpuThread, type OpenedChannel, type ThreadReady } from './thread.js';
 
 /** Chromium's SwiftShader Vulkan driver (Debian's chromium package). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -32,9 +33,11 @@ export function webgpuPackageMissing(): string | null {
   }
 }
 
-/** Whether cola may point the Vulkan loader at SwiftShader itself: the user chose no driver. */
+/** Whether cola may point the Vulkan loader at SwiftShader itself: the user chose no
+ * driver, and this is the main thread (only its process.env reaches the C environment
+ * the loader reads; `cola train` runs in a worker thread: prepareWebGpuEnv does it first). */
 function swiftShaderFallback(): boolean {
-  return !process.env['VK_ICD_FILENAMES'] && !process.env['VK_DRIVER_FILES'] && existsSync(SWIFTSHADER_ICD);
+  return isMainThread && !process.env['VK_ICD_FILENAMES'] && !process.env['VK_DRIVER_FILES'] && existsSync(SWIFTSHADER_ICD);
 }
 
 const SOFTWARE_NOTE =
@@ -43,6 +46,8 @@ const SOFTWARE_NOTE =
 
 /** cola pointed the Vulkan loader at SwiftShader itself (this process's GPU thread runs on it). */
 let software = false;
+/** the note saying so was printed */
+let noted = false;
 
 /** Opens a channel on the GPU thread; when a new thread finds no adapter and the user
  * set no driver, retries on SwiftShader (setting VK_ICD_FILENAMES for this process). */
@@ -54,12 +59,27 @@ function openWithFallback(probe: boolean): OpenedChannel {
   return openChannel(probe);
 }
 
+/** Called by bin/cola.js (runtime.ts prepareProcessEnv) on the main thread before a
+ * command runs, when the webgpu backend is asked for (`--backend webgpu` or
+ * COLA_BACKEND=webgpu): where Dawn finds no adapter and the user set no driver, points
+ * the process (and the worker thread `cola train` runs in) at SwiftShader, with the note. */
+export function prepareWebGpuEnv(argv: readonly string[], env: Record<string, string | undefined> = process.env): void {
+  const i = argv.indexOf('--backend');
+  const asked = env['COLA_BACKEND'] === 'webgpu' || argv.includes('--backend=webgpu') || (i >= 0 && argv[i + 1] === 'webgpu');
+  if (!asked || !swiftShaderFallback() || webgpuPackageMissing()) return;
+  openWithFallback(true);
+  // the thread that serves starts where the backend is made (maybe another thread)
+  stopGpuThread();
+  if (software && !noted) {
+    noted = true;
+    process.stderr.write(SOFTWARE_NOTE);
+  }
+}
+
 function failure(ready: ThreadReady & { ok: false }): ColaError {
   if (ready.noAdapter) return new ColaError(`the webgpu backend found no WebGPU adapter (Dawn found no usable Vulkan device); ${ADAPTER_HINT}`);
   return new ColaError(`the webgpu backend could not start: ${ready.error}`);
 }
-
-let noted = false;
 
 export interface WebGpuNodeOptions {
   /** storage of frozen weights kept on the GPU (webgpu/weightStorage.ts; default f32) */
@@ -111,8 +131,9 @@ export function webgpuNodeStatus(): WebGpuStatus {
   const icd = (): string | null => process.env['VK_ICD_FILENAMES'] ?? null;
   const missing = webgpuPackageMissing();
   if (missing) return { available: false, adapter: null, features: [], software_fallback: false, vk_icd_filenames: icd(), reason: missing };
+  const saved = process.env['VK_ICD_FILENAMES'];
   const t = openWithFallback(true);
-  return {
+  const status: WebGpuStatus = {
     available: t.ready.ok,
     adapter: t.ready.ok ? t.ready.adapter : null,
     features: t.ready.ok ? t.ready.features : [],
@@ -120,4 +141,8 @@ export function webgpuNodeStatus(): WebGpuStatus {
     vk_icd_filenames: icd(),
     reason: t.ready.ok ? null : failure(t.ready).message,
   };
+  // a probe leaves the environment (which child processes inherit) as it found it;
+  // the GPU thread, already on SwiftShader, serves the backend made later
+  if (saved === undefined) delete process.env['VK_ICD_FILENAMES'];
+  return status;
 }

@@ -52,3 +52,11 @@ export function openChannel(probe: boolean): OpenedChannel {
   }
   return { control, data, ready };
 }
+
+/** Stops the GPU thread (a probe made before the thread that will serve starts
+ * elsewhere: two Dawn instances in one process stall each other). */
+export function stopGpuThread(): void {
+  if (thread === null) return;
+  void thread.terminate();
+  thread = null;
+}
