@@ -45,7 +45,10 @@ test('COLA_BACKEND=webgpu is accepted; another value names the three', () => {
   const saved = process.env['COLA_BACKEND'];
   process.env['COLA_BACKEND'] = 'gpu';
   try {
-    assert.throws(() => getBackend(), (err: unknown) => err instanceof ColaError && /"native", "reference" or "webgpu", got "gpu"/.test(err.message));
+    assert.throws(
+      () => getBackend(),
+      (err: unknown) => err instanceof ColaError && /"native", "reference" or "webgpu", got "gpu"/.test(err.message),
+    );
   } finally {
     if (saved === undefined) delete process.env['COLA_BACKEND'];
     else process.env['COLA_BACKEND'] = saved;

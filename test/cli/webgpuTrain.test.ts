@@ -39,7 +39,9 @@ function both(name: string, args: string[]): { ref: number[]; gpu: number[]; std
 }
 
 function assertCurves(t: TestContext, ref: number[], gpu: number[], steps: number): void {
-  t.diagnostic(`max relative loss difference: ${Math.max(...ref.map((want, i) => Math.abs(gpu[i]! - want) / Math.abs(want))).toExponential(2)}`);
+  t.diagnostic(
+    `max relative loss difference: ${Math.max(...ref.map((want, i) => Math.abs(gpu[i]! - want) / Math.abs(want))).toExponential(2)}`,
+  );
   assert.equal(ref.length, steps);
   assert.equal(gpu.length, steps);
   ref.forEach((want, i) => {

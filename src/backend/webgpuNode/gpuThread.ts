@@ -56,7 +56,10 @@ async function open(start: ThreadStart): Promise<void> {
   };
   if (start.probe) {
     const a = await navigator.gpu!.requestAdapter();
-    report(start.control, a ? { ok: true, adapter: describe(a), features: [...a.features] } : { ok: false, error: 'no adapter', noAdapter: true });
+    report(
+      start.control,
+      a ? { ok: true, adapter: describe(a), features: [...a.features] } : { ok: false, error: 'no adapter', noAdapter: true },
+    );
     return;
   }
   // a scope a channel: the GPU worker answers through its postMessage

@@ -77,7 +77,8 @@ export function prepareWebGpuEnv(argv: readonly string[], env: Record<string, st
 }
 
 function failure(ready: ThreadReady & { ok: false }): ColaError {
-  if (ready.noAdapter) return new ColaError(`the webgpu backend found no WebGPU adapter (Dawn found no usable Vulkan device); ${ADAPTER_HINT}`);
+  if (ready.noAdapter)
+    return new ColaError(`the webgpu backend found no WebGPU adapter (Dawn found no usable Vulkan device); ${ADAPTER_HINT}`);
   return new ColaError(`the webgpu backend could not start: ${ready.error}`);
 }
 
@@ -99,7 +100,14 @@ export function createWebGpuNodeBackend(opts: WebGpuNodeOptions = {}): WebGpuBac
   }
   try {
     // close() ends this channel only: the GPU thread serves the process's other backends
-    return connectBackend({ ready: t.ready, control: t.control, data: t.data, weightStorage: opts.weightStorage, defaultCompute: () => computeFor('bf16'), close: null });
+    return connectBackend({
+      ready: t.ready,
+      control: t.control,
+      data: t.data,
+      weightStorage: opts.weightStorage,
+      defaultCompute: () => computeFor('bf16'),
+      close: null,
+    });
   } catch (err) {
     throw new ColaError(`the webgpu backend: ${(err as Error).message}`);
   }
