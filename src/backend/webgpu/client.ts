@@ -186,6 +186,8 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
   };
   return {
     name: 'webgpu',
+    // kept weights are B itself on the GPU, read by the same kernel (f16 storage rounds them)
+    packedSameRounding: opts.weightStorage === 'f32',
     // Frozen weights uploaded once and kept on the GPU (resident.ts); the handle is empty.
     packMatmulB: (b, k, n, transB, as) => resident.pack(b, k, n, transB, as === 'f32', opts.weightStorage === 'f16'),
     quantMatmul: (args) => {
