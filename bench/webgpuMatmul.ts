@@ -47,8 +47,7 @@ async function inNode(): Promise<BenchResult> {
   const missing = webgpuPackageMissing();
   if (missing) throw new Error(missing);
   prepareWebGpuEnv(['--backend', 'webgpu']); // cola's SwiftShader fallback, with its note
-  const name = 'webgpu';
-  const { create } = (await import(name)) as { create(flags: string[]): GpuNavigator['gpu'] };
+  const { create } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuNavigator['gpu'] };
   const r = await benchMatmul(create([]), opts);
   return { ...r, runtime: `node-dawn webgpu@0.6.2 (VK_ICD_FILENAMES=${process.env['VK_ICD_FILENAMES'] ?? 'unset'})` };
 }

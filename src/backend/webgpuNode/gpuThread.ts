@@ -11,12 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { GpuAdapter, GpuNavigator } from '../webgpu/gpuTypes.js';
 import { startGpuWorker } from '../webgpu/gpuWorker.js';
 import { CONTROL_WORDS, READY_SET, READY_WORD, writeText, type ReadyMessage, type StartMessage } from '../webgpu/protocol.js';
-import type { ThreadReady } from './thread.js';
-
-export interface ThreadStart extends StartMessage {
-  /** only ask for an adapter and report it (no device, no serving) */
-  probe: boolean;
-}
+import type { ThreadReady, ThreadStart } from './messages.js';
 
 type Gpu = NonNullable<GpuNavigator['gpu']>;
 
@@ -24,9 +19,8 @@ type Gpu = NonNullable<GpuNavigator['gpu']>;
 let dawn: Promise<Gpu> | null = null;
 
 function loadDawn(): Promise<Gpu> {
-  // a variable specifier: the package is optional, tsc must not require it
-  const name = 'webgpu';
-  dawn ??= import(name).then((mod: { create(flags: string[]): Gpu }) => mod.create([]));
+  // the optional package (webgpuNode/index.ts checks it resolves before a thread starts)
+  dawn ??= import('webgpu').then((mod) => (mod as unknown as { create(flags: string[]): Gpu }).create([]));
   return dawn;
 }
 

@@ -13,7 +13,8 @@ import { ColaError } from '../../errors.js';
 import { computeFor } from '../compute.js';
 import { connectBackend, type WebGpuBackend } from '../webgpu/index.js';
 import type { WeightStorage } from '../webgpu/weightStorage.js';
-import { openChannel, stopGpuThread, type OpenedChannel, type ThreadReady } from './thread.js';
+import type { ThreadReady } from './messages.js';
+import { openChannel, stopGpuThread, type OpenedChannel } from './thread.js';
 
 /** Chromium's SwiftShader Vulkan driver (Debian's chromium package). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';

@@ -5,11 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { channelBuffers } from '../webgpu/index.js';
 import { CONTROL_WORDS, READY_SET, READY_WORD, readText, type StartMessage } from '../webgpu/protocol.js';
-import type { ThreadStart } from './gpuThread.js';
-
-/** The GPU thread's answer: ready (adapter, features) or why not; `noAdapter`: Dawn
- * loaded but requestAdapter() found none (a driver is missing, not a bug). */
-export type ThreadReady = { ok: true; adapter: string; features: string[] } | { ok: false; error: string; noAdapter: boolean };
+import type { ThreadReady, ThreadStart } from './messages.js';
 
 export interface OpenedChannel extends StartMessage {
   ready: ThreadReady;
