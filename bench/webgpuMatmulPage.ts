@@ -1,8 +1,10 @@
-// Browser side of bench/webgpuMatmul.ts: times the WGSL matmul kernel alone (no
-// uploads or readback: operands stay on the GPU), `repeats` dispatches per submit,
-// on every distinct adapter the page gets (high-performance, low-power, fallback:
-// a real GPU where there is one, SwiftShader here), the current kernel and the
-// session-5 one (the baseline of the vec4 panels), one JSON row each.
+// The timing side of bench/webgpuMatmul.ts (in the page, or in Node over Dawn's GPU
+// object with --node): times the WGSL matmul kernel alone (no uploads or readback:
+// operands stay on the GPU), `repeats` dispatches per submit (3, more on a fast
+// adapter so a round lasts >= 0.1 s), on every distinct adapter it gets
+// (high-performance, low-power, fallback: a real GPU where there is one, SwiftShader
+// here), the current kernel and the session-5 one (the baseline of the vec4 panels),
+// one JSON row each.
 
 import { GpuCall, GpuRunner, Params, type Kernel } from '../src/backend/webgpu/device.js';
 import type { GpuAdapter, GpuNavigator } from '../src/backend/webgpu/gpuTypes.js';
@@ -82,11 +84,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   store(M, N, batch, row0 + lid.y * 4u + 3u, col0 + lid.x * 4u, acc3);
 }`);
 
-const SHAPES: readonly (readonly [number, number, number, boolean])[] = [
+type Shape = readonly [number, number, number, boolean];
+const SHAPES: readonly Shape[] = [
   [256, 256, 256, false],
   [512, 512, 512, false],
   [2048, 768, 768, true], // a linear layer: x [tokens, in] W^T, W [out, in]
 ];
+/** Added on a hardware adapter (seconds a product on SwiftShader). */
+const GPU_SHAPES: readonly Shape[] = [[4096, 4096, 4096, false]];
+
+export interface BenchOptions {
+  /** only the first shape (256^3): a check that the bench runs, in seconds */
+  quick: boolean;
+}
 
 function describeAdapter(adapter: GpuAdapter): string {
   const i = adapter.info;
@@ -94,11 +104,13 @@ function describeAdapter(adapter: GpuAdapter): string {
   return [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter';
 }
 
-async function benchAdapter(adapter: GpuAdapter, name: string): Promise<MatmulRow[]> {
+async function benchAdapter(adapter: GpuAdapter, name: string, o: BenchOptions): Promise<MatmulRow[]> {
   const device = await adapter.requestDevice();
   const runner = new GpuRunner(device);
   const rows: MatmulRow[] = [];
-  for (const [m, n, k, transB] of SHAPES) {
+  const software = /swiftshader/i.test(name);
+  const shapes = o.quick ? SHAPES.slice(0, 1) : software ? SHAPES : [...SHAPES, ...GPU_SHAPES];
+  for (const [m, n, k, transB] of shapes) {
     const a = runner.upload(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)) as unknown as Uint32Array, m * k);
     const b = runner.upload(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)) as unknown as Uint32Array, k * n);
     const c = runner.upload(null, m * n);
@@ -125,7 +137,11 @@ async function benchAdapter(adapter: GpuAdapter, name: string): Promise<MatmulRo
         await call.finish([{ buffer: c, elements: 4 }]);
       };
       await once(1); // compile and warm up
-      const repeats = 3;
+      const t1 = performance.now();
+      await once(1);
+      const one = (performance.now() - t1) / 1000;
+      // 3 a round (SwiftShader: a round of seconds); a fast GPU: enough for 0.1 s
+      const repeats = Math.max(3, Math.min(1000, Math.ceil(0.1 / Math.max(one, 1e-6))));
       const seconds: number[] = [];
       for (let round = 0; round < 3; round++) {
         const t0 = performance.now();
@@ -151,8 +167,8 @@ async function benchAdapter(adapter: GpuAdapter, name: string): Promise<MatmulRo
   return rows;
 }
 
-async function main(): Promise<{ rows: MatmulRow[]; adapters: string[] }> {
-  const gpu = (navigator as unknown as GpuNavigator).gpu;
+/** Times the kernels on every distinct adapter `gpu` gives (navigator.gpu, or Dawn's in Node). */
+export async function benchMatmul(gpu: GpuNavigator['gpu'], o: BenchOptions): Promise<{ rows: MatmulRow[]; adapters: string[] }> {
   if (!gpu) throw new Error('this browser has no navigator.gpu');
   const seen = new Map<string, GpuAdapter>();
   for (const opts of [{ powerPreference: 'high-performance' }, { powerPreference: 'low-power' }, { forceFallbackAdapter: true }]) {
@@ -161,12 +177,16 @@ async function main(): Promise<{ rows: MatmulRow[]; adapters: string[] }> {
   }
   if (seen.size === 0) throw new Error('no WebGPU adapter');
   const rows: MatmulRow[] = [];
-  for (const [name, adapter] of seen) rows.push(...(await benchAdapter(adapter, name)));
+  for (const [name, adapter] of seen) rows.push(...(await benchAdapter(adapter, name, o)));
   return { rows, adapters: [...seen.keys()] };
 }
 
-const w = window as unknown as { benchResult?: unknown };
-main().then(
-  (r) => (w.benchResult = r),
-  (e: Error) => (w.benchResult = { error: e.message }),
-);
+// in the page (bundled by webgpuMatmul.ts); Node imports benchMatmul only
+if (typeof window !== 'undefined') {
+  const w = window as unknown as { benchResult?: unknown };
+  const quick = new URL(location.href).searchParams.has('quick');
+  benchMatmul((navigator as unknown as GpuNavigator).gpu, { quick }).then(
+    (r) => (w.benchResult = r),
+    (e: Error) => (w.benchResult = { error: e.message }),
+  );
+}

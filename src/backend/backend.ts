@@ -345,6 +345,11 @@ export interface Backend {
    * weight can pay it once. The caller owns invalidation: a packed copy is stale
    * once b changes (tensor/ops/packedWeight.ts keys it on the weight's version). */
   packMatmulB?(b: FloatArray, k: number, n: number, transB: boolean, as?: 'f32' | 'bf16'): FloatArray;
+  /** true when a product over a packMatmulB copy rounds exactly as over the plain B,
+   * at any row count (webgpu with f32 storage: the copy is B kept on the GPU, read by
+   * the same kernel). Absent: a packed copy may change the rounding (native's packed
+   * layout does with the rows, issue 19), so an f32 LM head is not packed. */
+  readonly packedSameRounding?: boolean;
   quantMatmul(args: QuantMatmulArgs): void;
   /** W quantized: exactly the bytes of backend/quant/codec.ts quantize (the
    * specification); native runs it vectorized on all threads (loading a 7B model). */

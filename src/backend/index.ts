@@ -1,12 +1,13 @@
 // Backend selection: native (C++ on oneDNN) when built, else the reference.
-// COLA_BACKEND=native|reference overrides the default. 'webgpu' exists only in a
-// browser worker (webgpu/index.ts createWebGpuBackend): asked for here, it says so.
+// COLA_BACKEND=native|reference|webgpu overrides the default. 'webgpu' in Node runs
+// the WGSL kernels over Dawn's npm package `webgpu` (webgpuNode/, issue 20); in a
+// browser worker it is made by webgpu/index.ts createWebGpuBackend instead.
 
 import { ColaError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { loadNativeBackend, nativeLoadError } from './native/index.js';
 import { referenceBackend } from './reference/index.js';
-import { WEBGPU_IN_NODE } from './webgpu/index.js';
+import { webgpuNodeBackend } from './webgpuNode/index.js';
 
 export type BackendName = 'native' | 'reference' | 'webgpu';
 
@@ -22,8 +23,7 @@ let warned = false;
 export function getBackend(name?: BackendName): Backend {
   const requested = name ?? parseEnv(process.env.COLA_BACKEND);
   if (requested === 'reference') return referenceBackend;
-  // Dawn's npm package `webgpu` would give Node an adapter (issue 20); it is not a dependency.
-  if (requested === 'webgpu') throw new ColaError(WEBGPU_IN_NODE);
+  if (requested === 'webgpu') return webgpuNodeBackend().backend;
   const native = loadNativeBackend();
   if (native) return native;
   if (requested === 'native') {
@@ -41,5 +41,5 @@ export function getBackend(name?: BackendName): Backend {
 function parseEnv(value: string | undefined): BackendName | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'native' || value === 'reference' || value === 'webgpu') return value;
-  throw new ColaError(`COLA_BACKEND must be "native", "reference" or "webgpu" (browser only), got "${value}"; unset it to use the default`);
+  throw new ColaError(`COLA_BACKEND must be "native", "reference" or "webgpu", got "${value}"; unset it to use the default`);
 }

@@ -25,6 +25,7 @@ import {
 } from './computePath.js';
 import { detectCores, detectMachine, machineCaps, machineLine } from './machine.js';
 import { setNativeThreads } from './native/index.js';
+import { prepareWebGpuEnv } from './webgpuNode/index.js';
 import { applyOmpDefaults, computeFor, requestedCompute, setComputeRequest } from './compute.js';
 
 export { applyOmpDefaults, computeFor, requestedCompute };
@@ -51,8 +52,10 @@ export function parseThreads(value: unknown, source = '--threads'): number {
 
 /** Sets the OpenMP environment before the addon loads: OMP_NUM_THREADS from
  * `--threads`, else kept when set, else the usable cores; OMP_WAIT_POLICY=passive
- * unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set. Returns the thread count. */
+ * unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set. Returns the thread count. With
+ * the webgpu backend asked for, the Vulkan driver too (webgpuNode prepareWebGpuEnv). */
 export function prepareProcessEnv(argv: readonly string[], env: Env = process.env): number {
+  prepareWebGpuEnv(argv, env);
   const fromArg = threadsArg(argv);
   if (fromArg !== undefined) env['OMP_NUM_THREADS'] = String(parseThreads(fromArg));
   return applyOmpDefaults(env);

@@ -48,7 +48,11 @@ export const modelOptions: OptionSpecs = {
     meta: 'DIR',
     help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json), a llama .gguf file, or a llama2.c .bin (tokenizer.bin or one tok*.bin beside it)',
   },
-  backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
+  backend: {
+    type: 'string',
+    choices: ['native', 'reference', 'webgpu'],
+    help: 'compute backend (default: native when built; env COLA_BACKEND; webgpu: docs/WEBGPU.md)',
+  },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
   quantize: {
     type: 'string',

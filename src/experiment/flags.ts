@@ -15,7 +15,11 @@ export const EXPERIMENT_FLAGS = {
     required: true,
     help: 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)',
   },
-  backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
+  backend: {
+    type: 'string',
+    choices: ['native', 'reference', 'webgpu'],
+    help: 'compute backend (default: native when built; env COLA_BACKEND; webgpu: docs/WEBGPU.md)',
+  },
   dtype: { type: 'string', choices: ['f32', 'bf16'], help: "frozen weights in memory (default: the checkpoint's precision)" },
   quantize: {
     type: 'string',

@@ -2,6 +2,7 @@
  * and each task's prepared data (per data seed), built once and only when a cell
  * actually has to train. The model itself is loaded fresh per cell: training merges
  * adapters into its weights. */
+import type { BackendName } from '../backend/index.js';
 import type { QuantFormat } from '../backend/quant/format.js';
 import { loadPretrained, type Pretrained } from '../api/load.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
@@ -53,7 +54,7 @@ export class Session {
   model(full: boolean): Pretrained {
     const { model, backend, dtype, quantize, doubleQuant } = this.cfg.exp;
     return loadPretrained(model!, {
-      backend: backend as 'native' | 'reference' | undefined,
+      backend: backend as BackendName | undefined,
       dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
       quantize: full ? undefined : (quantize as QuantFormat | undefined),
       doubleQuant: full ? undefined : doubleQuant,

@@ -17,12 +17,12 @@ export interface CliResult {
 }
 
 /** The reference backend keeps results identical across machines with and without the addon. */
-export function cola(args: string[], env: Record<string, string> = {}): CliResult {
+export function cola(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): CliResult {
   const r = spawnSync(process.execPath, [bin, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, COLA_BACKEND: 'reference', ...env },
-    timeout: 60_000,
+    timeout: timeoutMs,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

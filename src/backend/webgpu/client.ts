@@ -15,6 +15,7 @@ import {
   CONTROL_WORDS,
   MAX_DATA_BYTES,
   readText,
+  STATE_CLOSE,
   STATE_DONE,
   STATE_FAILED,
   STATE_IDLE,
@@ -68,6 +69,7 @@ export class GpuChannel {
 
   /** Runs kernel `op` on the GPU worker; returns its JSON result (or undefined). */
   call(op: string, params: Record<string, unknown>, slots: readonly Slot[]): unknown {
+    if (Atomics.load(this.state, 0) === STATE_CLOSE) throw new Error(`webgpu ${op}: the backend was closed`);
     const headers: SlotHeader[] = [];
     let bytes = 0;
     for (const s of slots) {
@@ -107,6 +109,12 @@ export class GpuChannel {
       this.traffic.downloadBytes += 4 * s.array.length;
     });
     return answer.result;
+  }
+
+  /** Tells the GPU worker to free this channel's buffers and device (Node's shared GPU thread). */
+  close(): void {
+    Atomics.store(this.state, 0, STATE_CLOSE);
+    Atomics.notify(this.state, 0);
   }
 
   private ensure(bytes: number): void {
@@ -160,6 +168,10 @@ function attentionParams<T extends AttentionShape>(p: T): Omit<T, 'keyStart'> & 
  * resolved against the adapter already). */
 export interface ChannelOptions {
   weightStorage: 'f32' | 'f16';
+  /** how a product with a bf16 operand is computed when MatmulArgs.compute is absent:
+   * the process's compute path, as the reference reads it (Node: compute.ts
+   * computeFor('bf16'), which follows --compute and the CPU); absent: 'bf16' */
+  defaultCompute?: () => 'f32' | 'bf16';
 }
 
 /** The Backend over a channel. */
@@ -174,6 +186,8 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
   };
   return {
     name: 'webgpu',
+    // kept weights are B itself on the GPU, read by the same kernel (f16 storage rounds them)
+    packedSameRounding: opts.weightStorage === 'f32',
     // Frozen weights uploaded once and kept on the GPU (resident.ts); the handle is empty.
     packMatmulB: (b, k, n, transB, as) => resident.pack(b, k, n, transB, as === 'f32', opts.weightStorage === 'f16'),
     quantMatmul: (args) => {
@@ -276,8 +290,8 @@ export function channelBackend(ch: GpuChannel, opts: ChannelOptions = { weightSt
       ]),
     matmul: ({ a, b, c, bias, bPacked, ...p }) => {
       // bf16 storage is widened to f32 (exact); a bf16 product rounds the f32 operand
-      // to bf16 first unless compute is 'f32' (absent: bf16, the contract's default).
-      const bf16Product = (isBf16(a) || isBf16(b)) && p.compute !== 'f32';
+      // to bf16 first unless compute is 'f32' (absent: opts.defaultCompute, else bf16).
+      const bf16Product = (isBf16(a) || isBf16(b)) && (p.compute ?? opts.defaultCompute?.() ?? 'bf16') !== 'f32';
       // B kept on the GPU serves this product if it is this very B, read the same way,
       // and needs no rounding (an f32 B of a bf16 product is rounded per call)
       const kept = resident.packed(bPacked);

@@ -25,6 +25,7 @@ export interface GpuDevice {
   popErrorScope(): Promise<{ message: string } | null>;
   lost: Promise<{ message: string }>;
   limits: Record<string, number>;
+  destroy?(): void;
 }
 export interface GpuAdapter {
   requestDevice(d?: any): Promise<GpuDevice>;

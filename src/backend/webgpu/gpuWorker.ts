@@ -17,6 +17,7 @@ import {
   readText,
   STATE_DONE,
   STATE_FAILED,
+  STATE_CLOSE,
   STATE_REQUEST,
   writeText,
   type ReadyMessage,
@@ -69,7 +70,7 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     const info = adapter.info;
     scope.postMessage({
       ok: true,
-      adapter: info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : 'unknown adapter',
+      adapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' : 'unknown adapter',
       features: [...adapter.features],
     });
   } catch (err) {
@@ -77,8 +78,17 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     return;
   }
   const state = new Int32Array(start.control, 0, CONTROL_WORDS);
+  /** Buffers kept across calls (frozen weights), by the client's id: one map a
+   * channel (one GPU worker may serve several: Node's GPU thread). */
+  const kept = new Map<number, GpuBuffer>();
   for (;;) {
     const current = Atomics.load(state, 0);
+    if (current === STATE_CLOSE) {
+      for (const b of kept.values()) b.destroy();
+      kept.clear();
+      runner.device.destroy?.();
+      return;
+    }
     if (current !== STATE_REQUEST) {
       const wait = waitAsync(state, 0, current);
       if (wait.async) await wait.value;
@@ -88,7 +98,7 @@ async function serve(scope: WorkerScope, start: StartMessage): Promise<void> {
     let answer: { error?: string } = {};
     try {
       if (lost !== null) throw new Error(`the WebGPU device was lost (${lost}); create the backend again`);
-      await run(runner, readText<Request>(start.control), start.data);
+      await run(runner, kept, readText<Request>(start.control), start.data);
     } catch (err) {
       outcome = STATE_FAILED;
       answer = { error: (err as Error).message };
@@ -108,10 +118,7 @@ function waitAsync(a: Int32Array, index: number, value: number): { async: boolea
   );
 }
 
-/** Buffers kept across calls (frozen weights), by the client's id. */
-const kept = new Map<number, GpuBuffer>();
-
-async function run(runner: GpuRunner, req: Request, data: SharedArrayBuffer): Promise<void> {
+async function run(runner: GpuRunner, kept: Map<number, GpuBuffer>, req: Request, data: SharedArrayBuffer): Promise<void> {
   for (const id of req.release ?? []) {
     kept.get(id)?.destroy();
     kept.delete(id);

@@ -1,17 +1,16 @@
-// The webgpu backend (issue 20): the backend contract in WGSL, f32, for a browser.
-// createWebGpuBackend() runs in a dedicated worker (the training code's), starts
-// the GPU worker that owns the device, and returns a synchronous Backend whose
+// The webgpu backend (issue 20): the backend contract in WGSL, f32.
+// createWebGpuBackend() runs in a dedicated worker of a browser (the training code's),
+// starts the GPU worker that owns the device, and returns a synchronous Backend whose
 // primitives block (Atomics.wait) while the GPU worker runs them. Needs cross-origin
-// isolation (SharedArrayBuffer): COOP same-origin + COEP require-corp. Design,
-// coverage and tolerances: docs/WEBGPU.md. No Node built-ins here (browser bundle).
+// isolation (SharedArrayBuffer): COOP same-origin + COEP require-corp. In Node the
+// same GPU worker runs in a worker_threads Worker over Dawn's npm package `webgpu`
+// (src/backend/webgpuNode/, which uses channelBuffers and connectBackend below).
+// Design, coverage and tolerances: docs/WEBGPU.md. No Node built-ins here (browser bundle).
 
 import type { Backend } from '../backend.js';
 import { channelBackend, GpuChannel, type Traffic } from './client.js';
 import { CONTROL_BYTES, MAX_DATA_BYTES, type ReadyMessage, type StartMessage } from './protocol.js';
 import { resolveWeightStorage, type WeightStorage } from './weightStorage.js';
-
-export const WEBGPU_IN_NODE =
-  'the webgpu backend runs in a browser worker (createWebGpuBackend in src/backend/webgpu/index.ts; see docs/WEBGPU.md); in Node use the native or reference backend';
 
 export interface WebGpuBackend {
   backend: Backend;
@@ -41,10 +40,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions): Promise<WebGpuBa
   if (typeof SharedArrayBuffer === 'undefined' || !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
     throw new Error('webgpu backend: needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP same-origin, COEP require-corp)');
   }
-  const control = new SharedArrayBuffer(CONTROL_BYTES);
-  const data = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(1 << 20, {
-    maxByteLength: MAX_DATA_BYTES,
-  });
+  const { control, data } = channelBuffers();
   const worker = new Worker(opts.gpuWorkerUrl, { type: 'module' });
   const ready = await new Promise<ReadyMessage>((resolve) => {
     worker.onmessage = (e: MessageEvent<ReadyMessage>) => resolve(e.data);
@@ -56,21 +52,51 @@ export async function createWebGpuBackend(opts: WebGpuOptions): Promise<WebGpuBa
     worker.terminate();
     throw new Error(`webgpu backend: ${ready.error}`);
   }
+  return connectBackend({ ready, control, data, weightStorage: opts.weightStorage, close: () => worker.terminate() });
+}
+
+/** The two shared buffers of a channel (protocol.ts): control, and data (growable). */
+export function channelBuffers(): StartMessage {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const data = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(1 << 20, {
+    maxByteLength: MAX_DATA_BYTES,
+  });
+  return { control, data };
+}
+
+export interface ConnectArgs extends StartMessage {
+  /** what the GPU worker answered (ok) */
+  ready: ReadyMessage & { ok: true };
+  weightStorage: WeightStorage | undefined;
+  /** compute of bf16 products when a call names none (client.ts ChannelOptions) */
+  defaultCompute?: () => 'f32' | 'bf16';
+  /** stops the GPU worker; null: only this channel stops (Node's GPU thread serves others) */
+  close: (() => void) | null;
+}
+
+/** The backend over a GPU worker that reported ready (browser and Node alike).
+ * Closes the worker and throws when the weight storage asked for is refused. */
+export function connectBackend(a: ConnectArgs): WebGpuBackend {
   let storage: ReturnType<typeof resolveWeightStorage>;
   try {
-    storage = resolveWeightStorage(opts.weightStorage, ready.features, ready.adapter);
+    storage = resolveWeightStorage(a.weightStorage, a.ready.features, a.ready.adapter);
   } catch (err) {
-    worker.terminate();
+    closeChannel(a);
     throw err;
   }
-  const channel = new GpuChannel(control, data);
+  const channel = new GpuChannel(a.control, a.data);
   return {
-    backend: channelBackend(channel, { weightStorage: storage.storage }),
-    adapter: ready.adapter,
-    features: ready.features,
+    backend: channelBackend(channel, { weightStorage: storage.storage, defaultCompute: a.defaultCompute }),
+    adapter: a.ready.adapter,
+    features: a.ready.features,
     weightStorage: storage.storage,
     weightStorageNote: storage.note,
     traffic: () => ({ ...channel.traffic, uploadByOp: { ...channel.traffic.uploadByOp } }),
-    close: () => worker.terminate(),
+    close: () => closeChannel(a),
   };
+}
+
+function closeChannel(a: ConnectArgs): void {
+  new GpuChannel(a.control, a.data).close();
+  a.close?.();
 }

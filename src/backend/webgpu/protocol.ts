@@ -14,9 +14,16 @@ export const STATE_IDLE = 0;
 export const STATE_REQUEST = 1;
 export const STATE_DONE = 2;
 export const STATE_FAILED = 3;
+/** Set by a client that is done (Node, where one GPU thread serves every channel of
+ * the process): the GPU worker frees the channel's buffers and device and stops serving it. */
+export const STATE_CLOSE = 4;
 
-/** Int32 words at the start of the control buffer: [state, text bytes]. */
+/** Int32 words at the start of the control buffer: [state, text bytes, start, unused].
+ * The start word (READY_WORD) serves Node's blocking start (src/backend/webgpuNode/):
+ * the GPU thread writes its ReadyMessage as text and sets it to READY_SET. */
 export const CONTROL_WORDS = 4;
+export const READY_WORD = 2;
+export const READY_SET = 1;
 export const TEXT_BYTES = 1 << 20;
 export const CONTROL_BYTES = CONTROL_WORDS * 4 + TEXT_BYTES;
 /** Largest data region (a call's arrays together). */

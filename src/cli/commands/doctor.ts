@@ -1,11 +1,13 @@
 // `cola doctor`: what this machine offers and what cola will do with it (issue 15):
 // CPU features, oneDNN's ISA, the cores this process may use, memory, the compute
-// path of each weight dtype, and a few-second matmul probe in f32 and bf16.
+// path of each weight dtype, a few-second matmul probe in f32 and bf16, and the
+// WebGPU adapter the webgpu backend would get in Node (issue 20; under a second).
 import type { Backend, FloatArray } from '../../backend/backend.js';
 import { cpuClass, hasNativeBf16, type ComputeDtype, type ComputeRequest, type StorageDtype } from '../../backend/computePath.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { detectMachine, type Bf16Products } from '../../backend/machine.js';
 import { nativeCpuInfo } from '../../backend/native/index.js';
+import { webgpuNodeStatus, type WebGpuStatus } from '../../backend/webgpuNode/index.js';
 import { computeFor, configureRuntime, kernelThreads, requestedCompute } from '../../backend/runtime.js';
 import type { Command } from '../command.js';
 
@@ -50,6 +52,16 @@ const BF16_PRODUCTS: Record<Bf16Products, string> = {
   'f32-on-rounded': 'computed in f32 on bf16-rounded operands (oneDNN has no bf16 matmul for this CPU)',
 };
 
+function webgpuLine(s: WebGpuStatus): string {
+  if (!s.available) return `webgpu (--backend webgpu): unavailable: ${s.reason}`;
+  const how = s.software_fallback
+    ? ' (software: no GPU adapter found, SwiftShader used automatically)'
+    : s.vk_icd_filenames
+      ? ` (VK_ICD_FILENAMES=${s.vk_icd_filenames})`
+      : '';
+  return `webgpu (--backend webgpu): ${s.adapter}${how}; shader-f16 ${s.features.includes('shader-f16') ? 'yes' : 'no'}`;
+}
+
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'what this machine offers: CPU features, cores, memory, the compute path per dtype, a matmul probe',
@@ -57,7 +69,7 @@ export const doctorCommand: Command = {
   options: {
     json: { type: 'boolean', help: 'print one JSON object on stdout' },
     seconds: { type: 'number', default: 1, help: 'seconds of each matmul probe (0: one product each)' },
-    backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built)' },
+    backend: { type: 'string', choices: ['native', 'reference', 'webgpu'], help: 'compute backend (default: native when built)' },
     compute: { type: 'string', choices: ['auto', 'f32', 'bf16'], help: 'as for train: how bf16-stored weights are computed' },
     threads: { type: 'int', meta: 'N', help: 'kernel threads (default: OMP_NUM_THREADS, else the usable cores)' },
   },
@@ -67,7 +79,7 @@ export const doctorCommand: Command = {
     const m = detectMachine();
     const seconds = v['seconds'] as number;
     // The reference backend is plain TypeScript: a small product keeps the probe short.
-    const size = be.name === 'native' ? 1024 : 48;
+    const size = be.name === 'native' ? 1024 : be.name === 'webgpu' ? 256 : 48;
     const paths = { f32: computeFor('f32'), bf16: computeFor('bf16') };
     const probes = [
       probe(be, 'f32', 'f32', size, seconds),
@@ -102,6 +114,7 @@ export const doctorCommand: Command = {
       backend: be.name,
       compute: { requested: requestedCompute(), f32_weights: paths.f32, bf16_weights: paths.bf16 },
       probe: probes,
+      webgpu: webgpuNodeStatus(),
     };
     if (v['json']) {
       process.stdout.write(JSON.stringify(report) + '\n');
@@ -120,6 +133,7 @@ export const doctorCommand: Command = {
       `compute (--compute ${report.compute.requested}): f32 weights in ${paths.f32}, bf16 weights in ${paths.bf16}` +
         (m.bf16Products ? `; bf16 products ${BF16_PRODUCTS[m.bf16Products]}` : ''),
       ...probes.map((p) => `probe: ${p.shape.join('x')} ${p.storage} weights computed in ${p.compute}: ${p.gflops} GFLOP/s`),
+      webgpuLine(report.webgpu),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

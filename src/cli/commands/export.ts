@@ -33,7 +33,11 @@ export const exportCommand: Command = {
     'max-shard-mb': { type: 'number', help: 'merged: split model.safetensors into shards of at most this many MB' },
     // f16 is convert_hf_to_gguf.py's default; 1-D tensors (norms) are always F32
     'gguf-type': { type: 'string', choices: [...GGUF_WRITE_TYPES], help: 'gguf: type of the 2-D weights (default f16)' },
-    backend: { type: 'string', choices: ['native', 'reference'], help: 'compute backend (default: native when built; env COLA_BACKEND)' },
+    backend: {
+      type: 'string',
+      choices: ['native', 'reference', 'webgpu'],
+      help: 'compute backend (default: native when built; env COLA_BACKEND; webgpu: docs/WEBGPU.md)',
+    },
     ...maxMemoryOption,
   },
   run(v, pos) {

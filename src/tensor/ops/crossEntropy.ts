@@ -175,12 +175,14 @@ function headChunkBackward(
   if (dw) be.matmul({ ...mm, beta: 1, a: lg, b: h, c: dw.f32, m: vocab, n: dim, k: n, transA: true, bDtype: 'f32' });
 }
 
-/** The LM head's packed copy for `use`: only a bf16 head computed in f32 (widened once
- * instead of per chunk, issue 15). An f32 head stays plain: its packed copy made the
- * products' rounding depend on the number of rows (2 data-parallel ranks of 4 rows vs
- * 1 process of 8 drifted 2e-5, issue 19). */
+/** The LM head's packed copy for `use`: a bf16 head computed in f32 (widened once
+ * instead of per chunk, issue 15), and an f32 head where packing keeps the rounding
+ * (Backend.packedSameRounding: webgpu keeps the tied head on the GPU instead of
+ * uploading it every step, issue 20). Otherwise an f32 head stays plain: native's
+ * packed copy made the products' rounding depend on the number of rows (2
+ * data-parallel ranks of 4 rows vs 1 process of 8 drifted 2e-5, issue 19). */
 function headPacked(weight: Tensor, use: WeightUse, rows: number): FloatArray | null {
-  return weight.dtype === 'bf16' ? packedWeight(weight, use, rows) : null;
+  return weight.dtype === 'bf16' || weight.backend.packedSameRounding === true ? packedWeight(weight, use, rows) : null;
 }
 
 function sumF64(x: Float32Array): number {
