@@ -21,7 +21,7 @@ for q in none q8_0 nf4 q4_0 int8; do
   flag=$([ $q = none ] && echo "" || echo "--quantize $q")
   node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 $flag --out $OUT/s3m-$q
 done
-# llama2.c's own int8 file loaded directly: its int8 groups become q8_0 with no flag
+# llama2.c's own int8 file loaded directly: its int8 codes and f32 group scales kept as int8g (exact), no flag
 node bin/cola.js experiment --model $S/models/stories3M/stories3M-q80.bin $common --lrs 3e-3 --seeds 1 --out $OUT/s3m-bin
 # QLoRA's recipe: adapters on every linear layer (not only q_proj, v_proj), unquantized vs nf4 / q4_0
 for q in none nf4 q4_0; do
