@@ -12,7 +12,8 @@
 #     the same with f32 copies of the bf16 weights kept at training shapes
 #     (COLA_WIDEN_MIN_ROWS=Infinity, within the COLA_PACK_BUDGET_MB budget) and against the
 #     checkpoint converted to f32 (--dtype f32): the issue's "a bf16 checkpoint must train at
-#     least as fast as the same checkpoint converted to f32".
+#     least as fast as the same checkpoint converted to f32"; and the PyTorch peer in f32 (its
+#     faster dtype on a CPU without bf16 instructions), in the same rounds.
 #
 # Usage: bench/session7.sh [rounds (2)] [load (3)]      SMOKE=1: a one-round check in ~2 min
 # Raw JSON lines: bench/raw/session7-*.jsonl (SMOKE: a temporary folder). Needs dist/, the
@@ -82,12 +83,17 @@ loaders=()
 bash bench/threadsUnderLoad.sh --load 2 --rounds "$rounds" --steps 2 --out "$raw/session7-threads-under-load.jsonl" \
   -- --layers 2 --batch 4 --seq 128
 
-# --- 3. opt-125m: widened per product, f32 copies, f32 checkpoint ----------------------------
+# --- 3. opt-125m: widened per product, f32 copies, f32 checkpoint, the PyTorch peer in f32 -------
+peer="$shared/bench/torch_lora_bench.py"
+openblasCore() { # OpenBLAS's kernels for this CPU (SkylakeX dies with SIGILL on AVX2-only CPUs)
+  if grep -q ' avx512f' /proc/cpuinfo; then echo SkylakeX; elif grep -q ' avx2' /proc/cpuinfo; then echo Haswell; else echo Prescott; fi
+}
 shape=(--preset opt-125m)
 [[ -n "${SMOKE:-}" ]] && shape=(--layers 1 --d 256 --heads 4 --ffn 512 --vocab 1024 --batch 2 --seq 256) && steps125=1
 for ((i = 1; i <= rounds; i++)); do
-  for s in default copies f32; do
+  for s in default copies f32 torch; do
     case "$s" in
+      torch) line=$(OPENBLAS_CORETYPE="$(openblasCore)" /usr/bin/python3 "$peer" --threads "$cores" "${shape[@]}" --dtype f32 --steps $steps125 --warmup 1 | tail -n 1) ;;
       default) line=$(node bin/cola.js bench train-step --json "${shape[@]}" --steps $steps125 --warmup 1 | tail -n 1) ;;
       copies) line=$(COLA_WIDEN_MIN_ROWS=Infinity node bin/cola.js bench train-step --json "${shape[@]}" --steps $steps125 --warmup 1 | tail -n 1) ;;
       f32) line=$(node bin/cola.js bench train-step --json "${shape[@]}" --dtype f32 --steps $steps125 --warmup 1 | tail -n 1) ;;
