@@ -25,7 +25,7 @@ import {
 } from './computePath.js';
 import { detectCores, detectMachine, machineCaps, machineLine } from './machine.js';
 import { setNativeThreads } from './native/index.js';
-import { prepareWebGpuEnv } from './webgpuNode/index.js';
+import { prepareWebGpuEnv, webgpuNodeAdapter } from './webgpuNode/index.js';
 import { applyOmpDefaults, computeFor, requestedCompute, setComputeRequest } from './compute.js';
 
 export { applyOmpDefaults, computeFor, requestedCompute };
@@ -102,6 +102,7 @@ export function kernelThreads(): number {
  * this model's weights, e.g. "...: oneDNN avx512_core, no bf16 hardware; 2 threads
  * (2 cores allowed); bf16 weights computed in f32 (--compute auto)". */
 export function runtimeLine(backendName: string, storage: StorageDtype): string {
+  if (backendName === 'webgpu') return `webgpu backend (WGSL, f32) on ${webgpuNodeAdapter() ?? 'its WebGPU adapter'}`;
   if (backendName !== 'native') return `${backendName} backend (plain TypeScript: slow; build the native one with npm run build:native)`;
   const path = computeFor(storage);
   const m = detectMachine();

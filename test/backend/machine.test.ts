@@ -55,6 +55,9 @@ describe('machine', () => {
 
   it("the start line of a run names the threads and each path's arithmetic", () => {
     assert.match(runtimeLine('reference', 'f32'), /reference backend/);
+    // the webgpu backend is WGSL on an adapter, not the plain-TypeScript reference (issue 20)
+    assert.match(runtimeLine('webgpu', 'f32'), /^webgpu backend \(WGSL, f32\) on /);
+    assert.doesNotMatch(runtimeLine('webgpu', 'f32'), /plain TypeScript/);
     if (!loadNativeBackend()) return;
     assert.match(runtimeLine('native', 'f32'), /\d+ threads .*f32 weights computed in f32 \(--compute \w+\)/);
     assert.match(runtimeLine('native', 'bf16'), /bf16 weights computed in (f32|bf16)/);

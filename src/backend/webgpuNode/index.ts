@@ -122,6 +122,11 @@ export function webgpuNodeBackend(): WebGpuBackend {
   return cached;
 }
 
+/** The adapter of the backend webgpuNodeBackend() made, or null before it is made. */
+export function webgpuNodeAdapter(): string | null {
+  return cached?.adapter ?? null;
+}
+
 /** What `cola doctor` shows: the adapter the webgpu backend would get, or why none. */
 export interface WebGpuStatus {
   available: boolean;
