@@ -8,7 +8,7 @@
 
 import { GpuCall, GpuRunner, Params, type Kernel } from '../src/backend/webgpu/device.js';
 import type { GpuAdapter, GpuNavigator } from '../src/backend/webgpu/gpuTypes.js';
-import { MATMUL, tiledMatmulFrom } from '../src/backend/webgpu/kernels/matmul.js';
+import { MATMUL, TILED_STORE, tiledMatmulFrom } from '../src/backend/webgpu/kernels/matmul.js';
 
 export interface MatmulRow {
   adapter: string;
@@ -28,20 +28,7 @@ const SESSION5: Kernel = tiledMatmulFrom(/* wgsl */ `
 var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
 var<workgroup> Bs: array<f32, 1024>; // [16 k][64 cols]
 
-// C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
-fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
-  if (i >= M) { return; }
-  for (var c = 0u; c < 4u; c++) {
-    let j = j0 + c;
-    if (j >= N) { return; }
-    let at = batch * M * N + i * N + j;
-    var v = pf(7) * acc[c];
-    if (pu(9) != 0u) { v += bias[j]; }
-    if (pf(8) != 0.0) { v += pf(8) * C[at]; }
-    C[at] = v;
-  }
-}
-
+${TILED_STORE}
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let M = pu(0);

@@ -37,16 +37,9 @@ export interface Communicator {
  * rank that works alone (rank 0's dev evaluation, checkpoints, exports) counts too. */
 export const DEFAULT_RANK_TIMEOUT_S = 600;
 
-interface MpiAddon {
+/** The addon: the collectives as the Communicator has them, and init for who this rank is. */
+interface MpiAddon extends Omit<Communicator, 'rank' | 'size' | 'host'> {
   init(): { rank: number; size: number; host: string };
-  allreduceF32(a: Float32Array, what?: string): void;
-  allreduceF64(a: Float64Array, what?: string): void;
-  barrier(what?: string): void;
-  bcastBytes(bytes: Uint8Array | null, root: number, what?: string): Uint8Array;
-  gatherBytes(bytes: Uint8Array, root: number, what?: string): Uint8Array[] | null;
-  setTimeout(seconds: number): void;
-  abort(code: number): void;
-  finalize(): void;
 }
 
 /** The watchdog's error arrives from the addon as a plain Error ("cola_mpi: ..."): a

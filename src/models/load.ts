@@ -16,7 +16,8 @@ import { isLlama2cFile } from '../io/llama2cPath.js';
 import { llama2cSummary, loadLlama2cModel } from './loadLlama2c.js';
 import { quantizedLoadBytes } from './quantize.js';
 import { modelFamily } from './registry.js';
-import { CheckpointWeights, RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
+import { buildFromCheckpoint } from './buildFromCheckpoint.js';
+import { RandomWeights, type TensorReader, type WeightDtype } from './weightSource.js';
 import './families.js';
 
 export interface LoadOptions {
@@ -74,12 +75,15 @@ export function loadModel(dir: string, opts: LoadOptions): CausalLM {
       return storage;
     },
   };
-  const src = new CheckpointWeights(opts.backend, reader, dtype, family.ignoredKeys?.(config) ?? []);
-  src.quantize = opts.quantize;
-  const model = family.build(config, src, configFile);
-  src.finish();
-  model.weightDtype = dtype;
-  model.quantizeOnLoad = opts.quantize;
+  const model = buildFromCheckpoint({
+    family,
+    config: config,
+    reader,
+    dtype,
+    backend: opts.backend,
+    quantize: opts.quantize,
+    origin: configFile,
+  });
   model.configFloatKeys = floatKeys(fs.readFileSync(configFile, 'utf8'));
   return model;
 }

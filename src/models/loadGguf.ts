@@ -22,7 +22,8 @@ import { blockMatrixProblem, openGgufLlama, readGgufLlamaBlocks, readGgufLlamaTe
 import type { CausalLM } from './causalLM.js';
 import { GGUF_BLOCK_CODEC } from './ggufBlockCodec.js';
 import { modelFamily } from './registry.js';
-import { CheckpointWeights, type TensorReader, type WeightDtype } from './weightSource.js';
+import { buildFromCheckpoint } from './buildFromCheckpoint.js';
+import type { TensorReader, WeightDtype } from './weightSource.js';
 
 /** load.ts's LoadOptions (repeated here: load.ts imports this file). */
 export interface GgufLoadOptions {
@@ -127,13 +128,7 @@ export function loadGgufModel(file: string, opts: GgufLoadOptions): CausalLM {
       return { format: b.format, rows: b.rows, cols: b.cols, data: b.data, scales: null };
     },
   };
-  const src = new CheckpointWeights(opts.backend, reader, dtype, family.ignoredKeys?.(g.config) ?? []);
-  src.quantize = opts.quantize;
-  const model = family.build(g.config, src, file);
-  src.finish();
-  model.weightDtype = dtype;
-  model.quantizeOnLoad = opts.quantize;
-  return model;
+  return buildFromCheckpoint({ family, config: g.config, reader, dtype, backend: opts.backend, quantize: opts.quantize, origin: file });
 }
 
 const defaultWarn = (msg: string) => process.stderr.write(`cola: ${msg}\n`);

@@ -17,7 +17,8 @@ import { llama2cTensors, readLlama2c, type GroupedInt8Tensor } from '../io/llama
 import { checkMemory } from '../io/memory.js';
 import type { CausalLM } from './causalLM.js';
 import { modelFamily } from './registry.js';
-import { CheckpointWeights, type TensorReader, type WeightDtype } from './weightSource.js';
+import { buildFromCheckpoint } from './buildFromCheckpoint.js';
+import type { TensorReader, WeightDtype } from './weightSource.js';
 
 export interface Llama2cLoadOptions {
   backend: Backend;
@@ -136,13 +137,7 @@ export function loadLlama2cModel(file: string, opts: Llama2cLoadOptions): Causal
     },
     readQuantized: (name) => kept.get(name) ?? null,
   };
-  const src = new CheckpointWeights(opts.backend, reader, dtype, family.ignoredKeys?.(m.config) ?? []);
-  src.quantize = opts.quantize;
-  const model = family.build(m.config, src, file);
-  src.finish();
-  model.weightDtype = dtype;
-  model.quantizeOnLoad = opts.quantize;
-  return model;
+  return buildFromCheckpoint({ family, config: m.config, reader, dtype, backend: opts.backend, quantize: opts.quantize, origin: file });
 }
 
 function loadNote(file: string, groupSize: number, kept: number, widened: Map<string, string>): string {

@@ -8,30 +8,23 @@ import { getBackend } from '../../src/backend/index.js';
 import { detectMachine, type Bf16Products } from '../../src/backend/machine.js';
 import { f32ToBf16Bits, referenceBackend } from '../../src/backend/reference/index.js';
 import { matmulPath, profileBackend } from '../../src/bench/profileBackend.js';
+import { matmulArgs } from '../helpers/matmulArgs.js';
 
 const [m, k, n] = [2, 3, 4];
 
 /** A [m, k] f32 A times a [k, n] B stored as `bDtype`. */
 function product(bDtype: 'f32' | 'bf16', compute?: 'f32' | 'bf16'): MatmulArgs {
   const values = Array.from({ length: k * n }, (_, i) => 0.1 * i);
-  return {
+  return matmulArgs({
     a: Float32Array.from({ length: m * k }, (_, i) => i),
     b: bDtype === 'f32' ? Float32Array.from(values) : Uint16Array.from(values, f32ToBf16Bits),
     c: new Float32Array(m * n),
-    batch: 1,
     m,
     n,
     k,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype: 'f32',
     bDtype,
     ...(compute ? { compute } : {}),
-  };
+  });
 }
 
 test('the label says what each compute path computed', () => {

@@ -11,6 +11,7 @@ import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/index.js';
 import { SHADER_F16 } from '../../src/backend/webgpu/weightStorage.js';
 import { floatToHalf, halfToFloat } from '../../src/io/floatBits.js';
+import { matmulArgs } from '../helpers/matmulArgs.js';
 import { randn } from '../helpers/random.js';
 import { assertClose } from '../helpers/tolerance.js';
 
@@ -26,24 +27,7 @@ export interface F16Setup {
 /** out = A [m, k] @ B [k, n] on `be`, B passed as packed handle when `handle` is given. */
 function product(be: Backend, a: Float32Array, b: Float32Array, m: number, n: number, k: number, handle?: Float32Array): Float32Array {
   const c = new Float32Array(m * n);
-  be.matmul({
-    a,
-    b,
-    c,
-    batch: 1,
-    m,
-    n,
-    k,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype: 'f32',
-    bDtype: 'f32',
-    bPacked: handle ?? null,
-  });
+  be.matmul(matmulArgs({ a, b, c, m, n, k, bPacked: handle ?? null }));
   return c;
 }
 

@@ -60,3 +60,15 @@ function definedOnly(opts: CloseOptions): { rtol?: number; atol?: number } {
   if (opts.atol !== undefined) out.atol = opts.atol;
   return out;
 }
+
+/** max |a - b| / max |b|: the largest difference relative to the largest expected value
+ * (logits of a quantized load against its exact widening). */
+export function maxDiffRelToMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / den;
+}

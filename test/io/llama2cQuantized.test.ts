@@ -21,6 +21,7 @@ import { tensor } from '../../src/tensor/ops/creation.js';
 import { randomWeights, sharedDir, skipShared, tinyVocab, writeTokenizerBin, writeV2, type TinyDims } from './llama2cFixtures.js';
 import { makeTmpDir } from './tmpdir.js';
 import { cola } from '../cli/harness.js';
+import { maxDiffRelToMax } from '../helpers/tolerance.js';
 
 const dir = makeTmpDir('llama2c-quantized');
 const backend = getBackend();
@@ -29,16 +30,6 @@ const load = (p: string, quantize?: 'q8_0' | 'nf4') => loadModel(p, { backend, w
 const logitsOf = (m: CausalLM, ids: number[]) => noGrad(() => m.logits(tensor(backend, ids, [1, ids.length], 'i32')).f32.slice());
 const quantizedLayers = (m: CausalLM) =>
   [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
-
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-}
 
 /** The model with each quantized layer replaced by a dense Linear of dequant(W). */
 function dequantizedCopy(m: CausalLM): CausalLM {
@@ -168,7 +159,7 @@ test(
     );
     const probe = [1, 403, 407, 261, 378, 4016, 383, 286];
     const [lq, lw] = [logitsOf(q, probe), logitsOf(load(folder), probe)];
-    assert.equal(relDiff(lq, lw), 0, 'stories3M: the quantized load against the exact widening');
+    assert.equal(maxDiffRelToMax(lq, lw), 0, 'stories3M: the quantized load against the exact widening');
     assert.deepEqual(bits(lq), bits(lw));
     const tok = loadTokenizer(bin);
     assert.deepEqual(tok.encode('Once upon a time'), [1, 403, 407, 261, 378]);

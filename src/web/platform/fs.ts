@@ -156,11 +156,9 @@ function childrenOf(path: string): string[] {
   return names.sort();
 }
 
-class Dirent {
-  constructor(
-    readonly name: string,
-    private readonly node: Node,
-  ) {}
+/** What node:fs's Dirent and Stats both answer about an entry (no links here). */
+class EntryKind {
+  constructor(protected readonly node: Node) {}
   isFile(): boolean {
     return this.node.kind === 'file';
   }
@@ -169,6 +167,15 @@ class Dirent {
   }
   isSymbolicLink(): boolean {
     return false;
+  }
+}
+
+class Dirent extends EntryKind {
+  constructor(
+    readonly name: string,
+    node: Node,
+  ) {
+    super(node);
   }
 }
 
@@ -179,8 +186,7 @@ export function readdirSync(p: string | URL, options?: { withFileTypes?: boolean
   return options?.withFileTypes ? names.map((n) => new Dirent(n, nodes.get(path === '/' ? `/${n}` : `${path}/${n}`)!)) : names;
 }
 
-export class Stats {
-  constructor(private readonly node: Node) {}
+export class Stats extends EntryKind {
   get size(): number {
     return this.node.kind === 'file' ? this.node.size : 0;
   }
@@ -189,15 +195,6 @@ export class Stats {
   }
   get mtime(): Date {
     return new Date(this.node.mtimeMs);
-  }
-  isFile(): boolean {
-    return this.node.kind === 'file';
-  }
-  isDirectory(): boolean {
-    return this.node.kind === 'dir';
-  }
-  isSymbolicLink(): boolean {
-    return false;
   }
 }
 

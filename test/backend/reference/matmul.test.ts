@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MatmulArgs } from '../../../src/backend/backend.js';
 import { referenceBackend as ref, roundToBf16 } from '../../../src/backend/reference/index.js';
 import { randn } from '../../helpers/random.js';
+import { matmulArgs as args } from '../../helpers/matmulArgs.js';
 import { assertClose } from '../../helpers/tolerance.js';
-
-function args(over: Partial<MatmulArgs> & Pick<MatmulArgs, 'a' | 'b' | 'c' | 'm' | 'n' | 'k'>): MatmulArgs {
-  return {
-    batch: 1,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype: 'f32',
-    bDtype: 'f32',
-    ...over,
-  };
-}
 
 /** x [rows, cols] -> x^T [cols, rows] */
 function transpose(x: Float32Array, rows: number, cols: number): Float32Array {

@@ -22,6 +22,7 @@ import { QuantizedLinear } from '../../../src/nn/quantizedLinear.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
 import { tensor } from '../../../src/tensor/ops/creation.js';
 import { tinyModelFolder } from '../../helpers/tinyFolder.js';
+import { maxDiffRelToMax } from '../../helpers/tolerance.js';
 import { sharedDir, skipShared } from '../llama2cFixtures.js';
 import { makeTmpDir } from '../tmpdir.js';
 
@@ -32,17 +33,6 @@ const load = (p: string, quantize?: 'q8_0' | 'q4_0' | 'int8' | 'nf4') => loadMod
 const logitsOf = (m: CausalLM, ids: number[]) => noGrad(() => m.logits(tensor(backend, ids, [1, ids.length], 'i32')).f32.slice());
 const quantizedLayers = (m: CausalLM) =>
   [...m.namedModules()].filter((e): e is [string, QuantizedLinear] => e[1] instanceof QuantizedLinear);
-
-/** max |a - b| / max |b| */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-}
 
 // rows of 32 and 64 (dim 32, hidden 64): every block linear weight is whole Q8_0 / Q4_0 blocks
 const folder = tinyModelFolder(7, { dim: 32, hiddenDim: 64 });
@@ -76,7 +66,7 @@ for (const type of ['q8_0', 'q4_0'] as const) {
     const dense = load(out);
     assert.equal(isQuantized(dense), false);
     const ids = [1, 40, 50, 60, 70, 80, 90];
-    const d = relDiff(logitsOf(q, ids), logitsOf(dense, ids));
+    const d = maxDiffRelToMax(logitsOf(q, ids), logitsOf(dense, ids));
     assert.ok(d <= 1e-5, `quantized vs dequantized load: relative logit difference ${d}`);
   });
 }
@@ -135,7 +125,7 @@ test('a quantized base saves as a folder of the weights it applies (cola export 
   const back = load(out);
   assert.equal(isQuantized(back), false);
   const ids = [1, 9, 8, 7, 6];
-  const d = relDiff(logitsOf(back, ids), logitsOf(q, ids));
+  const d = maxDiffRelToMax(logitsOf(back, ids), logitsOf(q, ids));
   assert.ok(d <= 1e-5, `relative logit difference ${d}`);
 });
 
@@ -160,7 +150,7 @@ test(
     const out = path.join(dir, 'stories260K-q8_0-dequantized');
     convertGguf(file, out, GGUF_BLOCK_CODEC);
     const ids = [1, 403, 407, 261, 378, 4, 100, 200];
-    const d = relDiff(logitsOf(q, ids), logitsOf(load(out), ids));
+    const d = maxDiffRelToMax(logitsOf(q, ids), logitsOf(load(out), ids));
     assert.ok(d <= 1e-5, `relative logit difference ${d}`);
   },
 );

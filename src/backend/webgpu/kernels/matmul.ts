@@ -37,11 +37,9 @@ export function tiledMatmulFrom(main: string): Kernel {
   return { arrays: ['A', 'B', 'C', 'bias'], code: `${LOAD_A}\n${LOAD_B_PLAIN}\n${main}` };
 }
 
-const TILED_MAIN = /* wgsl */ `
-// panels in workgroup memory as vec4 (one load gives a thread its 4 rows or 4 columns)
-var<workgroup> As: array<vec4<f32>, 256>; // [16 k][64 rows / 4]
-var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][64 cols / 4]
-
+/** The tiled kernels' epilogue: one thread's 4 outputs of a row, with alpha, bias and beta
+ * (exported for the bench's baseline kernel, which differs in its main loop only). */
+export const TILED_STORE = /* wgsl */ `
 // C[i, j0..j0+3] = alpha * acc (+ bias) (+ beta * C)
 fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
   if (i >= M) { return; }
@@ -55,7 +53,14 @@ fn store(M: u32, N: u32, batch: u32, i: u32, j0: u32, acc: vec4<f32>) {
     C[at] = v;
   }
 }
+`;
 
+const TILED_MAIN = /* wgsl */ `
+// panels in workgroup memory as vec4 (one load gives a thread its 4 rows or 4 columns)
+var<workgroup> As: array<vec4<f32>, 256>; // [16 k][64 rows / 4]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][64 cols / 4]
+
+${TILED_STORE}
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let M = pu(0);
