@@ -11,6 +11,7 @@
         "native/convert.cc",
         "native/copy.cc",
         "native/matmul.cc",
+        "native/gemm.cc",
         "native/quant_matmul.cc",
         "native/quantize.cc",
         "native/elementwise.cc",

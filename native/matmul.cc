@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "dnnl_context.h"
+#include "gemm.h"
 
 namespace cola {
 
@@ -413,6 +414,14 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     auto* t = reinterpret_cast<float*>(scratchA.get(static_cast<size_t>(aSpan) * 2));
     convertBf16ToF32(static_cast<const uint16_t*>(a.data), t, aSpan);
     aData = t;
+  }
+  if (!s.bf16 && b.bf16 && !s.packedB && s.batch == 1 && gemmAvx2Suits() && gemmAvx2Worth(s.m, s.n, s.k)) {
+    // cola's blocked kernel widens B inside its packing (native/gemm.cc)
+    GemmArgs g{s.m, s.n, s.k, static_cast<const float*>(aData), s.transA ? s.m : s.k, s.transA, b.data, s.transB ? s.k : s.n, s.transB, true,
+               c.data, s.n, s.alpha, s.beta, bias.data};
+    gemmAvx2(g);
+    scratchA.shrink();
+    return env.Undefined();
   }
   if (!s.bf16 && b.bf16 && !s.packedB && s.batch == 1) {
     widenedPanelProduct(s, static_cast<const float*>(aData), static_cast<const uint16_t*>(b.data), c.data, bias.data);
