@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "common.h"
+#include "gemm.h"
 #include "dnnl_context.h"
 
 namespace cola {
@@ -53,6 +54,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   o.Set("onednnVersion", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("ompMaxThreads", omp_get_max_threads());
   o.Set("bf16Matmul", bf16MatmulNative());
+  o.Set("gemmAvx2", gemmAvx2Suits());
   o.Set("cpuid", cpuidFlags(env));
   return o;
 }

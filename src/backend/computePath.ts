@@ -65,6 +65,17 @@ export function computePath(caps: CpuCaps, storage: StorageDtype, requested: Com
   return hasNativeBf16(caps) ? 'bf16' : 'f32';
 }
 
+/** Which kernel multiplies a bf16 weight in f32 (compute f32 or auto without bf16
+ * hardware): cola's blocked AVX2 GEMM, which widens the weight inside its packing
+ * (native/gemm.cc), on AVX2 CPUs without AVX-512; oneDNN elsewhere (its 512-bit
+ * kernels, the weight widened a panel at a time). native/gemm.cc gemmAvx2Suits()
+ * applies this rule to cpuid; the machine test checks that they agree. */
+export type WidenedProductKernel = 'cola-avx2' | 'onednn';
+
+export function widenedProductKernel(caps: CpuCaps): WidenedProductKernel {
+  return caps.known && caps.avx2 && !caps.avx512f ? 'cola-avx2' : 'onednn';
+}
+
 /** A --compute value, checked. */
 export function parseComputeRequest(value: unknown, source = '--compute'): ComputeRequest {
   if (value === undefined || value === null || value === '') return 'auto';

@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { hasNativeBf16, type CpuCaps } from './computePath.js';
+import { hasNativeBf16, type CpuCaps, type WidenedProductKernel } from './computePath.js';
 import type { NativeCpuInfo } from './native/addon.js';
 
 // The addon's view of the machine (oneDNN ISA, cpuid), registered by native/index.ts when
@@ -33,6 +33,9 @@ export interface MachineInfo {
    * bf16), or as f32 on bf16-rounded operands (oneDNN has no bf16 matmul: AVX2-only CPUs);
    * null without the addon */
   bf16Products: Bf16Products | null;
+  /** the kernel of an f32 product with a bf16 weight, as the addon chose it (computePath.ts
+   * widenedProductKernel is the rule); null without the addon */
+  widenedProducts: WidenedProductKernel | null;
   cores: {
     /** CPUs the host has online */
     online: number;
@@ -169,6 +172,7 @@ export function detectMachine(): MachineInfo {
     onednnIsa: native?.onednnIsa ?? null,
     onednnVersion: native?.onednnVersion ?? null,
     bf16Products: native ? bf16ProductsOf(caps, native.bf16Matmul) : null,
+    widenedProducts: native ? (native.gemmAvx2 ? 'cola-avx2' : 'onednn') : null,
     cores: detectCores(),
     memory: {
       totalBytes: os.totalmem(),

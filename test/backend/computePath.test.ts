@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computePath, cpuClass, parseComputeRequest, type CpuCaps } from '../../src/backend/computePath.js';
+import { computePath, cpuClass, parseComputeRequest, widenedProductKernel, type CpuCaps } from '../../src/backend/computePath.js';
 
 const none: CpuCaps = { avx2: false, avx512f: false, avx512Vnni: false, avx512Bf16: false, amxBf16: false, known: true };
 const CPUS: Record<string, CpuCaps> = {
@@ -20,6 +20,12 @@ describe('computePath', () => {
       assert.equal(cpuClass(caps), name);
       assert.equal(computePath(caps, 'bf16', 'auto'), want[name], name);
     }
+  });
+
+  it("a bf16 weight's f32 products run on cola's AVX2 kernel only on AVX2 CPUs without AVX-512", () => {
+    const want: Record<string, string> = { amx: 'onednn', avx512_bf16: 'onednn', avx512: 'onednn', avx2: 'cola-avx2', unknown: 'onednn' };
+    for (const [name, caps] of Object.entries(CPUS)) assert.equal(widenedProductKernel(caps), want[name], name);
+    assert.equal(widenedProductKernel(none), 'onednn', 'no AVX2');
   });
 
   it('f32 storage is computed in f32 on every CPU', () => {

@@ -2,8 +2,8 @@
 // OpenMP environment set before the addon loads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CpuCaps } from '../../src/backend/computePath.js';
-import { bf16ProductsOf, countCpuList, parseCpuFlags, parseCpuMax, usableCores } from '../../src/backend/machine.js';
+import { widenedProductKernel, type CpuCaps } from '../../src/backend/computePath.js';
+import { bf16ProductsOf, countCpuList, detectMachine, parseCpuFlags, parseCpuMax, usableCores } from '../../src/backend/machine.js';
 import { loadNativeBackend } from '../../src/backend/native/index.js';
 import { prepareProcessEnv, runtimeLine, threadsArg } from '../../src/backend/runtime.js';
 
@@ -28,6 +28,13 @@ describe('machine', () => {
     assert.equal(bf16ProductsOf(caps({ avx512f: true }), true), 'onednn-emulated');
     assert.equal(bf16ProductsOf(caps({ avx512f: true, avx512Bf16: true }), true), 'hardware');
     assert.equal(bf16ProductsOf(caps({ avx512f: true, amxBf16: true }), true), 'hardware');
+  });
+
+  it("the addon picks the widened-product kernel by computePath's rule on this CPU (cola's AVX2 kernel or oneDNN)", (t) => {
+    if (!loadNativeBackend()) return t.skip('native addon not built (npm run build:native)');
+    if (process.env['COLA_GEMM'] === 'onednn') return t.skip('COLA_GEMM=onednn forces oneDNN');
+    const m = detectMachine();
+    assert.equal(m.widenedProducts, widenedProductKernel(m.caps), `${m.cpuModel}`);
   });
 
   it('counts allowed CPUs and applies the cgroup quota', () => {

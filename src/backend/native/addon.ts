@@ -31,6 +31,8 @@ export interface NativeCpuInfo {
   ompMaxThreads: number;
   /** whether oneDNN builds bf16 products here (not on AVX2-only CPUs: there a bf16 product runs in f32 on bf16-rounded operands) */
   bf16Matmul: boolean;
+  /** whether f32 products of a bf16 weight run on cola's blocked AVX2 kernel (native/gemm.cc; COLA_GEMM=onednn turns it off) */
+  gemmAvx2: boolean;
   cpuid: { avx2: boolean; avx512f: boolean; avx512Vnni: boolean; avx512Bf16: boolean; amxBf16: boolean };
 }
 

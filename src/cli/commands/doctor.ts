@@ -3,7 +3,14 @@
 // path of each weight dtype, a few-second matmul probe in f32 and bf16, and the
 // WebGPU adapter the webgpu backend would get in Node (issue 20; under a second).
 import type { Backend, FloatArray } from '../../backend/backend.js';
-import { cpuClass, hasNativeBf16, type ComputeDtype, type ComputeRequest, type StorageDtype } from '../../backend/computePath.js';
+import {
+  cpuClass,
+  hasNativeBf16,
+  type ComputeDtype,
+  type ComputeRequest,
+  type StorageDtype,
+  type WidenedProductKernel,
+} from '../../backend/computePath.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { detectMachine, type Bf16Products } from '../../backend/machine.js';
 import { nativeCpuInfo } from '../../backend/native/index.js';
@@ -50,6 +57,11 @@ const BF16_PRODUCTS: Record<Bf16Products, string> = {
   hardware: 'on bf16 hardware',
   'onednn-emulated': 'emulated by oneDNN (no bf16 hardware: ~3x slower than f32)',
   'f32-on-rounded': 'computed in f32 on bf16-rounded operands (oneDNN has no bf16 matmul for this CPU)',
+};
+
+const WIDENED_PRODUCTS: Record<WidenedProductKernel, string> = {
+  'cola-avx2': "cola's AVX2 kernel (the weight widened inside its packing)",
+  onednn: 'oneDNN (the weight widened a panel at a time)',
 };
 
 function webgpuLine(s: WebGpuStatus): string {
@@ -103,6 +115,8 @@ export const doctorCommand: Command = {
         onednn_version: m.onednnVersion,
         // how a bf16 product runs here (null without the addon)
         bf16_products: m.bf16Products,
+        // the kernel of an f32 product with a bf16 weight (null without the addon)
+        widened_products: m.widenedProducts,
       },
       cores: { online: m.cores.online, affinity: m.cores.affinity, cgroup_quota: m.cores.cgroupQuota, usable: m.cores.usable },
       threads: kernelThreads(),
@@ -131,7 +145,8 @@ export const doctorCommand: Command = {
       `threads: ${report.threads} (OpenMP: ${report.omp_max_threads ?? 'no addon'}); OMP_WAIT_POLICY=${report.omp_wait_policy ?? '(unset)'}${report.gomp_spincount ? `, GOMP_SPINCOUNT=${report.gomp_spincount}` : ''}`,
       `memory: ${gib(m.memory.totalBytes)} total, ${gib(m.memory.availableBytes)} available, cgroup limit ${gib(m.memory.cgroupLimitBytes)}`,
       `compute (--compute ${report.compute.requested}): f32 weights in ${paths.f32}, bf16 weights in ${paths.bf16}` +
-        (m.bf16Products ? `; bf16 products ${BF16_PRODUCTS[m.bf16Products]}` : ''),
+        (m.bf16Products ? `; bf16 products ${BF16_PRODUCTS[m.bf16Products]}` : '') +
+        (m.widenedProducts ? `; f32 products of bf16 weights on ${WIDENED_PRODUCTS[m.widenedProducts]}` : ''),
       ...probes.map((p) => `probe: ${p.shape.join('x')} ${p.storage} weights computed in ${p.compute}: ${p.gflops} GFLOP/s`),
       webgpuLine(report.webgpu),
     ];
