@@ -1,6 +1,12 @@
 #!/bin/sh
-# Issue 15: cola's AVX2 GEMM against oneDNN's sgemm (bench/gemm/harness.cc).
+# Issue 15: cola's AVX2 GEMM (native/gemm.cc) against oneDNN's sgemm, and the FMA ceiling.
+#   sh bench/gemm/run.sh [rounds]      the products (bench/gemm/harness.cc), OpenMP's threads
+#   sh bench/gemm/run.sh peak          the FMA peak (bench/gemm/fmaPeak.c)
 set -e
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = peak ]; then
+  gcc -O3 -mavx2 -mfma -fopenmp bench/gemm/fmaPeak.c -o /tmp/cola-fma-peak
+  exec /tmp/cola-fma-peak
+fi
 g++ -std=c++17 -O3 -mavx2 -mfma -fopenmp -fno-math-errno native/gemm.cc bench/gemm/harness.cc -ldnnl -o /tmp/cola-gemm-bench
 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} /tmp/cola-gemm-bench "$@"
