@@ -3,8 +3,11 @@
 // broadcasts per step of k): B is packed KC x NC into NR-column micro-panels that
 // stay in L1 while MR-row micro-panels of A (packed MC x KC, in L2) stream past.
 // Packing B is where a bf16 weight is widened (a shift of its bits), once per
-// block, so a bf16 B costs what an f32 B does. Block sizes are BLIS's for AMD Zen
-// (config/zen: MC 144, KC 256, NC 4080 for sgemm).
+// block, so a bf16 B costs what an f32 B does. Block sizes start from BLIS's for AMD
+// Zen (config/zen: MC 144, KC 256, NC 4080 for sgemm); KC 768 measured better on the
+// AMD EPYC (Zen 4, 1 MiB L2) of session 8 (bench/gemm/run.sh, bench/RESULTS.md): C is
+// read and written once per 768 of K, which the LM head's 293 x 50272 C (59 MB, never
+// in cache) paid three times at 256. CPUs with a 256 KiB L2 may want a smaller MC.
 #include "gemm.h"
 
 #include <immintrin.h>
@@ -22,7 +25,7 @@ namespace {
 constexpr int kMR = 6;
 constexpr int kNR = 16;
 constexpr int64_t kMC = 144;
-constexpr int64_t kKC = 256;
+constexpr int64_t kKC = 768;
 constexpr int64_t kNC = 4080;  // a multiple of kNR
 
 // Thread-local, 64-byte aligned float scratch that only grows.
@@ -231,8 +234,13 @@ void multiplyBlock(const GemmArgs& g, const float* bPack, int64_t jc, int64_t nc
                    int64_t r1, float* aPack) {
   const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate
   const bool last = pc + kc == g.k;
-  for (int64_t ic = r0; ic < r1; ic += kMC) {
-    const int64_t mc = std::min(kMC, r1 - ic);
+  // Row blocks of equal size (at most kMC, whole micro-panels): 293 rows as 102 + 102
+  // + 89, not 144 + 144 + 5, whose last block would stream every B micro-panel from
+  // L3 for one micro-panel of A.
+  const int64_t blocks = (r1 - r0 + kMC - 1) / kMC;
+  const int64_t mcStep = ((r1 - r0 + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
+  for (int64_t ic = r0; ic < r1; ic += mcStep) {
+    const int64_t mc = std::min(mcStep, r1 - ic);
     for (int64_t ip = 0; ip * kMR < mc; ip++) packAPanel(g, ic + ip * kMR, static_cast<int>(std::min<int64_t>(kMR, mc - ip * kMR)), pc, kc, aPack + ip * kc * kMR);
     for (int64_t jp = 0; jp * kNR < nc; jp++) {
       const int64_t j = jc + jp * kNR;

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   struct Shape { int64_t m, n, k; bool transB; };
   std::vector<Shape> shapes = {{2048, 768, 768, true}, {2048, 3072, 768, true}, {2048, 768, 3072, true},
                                {2048, 768, 768, false}, {2048, 768, 3072, false}, {2048, 3072, 768, false},
-                               {293, 50272, 768, true}, {293, 768, 50272, false}};
+                               {293, 50272, 768, true}, {293, 768, 50272, false}, {293, 50272, 768, false}};
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);

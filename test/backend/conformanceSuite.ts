@@ -601,18 +601,18 @@ function suiteBody(): void {
     { skip: options.skipLargeProducts && 'large products left out on this backend (skipLargeProducts)' },
     () => {
       // On an AVX2 CPU without AVX-512 the native backend runs these on its own blocked
-      // GEMM (native/gemm.cc: 6x16 tiles, K blocks of 256, N blocks of 4080); elsewhere
-      // on oneDNN. 301 rows: partial 6-row tiles and uneven thread shares; K 700: two
-      // whole K blocks and a partial one (beta on the first only, bias on the last);
-      // K 1300, or 8200 columns on few rows: the column split (each thread packs its own
-      // B panels), the latter across an N block and ending in a partial 16-column tile.
+      // GEMM (native/gemm.cc: 6x16 tiles, K blocks of 768, N blocks of 4080); elsewhere
+      // on oneDNN. 301 rows: partial 6-row tiles and uneven thread shares; K 1000 and
+      // 900: a whole K block and a partial one (beta on the first only, bias on the
+      // last); K 3100, or 8200 columns on few rows: the column split (each thread packs
+      // its own B panels), the latter across an N block, ending in a partial 16-column tile.
       const f32 = (a: MatmulArgs): MatmulArgs => ({ ...a, compute: 'f32' });
       const tol = { atol: 1e-3 };
       for (const transB of [true, false]) {
         checkMatmul(f32(matmulArgs(1, 301, 150, 300, false, transB, 'f32', 'bf16')), tol);
-        checkMatmul(f32({ ...matmulArgs(1, 37, 203, 700, true, transB, 'f32', 'bf16'), alpha: -0.5, beta: 0.25 }), tol);
-        checkMatmul(f32({ ...matmulArgs(1, 61, 150, 700, false, transB, 'bf16', 'bf16'), bias: nf32(randn(150, next())), beta: 1 }), tol);
-        checkMatmul(f32({ ...matmulArgs(1, 20, 200, 1300, false, transB, 'f32', 'bf16'), bias: nf32(randn(200, next())) }), tol);
+        checkMatmul(f32({ ...matmulArgs(1, 37, 203, 1000, true, transB, 'f32', 'bf16'), alpha: -0.5, beta: 0.25 }), tol);
+        checkMatmul(f32({ ...matmulArgs(1, 61, 150, 900, false, transB, 'bf16', 'bf16'), bias: nf32(randn(150, next())), beta: 1 }), tol);
+        checkMatmul(f32({ ...matmulArgs(1, 16, 160, 3100, false, transB, 'f32', 'bf16'), bias: nf32(randn(160, next())) }), tol);
         checkMatmul(f32(matmulArgs(1, 16, 8200, 64, false, transB, 'f32', 'bf16')), tol);
         checkMatmul(f32(matmulArgs(3, 40, 130, 129, false, transB, 'f32', 'bf16', 40 * 129, 0)), tol); // shared B, folded
       }
