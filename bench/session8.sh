@@ -57,6 +57,9 @@ for ((i = 1; i <= rounds; i++)); do
   done
 done
 
+# where the default step's time goes (one run, --profile: every backend primitive timed)
+node bin/cola.js bench train-step --preset opt-125m --steps 2 --warmup 1 --profile 2>&1 | tee "$raw/session8-opt125m-profile.txt"
+
 # --- 3. OPT-1.3B ----------------------------------------------------------------------------
 if [[ "${3:-}" == 1.3b ]]; then
   for i in 1 2; do
