@@ -57,6 +57,9 @@ for ((i = 1; i <= rounds; i++)); do
   done
 done
 
+# 2b. products with and without a step's allocation pressure (V8 collections)
+node bench/gcPressure.mjs 2>&1 | tee -a "$raw/session8-gc-pressure.txt"
+
 # where the default step's time goes (one run, --profile: every backend primitive timed)
 node bin/cola.js bench train-step --preset opt-125m --steps 2 --warmup 1 --profile 2>&1 | tee "$raw/session8-opt125m-profile.txt"
 
