@@ -32,7 +32,8 @@ export function blockGrid(format: QuantFormat, values: Float32Array): BlockGrid 
       const d = f(absmax(values) / 127);
       const id = d ? f(1 / d) : 0;
       const stored = format === 'q8_0' ? halfToFloat(floatToHalf(d)) : d;
-      return { format, scale: d, code: (v) => int8Code(f(f(v) * id)), value: (q) => f(q * stored) };
+      // | 0: a code of -0 decodes to +0, as its stored byte does
+      return { format, scale: d, code: (v) => int8Code(f(f(v) * id)) | 0, value: (q) => f(q * stored) };
     }
     case 'q4_0': {
       let amax = 0;
