@@ -29,7 +29,9 @@ export function quantizeCalibrated(model: CausalLM, train: Objective, o: Calibra
       `--quantize-calibration ${o.examples}: the run has only ${train.size} training examples (sequences); give at most ${train.size}`,
     );
   if (isQuantized(model))
-    throw new ColaError('--quantize-calibration quantizes a dense base, but this base is already quantized (a quantized GGUF or llama2.c file?)');
+    throw new ColaError(
+      '--quantize-calibration quantizes a dense base, but this base is already quantized (a quantized GGUF or llama2.c file?)',
+    );
   const report = calibrateQuantize(model, {
     format: o.format,
     examples: o.examples,

@@ -201,7 +201,9 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       `trainBias "${lora.trainBias}" is not supported: cola would train biases it neither checkpoints nor exports. Use trainBias "none"`,
     );
   if (run.quantizeCalibration !== undefined && method === 'full')
-    p.push('--quantize-calibration chooses the codes of a --quantize base, which --method full never has (it trains every weight): drop it');
+    p.push(
+      '--quantize-calibration chooses the codes of a --quantize base, which --method full never has (it trains every weight): drop it',
+    );
   positive('quantizeCalibration', run.quantizeCalibration, 1, 'a positive number of training examples');
   if (run.gradientCheckpointing && method !== 'full' && run.loraDropout > 0)
     p.push(

@@ -23,7 +23,22 @@ const events = (run: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
-const common = ['--data', corpus, '--dev-data', corpus, '--max-length', '24', '--method', 'cola', '--chain-length', '2', '--max-steps', '4', '--batch-size', '2'];
+const common = [
+  '--data',
+  corpus,
+  '--dev-data',
+  corpus,
+  '--max-length',
+  '24',
+  '--method',
+  'cola',
+  '--chain-length',
+  '2',
+  '--max-steps',
+  '4',
+  '--batch-size',
+  '2',
+];
 
 const gptq = p('gptq');
 const trained = cola(['train', '--model', model, '--quantize', 'nf4', '--quantize-calibration', '4', ...common, '--out', gptq, '--quiet']);
@@ -66,8 +81,14 @@ test('--quantize-calibration is refused without --quantize, with --method full a
       ['--quantize', 'nf4', '--quantize-calibration', '4', '--data', corpus, '--max-length', '24', '--max-steps', '4', '--method', 'full'],
       /--quantize-calibration chooses the codes of a --quantize base, which --method full never has/,
     ],
-    [['--quantize', 'q4_0', '--quantize-calibration', '100000', ...common], /--quantize-calibration 100000: the run has only \d+ training examples/],
-    [['--quantize', 'q4_0', '--quantize-calibration', '0', ...common], /--quantize-calibration must be a positive number of training examples, got 0/],
+    [
+      ['--quantize', 'q4_0', '--quantize-calibration', '100000', ...common],
+      /--quantize-calibration 100000: the run has only \d+ training examples/,
+    ],
+    [
+      ['--quantize', 'q4_0', '--quantize-calibration', '0', ...common],
+      /--quantize-calibration must be a positive number of training examples, got 0/,
+    ],
   ];
   for (const [flags, message] of cases) {
     const r = cola(['train', '--model', model, ...flags, '--out', p('refused'), '--quiet']);

@@ -83,7 +83,11 @@ test("blockGrid + writeBlock reproduce the codec's bytes and scales for a block 
       assert.deepEqual(data, want.data, `${format} seed ${seed}: bytes`);
       if (want.scales) assert.equal(scale, want.scales[0], `${format} seed ${seed}: scale`);
       // value() is what the codec decodes
-      assert.deepEqual(Float32Array.from(codes, (c) => grid.value(c)), dequantize(want), `${format} seed ${seed}: values`);
+      assert.deepEqual(
+        Float32Array.from(codes, (c) => grid.value(c)),
+        dequantize(want),
+        `${format} seed ${seed}: values`,
+      );
     }
   }
 });

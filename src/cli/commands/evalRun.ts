@@ -69,7 +69,10 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const recordedCalibration = typeof run.quantizeCalibration === 'number' ? run.quantizeCalibration : undefined;
   const calibration = v['quantize'] === undefined && !full ? recordedCalibration : undefined;
   const prepare = (m: CausalLM, tok: TextTokenizer): PreparedData =>
-    prepareData(run.data, withChatTemplate(tok, run.data.chatTemplate), { contextLength: m.dims.maxPositions, modelType: m.dims.modelType });
+    prepareData(run.data, withChatTemplate(tok, run.data.chatTemplate), {
+      contextLength: m.dims.maxPositions,
+      modelType: m.dims.modelType,
+    });
   const flags = { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir };
   const calibrated = calibration !== undefined ? loadCalibratedBase(flags, calibration, prepare, tokenizerDir) : null;
   const { model, tokenizer } = calibrated ?? loadModelAndTokenizer(flags, undefined, tokenizerDir);
