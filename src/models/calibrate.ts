@@ -91,20 +91,54 @@ class XtxSum {
   }
 }
 
-/** X^T X of X [rows, n] (row-major), summed row by row in f64. */
-function outerSum(X: Float32Array, rows: number, n: number): Float64Array {
+/** X^T X of X [rows, n] (row-major) in f64: X transposed to columns, then one dot product
+ * over the rows per (i, j >= i), summed in row order (deterministic: every entry is the
+ * same sum whatever the blocking). Entries are computed 2 x 2 at a time (four sums from
+ * four column reads), and the [n, n] result is touched once per call, not once per row. */
+export function outerSum(X: Float32Array, rows: number, n: number): Float64Array {
+  const c = new Float64Array(n * rows);
+  for (let t = 0; t < rows; t++) for (let i = 0; i < n; i++) c[i * rows + t] = X[t * n + i]!;
   const out = new Float64Array(n * n);
-  const row = new Float64Array(n);
-  for (let t = 0; t < rows; t++) {
-    for (let i = 0; i < n; i++) row[i] = X[t * n + i]!;
-    for (let i = 0; i < n; i++) {
-      const xi = row[i]!;
-      if (xi === 0) continue;
-      const at = i * n;
-      for (let j = i; j < n; j++) out[at + j]! += xi * row[j]!;
+  const set = (i: number, j: number, v: number): void => {
+    out[i * n + j] = v;
+    out[j * n + i] = v;
+  };
+  const dot = (i: number, j: number): number => {
+    let s = 0;
+    for (let t = 0, a = i * rows, b = j * rows; t < rows; t++) s += c[a + t]! * c[b + t]!;
+    return s;
+  };
+  for (let i = 0; i + 1 < n; i += 2) {
+    const a0 = i * rows;
+    const a1 = a0 + rows;
+    for (let j = i; j + 1 < n; j += 2) {
+      const b0 = j * rows;
+      const b1 = b0 + rows;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let t = 0; t < rows; t++) {
+        const x0 = c[a0 + t]!;
+        const x1 = c[a1 + t]!;
+        const y0 = c[b0 + t]!;
+        const y1 = c[b1 + t]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      set(i, j, s00);
+      set(i, j + 1, s01);
+      set(i + 1, j, s10);
+      set(i + 1, j + 1, s11);
+    }
+    if (n % 2) {
+      set(i, n - 1, dot(i, n - 1));
+      set(i + 1, n - 1, dot(i + 1, n - 1));
     }
   }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i]!;
+  if (n % 2) set(n - 1, n - 1, dot(n - 1, n - 1));
   return out;
 }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/backend/index.js';
-import { calibrateQuantize } from '../../src/models/calibrate.js';
+import { calibrateQuantize, outerSum } from '../../src/models/calibrate.js';
 import type { CausalLM } from '../../src/models/causalLM.js';
 import { loadModel } from '../../src/models/load.js';
 import { quantizableLinears, quantizeModel } from '../../src/models/quantize.js';
@@ -49,5 +49,22 @@ test('calibrateQuantize replaces the layers --quantize does, removes its hooks, 
     assert.deepEqual(weights(calibrated(format).model), weights(a.model), `${format}: same calibration, same bytes`);
     const differ = [...weights(a.model)].filter(([p, w]) => !Buffer.from(w.data).equals(Buffer.from(weights(rtn).get(p)!.data)));
     assert.ok(differ.length > 0, `${format}: GPTQ chose other codes than round-to-nearest somewhere`);
+  }
+});
+
+test('outerSum is X^T X, for even and odd widths', () => {
+  for (const [rows, n] of [
+    [5, 6],
+    [7, 9],
+    [1, 1],
+  ] as const) {
+    const X = Float32Array.from({ length: rows * n }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 3)));
+    const got = outerSum(X, rows, n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < rows; t++) s += X[t * n + i]! * X[t * n + j]!;
+        assert.equal(got[i * n + j], s, `${rows} x ${n}: (${i}, ${j})`);
+      }
   }
 });
