@@ -11,6 +11,12 @@ import { doubleQuantizeModel, quantizeModel } from '../models/quantize.js';
 import { loadModel } from '../models/load.js';
 import { quantizeCalibrated } from '../api/calibratedBase.js';
 import type { PreparedData } from '../train/prepare.js';
+import type { CalibrationReport as LayerReport } from '../models/calibrate.js';
+
+/** What --quantize-calibration did: layers, tokens, and the seconds it took. */
+export interface CalibrationReport extends LayerReport {
+  seconds: number;
+}
 import type { OptionSpecs, OptionValues } from './options.js';
 
 /** --max-memory: what a model load may allocate, checked against the headers first. */
@@ -113,7 +119,7 @@ export function loadCalibratedBase(
   examples: number,
   prepare: (model: CausalLM, tokenizer: TextTokenizer) => PreparedData,
   tokenizerDir?: string,
-): LoadedModel & { data: PreparedData } {
+): LoadedModel & { data: PreparedData; calibration: CalibrationReport } {
   const format = v['quantize'] as QuantFormat | undefined;
   if (!format)
     throw new ColaError(
@@ -123,6 +129,7 @@ export function loadCalibratedBase(
   if (doubleQuant) checkDoubleQuant(format);
   const loaded = loadModelAndTokenizer({ ...v, quantize: undefined, 'double-quant': undefined }, undefined, tokenizerDir);
   const data = prepare(loaded.model, loaded.tokenizer);
-  quantizeCalibrated(loaded.model, data.train, { format, examples, doubleQuant });
-  return { ...loaded, data };
+  const t0 = Date.now();
+  const report = quantizeCalibrated(loaded.model, data.train, { format, examples, doubleQuant });
+  return { ...loaded, data, calibration: { ...report, seconds: (Date.now() - t0) / 1000 } };
 }

@@ -78,9 +78,9 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const { model, tokenizer } = calibrated ?? loadModelAndTokenizer(flags, undefined, tokenizerDir);
   if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash) {
     // issue 17: the hash covers a quantized base's codes, so another quantization is another base
-    const calibrated = (n: number | undefined): string => (n === undefined ? '' : ` --quantize-calibration ${n}`);
-    const recorded = `--quantize ${record.quantize ?? 'none'}${record.doubleQuant ? ' --double-quant' : ''}${calibrated(recordedCalibration)}`;
-    const given = `--quantize ${quantize ?? 'none'}${doubleQuant ? ' --double-quant' : ''}${calibrated(calibration)}`;
+    const calibrationFlag = (n: number | undefined): string => (n === undefined ? '' : ` --quantize-calibration ${n}`);
+    const recorded = `--quantize ${record.quantize ?? 'none'}${record.doubleQuant ? ' --double-quant' : ''}${calibrationFlag(recordedCalibration)}`;
+    const given = `--quantize ${quantize ?? 'none'}${doubleQuant ? ' --double-quant' : ''}${calibrationFlag(calibration)}`;
     if (given !== recorded)
       throw new ColaError(
         `--run ${runDir}: the run trained on its base loaded with ${recorded}, not ${given}: drop --quantize / --double-quant to evaluate it as ` +
