@@ -13,6 +13,10 @@ export type { WeightDtype } from './models/weightSource.js';
 export { ALL_QUANT_FORMATS, QUANT_FORMATS, quantBytes, type QuantFormat, type QuantWeight } from './backend/quant/format.js';
 export { quantize, dequantize } from './backend/quant/codec.js';
 export { quantizeModel, isQuantized } from './models/quantize.js';
+// GPTQ codes (--quantize-calibration): one layer, a whole model from its inputs, or a base on a run's data
+export { gptqQuantize, type GptqLayerArgs } from './models/gptq.js';
+export { calibrateQuantize, type CalibrationOptions, type CalibrationReport } from './models/calibrate.js';
+export { quantizeCalibrated, type CalibratedBase } from './api/calibratedBase.js';
 export { QuantizedLinear } from './nn/quantizedLinear.js';
 export { loadTokenizer, type TextTokenizer, type ChatMessage } from './io/tokenizer.js';
 export { loadPretrained, type Pretrained, type PretrainedOptions } from './api/load.js';

@@ -65,7 +65,7 @@ export function checkResume(runDir: string, now: RunRecord, plan: RunPlan): Resu
     notes.push('the run records no model hash (made by an older cola): the base model is not checked');
   // issue 17: the hash covers a quantized base's codes: another quantization (listed by
   // its own keys) changes it without the model being another one
-  const requantized = changes.some((c) => /^(quantize|doubleQuant|quantizedLayers)\b/.test(c.key));
+  const requantized = changes.some((c) => /^(quantize|doubleQuant|quantizedLayers|run\.quantizeCalibration)\b/.test(c.key));
   for (const c of changes) {
     if (c.key === 'modelHash') {
       if (typeof old['modelHash'] === 'string' && !requantized)

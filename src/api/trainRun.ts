@@ -61,9 +61,21 @@ export interface TrainRunInputs {
   parallel?: Parallel;
 }
 
+/** The run's data as trainRun reads it (cfg.data, the chat template, the model's context). */
+export function prepareRunData(cfg: RunConfig, model: CausalLM, tokenizer: TextTokenizer): PreparedData {
+  const tok = withChatTemplate(tokenizer, cfg.data.chatTemplate);
+  return prepareData(cfg.data, tok, { contextLength: model.dims.maxPositions, modelType: model.dims.modelType });
+}
+
 export function trainRun(cfg: RunConfig, o: TrainRunInputs): FineTuneResult {
-  const tokenizer = withChatTemplate(o.tokenizer, cfg.data.chatTemplate);
-  const data = o.data ?? prepareData(cfg.data, tokenizer, { contextLength: o.model.dims.maxPositions, modelType: o.model.dims.modelType });
+  // --quantize-calibration is recorded in config.json: the base must be the one it made
+  if (cfg.quantizeCalibration !== o.model.quantizeCalibration)
+    throw new ColaError(
+      cfg.quantizeCalibration === undefined
+        ? `the base's codes were calibrated on ${o.model.quantizeCalibration} examples but the run config has no quantizeCalibration: set it, or load the base with round-to-nearest codes`
+        : `the run config asks for a base calibrated on ${cfg.quantizeCalibration} training examples (quantizeCalibration), but the base's codes are ${o.model.quantizeCalibration === undefined ? 'not calibrated' : `calibrated on ${o.model.quantizeCalibration}`}: quantize it with quantizeCalibrated() (api/calibratedBase.ts) on the run's data first`,
+    );
+  const data = o.data ?? prepareRunData(cfg, o.model, o.tokenizer);
   if (data.counts.train === 0) throw new ColaError(`${cfg.data.data ?? cfg.data.task}: no training examples; nothing to train on`);
   // checked before any file is written
   if (cfg.method === 'full' && o.model.weightDtype !== 'f32')

@@ -9,6 +9,14 @@ import { QUANT_FORMATS, type QuantFormat } from '../backend/quant/format.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { doubleQuantizeModel, quantizeModel } from '../models/quantize.js';
 import { loadModel } from '../models/load.js';
+import { quantizeCalibrated } from '../api/calibratedBase.js';
+import type { PreparedData } from '../train/prepare.js';
+import type { CalibrationReport as LayerReport } from '../models/calibrate.js';
+
+/** What --quantize-calibration did: layers, tokens, and the seconds it took. */
+export interface CalibrationReport extends LayerReport {
+  seconds: number;
+}
 import type { OptionSpecs, OptionValues } from './options.js';
 
 /** --max-memory: what a model load may allocate, checked against the headers first. */
@@ -101,4 +109,27 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   if (v['double-quant']) doubleQuantizeModel(model); // refuses a model with no nf4 layer
   const tokenizer = loadTokenizer(tokenizerDir ?? dir);
   return { backend, model, tokenizer, dir };
+}
+
+/** `--quantize F --quantize-calibration N`: the base loaded dense, the data read by
+ * `prepare`, then the linear layers quantized to F with GPTQ on the first N training
+ * examples (api/calibratedBase.ts); --double-quant after. Refused without --quantize. */
+export function loadCalibratedBase(
+  v: OptionValues,
+  examples: number,
+  prepare: (model: CausalLM, tokenizer: TextTokenizer) => PreparedData,
+  tokenizerDir?: string,
+): LoadedModel & { data: PreparedData; calibration: CalibrationReport } {
+  const format = v['quantize'] as QuantFormat | undefined;
+  if (!format)
+    throw new ColaError(
+      `--quantize-calibration ${examples} chooses the codes of a quantized base: give --quantize ${QUANT_FORMATS.join('|')} with it, or drop it`,
+    );
+  const doubleQuant = v['double-quant'] === true;
+  if (doubleQuant) checkDoubleQuant(format);
+  const loaded = loadModelAndTokenizer({ ...v, quantize: undefined, 'double-quant': undefined }, undefined, tokenizerDir);
+  const data = prepare(loaded.model, loaded.tokenizer);
+  const t0 = Date.now();
+  const report = quantizeCalibrated(loaded.model, data.train, { format, examples, doubleQuant });
+  return { ...loaded, data, calibration: { ...report, seconds: (Date.now() - t0) / 1000 } };
 }

@@ -90,6 +90,9 @@ export interface RunConfig {
   /** data parallel under mpirun (issue 19): the collectives' deadline in seconds (0 = none);
    * undefined for one process */
   rankTimeout?: number;
+  /** --quantize-calibration (issue 17): the base's quantized codes chosen by GPTQ on the
+   * first N training examples (api/calibratedBase.ts); undefined = round-to-nearest */
+  quantizeCalibration?: number;
 }
 
 export type ReportTo = 'none' | 'tensorboard';
@@ -197,6 +200,11 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
     p.push(
       `trainBias "${lora.trainBias}" is not supported: cola would train biases it neither checkpoints nor exports. Use trainBias "none"`,
     );
+  if (run.quantizeCalibration !== undefined && method === 'full')
+    p.push(
+      '--quantize-calibration chooses the codes of a --quantize base, which --method full never has (it trains every weight): drop it',
+    );
+  positive('quantizeCalibration', run.quantizeCalibration, 1, 'a positive number of training examples');
   if (run.gradientCheckpointing && method !== 'full' && run.loraDropout > 0)
     p.push(
       `--gradient-checkpointing needs --lora-dropout 0 (got ${run.loraDropout}): the recomputed forward pass would draw other dropout masks`,
@@ -254,6 +262,7 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
     gradientCheckpointing: run.gradientCheckpointing,
     reportTo: run.reportTo as ReportTo,
     ...(opts.distributed ? { rankTimeout: run.rankTimeout ?? DEFAULT_RANK_TIMEOUT_S } : {}),
+    ...(run.quantizeCalibration !== undefined ? { quantizeCalibration: run.quantizeCalibration } : {}),
   };
 }
 

@@ -57,6 +57,7 @@ export function runConfigFlags(cfg: RunConfig, file: string): ReplayFlags {
     selectBy: cfg.eval.selectBy,
     saveEvery: cfg.saveEvery,
     gradientCheckpointing: cfg.gradientCheckpointing,
+    quantizeCalibration: cfg.quantizeCalibration,
     // LoRA
     rank: lora.r,
     alpha: lora.alpha,

@@ -55,6 +55,11 @@ export const RUN_FLAGS = {
     type: 'boolean',
     help: 'COLA/ReLoRA on a --quantize base: re-quantize each knot into the weights (lossy; the error is logged per knot) instead of keeping the merged links as an exact frozen low-rank residual',
   },
+  quantizeCalibration: {
+    type: 'int',
+    meta: 'N',
+    help: "with --quantize: choose the base's codes with GPTQ (AutoGPTQ's calibrated quantization) on the first N training examples instead of round-to-nearest; same format and kernels, the dense base is loaded first (docs/QUANTIZATION.md)",
+  },
   rank: { type: 'int', default: 8, help: 'LoRA rank r' },
   alpha: { type: 'number', default: 16, help: 'LoRA alpha (scale alpha/r)' },
   rslora: { type: 'boolean', help: 'rsLoRA scale alpha/sqrt(r)' },

@@ -34,7 +34,7 @@ function baseEval(out: string, session: Session, task: TaskRef, seed: number, me
   const file = path.join(out, 'runs', safeName(task.name), 'base', `seed-${seed}.json`);
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as BaseEval;
   const data = session.data(task, seed);
-  const { model } = session.model(false);
+  const { model } = session.model(false, data);
   const score = (split: 'dev' | 'test'): number =>
     data.hasSplit(split) ? (noGrad(() => data.evaluate(model, split))[metric] ?? NaN) : NaN;
   const e = { dev: score('dev'), test: score('test') };

@@ -93,7 +93,7 @@ export function runCell(inp: CellInputs): CellOutcome {
 }
 
 function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Record<string, unknown>): RunSummary {
-  const { model, tokenizer, dir } = inp.session.model(cfg.method === 'full');
+  const { model, tokenizer, dir } = inp.session.model(cfg.method === 'full', data);
   if (!cfg.resume) {
     fs.mkdirSync(cfg.outDir, { recursive: true });
     writeJsonAtomic(path.join(cfg.outDir, CELL_FILE), { ...inp.cell, settings });

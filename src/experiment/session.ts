@@ -5,6 +5,7 @@
 import type { BackendName } from '../backend/index.js';
 import type { QuantFormat } from '../backend/quant/format.js';
 import { loadPretrained, type Pretrained } from '../api/load.js';
+import { quantizeCalibrated } from '../api/calibratedBase.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import type { PrepareContext, PreparedData } from '../train/prepare.js';
 import { prepareTaskData, type TaskRef } from './data.js';
@@ -50,14 +51,21 @@ export class Session {
     return d;
   }
 
-  /** A fresh model; full fine-tuning trains every weight and needs them in f32. */
-  model(full: boolean): Pretrained {
+  /** A fresh model; full fine-tuning trains every weight and needs them in f32. With
+   * --quantize-calibration the base's codes are GPTQ's on `data`'s first training
+   * examples (api/calibratedBase.ts); without `data` it then stays dense (for the
+   * tokenizer and the model's dimensions only). */
+  model(full: boolean, data?: PreparedData): Pretrained {
     const { model, backend, dtype, quantize, doubleQuant } = this.cfg.exp;
-    return loadPretrained(model!, {
+    const calibration = full ? undefined : this.cfg.run.quantizeCalibration;
+    const p = loadPretrained(model!, {
       backend: backend as BackendName | undefined,
       dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
-      quantize: full ? undefined : (quantize as QuantFormat | undefined),
-      doubleQuant: full ? undefined : doubleQuant,
+      quantize: full || calibration !== undefined ? undefined : (quantize as QuantFormat | undefined),
+      doubleQuant: full || calibration !== undefined ? undefined : doubleQuant,
     });
+    if (calibration !== undefined && data)
+      quantizeCalibrated(p.model, data.train, { format: quantize as QuantFormat, examples: calibration, doubleQuant });
+    return p;
   }
 }

@@ -42,6 +42,10 @@ export function parseExperiment(c: ExperimentConfig): ExperimentSpec {
     problems.push(
       `--methods full trains every weight, which a --quantize ${exp.quantize} base keeps frozen as codes: drop full from --methods (e.g. --methods lora,cola-l3) or drop --quantize`,
     );
+  if (c.run.quantizeCalibration !== undefined && exp.quantize === undefined)
+    problems.push(
+      `--quantize-calibration ${c.run.quantizeCalibration} chooses the codes of a quantized base: give --quantize with it, or drop it`,
+    );
   if (exp.doubleQuant && exp.quantize !== 'nf4')
     problems.push(
       `--double-quant quantizes nf4's block scales: it needs --quantize nf4${exp.quantize ? `, not ${exp.quantize}` : ''} (or drop --double-quant)`,

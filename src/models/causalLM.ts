@@ -30,6 +30,9 @@ export abstract class CausalLM extends Module {
   /** the --quantize it was loaded with (issue 17: a run records and replays it); a
    * quantized GGUF's own Q8_0 / Q4_0 layers need none */
   quantizeOnLoad?: QuantFormat;
+  /** --quantize-calibration: the training examples GPTQ chose the quantized codes on
+   * (models/calibrate.ts); undefined for round-to-nearest codes */
+  quantizeCalibration?: number;
   /** config.json keys the source file spelled as floats (written back as floats: configJson.ts). */
   configFloatKeys: readonly string[] = [];
   /** Final logit soft-capping (Gemma 2's final_logit_softcapping): logits become

@@ -16,8 +16,7 @@ export interface QuantizeModelReport {
 }
 
 export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeModelReport {
-  const head = model.lmHeadWeight();
-  const chosen = [...model.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].weight !== head);
+  const chosen = quantizableLinears(model);
   let bytesBefore = 0;
   let bytesAfter = 0;
   for (const [path, lin] of chosen) {
@@ -27,6 +26,12 @@ export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeMod
     model.setChild(path, QuantizedLinear.fromLinear(lin, format));
   }
   return { layers: chosen.length, bytesBefore, bytesAfter };
+}
+
+/** The layers --quantize replaces: every Linear but the LM head, with its path. */
+export function quantizableLinears(model: CausalLM): [string, Linear][] {
+  const head = model.lmHeadWeight();
+  return [...model.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].weight !== head);
 }
 
 /** Bytes a checkpoint's tensors take loaded with every block linear weight (a 2-D

@@ -57,6 +57,7 @@ const cases: [string, Partial<RunFlags> & { out: string }, Partial<DataFlags>][]
     { task: 'boolq', dataDir: 'd', boolqFromVal: true },
   ],
   ['relora', { out: 'o', method: 'relora', knotEvery: 5, maxSteps: 20, targetRegex: '.*q_proj' }, { task: 'cb', fewglue: true }],
+  ['lora on a GPTQ base', { out: 'o', method: 'lora', quantizeCalibration: 16 }, { data: 'a.txt' }],
   ['full', { out: 'o', method: 'full', gradientCheckpointing: true }, { data: 'chat.jsonl', chatTemplate: 'chatml', skipBad: true }],
 ];
 

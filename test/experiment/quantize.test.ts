@@ -62,3 +62,21 @@ test('cola experiment --quantize nf4 --double-quant records doubleQuant per cell
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--double-quant quantizes nf4's block scales: it needs --quantize nf4, not q4_0/);
 });
+
+test('cola experiment --quantize-calibration: every cell and the base row on the GPTQ base, recorded; refused without --quantize', () => {
+  const out = path.join(dir, 'exp-gptq');
+  const r = cola([...args(out, 'lora'), '--quantize-calibration', '4']);
+  assert.equal(r.status, 0, r.stderr);
+  const runs = (fs.readdirSync(path.join(out, 'runs'), { recursive: true }) as string[]).filter((f) => path.basename(f) === 'config.json');
+  assert.equal(runs.length, 1);
+  const c = JSON.parse(fs.readFileSync(path.join(out, 'runs', runs[0]!), 'utf8')) as Record<string, { quantizeCalibration?: number }>;
+  assert.equal(c['quantize'] as unknown, 'q4_0');
+  assert.equal(c['run']!.quantizeCalibration, 4);
+  // the untrained base row is the calibrated base: it differs from round-to-nearest's
+  const base = (o: string) => JSON.parse(fs.readFileSync(path.join(o, 'experiment.json'), 'utf8')).base as unknown;
+  assert.notDeepEqual(base(out), base(path.join(dir, 'exp')));
+  const noQuantize = args(path.join(dir, 'exp-gptq-bad'), 'lora').filter((a, i, all) => a !== '--quantize' && all[i - 1] !== '--quantize');
+  const bad = cola([...noQuantize, '--quantize-calibration', '4']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--quantize-calibration 4 chooses the codes of a quantized base: give --quantize with it/);
+});

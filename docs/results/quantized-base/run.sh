@@ -28,3 +28,9 @@ for q in none nf4 q4_0; do
   flag=$([ $q = none ] && echo "" || echo "--quantize $q")
   node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 $flag --out $OUT/s3m-all-$q
 done
+# GPTQ codes instead of round-to-nearest (--quantize-calibration 128: GPTQ on the first 128 of
+# the 256 training windows; same formats, kernels and adapters), for the 4-bit bases
+for q in nf4 q4_0; do
+  node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 --quantize $q --quantize-calibration 128 --out $OUT/s260-$q-gptq
+  node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize $q --quantize-calibration 128 --out $OUT/s3m-$q-gptq
+done

@@ -10,10 +10,11 @@ import sys
 
 root = sys.argv[1]
 ROWS = [
-    ("stories260K", "s260", ["none", "int8", "q8_0", "nf4", "q4_0"]),
+    # "-gptq": the same format with GPTQ codes (--quantize-calibration 128) instead of round-to-nearest
+    ("stories260K", "s260", ["none", "int8", "q8_0", "nf4", "q4_0", "nf4-gptq", "q4_0-gptq"]),
     ("stories260K GGUF", "gguf", ["stories260K", "stories260K-q8_0"]),
     # "bin": --model stories3M-q80.bin, its int8 groups loaded as q8_0 (no flag)
-    ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "bin"]),
+    ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "nf4-gptq", "q4_0-gptq", "bin"]),
     # QLoRA's recipe: LoRA on every linear layer (--targets all-linear)
     ("stories3M, all-linear", "s3m-all", ["none", "nf4", "q4_0"]),
 ]

@@ -166,13 +166,13 @@ function roundHalfAway(v: number): number {
 /** An int8 code of v = x / d: round half away, clamped to ±127. Ordinary blocks never
  * reach the clamp; it defines what ggml's C leaves undefined when d is subnormal and
  * 1 / d overflows to infinity (x * id = ±inf: the extreme code; 0 * inf = NaN: zero). */
-function int8Code(v: number): number {
+export function int8Code(v: number): number {
   return v !== v ? 0 : Math.max(-127, Math.min(127, roundHalfAway(v)));
 }
 
 /** A q4_0 code of v = x / d + 8.5: truncated into [0, 15] (ggml's MIN(15, (int8_t)v));
  * NaN (0 * inf, for a subnormal d) is the zero code 8. */
-function q4Code(v: number): number {
+export function q4Code(v: number): number {
   return v !== v ? 8 : Math.max(0, Math.min(15, Math.trunc(v)));
 }
 
@@ -230,7 +230,7 @@ const dequantizeQ4_0: BlockDequantizer = (data, at, _scale, out) => {
 };
 
 /** Index of the NF4 level nearest to v in [-1, 1] (midpoints, as bitsandbytes' tree). */
-function nearestNf4(v: number): number {
+export function nearestNf4(v: number): number {
   let q = 0;
   while (q < 15 && v > (NF4_LEVELS[q]! + NF4_LEVELS[q + 1]!) / 2) q++;
   return q;

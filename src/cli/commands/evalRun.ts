@@ -11,9 +11,11 @@ import type { Metrics } from '../../eval/evaluate.js';
 import { readJsonObject } from '../../io/fileIo.js';
 import { loadPeftAdapter } from '../../lora/peft.js';
 import { modelIdentity } from '../../models/modelIdentity.js';
-import { prepareData } from '../../train/prepare.js';
+import type { CausalLM } from '../../models/causalLM.js';
+import type { TextTokenizer } from '../../data/tokenizer.js';
+import { prepareData, type PreparedData } from '../../train/prepare.js';
 import type { OptionValues } from '../options.js';
-import { loadModelAndTokenizer } from '../setup.js';
+import { loadCalibratedBase, loadModelAndTokenizer } from '../setup.js';
 
 /** eval flags that choose data or its sampling: --run takes them from the run. */
 const DATA_CHOICES = [
@@ -63,15 +65,22 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const quantize = (v['quantize'] as string | undefined) ?? (full ? undefined : (record.quantize ?? undefined));
   // --double-quant given is taken; else the record's, unless --quantize overrides the record's
   const doubleQuant = v['double-quant'] === true || (v['quantize'] === undefined && !full && record.doubleQuant === true);
-  const { model, tokenizer } = loadModelAndTokenizer(
-    { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir },
-    undefined,
-    tokenizerDir,
-  );
+  // --quantize-calibration: the run's GPTQ codes, rebuilt from its own training data, unless --quantize overrides
+  const recordedCalibration = typeof run.quantizeCalibration === 'number' ? run.quantizeCalibration : undefined;
+  const calibration = v['quantize'] === undefined && !full ? recordedCalibration : undefined;
+  const prepare = (m: CausalLM, tok: TextTokenizer): PreparedData =>
+    prepareData(run.data, withChatTemplate(tok, run.data.chatTemplate), {
+      contextLength: m.dims.maxPositions,
+      modelType: m.dims.modelType,
+    });
+  const flags = { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir };
+  const calibrated = calibration !== undefined ? loadCalibratedBase(flags, calibration, prepare, tokenizerDir) : null;
+  const { model, tokenizer } = calibrated ?? loadModelAndTokenizer(flags, undefined, tokenizerDir);
   if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash) {
     // issue 17: the hash covers a quantized base's codes, so another quantization is another base
-    const recorded = `--quantize ${record.quantize ?? 'none'}${record.doubleQuant ? ' --double-quant' : ''}`;
-    const given = `--quantize ${quantize ?? 'none'}${doubleQuant ? ' --double-quant' : ''}`;
+    const calibrationFlag = (n: number | undefined): string => (n === undefined ? '' : ` --quantize-calibration ${n}`);
+    const recorded = `--quantize ${record.quantize ?? 'none'}${record.doubleQuant ? ' --double-quant' : ''}${calibrationFlag(recordedCalibration)}`;
+    const given = `--quantize ${quantize ?? 'none'}${doubleQuant ? ' --double-quant' : ''}${calibrationFlag(calibration)}`;
     if (given !== recorded)
       throw new ColaError(
         `--run ${runDir}: the run trained on its base loaded with ${recorded}, not ${given}: drop --quantize / --double-quant to evaluate it as ` +
@@ -81,10 +90,7 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   }
   const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
   if (adapter) loadPeftAdapter(model, adapter);
-  const data = prepareData(run.data, withChatTemplate(tokenizer, run.data.chatTemplate), {
-    contextLength: model.dims.maxPositions,
-    modelType: model.dims.modelType,
-  });
+  const data = calibrated ? calibrated.data : prepare(model, tokenizer);
   const split = (v['split'] as 'dev' | 'test' | undefined) ?? (data.hasSplit('test') ? 'test' : 'dev');
   if (!data.hasSplit(split)) throw new ColaError(`--run ${runDir}: the run has no ${split} split`);
   return { split, adapter, metrics: data.evaluate(model, split) };

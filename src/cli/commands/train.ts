@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { trainRun } from '../../api/trainRun.js';
+import { prepareRunData, trainRun } from '../../api/trainRun.js';
 import { printDryRun } from './trainDryRun.js';
 import { runtimeLine } from '../../backend/runtime.js';
 import { REPORT_FILE } from '../../report/runReport.js';
@@ -11,7 +11,8 @@ import { parallelOf, type Parallel } from '../../train/distributed.js';
 import { DATA_FLAGS, RUN_FLAGS } from '../../cola/runFlags.js';
 import { specsOf, type OptionSpecs, type OptionValues } from '../options.js';
 import { progressPrinter, type OutputMode } from '../progress.js';
-import { loadModelAndTokenizer, modelOptions } from '../setup.js';
+import { loadCalibratedBase, loadModelAndTokenizer, modelOptions, type CalibrationReport, type LoadedModel } from '../setup.js';
+import type { PreparedData } from '../../train/prepare.js';
 import { stoppable } from '../worker.js';
 
 /** How the run talks to the user; the run itself does not depend on them. */
@@ -50,10 +51,14 @@ function train(v: OptionValues, shouldStop: () => boolean): number {
 }
 
 function trainOn(cfg: RunConfig, v: OptionValues, shouldStop: () => boolean, parallel: Parallel): number {
-  const { model, tokenizer, dir, backend } = loadModelAndTokenizer(v);
+  const { model, tokenizer, dir, backend, data, calibration } = loadRunBase(cfg, v);
   // rank 0 speaks for the job; the others print nothing (their errors still reach stderr)
   const mode: OutputMode = parallel.rank !== 0 ? 'quiet' : v['json'] ? 'json' : v['quiet'] ? 'quiet' : 'progress';
   if (mode === 'progress') process.stderr.write(`cola train: ${runtimeLine(backend.name, model.weightDtype)}\n`);
+  if (mode === 'progress' && calibration)
+    process.stderr.write(
+      `cola train: GPTQ codes (${model.quantizeOnLoad}) for ${calibration.layers} layers from ${cfg.quantizeCalibration} training examples (${calibration.tokens} tokens) in ${calibration.seconds.toFixed(1)} s\n`,
+    );
   if (mode === 'progress' && parallel.size > 1)
     process.stderr.write(`cola train: data parallel over ${parallel.size} ranks, ${cfg.budget.batchSize} examples per global batch\n`);
   let print: (e: RunEvent) => void = () => {};
@@ -61,6 +66,7 @@ function trainOn(cfg: RunConfig, v: OptionValues, shouldStop: () => boolean, par
     model,
     tokenizer,
     baseModel: path.resolve(dir),
+    data,
     onStart: (s) => {
       if (mode !== 'quiet') for (const n of s.notes) process.stderr.write(`cola train --resume: ${n}\n`);
       if (mode === 'progress') process.stderr.write(`cola train: ${JSON.stringify(s.config)}\n`);
@@ -91,6 +97,13 @@ function trainOn(cfg: RunConfig, v: OptionValues, shouldStop: () => boolean, par
     );
   }
   return 0;
+}
+
+/** The base as the run asks: with --quantize-calibration, loaded dense and quantized with
+ * GPTQ on the run's first training examples (the data read once, handed to trainRun). */
+function loadRunBase(cfg: RunConfig, v: OptionValues): LoadedModel & { data?: PreparedData; calibration?: CalibrationReport } {
+  if (cfg.quantizeCalibration === undefined) return loadModelAndTokenizer(v);
+  return loadCalibratedBase(v, cfg.quantizeCalibration, (m, tok) => prepareRunData(cfg, m, tok));
 }
 
 function metricsLine(m: Record<string, number>): string {

@@ -1,0 +1,149 @@
+/** --quantize with calibration (issue 17): the layers `--quantize` replaces get GPTQ codes
+ * (gptq.ts) instead of round-to-nearest ones, chosen to keep each layer's output on
+ * calibration inputs. One pass: a temporary hook on every such Linear sums X^T X of its
+ * inputs while the caller runs the dense model on the calibration batches, the hooks are
+ * removed, then every layer is quantized from its own X^T X (all layers see the dense
+ * model's activations: GPTQ's "sequential" variant, which feeds each block the already
+ * quantized blocks' outputs, is not done). The format and its kernels do not change.
+ *
+ * Cost: the forward passes, tokens x in^2 / 2 multiply-adds per layer for X^T X (f64,
+ * in a fixed order: the same inputs give the same codes on every machine and thread
+ * count), and gptq.ts's O(in^3 + out x in^2) per layer. */
+import type { QuantFormat } from '../backend/quant/format.js';
+import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
+import { noGrad } from '../tensor/autograd.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { CausalLM } from './causalLM.js';
+import { gptqQuantize } from './gptq.js';
+import { quantizableLinears, type QuantizeModelReport } from './quantize.js';
+
+export interface CalibrationOptions {
+  format: QuantFormat;
+  /** runs the dense model's forward pass on the calibration batches (no gradients needed) */
+  forward: (model: CausalLM) => void;
+  /** how many training examples `forward` runs: recorded on the model (quantizeCalibration) */
+  examples: number;
+  /** GPTQ's dampening (gptq.ts GPTQ_DEFAULT_DAMP when absent) */
+  damp?: number;
+}
+
+export interface CalibrationReport extends QuantizeModelReport {
+  /** calibration tokens each layer saw */
+  tokens: number;
+}
+
+/** Quantizes `model`'s linear layers (not the LM head) to `o.format` with GPTQ on the
+ * inputs `o.forward` gives them. The model must not be quantized yet. */
+export function calibrateQuantize(model: CausalLM, o: CalibrationOptions): CalibrationReport {
+  const chosen = quantizableLinears(model);
+  if (chosen.length === 0) throw new RangeError('calibrateQuantize: the model has no dense linear layer to quantize');
+  const sums = chosen.map(([, lin]) => new XtxSum(lin.inFeatures));
+  // q, k and v (gate and up) take the same input tensor: its X^T X is computed once
+  const seen = new WeakMap<Tensor, Float64Array>();
+  chosen.forEach(([, lin], i) => {
+    lin.forward = (x, opts) => {
+      sums[i]!.add(x, seen);
+      return Linear.prototype.forward.call(lin, x, opts);
+    };
+  });
+  try {
+    noGrad(() => o.forward(model));
+  } finally {
+    for (const [, lin] of chosen) Reflect.deleteProperty(lin, 'forward');
+  }
+  let bytesBefore = 0;
+  let bytesAfter = 0;
+  chosen.forEach(([path, lin], i) => {
+    const w = lin.weight;
+    const [rows, cols] = w.shape as [number, number];
+    const values = w.dtype === 'f32' ? w.f32 : widen(w);
+    const qw = gptqQuantize({ weight: values, rows, cols, format: o.format, xtx: sums[i]!.xtx, damp: o.damp });
+    const q = new QuantizedLinear(qw, lin.bias, w.backend);
+    bytesBefore += rows * cols * (w.dtype === 'bf16' ? 2 : 4);
+    bytesAfter += q.bytes;
+    model.setChild(path, q);
+  });
+  model.quantizeOnLoad = o.format;
+  model.quantizeCalibration = o.examples;
+  return { layers: chosen.length, bytesBefore, bytesAfter, tokens: sums[0]!.tokens };
+}
+
+/** Σ x x^T over the rows x of the inputs a layer sees ([in, in], f64, symmetric). */
+class XtxSum {
+  readonly xtx: Float64Array;
+  tokens = 0;
+
+  constructor(private readonly n: number) {
+    this.xtx = new Float64Array(n * n);
+  }
+
+  add(x: Tensor, seen: WeakMap<Tensor, Float64Array>): void {
+    const n = this.n;
+    const rows = x.size / n;
+    this.tokens += rows;
+    let part = seen.get(x);
+    if (!part) {
+      part = outerSum(x.dtype === 'f32' ? x.f32 : widen(x), rows, n);
+      seen.set(x, part);
+    }
+    for (let i = 0; i < part.length; i++) this.xtx[i]! += part[i]!;
+  }
+}
+
+/** X^T X of X [rows, n] (row-major) in f64: X transposed to columns, then one dot product
+ * over the rows per (i, j >= i), summed in row order (deterministic: every entry is the
+ * same sum whatever the blocking). Entries are computed 2 x 2 at a time (four sums from
+ * four column reads), and the [n, n] result is touched once per call, not once per row. */
+export function outerSum(X: Float32Array, rows: number, n: number): Float64Array {
+  const c = new Float64Array(n * rows);
+  for (let t = 0; t < rows; t++) for (let i = 0; i < n; i++) c[i * rows + t] = X[t * n + i]!;
+  const out = new Float64Array(n * n);
+  const set = (i: number, j: number, v: number): void => {
+    out[i * n + j] = v;
+    out[j * n + i] = v;
+  };
+  const dot = (i: number, j: number): number => {
+    let s = 0;
+    for (let t = 0, a = i * rows, b = j * rows; t < rows; t++) s += c[a + t]! * c[b + t]!;
+    return s;
+  };
+  for (let i = 0; i + 1 < n; i += 2) {
+    const a0 = i * rows;
+    const a1 = a0 + rows;
+    for (let j = i; j + 1 < n; j += 2) {
+      const b0 = j * rows;
+      const b1 = b0 + rows;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let t = 0; t < rows; t++) {
+        const x0 = c[a0 + t]!;
+        const x1 = c[a1 + t]!;
+        const y0 = c[b0 + t]!;
+        const y1 = c[b1 + t]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      set(i, j, s00);
+      set(i, j + 1, s01);
+      set(i + 1, j, s10);
+      set(i + 1, j + 1, s11);
+    }
+    if (n % 2) {
+      set(i, n - 1, dot(i, n - 1));
+      set(i + 1, n - 1, dot(i + 1, n - 1));
+    }
+  }
+  if (n % 2) set(n - 1, n - 1, dot(n - 1, n - 1));
+  return out;
+}
+
+function widen(t: Tensor): Float32Array {
+  const out = new Float32Array(t.size);
+  t.backend.castToF32(t.data as Uint16Array, out);
+  return out;
+}
