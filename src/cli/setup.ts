@@ -12,12 +12,12 @@ import { loadModel } from '../models/load.js';
 import { quantizeCalibrated } from '../api/calibratedBase.js';
 import type { PreparedData } from '../train/prepare.js';
 import type { CalibrationReport as LayerReport } from '../models/calibrate.js';
+import type { OptionSpecs, OptionValues } from './options.js';
 
 /** What --quantize-calibration did: layers, tokens, and the seconds it took. */
 export interface CalibrationReport extends LayerReport {
   seconds: number;
 }
-import type { OptionSpecs, OptionValues } from './options.js';
 
 /** --max-memory: what a model load may allocate, checked against the headers first. */
 export const maxMemoryOption: OptionSpecs = {

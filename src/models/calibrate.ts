@@ -10,12 +10,13 @@
  * in a fixed order: the same inputs give the same codes on every machine and thread
  * count), and gptq.ts's O(in^3 + out x in^2) per layer. */
 import type { QuantFormat } from '../backend/quant/format.js';
+import { ColaError } from '../errors.js';
 import { Linear } from '../nn/linear.js';
 import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { CausalLM } from './causalLM.js';
-import { gptqQuantize } from './gptq.js';
+import { GPTQ_MAX_IN, gptqQuantize } from './gptq.js';
 import { quantizableLinears, type QuantizeModelReport } from './quantize.js';
 
 export interface CalibrationOptions {
@@ -38,6 +39,12 @@ export interface CalibrationReport extends QuantizeModelReport {
 export function calibrateQuantize(model: CausalLM, o: CalibrationOptions): CalibrationReport {
   const chosen = quantizableLinears(model);
   if (chosen.length === 0) throw new RangeError('calibrateQuantize: the model has no dense linear layer to quantize');
+  // before any forward pass: a layer too wide for the O(in^3) solve is a user's choice to undo
+  const wide = chosen.find(([, lin]) => lin.inFeatures > GPTQ_MAX_IN);
+  if (wide)
+    throw new ColaError(
+      `--quantize-calibration: ${wide[0]} takes ${wide[1].inFeatures} inputs, over the ${GPTQ_MAX_IN} that GPTQ's O(in^3) solve here allows; drop --quantize-calibration (round-to-nearest codes) for this model`,
+    );
   const sums = chosen.map(([, lin]) => new XtxSum(lin.inFeatures));
   // q, k and v (gate and up) take the same input tensor: its X^T X is computed once
   const seen = new WeakMap<Tensor, Float64Array>();

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/backend/index.js';
+import { ColaError } from '../../src/errors.js';
 import { calibrateQuantize, outerSum } from '../../src/models/calibrate.js';
+import { GPTQ_MAX_IN } from '../../src/models/gptq.js';
 import type { CausalLM } from '../../src/models/causalLM.js';
 import { loadModel } from '../../src/models/load.js';
 import { quantizableLinears, quantizeModel } from '../../src/models/quantize.js';
@@ -67,4 +69,17 @@ test('outerSum is X^T X, for even and odd widths', () => {
         assert.equal(got[i * n + j], s, `${rows} x ${n}: (${i}, ${j})`);
       }
   }
+});
+
+test('a layer wider than GPTQ_MAX_IN is refused before any forward pass, naming the layer and the fix', () => {
+  const wide = loadModel(tinyModelFolder(31, { dim: 16, hiddenDim: GPTQ_MAX_IN + 8 }), { backend });
+  let forwards = 0;
+  assert.throws(
+    () => calibrateQuantize(wide, { format: 'nf4', examples: 1, forward: () => void forwards++ }),
+    (e: Error) =>
+      e instanceof ColaError &&
+      /down_proj takes 8200 inputs, over the 8192/.test(e.message) &&
+      /drop --quantize-calibration/.test(e.message),
+  );
+  assert.equal(forwards, 0);
 });
