@@ -9,36 +9,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tinyCorpus } from '../helpers/tinyFolder.js';
 import { makeTmpDir } from '../io/tmpdir.js';
-import { cola, tinyModelDir } from './harness.js';
+import { cola, tinyModelDir, runRecord as record, runEvents as events, stepLosses as losses, tinyColaFlags } from './harness.js';
 
 const dir = makeTmpDir('cli-quantize-calibration');
 const p = (...parts: string[]) => path.join(dir, ...parts);
 const model = tinyModelDir(dir);
 const corpus = tinyCorpus(dir, 40);
-const record = (run: string) => JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
-const events = (run: string) =>
-  fs
-    .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
-const common = [
-  '--data',
-  corpus,
-  '--dev-data',
-  corpus,
-  '--max-length',
-  '24',
-  '--method',
-  'cola',
-  '--chain-length',
-  '2',
-  '--max-steps',
-  '4',
-  '--batch-size',
-  '2',
-];
+const common = tinyColaFlags(corpus);
 
 const gptq = p('gptq');
 const trained = cola(['train', '--model', model, '--quantize', 'nf4', '--quantize-calibration', '4', ...common, '--out', gptq, '--quiet']);

@@ -5,7 +5,6 @@
 // --double-quant likewise: recorded (`doubleQuant`), replayed, compared by --resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getBackend } from '../../src/backend/index.js';
 import { tokenizerMetadataFor } from '../../src/io/gguf/ggufTokenizer.js';
@@ -13,36 +12,13 @@ import { loadModel } from '../../src/models/load.js';
 import { saveModelGguf } from '../../src/models/saveGguf.js';
 import { tinyCorpus, tinyModelFolder } from '../helpers/tinyFolder.js';
 import { makeTmpDir } from '../io/tmpdir.js';
-import { cola, tinyModelDir } from './harness.js';
+import { cola, tinyModelDir, runRecord as record, runEvents as events, stepLosses as losses, tinyColaFlags } from './harness.js';
 
 const dir = makeTmpDir('cli-quantize-record');
 const p = (...parts: string[]) => path.join(dir, ...parts);
 const model = tinyModelDir(dir);
 const corpus = tinyCorpus(dir, 40);
-const record = (run: string) => JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
-const events = (run: string) =>
-  fs
-    .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
-const common = [
-  '--data',
-  corpus,
-  '--dev-data',
-  corpus,
-  '--max-length',
-  '24',
-  '--method',
-  'cola',
-  '--chain-length',
-  '2',
-  '--max-steps',
-  '4',
-  '--batch-size',
-  '2',
-];
+const common = tinyColaFlags(corpus);
 
 const run = p('run');
 const trained = cola(['train', '--model', model, '--quantize', 'q8_0', ...common, '--out', run, '--quiet']);

@@ -6,7 +6,7 @@
  * arithmetic (codec.ts), so a block whose values never move gets exactly the bytes
  * quantize() writes. */
 import { halfToFloat, floatToHalf } from '../../io/floatBits.js';
-import { int8Code, nearestNf4, q4Code } from './codec.js';
+import { absmax, int8Code, nearestNf4, q4Code, writeHalf } from './codec.js';
 import { NF4_LEVELS, type QuantFormat } from './format.js';
 
 const f = Math.fround;
@@ -79,16 +79,4 @@ export function writeBlock(grid: BlockGrid, codes: ArrayLike<number>, data: Uint
       for (let j = 0; j < 32; j++) data[at + j] = (codes[2 * j]! << 4) | codes[2 * j + 1]!;
       return grid.scale;
   }
-}
-
-function absmax(x: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
-  return m;
-}
-
-function writeHalf(data: Uint8Array, at: number, v: number): void {
-  const h = floatToHalf(v);
-  data[at] = h & 0xff;
-  data[at + 1] = h >>> 8;
 }

@@ -142,13 +142,15 @@ type BlockQuantizer = (x: Float32Array, data: Uint8Array, at: number) => number;
 /** Decodes one block into out (block elements). */
 type BlockDequantizer = (data: Uint8Array, at: number, scale: number, out: Float32Array) => void;
 
-function absmax(x: Float32Array): number {
+/** max |x_i| (0 for an empty block). */
+export function absmax(x: Float32Array): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
   return m;
 }
 
-function writeHalf(data: Uint8Array, at: number, v: number): void {
+/** v as an IEEE half at data[at] (little-endian), a block scale of the GGUF formats. */
+export function writeHalf(data: Uint8Array, at: number, v: number): void {
   const h = floatToHalf(v);
   data[at] = h & 0xff;
   data[at + 1] = h >>> 8;
