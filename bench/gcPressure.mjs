@@ -4,6 +4,7 @@
 // "quiet" allocates nothing between calls; "pressure" allocates and drops 4 buffers of 24 MB
 // before each call, as a step's activations do. GFLOP/s median over 12 rounds of each.
 // Run: npx tsc -p tsconfig.json && node bench/gcPressure.mjs
+import { plainMatmulArgs } from '../dist/src/backend/matmulArgs.js';
 import { loadNativeBackend } from '../dist/src/backend/native/index.js';
 const be = loadNativeBackend();
 const random = (n) => {
@@ -16,24 +17,7 @@ const [m, k, n] = [2048, 768, 3072];
 const a = random(m * k),
   w = random(n * k),
   c = be.alloc('f32', m * n);
-const args = {
-  a,
-  b: w,
-  c,
-  batch: 1,
-  m,
-  n,
-  k,
-  transA: false,
-  transB: true,
-  aBatchStride: 0,
-  bBatchStride: 0,
-  alpha: 1,
-  beta: 0,
-  aDtype: 'f32',
-  bDtype: 'f32',
-  bPacked: null,
-};
+const args = plainMatmulArgs({ a, b: w, c, m, n, k, transB: true });
 let keep = [];
 const res = { quiet: [], pressure: [] };
 for (let r = 0; r < 12; r++)

@@ -8,6 +8,7 @@
 
 import type { Backend } from '../src/backend/backend.js';
 import { getBackend } from '../src/backend/index.js';
+import { plainMatmulArgs } from '../src/backend/matmulArgs.js';
 import { QUANT_FORMATS, type QuantFormat } from '../src/backend/quant/format.js';
 import { mulberry32 } from '../src/tensor/random.js';
 
@@ -43,23 +44,7 @@ function medianMs(reps: number, fn: () => void): number {
 }
 
 function f32Product(be: Backend, a: Float32Array, b: Float32Array, c: Float32Array, n: number, k: number, transB: boolean): void {
-  be.matmul({
-    a,
-    b,
-    c,
-    batch: 1,
-    m: M,
-    n,
-    k,
-    transA: false,
-    transB,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype: 'f32',
-    bDtype: 'f32',
-  });
+  be.matmul(plainMatmulArgs({ a, b, c, m: M, n, k, transB }));
 }
 
 const formats = arg('formats', 'int8,nf4').split(',') as QuantFormat[];

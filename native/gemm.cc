@@ -222,6 +222,18 @@ __attribute__((noinline)) void microKernel(int64_t kc, const float* ap, const fl
   }
 }
 
+// The calling thread's packing buffers, one for A blocks and one for B blocks,
+// shared by both splits (a thread runs one product at a time); they only grow.
+float* aPackBuffer() {
+  thread_local Buffer a;
+  return a.get(static_cast<size_t>(kMC * kKC + 8));
+}
+
+float* bPackBuffer(size_t elems) {
+  thread_local Buffer b;
+  return b.get(elems);
+}
+
 // This thread's share of C's rows: contiguous, whole micro-panels.
 void rowsOf(int64_t m, int t, int nt, int64_t& r0, int64_t& r1) {
   const int64_t tiles = (m + kMR - 1) / kMR;
@@ -269,8 +281,7 @@ void rowSplit(const GemmArgs& g, float* bPack) {
   const int nt = omp_get_num_threads(), t = omp_get_thread_num();
   int64_t r0, r1;
   rowsOf(g.m, t, nt, r0, r1);
-  thread_local Buffer aBuffer;
-  float* aPack = aBuffer.get(static_cast<size_t>(kMC * kKC + 8));
+  float* aPack = aPackBuffer();
   for (int64_t jc = 0; jc < g.n; jc += kNC) {
     const int64_t nc = std::min(kNC, g.n - jc);
     const int64_t panels = (nc + kNR - 1) / kNR;
@@ -291,9 +302,8 @@ void columnSplit(const GemmArgs& g) {
   const int64_t panels = (g.n + kNR - 1) / kNR;
   const int64_t c0 = std::min(g.n, panels * t / nt * kNR), c1 = std::min(g.n, panels * (t + 1) / nt * kNR);
   if (c0 >= c1) return;
-  thread_local Buffer aBuffer, bBuffer;
-  float* aPack = aBuffer.get(static_cast<size_t>(kMC * kKC + 8));
-  float* bPack = bBuffer.get(static_cast<size_t>(std::min(kNC, (c1 - c0 + kNR - 1) / kNR * kNR) * std::min(kKC, g.k)));
+  float* aPack = aPackBuffer();
+  float* bPack = bPackBuffer(static_cast<size_t>(std::min(kNC, (c1 - c0 + kNR - 1) / kNR * kNR) * std::min(kKC, g.k)));
   for (int64_t jc = c0; jc < c1; jc += kNC) {
     const int64_t nc = std::min(kNC, c1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += kKC) {
@@ -329,9 +339,8 @@ void gemmAvx2(const GemmArgs& g) {
     columnSplit(g);
     return;
   }
-  thread_local Buffer bBuffer;  // the calling thread's; the team shares it
   const int64_t ncMax = std::min<int64_t>(kNC, (g.n + kNR - 1) / kNR * kNR);
-  float* bPack = bBuffer.get(static_cast<size_t>(ncMax * std::min(kKC, g.k)));
+  float* bPack = bPackBuffer(static_cast<size_t>(ncMax * std::min(kKC, g.k)));  // the team shares it
 #pragma omp parallel
   rowSplit(g, bPack);
 }

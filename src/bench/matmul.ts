@@ -13,6 +13,7 @@
 
 import type { Backend, FloatArray } from '../backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../backend/native/index.js';
+import { plainMatmulArgs } from '../backend/matmulArgs.js';
 
 const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [2048, 768, 768],
@@ -68,25 +69,7 @@ function measure(be: Backend, { dtype, b: layout, compute }: Variant, m: number,
   const b = randomStorage(be, dtype, k * n);
   const bPacked = layout === 'packed' ? be.packMatmulB!(b, k, n, false, compute ?? undefined) : null;
   const c = be.alloc('f32', m * n) as Float32Array;
-  const args = {
-    a,
-    b,
-    c,
-    batch: 1,
-    m,
-    n,
-    k,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype,
-    bDtype: dtype,
-    bPacked,
-    ...(compute ? { compute } : {}),
-  };
+  const args = plainMatmulArgs({ a, b, c, m, n, k, aDtype, bDtype: dtype, bPacked, ...(compute ? { compute } : {}) });
   for (let i = 0; i < 3; i++) be.matmul(args); // warm-up: primitive creation, caches, thread pool
   const seconds: number[] = [];
   for (let r = 0; r < repeats; r++) {

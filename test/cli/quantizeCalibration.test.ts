@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tinyCorpus } from '../helpers/tinyFolder.js';
 import { makeTmpDir } from '../io/tmpdir.js';
-import { cola, tinyModelDir, runRecord as record, runEvents as events, stepLosses as losses, tinyColaFlags } from './harness.js';
+import { runEvents as events, runRecord as record, stepLosses as losses } from '../helpers/runFolder.js';
+import { cola, tinyColaFlags, tinyModelDir } from './harness.js';
 
 const dir = makeTmpDir('cli-quantize-calibration');
 const p = (...parts: string[]) => path.join(dir, ...parts);

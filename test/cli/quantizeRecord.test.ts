@@ -12,7 +12,8 @@ import { loadModel } from '../../src/models/load.js';
 import { saveModelGguf } from '../../src/models/saveGguf.js';
 import { tinyCorpus, tinyModelFolder } from '../helpers/tinyFolder.js';
 import { makeTmpDir } from '../io/tmpdir.js';
-import { cola, tinyModelDir, runRecord as record, runEvents as events, stepLosses as losses, tinyColaFlags } from './harness.js';
+import { runEvents as events, runRecord as record, stepLosses as losses } from '../helpers/runFolder.js';
+import { cola, tinyColaFlags, tinyModelDir } from './harness.js';
 
 const dir = makeTmpDir('cli-quantize-record');
 const p = (...parts: string[]) => path.join(dir, ...parts);

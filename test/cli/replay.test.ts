@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTmpDir } from '../io/tmpdir.js';
+import { runEvents as events, stepLosses as losses } from '../helpers/runFolder.js';
 import { cola, tinyModelDir, writeRte } from './harness.js';
 
 const dir = makeTmpDir('cli-replay');
@@ -13,13 +14,6 @@ const p = (...parts: string[]) => path.join(dir, ...parts);
 const model = tinyModelDir(dir);
 const otherModel = tinyModelDir(dir, 61);
 const dataDir = writeRte(p('data'));
-const events = (run: string) =>
-  fs
-    .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
 
 // A task run whose sampling differs from every default: a replay or an eval that
 // dropped one of these flags would score other examples.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTmpDir } from '../io/tmpdir.js';
+import { runEvents as events, stepLosses as losses } from '../helpers/runFolder.js';
 import { cola, tinyModelDir, writeCorpus } from './harness.js';
 
 const dir = makeTmpDir('cli-resume');
@@ -20,12 +21,6 @@ const train = (out: string, ...extra: string[]) => [
   ...['--out', out, '--quiet', ...extra],
 ];
 const read = (f: string) => fs.readFileSync(f, 'utf8');
-const events = (run: string) =>
-  read(path.join(run, 'metrics.jsonl'))
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const losses = (run: string) => events(run).flatMap((e) => (e['event'] === 'step' ? [e['loss'] as number] : []));
 
 function assertUserError(r: ReturnType<typeof cola>, pattern: RegExp): void {
   assert.equal(r.status, 1, `exit ${r.status}:\n${r.stderr}`);

@@ -1,19 +1,2 @@
-// A plain product's MatmulArgs (one batch, no transposes, alpha 1, beta 0, f32
-// operands) with only what a test varies given: the backend contract's defaults in one place.
-
-import type { MatmulArgs } from '../../src/backend/backend.js';
-
-export function matmulArgs(over: Partial<MatmulArgs> & Pick<MatmulArgs, 'a' | 'b' | 'c' | 'm' | 'n' | 'k'>): MatmulArgs {
-  return {
-    batch: 1,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-    alpha: 1,
-    beta: 0,
-    aDtype: 'f32',
-    bDtype: 'f32',
-    ...over,
-  };
-}
+// A plain product's MatmulArgs for the tests: src/backend/matmulArgs.ts.
+export { plainMatmulArgs as matmulArgs } from '../../src/backend/matmulArgs.js';
