@@ -145,25 +145,30 @@ void probabilities(const Attn& a, const Rows& r, int64_t b, float* s, float* lse
   for (int64_t i = r.i0; i < r.i1; i++) {
     float* row = s + i * Tk;
     const int64_t count = a.visible(i), lo = a.first(b, i);
-    float lse;
-    if (lseOut) {
-      const float max = rowMax(row + lo, count - lo);
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = lo; j < count; j++) sum += expF(row[j] - max);
-      lse = count == lo ? -INFINITY : max + std::log(sum);
-      lseOut[i] = lse;
-    } else {
-      lse = lseIn[i];
-    }
     if (count == lo) {
       std::fill(row, row + r.kEnd, 0.0f);  // a query that sees no key: zero output and gradients
+      if (lseOut) lseOut[i] = -INFINITY;
       continue;
     }
     std::fill(row, row + lo, 0.0f);
+    std::fill(row + count, row + r.kEnd, 0.0f);
+    if (lseOut) {  // one exp per score: exp(s - max) kept, then scaled by 1 / sum
+      const float max = rowMax(row + lo, count - lo);
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = lo; j < count; j++) {
+        row[j] = expF(row[j] - max);
+        sum += row[j];
+      }
+      lseOut[i] = max + std::log(sum);
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t j = lo; j < count; j++) row[j] *= inv;
+      continue;
+    }
+    const float lse = lseIn[i];
 #pragma omp simd
     for (int64_t j = lo; j < count; j++) row[j] = expF(row[j] - lse);
-    std::fill(row + count, row + r.kEnd, 0.0f);
   }
 }
 

@@ -34,6 +34,18 @@ int main(int argc, char** argv) {
                                {2048, 768, 768, false}, {2048, 768, 3072, false}, {2048, 3072, 768, false},
                                {293, 50272, 768, true}, {293, 768, 50272, false}, {293, 50272, 768, false}};
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
+  if (argc > 2) {  // other shapes: "m,n,k,t m,n,k,n ..." (t: B transposed, as x W^T)
+    shapes.clear();
+    for (int i = 2; i < argc; i++) {
+      long long m, n, k;
+      char t;
+      if (std::sscanf(argv[i], "%lld,%lld,%lld,%c", &m, &n, &k, &t) != 4) {
+        std::fprintf(stderr, "harness: shape %s is not m,n,k,t|n\n", argv[i]);
+        return 2;
+      }
+      shapes.push_back({m, n, k, t == 't'});
+    }
+  }
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   std::printf("threads %d\n", omp_get_max_threads());

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Issue 15: cola's AVX2 GEMM (native/gemm.cc) against oneDNN's sgemm, and the FMA ceiling.
-#   sh bench/gemm/run.sh [rounds]      the products (bench/gemm/harness.cc), OpenMP's threads
+#   sh bench/gemm/run.sh [rounds [m,n,k,t|n ...]]  the products (bench/gemm/harness.cc), OpenMP's threads;
+#                                      default: the opt-125m step's shapes
 #   sh bench/gemm/run.sh peak          the FMA peak (bench/gemm/fmaPeak.c)
 set -e
 cd "$(dirname "$0")/../.."

@@ -16,15 +16,16 @@ function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): 
   return n;
 }
 
-/** Rows per LM-head chunk: up to 2^24 logits (64 MiB f32), split evenly. The
- * head's weight is streamed from memory once per chunk (77 MB in bf16 at OPT's
- * vocab), so chunks of ~80 rows spent more time reading it than multiplying
- * (issue #7). 2^24 gives 7 chunks of 293 rows at batch 8 x 256. 2^25 chunks
- * (147 MiB with dLogits' bf16 copy for dh) set OPT-1.3B's peak; 2^23 chunks ran
- * OPT-125m's step ~5% slower (bench/RESULTS.md). */
+/** Rows per LM-head chunk: up to 2^26 logits (256 MiB f32), split evenly. The
+ * head's weight is streamed from memory, and packed, once per chunk (77 MB in bf16
+ * at OPT's vocab), so chunks of ~80 rows spent more time reading it than
+ * multiplying (issue #7), and 2^23 chunks ran OPT-125m's step ~5% slower than 2^24
+ * (bench/RESULTS.md). 2^26 gives 2 chunks of 1024 rows at batch 8 x 256 instead of
+ * 7 of 293: the head's products ran 4-9% faster per FLOP on one thread (issue 15,
+ * session 9, bench/gemm/run.sh), for ~150 MiB more peak memory at OPT-125m. */
 function chunkRows(rows: number, vocab: number, requested?: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(rows, requested));
-  const most = Math.max(1, Math.floor((1 << 24) / vocab));
+  const most = Math.max(1, Math.floor((1 << 26) / vocab));
   return rows === 0 ? 1 : Math.ceil(rows / Math.ceil(rows / most));
 }
 
