@@ -73,15 +73,4 @@ if [[ "${3:-}" == 1.3b ]]; then
   done
 fi
 
-node --input-type=module - "$raw"/session8-opt*.jsonl <<'JS'
-import { readFileSync } from 'node:fs';
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-for (const f of process.argv.slice(2)) {
-  const rows = readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  console.log(`\n${f}\n| setting | tokens/s (runs) | median | peak RSS MiB (median) |\n|---|---|---|---|`);
-  for (const s of [...new Set(rows.map((r) => r.setting))]) {
-    const mine = rows.filter((r) => r.setting === s);
-    console.log(`| ${s} | ${mine.map((r) => r.result.tokens_per_s).join(', ')} | ${median(mine.map((r) => r.result.tokens_per_s))} | ${median(mine.map((r) => r.result.peak_rss_mib))} |`);
-  }
-}
-JS
+node bench/summarizeRounds.mjs "$raw"/session8-opt*.jsonl

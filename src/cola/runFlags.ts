@@ -83,7 +83,7 @@ export const RUN_FLAGS = {
   },
   gradientCheckpointing: {
     type: 'boolean',
-    help: 'recompute activations in backward instead of keeping them (OPT, Llama; with --lora-dropout 0): OPT-1.3B bf16 at batch 8 trains in 1.22x its weights',
+    help: 'recompute activations in backward instead of keeping them (OPT, Llama, Qwen, Gemma 2/3, Phi-3; with --lora-dropout 0): OPT-1.3B bf16 at batch 8 trains in 1.22x its weights',
   },
   epochs: { type: 'number', default: 5, help: 'training epochs (paper: 5)' },
   maxSteps: { type: 'int', help: 'stop after this many optimizer steps (overrides --epochs)' },

@@ -63,7 +63,7 @@ export abstract class CausalLM extends Module {
    * gradient_checkpointing_enable). Families without it say so. */
   enableGradientCheckpointing(): void {
     throw new ColaError(
-      `gradient checkpointing is not implemented for ${this.dims.modelType} models yet (OPT has it); train without --gradient-checkpointing`,
+      `gradient checkpointing is not implemented for ${this.dims.modelType} models yet (OPT, Llama, Gemma and Phi-3 have it); train without --gradient-checkpointing`,
     );
   }
 

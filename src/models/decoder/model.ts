@@ -57,9 +57,15 @@ export abstract class DecoderForCausalLM<L extends DecoderLayer = DecoderLayer> 
   readonly dims: ModelDims;
   /** Recompute each decoder layer's activations in backward, one sequence at a time,
    * instead of keeping them (HF's gradient_checkpointing_enable; needs LoRA dropout 0):
-   * what lets a 7B-shaped step fit a 16 GB machine (issue 17). Families that allow it
-   * override enableGradientCheckpointing. */
+   * what lets a 7B-shaped step fit a 16 GB machine (issue 17). Every family of the
+   * shared stack has it (llama, gemma 2/3, phi3): a layer's forward is a pure function of
+   * its input, positions and keyStart (no dropout), so recomputing it gives the same
+   * activations (test/models/decoderCheckpointing.test.ts). */
   gradientCheckpointing = false;
+
+  override enableGradientCheckpointing(): void {
+    this.gradientCheckpointing = true;
+  }
 
   /** `model` is built first: a RandomWeights source draws in call order. */
   constructor(

@@ -46,8 +46,4 @@ export class LlamaForCausalLM extends DecoderForCausalLM<LlamaDecoderLayer> {
   constructor(src: WeightSource, cfg: LlamaConfig, config: Record<string, unknown>) {
     super(src, cfg, llamaModel(src, cfg), config);
   }
-
-  override enableGradientCheckpointing(): void {
-    this.gradientCheckpointing = true;
-  }
 }
