@@ -99,36 +99,41 @@ struct Buffer {
   }
 };
 
-// A block of query rows [i0, i1) and the keys [0, kEnd) any of them sees.
+// A block of query rows [i0, i1) and the keys [kLo, kEnd) any of them sees.
 struct Rows {
-  int64_t i0, i1, kEnd;
+  int64_t i0, i1, kLo, kEnd;
   int64_t count() const { return i1 - i0; }
+  int64_t keys() const { return kEnd - kLo; }
 };
 
 constexpr int64_t kQueryBlock = 64;
 
-// The query blocks of a head: all rows at once without a causal mask, else blocks
-// of kQueryBlock rows, each up to its last row's visible keys (nondecreasing in i).
+// The query blocks of a head of batch row b: all rows at once without a causal mask,
+// else blocks of kQueryBlock rows, each up to its last row's visible keys
+// (nondecreasing in i) and from the first key any of its rows sees: keys a sliding
+// window or a packed row's keyStart hides from the whole block are never multiplied.
 template <typename F>
-void forEachBlock(const Attn& a, F&& f) {
+void forEachBlock(const Attn& a, int64_t b, F&& f) {
   const int64_t step = a.causal ? kQueryBlock : a.Tq;
   for (int64_t i0 = 0; i0 < a.Tq; i0 += step) {
-    const int64_t i1 = std::min(a.Tq, i0 + step);
-    f(Rows{i0, i1, a.visible(i1 - 1)});
+    const int64_t i1 = std::min(a.Tq, i0 + step), kEnd = a.visible(i1 - 1);
+    int64_t kLo = kEnd;
+    for (int64_t i = i0; i < i1 && kLo > 0; i++) kLo = std::min(kLo, a.first(b, i));
+    f(Rows{i0, i1, kLo, kEnd});
   }
 }
 
-// s[i, 0:kEnd] = scale * Q_bh[i] K_bkv[0:kEnd]^T for the block's rows i (s is
-// [Tq, Tk] row-major; q is the head's first row), soft-capped when a.softcap is
-// set. With `capGrad` (backward) it also receives d(capped)/d(raw) = 1 - (s / softcap)^2.
+// s[i, kLo:kEnd] = scale * Q_bh[i] K_bkv[kLo:kEnd]^T for the block's rows i (s is
+// [Tq, Tk] row-major; q and k are the heads' first rows), soft-capped when a.softcap
+// is set. With `capGrad` (backward) it also receives d(capped)/d(raw) = 1 - (s / softcap)^2.
 void scores(const Attn& a, const Rows& r, const float* q, const float* k, float* s, float* capGrad = nullptr) {
-  if (r.kEnd == 0) return;
-  gemmF32({r.count(), r.kEnd, a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q + r.i0 * a.qStride(), k,
-          s + r.i0 * a.Tk);
+  if (r.keys() == 0) return;
+  gemmF32({r.count(), r.keys(), a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q + r.i0 * a.qStride(),
+          k + r.kLo * a.kvStride(), s + r.i0 * a.Tk + r.kLo);
   if (a.softcap == 0.0f) return;
   const float cap = a.softcap, inv = 1.0f / a.softcap;
   for (int64_t i = r.i0; i < r.i1; i++) {
-    for (int64_t j = 0; j < r.kEnd; j++) {
+    for (int64_t j = r.kLo; j < r.kEnd; j++) {
       const int64_t at = i * a.Tk + j;
       const float t = tanhF(s[at] * inv);
       s[at] = cap * t;
@@ -137,7 +142,7 @@ void scores(const Attn& a, const Rows& r, const float* q, const float* k, float*
   }
 }
 
-// In place over the block's rows and keys [0, kEnd): scores -> probabilities
+// In place over the block's rows and keys [kLo, kEnd): scores -> probabilities
 // exp(s - lse) with masked keys at 0. With `lseOut` each row's lse is computed
 // (forward) and stored, else read from lseIn (both [Tq] of this head of batch row b).
 void probabilities(const Attn& a, const Rows& r, int64_t b, float* s, float* lseOut, const float* lseIn) {
@@ -146,11 +151,11 @@ void probabilities(const Attn& a, const Rows& r, int64_t b, float* s, float* lse
     float* row = s + i * Tk;
     const int64_t count = a.visible(i), lo = a.first(b, i);
     if (count == lo) {
-      std::fill(row, row + r.kEnd, 0.0f);  // a query that sees no key: zero output and gradients
+      std::fill(row + r.kLo, row + r.kEnd, 0.0f);  // a query that sees no key: zero output and gradients
       if (lseOut) lseOut[i] = -INFINITY;
       continue;
     }
-    std::fill(row, row + lo, 0.0f);
+    std::fill(row + r.kLo, row + lo, 0.0f);
     std::fill(row + count, row + r.kEnd, 0.0f);
     if (lseOut) {  // one exp per score: exp(s - max) kept, then scaled by 1 / sum
       const float max = rowMax(row + lo, count - lo);
@@ -195,16 +200,17 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     const int64_t b = bh / a.Hq, h = bh % a.Hq, kv = a.kvBase(b, h / a.group()), qo = a.qBase(b, h);
     thread_local Buffer sBuf;
     float* s = sBuf.get(a.Tq * a.Tk);
-    forEachBlock(a, [&](const Rows& r) {
+    forEachBlock(a, b, [&](const Rows& r) {
       scores(a, r, q.data + qo, k.data + kv, s);
       probabilities(a, r, b, s, lse.data + bh * a.Tq, nullptr);
       float* o = out.data + qo + r.i0 * a.qStride();
-      if (r.kEnd == 0) {  // no query of the block sees a key: zero output
+      if (r.keys() == 0) {  // no query of the block sees a key: zero output
         for (int64_t i = 0; i < r.count(); i++) std::fill(o + i * a.qStride(), o + i * a.qStride() + a.D, 0.0f);
         return;
       }
-      // out[rows] = P[rows, 0:kEnd] V[0:kEnd]: [rows, kEnd] x [kEnd, D]
-      gemmF32({r.count(), a.D, r.kEnd, false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s + r.i0 * a.Tk, v.data + kv, o);
+      // out[rows] = P[rows, kLo:kEnd] V[kLo:kEnd]: [rows, keys] x [keys, D]
+      gemmF32({r.count(), a.D, r.keys(), false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s + r.i0 * a.Tk + r.kLo,
+              v.data + kv + r.kLo * a.kvStride(), o);
     });
   }
   return env.Undefined();
@@ -221,11 +227,11 @@ void scoreGrads(const Attn& a, const Rows& r, const float* p, float* dp, const f
     const float* pr = p + i * Tk;
     float* g = dp + i * Tk;
 #pragma omp simd
-    for (int64_t j = 0; j < r.kEnd; j++) g[j] = a.scale * pr[j] * (g[j] - delta);
+    for (int64_t j = r.kLo; j < r.kEnd; j++) g[j] = a.scale * pr[j] * (g[j] - delta);
     if (capGrad) {
       const float* cg = capGrad + i * Tk;
 #pragma omp simd
-      for (int64_t j = 0; j < r.kEnd; j++) g[j] *= cg[j];
+      for (int64_t j = r.kLo; j < r.kEnd; j++) g[j] *= cg[j];
     }
   }
 }
@@ -273,26 +279,27 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
     }
     for (int64_t h = kvHead * group; h < (kvHead + 1) * group; h++) {
       const int64_t qo = a.qBase(b, h);
-      forEachBlock(a, [&](const Rows& r) {
+      forEachBlock(a, b, [&](const Rows& r) {
         const float* dOutR = dOut.data + qo + r.i0 * qs;
-        if (r.kEnd == 0) {  // the block sees no key: no gradient for its queries
+        if (r.keys() == 0) {  // the block sees no key: no gradient for its queries
           if (dq.data)
             for (int64_t i = r.i0; i < r.i1; i++) std::fill(dq.data + qo + i * qs, dq.data + qo + i * qs + D, 0.0f);
           return;
         }
         scores(a, r, q.data + qo, k.data + kv, p, capGrad);
         probabilities(a, r, b, p, nullptr, lse.data + (b * a.Hq + h) * Tq);
-        const float* pR = p + r.i0 * Tk;
-        // dV[0:kEnd] += P[rows, 0:kEnd]^T dOut[rows]: [kEnd, rows] x [rows, D]
-        if (dv.data) gemmF32({r.kEnd, D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, pR, dOutR, dv.data + kv);
+        const float* pR = p + r.i0 * Tk + r.kLo;
+        const int64_t kvLo = kv + r.kLo * ks;  // the block's first visible key row
+        // dV[kLo:kEnd] += P[rows, kLo:kEnd]^T dOut[rows]: [keys, rows] x [rows, D]
+        if (dv.data) gemmF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, pR, dOutR, dv.data + kvLo);
         if (!dq.data && !dk.data) return;
-        float* dpR = dp + r.i0 * Tk;
-        // dP[rows, 0:kEnd] = dOut[rows] V[0:kEnd]^T: [rows, D] x [D, kEnd]
-        gemmF32({r.count(), r.kEnd, D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOutR, v.data + kv, dpR);
+        float* dpR = dp + r.i0 * Tk + r.kLo;
+        // dP[rows, kLo:kEnd] = dOut[rows] V[kLo:kEnd]^T: [rows, D] x [D, keys]
+        gemmF32({r.count(), r.keys(), D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOutR, v.data + kvLo, dpR);
         scoreGrads(a, r, p, dp, dOut.data + qo, out.data + qo, capGrad);
-        // dQ[rows] = dS[rows, 0:kEnd] K[0:kEnd];  dK[0:kEnd] += dS[rows, 0:kEnd]^T Q[rows]
-        if (dq.data) gemmF32({r.count(), D, r.kEnd, false, false, Tk, ks, qs, 1.0f, 0.0f}, dpR, k.data + kv, dq.data + qo + r.i0 * qs);
-        if (dk.data) gemmF32({r.kEnd, D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, dpR, q.data + qo + r.i0 * qs, dk.data + kv);
+        // dQ[rows] = dS[rows, kLo:kEnd] K[kLo:kEnd];  dK[kLo:kEnd] += dS[rows, kLo:kEnd]^T Q[rows]
+        if (dq.data) gemmF32({r.count(), D, r.keys(), false, false, Tk, ks, qs, 1.0f, 0.0f}, dpR, k.data + kvLo, dq.data + qo + r.i0 * qs);
+        if (dk.data) gemmF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, dpR, q.data + qo + r.i0 * qs, dk.data + kvLo);
       });
     }
   }

@@ -826,6 +826,33 @@ function suiteBody(): void {
         softcap: 3,
         keyStart: packedStarts(2, 17, [6, 2]),
       },
+      // long enough for query blocks (64 rows) whose first keys are hidden from every row
+      // of the block, which the native kernel skips: windows, packed rows, and a keyStart
+      // that is not monotone within a block (the block starts at its smallest)
+      { batch: 1, headsQ: 2, headsKv: 1, seqQ: 200, seqKv: 200, headDim: 8, scale: 0.5, causal: true, window: 20, softcap: 4 },
+      {
+        layout: 'bthd',
+        batch: 2,
+        headsQ: 2,
+        headsKv: 2,
+        seqQ: 150,
+        seqKv: 150,
+        headDim: 8,
+        scale: 0.4,
+        causal: true,
+        keyStart: packedStarts(2, 150, [40, 7, 70]),
+      },
+      {
+        batch: 1,
+        headsQ: 1,
+        headsKv: 1,
+        seqQ: 140,
+        seqKv: 140,
+        headDim: 4,
+        scale: 0.5,
+        causal: true,
+        keyStart: ni32(Int32Array.from({ length: 140 }, (_, i) => (i < 64 ? 0 : i % 5 === 0 ? 66 : 100 + (i % 37)))),
+      },
     ];
     for (const a of cases) {
       const what = `attention ${JSON.stringify(a)}`;
