@@ -34,3 +34,15 @@ for q in nf4 q4_0; do
   node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 --quantize $q --quantize-calibration 128 --out $OUT/s260-$q-gptq
   node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize $q --quantize-calibration 128 --out $OUT/s3m-$q-gptq
 done
+# LoftQ (--lora-init loftq: the codes and the first link's A, B chosen together, PEFT's
+# init_lora_weights="loftq"; loftq_iter_5: 5 alternations) instead of round-to-nearest codes
+# with a kaiming adapter; same formats, kernels, adapters and seeds
+for init in loftq loftq_iter_5; do
+  for q in nf4 q4_0; do
+    node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 --quantize $q --lora-init $init --out $OUT/s260-$q-$init
+    node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize $q --lora-init $init --out $OUT/s3m-$q-$init
+  done
+done
+for q in nf4 q4_0; do
+  node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 --quantize $q --lora-init loftq --out $OUT/s3m-all-$q-loftq
+done
