@@ -95,7 +95,9 @@ export function validateLoraConfig(cfg: LoraConfig, where = 'LoRA config'): Lora
   problems.push(...patternProblems('alphaPattern', cfg.alphaPattern, isAlpha, 'a positive number'));
   if (typeof cfg.useRslora !== 'boolean') problems.push(`useRslora must be true or false, found ${JSON.stringify(cfg.useRslora)}`);
   if (!isLoraInit(cfg.init))
-    problems.push(`init must be "kaiming", "gaussian", "pissa", "pissa_niter_N" (N >= 1), "olora", "loftq" or "loftq_iter_N" (N >= 1), found ${JSON.stringify(cfg.init)}`);
+    problems.push(
+      `init must be "kaiming", "gaussian", "pissa", "pissa_niter_N" (N >= 1), "olora", "loftq" or "loftq_iter_N" (N >= 1), found ${JSON.stringify(cfg.init)}`,
+    );
   if (typeof cfg.useDora !== 'boolean') problems.push(`useDora must be true or false, found ${JSON.stringify(cfg.useDora)}`);
   if (!['none', 'lora_only', 'all'].includes(cfg.trainBias)) {
     problems.push(`trainBias must be "none", "lora_only" or "all", found ${JSON.stringify(cfg.trainBias)}`);

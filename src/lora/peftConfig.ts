@@ -167,7 +167,8 @@ function loftqInitOf(v: unknown, problems: string[]): LoraConfig['init'] {
     return 'kaiming';
   }
   const { loftq_bits: bits, loftq_iter: iter = 1 } = c as Record<string, unknown>;
-  if (bits !== undefined && bits !== 4 && bits !== 8) problems.push(`loftq_config.loftq_bits must be 4 or 8, found ${JSON.stringify(bits)}`);
+  if (bits !== undefined && bits !== 4 && bits !== 8)
+    problems.push(`loftq_config.loftq_bits must be 4 or 8, found ${JSON.stringify(bits)}`);
   if (typeof iter !== 'number' || !Number.isInteger(iter) || iter < 1 || iter > 999) {
     problems.push(`loftq_config.loftq_iter must be an integer in 1..999, found ${JSON.stringify(iter)}`);
     return 'kaiming';

@@ -66,7 +66,8 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
     );
   }
   const loftqIter = loftqIterOf(cfg.init);
-  if (loftqIter !== null) rebuildLoftqCodes({ targets, cfg, iter: loftqIter, bits: loftqBitsOf(raw), ranks: chainMeta?.loftq_ranks, configFile });
+  if (loftqIter !== null)
+    rebuildLoftqCodes({ targets, cfg, iter: loftqIter, bits: loftqBitsOf(raw), ranks: chainMeta?.loftq_ranks, configFile });
   // LoftQ's factors are replaced by the saved ones below: the wrap itself is a plain one
   applyLora(model, loftqIter !== null ? { ...cfg, init: 'kaiming' } : cfg, seed);
   dropDenseSources(model);

@@ -27,7 +27,8 @@ const W = randn(OUT * IN, 17);
 /** s B A, f64 [out, in] */
 function product(A: Float32Array, B: Float32Array, r: number, s: number): Float64Array {
   const d = new Float64Array(OUT * IN);
-  for (let o = 0; o < OUT; o++) for (let k = 0; k < r; k++) for (let i = 0; i < IN; i++) d[o * IN + i] += s * B[o * r + k]! * A[k * IN + i]!;
+  for (let o = 0; o < OUT; o++)
+    for (let k = 0; k < r; k++) for (let i = 0; i < IN; i++) d[o * IN + i] += s * B[o * r + k]! * A[k * IN + i]!;
   return d;
 }
 
