@@ -103,7 +103,7 @@ export function loftqLayer(base: Module, a: LoftqLayerArgs): Factors {
   const dense = base instanceof QuantizedLinear ? base.takeDenseSource() : null;
   if (!dense)
     throw new ColaError(
-      `${a.path}: init_lora_weights "${a.init}" (LoftQ) chooses a quantized base's codes from the dense weights: load the model with --quantize nf4|q4_0|int8|q8_0 from a dense checkpoint (not an already-quantized file), or use another init`,
+      `${a.path}: init_lora_weights "${a.init}" (LoftQ) chooses a quantized base's codes from the dense weights: load the model with --quantize nf4|q4_0|int8|q8_0 from a dense checkpoint (not an already-quantized file; library: loadPretrained(dir, { quantize, keepDense: true })), or use another init`,
     );
   const q = base as QuantizedLinear;
   const f = loftqInit({
