@@ -53,5 +53,10 @@ done
 # not traced further), to pair them with
 node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize q4_0 --out $OUT/s3m-q4_0-rerun
 node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 --quantize q4_0 --out $OUT/s3m-all-q4_0-rerun
+# stories3M nf4 LoftQ vs RTN on two more seeds (LoRA on q_proj / v_proj)
+for q in none nf4 nf4-loftq; do
+  case $q in none) flag="";; nf4) flag="--quantize nf4";; nf4-loftq) flag="--quantize nf4 --lora-init loftq";; esac
+  node bin/cola.js experiment --model runs/models/s3m $common --methods lora --lrs 3e-3 --seeds 1,2 $flag --out $OUT/s3m-seeds12-$q
+done
 # the untrained model: where the 4-bit loss sits, what LoftQ's first adapter does to it (loftqInit.txt)
 for q in nf4 q4_0; do node docs/results/quantized-base/loftqInit.mjs runs/models/s3m $q; done

@@ -21,6 +21,8 @@ ROWS = [
     ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "q4_0-rerun", "nf4-gptq", "q4_0-gptq", *LOFTQ, "bin"]),
     # QLoRA's recipe: LoRA on every linear layer (--targets all-linear)
     ("stories3M, all-linear", "s3m-all", ["none", "nf4", "q4_0", "q4_0-rerun", "nf4-loftq", "q4_0-loftq"]),
+    # two more seeds (1, 2) of stories3M LoRA on q_proj / v_proj: unquantized, nf4 RTN, nf4 LoftQ
+    ("stories3M, seeds 1-2", "s3m-seeds12", ["none", "nf4", "nf4-loftq"]),
 ]
 
 
