@@ -27,6 +27,9 @@ export interface PretrainedOptions {
   /** with quantize 'nf4': QLoRA's double quantization of the block scales (bitsandbytes'
    * bnb_4bit_use_double_quant) */
   doubleQuant?: boolean;
+  /** with quantize: load dense first and keep each quantized layer's dense weight until a
+   * LoftQ init (--lora-init loftq, lora/loftq.ts) re-chooses its codes */
+  keepDense?: boolean;
 }
 
 export interface Pretrained {
@@ -43,8 +46,10 @@ export function loadPretrained(dir: string, opts: PretrainedOptions = {}): Pretr
     throw new ColaError(
       `loadPretrained: doubleQuant quantizes nf4's block scales: it needs quantize: 'nf4'${opts.quantize ? `, not '${opts.quantize}'` : ''} (or drop doubleQuant)`,
     );
-  const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory, quantize: opts.quantize });
-  if (opts.quantize) quantizeModel(model, opts.quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
+  const keepDense = opts.keepDense === true && opts.quantize !== undefined;
+  const quantize = keepDense ? undefined : opts.quantize;
+  const model = loadModel(dir, { backend, dtype: opts.dtype, maxMemory: opts.maxMemory, quantize });
+  if (opts.quantize) quantizeModel(model, opts.quantize, keepDense); // linear layers not built by linearFrom (GPT-2's Conv1D)
   if (opts.doubleQuant) doubleQuantizeModel(model);
   return { model, tokenizer: loadTokenizer(dir), backend, dir };
 }

@@ -92,7 +92,7 @@ export interface LoadedModel {
 
 /** `tokenizerDir`: where the tokenizer is when the weights' folder has none (a full
  * fine-tuning run's model/ beside its base model's tokenizer). */
-export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tokenizerDir?: string): LoadedModel {
+export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tokenizerDir?: string, keepDense = false): LoadedModel {
   const dir = dirOverride ?? (v['model'] as string | undefined);
   if (!dir)
     throw new ColaError(
@@ -103,9 +103,16 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   const backend = getBackend(v['backend'] as BackendName | undefined);
   const quantize = v['quantize'] as QuantFormat | undefined;
   if (v['double-quant']) checkDoubleQuant(quantize);
-  const model = loadModel(dir, { backend, dtype: v['dtype'] as 'f32' | 'bf16' | undefined, maxMemory: maxMemoryOf(v), quantize });
+  // LoftQ (--lora-init loftq) re-chooses the codes from the dense weights: load dense, keep them
+  const dense = keepDense && quantize !== undefined;
+  const model = loadModel(dir, {
+    backend,
+    dtype: v['dtype'] as 'f32' | 'bf16' | undefined,
+    maxMemory: maxMemoryOf(v),
+    quantize: dense ? undefined : quantize,
+  });
   checkCompute(model.weightDtype); // --compute bf16 with f32 weights: an error with the fix
-  if (quantize) quantizeModel(model, quantize); // linear layers not built by linearFrom (GPT-2's Conv1D)
+  if (quantize) quantizeModel(model, quantize, dense); // linear layers not built by linearFrom (GPT-2's Conv1D)
   if (v['double-quant']) doubleQuantizeModel(model); // refuses a model with no nf4 layer
   const tokenizer = loadTokenizer(tokenizerDir ?? dir);
   return { backend, model, tokenizer, dir };

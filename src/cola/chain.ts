@@ -7,10 +7,10 @@ import { ColaError } from '../errors.js';
 import type { Metrics } from '../eval/evaluate.js';
 import { applyLora, loraLayers } from '../lora/inject.js';
 import { deriveSeed } from '../lora/init.js';
-import { isWeightInit, loraScale } from '../lora/config.js';
+import { isLoftqInit, isWeightInit, loraScale } from '../lora/config.js';
 import type { LoraLinear, MergeOptions } from '../lora/loraLinear.js';
 import type { CausalLM } from '../models/causalLM.js';
-import { isQuantized } from '../models/quantize.js';
+import { dropDenseSources, isQuantized } from '../models/quantize.js';
 import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { AdamW, type ParamGroup } from '../optim/adamw.js';
 import { carryMoments, installMoments, parseMomentReset } from '../optim/momentReset.js';
@@ -81,8 +81,13 @@ export class Chain {
         throw new ColaError(
           `a quantized base keeps its weights frozen as codes: ${cfg.lora.useDora ? '--use-dora' : `--lora-init ${cfg.lora.init}`} needs a dense base; ${denseBaseFix(model)}, or drop that option`,
         );
+      if (isLoftqInit(cfg.lora.init) && !isQuantized(model))
+        throw new ColaError(
+          `--lora-init ${cfg.lora.init} (LoftQ) chooses a quantized base's codes together with the first adapter: load the model with --quantize nf4|q4_0|int8|q8_0, or use another --lora-init`,
+        );
       // A resume installs the recorded PiSSA/OLoRA init instead of computing one (restore)
       applyLora(model, { ...cfg.lora, r: links[0]!.rank }, linkSeed(cfg.seed, 0), { deferWeightInit: cfg.resume });
+      dropDenseSources(model); // kept for LoftQ (loraLinear.ts loftqFirstLink): the untargeted layers' are not needed
       this.layers = loraLayers(model);
       if (cfg.chain.knotIntoBase && !this.layers.some(([, l]) => l.base_layer instanceof QuantizedLinear))
         throw new ColaError('--knot-into-base re-quantizes knots into a quantized base: load the model with --quantize');

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { writeJsonAtomic } from '../io/fileIo.js';
 import { initFoldLink, type ChainLink } from '../lora/chain.js';
 import type { LoraLinear } from '../lora/loraLinear.js';
+import { loftqBits, loftqIterOf } from '../lora/loftq.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { saveChainAdapter } from '../lora/peft.js';
 import { saveModelFolder } from '../models/save.js';
 import { linkSeed, type Chain } from './chain.js';
@@ -26,6 +28,17 @@ function chainLinks(layers: readonly [string, LoraLinear][], history: ChainHisto
     chain.set(p, [...merged, [...init, { A: l.lora_A.f32, B: l.lora_B.f32, r: l.r, scale: l.scaling }]]);
   }
   return chain;
+}
+
+/** LoftQ (lora/loftq.ts): loftq_bits for adapter_config.json and, in cola_chain.json, the
+ * first link's rank per module (the exported adapter's rank is the chain's Σ r_j, but the
+ * codes a loader must rebuild depend on link 0's rank). Null for other inits. */
+function loftqExport(chain: Chain): { bits: number; meta: { loftq_ranks: Record<string, number> } } | null {
+  if (loftqIterOf(chain.cfg.lora.init) === null || chain.layers.length === 0) return null;
+  const base = chain.layers[0]![1].base_layer;
+  if (!(base instanceof QuantizedLinear)) return null;
+  const ranks = Object.fromEntries(chain.layers.map(([p, l]) => [p, chain.history.links[0]?.get(p)?.r ?? l.r]));
+  return { bits: loftqBits(base.format), meta: { loftq_ranks: ranks } };
 }
 
 /** DoRA: each module's magnitude for link j's own adapter (the live m for the whole chain:
@@ -60,20 +73,25 @@ export function exportChain(a: ExportArgs): void {
   } else {
     const links = chainLinks(chain.layers, chain.history);
     const whole = new Map([...links].map(([p, ls]) => [p, ls.flat()]));
+    const loftq = loftqExport(chain);
     saveChainAdapter(path.join(a.outDir, 'adapter'), whole, cfg.lora, {
       baseModel: a.baseModel,
-      colaMeta: meta,
+      colaMeta: { ...meta, ...loftq?.meta },
       magnitudes: magnitudes(chain, 'live'),
+      loftqBits: loftq?.bits,
     });
     if (cfg.saveLinkAdapters && !a.adapterOnly) {
       const count = [...links.values()][0]!.length;
       for (let j = 0; j < count; j++) {
         // link j alone, relative to the weights after link j - 1's knot
         const one = new Map([...links].map(([p, ls]) => [p, ls[j]!.map((l) => ({ ...l, rowScale: undefined }))]));
-        saveChainAdapter(path.join(a.outDir, 'links', `link-${j}`), one, cfg.lora, {
+        // link j > 0 of a LoftQ run is a plain (kaiming) link relative to the weights after the knot
+        const linkCfg = j > 0 && loftq ? { ...cfg.lora, init: 'kaiming' as const } : cfg.lora;
+        saveChainAdapter(path.join(a.outDir, 'links', `link-${j}`), one, linkCfg, {
           baseModel: a.baseModel,
-          colaMeta: { ...meta, link: j },
+          colaMeta: { ...meta, link: j, ...(j === 0 ? loftq?.meta : {}) },
           magnitudes: magnitudes(chain, j === count - 1 ? 'live' : j),
+          loftqBits: j === 0 ? loftq?.bits : undefined,
         });
       }
     }

@@ -6,7 +6,7 @@
 import { DEFAULT_RANK_TIMEOUT_S } from '../backend/mpi.js';
 import { ColaError } from '../errors.js';
 import { parseMomentReset } from '../optim/momentReset.js';
-import { DEFAULT_LORA_CONFIG, validateLoraConfig, type LoraConfig } from '../lora/config.js';
+import { DEFAULT_LORA_CONFIG, isLoftqInit, validateLoraConfig, type LoraConfig } from '../lora/config.js';
 import type { ChainScheduleMode, ScheduleKind } from '../optim/schedule.js';
 import type { DataSpec } from '../train/prepare.js';
 import { defaultsOf } from '../config/flags.js';
@@ -205,6 +205,10 @@ export function resolveRunConfig(run: RunFlags, data: DataFlags, opts: ResolveOp
       '--quantize-calibration chooses the codes of a --quantize base, which --method full never has (it trains every weight): drop it',
     );
   positive('quantizeCalibration', run.quantizeCalibration, 1, 'a positive number of training examples');
+  if (run.quantizeCalibration !== undefined && lora && isLoftqInit(lora.init))
+    p.push(
+      `--quantize-calibration (GPTQ codes) and --lora-init ${lora.init} (LoftQ codes) both choose the quantized base's codes: use one of them`,
+    );
   if (run.gradientCheckpointing && method !== 'full' && run.loraDropout > 0)
     p.push(
       `--gradient-checkpointing needs --lora-dropout 0 (got ${run.loraDropout}): the recomputed forward pass would draw other dropout masks`,

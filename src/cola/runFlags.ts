@@ -70,7 +70,7 @@ export const RUN_FLAGS = {
     type: 'string',
     default: 'kaiming',
     meta: 'NAME',
-    help: "PEFT's init_lora_weights: kaiming, gaussian, pissa, pissa_niter_N (randomized SVD, N iterations), olora; pissa/olora take A and B from the weight (at a knot: from the merged weight) and leave the residual as base",
+    help: "PEFT's init_lora_weights: kaiming, gaussian, pissa, pissa_niter_N (randomized SVD, N iterations), olora, loftq, loftq_iter_N; pissa/olora take A and B from the weight (at a knot: from the merged weight) and leave the residual as base; loftq (with --quantize only) chooses the base's codes and the first link's A and B together (LoftQ, N alternations, default 1; docs/QUANTIZATION.md)",
   },
   useDora: {
     type: 'boolean',

@@ -6,6 +6,7 @@ import type { BackendName } from '../backend/index.js';
 import type { QuantFormat } from '../backend/quant/format.js';
 import { loadPretrained, type Pretrained } from '../api/load.js';
 import { quantizeCalibrated } from '../api/calibratedBase.js';
+import { isLoftqInit, type LoraInit } from '../lora/config.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import type { PrepareContext, PreparedData } from '../train/prepare.js';
 import { prepareTaskData, type TaskRef } from './data.js';
@@ -63,6 +64,7 @@ export class Session {
       dtype: full ? 'f32' : (dtype as 'f32' | 'bf16' | undefined),
       quantize: full || calibration !== undefined ? undefined : (quantize as QuantFormat | undefined),
       doubleQuant: full || calibration !== undefined ? undefined : doubleQuant,
+      keepDense: !full && isLoftqInit(this.cfg.run.loraInit as LoraInit), // LoftQ re-chooses the codes from them
     });
     if (calibration !== undefined && data)
       quantizeCalibrated(p.model, data.train, { format: quantize as QuantFormat, examples: calibration, doubleQuant });

@@ -1,4 +1,5 @@
 /** The grid an experiment's flags describe, every flag problem reported at once. */
+import { isLoftqInit, type LoraInit } from '../lora/config.js';
 import { ColaError } from '../errors.js';
 import { taskRefs, type TaskRef } from './data.js';
 import type { ExperimentConfig } from './flags.js';
@@ -45,6 +46,10 @@ export function parseExperiment(c: ExperimentConfig): ExperimentSpec {
   if (c.run.quantizeCalibration !== undefined && exp.quantize === undefined)
     problems.push(
       `--quantize-calibration ${c.run.quantizeCalibration} chooses the codes of a quantized base: give --quantize with it, or drop it`,
+    );
+  if (isLoftqInit(c.run.loraInit as LoraInit) && exp.quantize === undefined)
+    problems.push(
+      `--lora-init ${c.run.loraInit} (LoftQ) chooses the codes of a quantized base together with the first adapter: give --quantize nf4|q4_0|int8|q8_0 with it, or use another --lora-init`,
     );
   if (exp.doubleQuant && exp.quantize !== 'nf4')
     problems.push(

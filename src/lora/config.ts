@@ -25,7 +25,9 @@ export interface LoraConfig {
   /** PEFT's init_lora_weights: Kaiming-uniform A (loralib/PEFT default, B = 0), N(0, (1/r)^2)
    * A ('gaussian'), or A and B taken from the weight itself, the base replaced by the
    * residual so the model is unchanged at init: 'pissa' (top-r SVD), 'pissa_niter_N'
-   * (randomized SVD, N subspace iterations), 'olora' (QR). See weightInit.ts. */
+   * (randomized SVD, N subspace iterations), 'olora' (QR). See weightInit.ts. 'loftq' /
+   * 'loftq_iter_N' (a --quantize base only): the codes and the first A, B chosen together
+   * so dequant(Q) + s B A ~ W (loftq.ts). */
   init: LoraInit;
   /** DoRA (Liu et al. 2024, arXiv 2402.09353; PEFT's use_dora): a trainable magnitude per
    * output row, W' = m * (W + s B A) / ||W + s B A||_row. See dora.ts. */
@@ -47,11 +49,17 @@ export const DEFAULT_LORA_CONFIG: LoraConfig = {
 };
 
 /** PEFT's init_lora_weights values cola implements (True = 'kaiming'). */
-export type LoraInit = 'kaiming' | 'gaussian' | 'pissa' | 'olora' | `pissa_niter_${number}`;
+export type LoraInit = 'kaiming' | 'gaussian' | 'pissa' | 'olora' | `pissa_niter_${number}` | 'loftq' | `loftq_iter_${number}`;
 
 /** Is `v` an init cola knows ('pissa_niter_N' with N a whole number of at least 1)? */
 export function isLoraInit(v: unknown): v is LoraInit {
-  return typeof v === 'string' && /^(kaiming|gaussian|pissa|olora|pissa_niter_[1-9]\d{0,3})$/.test(v);
+  return typeof v === 'string' && /^(kaiming|gaussian|pissa|olora|pissa_niter_[1-9]\d{0,3}|loftq|loftq_iter_[1-9]\d{0,2})$/.test(v);
+}
+
+/** LoftQ (loftq.ts): the quantized base's codes and the first link's A and B chosen together;
+ * needs a --quantize base, changes its codes, never the dense weight. */
+export function isLoftqInit(init: LoraInit): boolean {
+  return init === 'loftq' || init.startsWith('loftq_iter_');
 }
 
 /** Inits that compute A and B from the base weight and replace it by the residual. */
@@ -87,7 +95,9 @@ export function validateLoraConfig(cfg: LoraConfig, where = 'LoRA config'): Lora
   problems.push(...patternProblems('alphaPattern', cfg.alphaPattern, isAlpha, 'a positive number'));
   if (typeof cfg.useRslora !== 'boolean') problems.push(`useRslora must be true or false, found ${JSON.stringify(cfg.useRslora)}`);
   if (!isLoraInit(cfg.init))
-    problems.push(`init must be "kaiming", "gaussian", "pissa", "pissa_niter_N" (N >= 1) or "olora", found ${JSON.stringify(cfg.init)}`);
+    problems.push(
+      `init must be "kaiming", "gaussian", "pissa", "pissa_niter_N" (N >= 1), "olora", "loftq" or "loftq_iter_N" (N >= 1), found ${JSON.stringify(cfg.init)}`,
+    );
   if (typeof cfg.useDora !== 'boolean') problems.push(`useDora must be true or false, found ${JSON.stringify(cfg.useDora)}`);
   if (!['none', 'lora_only', 'all'].includes(cfg.trainBias)) {
     problems.push(`trainBias must be "none", "lora_only" or "all", found ${JSON.stringify(cfg.trainBias)}`);

@@ -11,6 +11,7 @@ import { isWeightInit, loraScale, type LoraInit } from './config.js';
 import { doraForward, rowNorms } from './dora.js';
 import { deriveSeed, initLoraA, mulberry32 } from './init.js';
 import { weightInitFactors, type Factors } from './weightInit.js';
+import { loftqIterOf, loftqLayer } from './loftq.js';
 
 export interface LoraLinearOptions {
   r: number;
@@ -87,6 +88,19 @@ export class LoraLinear extends Module implements LinearLike {
     this._dropout = opts.dropout;
     this._dropoutSeed = deriveSeed(opts.seed, 0x0d0d);
     [this.lora_A, this.lora_B] = this.freshAdapter(opts.seed, opts.r, opts.deferWeightInit ?? false);
+    const iter = loftqIterOf(opts.init);
+    if (iter !== null) this.loftqFirstLink(iter);
+  }
+
+  /** LoftQ (loftq.ts) for the first link only: re-choose the quantized base's codes from
+   * the dense weight it kept and start the adapter at the factors chosen with them
+   * (dequant(Q) + s B A ~ W). The base is not changed otherwise (no fold: initFactors stays
+   * null), so the exported adapter is relative to dequant(Q). Later links (resetAdapter)
+   * start as kaiming (B = 0). On a resume the codes are rebuilt the same way and the
+   * checkpoint's adapter replaces these factors. */
+  private loftqFirstLink(iter: number): void {
+    const f = loftqLayer(this.base_layer, { path: 'LoRA layer', r: this._r, scale: this.scaling, iter, init: this._init });
+    this.setAdapter(f.A, f.B, this._r);
   }
 
   get init(): LoraInit {
@@ -332,7 +346,9 @@ export class LoraLinear extends Module implements LinearLike {
         this.foldInit(weightInitFactors(this._init, args));
       }
     } else {
-      const A = initLoraA(this._init as 'kaiming' | 'gaussian', r, this.inFeatures, mulberry32(seed));
+      // LoftQ's later links (and its first before loftqFirstLink) start as kaiming
+      const kind = this._init === 'gaussian' ? 'gaussian' : 'kaiming';
+      const A = initLoraA(kind, r, this.inFeatures, mulberry32(seed));
       this.lora_A = this.leaf(A, [r, this.inFeatures]);
       this.lora_B = this.leaf(zeros(this.outFeatures * r), [this.outFeatures, r]);
     }

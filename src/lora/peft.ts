@@ -7,10 +7,12 @@ import { writeSafetensors, type TensorToWrite } from '../io/safetensorsWriter.js
 import type { Module } from '../nn/module.js';
 import { initFoldLink, stackChain, type ChainLink } from './chain.js';
 import type { LoraConfig } from './config.js';
+import { loftqBits, loftqIterOf } from './loftq.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { loraLayers } from './inject.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, peftConfigJson, type AdapterShape } from './peftConfig.js';
 
-export { loadPeftAdapter } from './peftLoad.js';
+export { adapterUsesLoftq, loadPeftAdapter } from './peftLoad.js';
 
 export interface SaveAdapterOptions {
   /** base_model_name_or_path: the model folder or hub id the adapter belongs to */
@@ -20,6 +22,8 @@ export interface SaveAdapterOptions {
   /** DoRA: each module's magnitude vector [out] (PEFT's lora_magnitude_vector); given =
    * the adapter is written with use_dora true */
   magnitudes?: ReadonlyMap<string, Float32Array>;
+  /** LoftQ (init "loftq"): PEFT's loftq_config.loftq_bits, 4 or 8 (the base's format) */
+  loftqBits?: number;
 }
 
 /** One adapter to write: A [r, in], B [out, r] (f32), DoRA's m [out]. */
@@ -39,6 +43,9 @@ export function saveLoraAdapter(dir: string, model: Module, cfg: LoraConfig, opt
   const layers = loraLayers(model);
   if (layers.length === 0) throw new Error('saveLoraAdapter: the model has no LoRA layers (applyLora first)');
   const magnitudes = cfg.useDora ? new Map(layers.map(([p, l]) => [p, l.lora_magnitude_vector!.f32])) : undefined;
+  const base = layers[0]![1].base_layer;
+  if (loftqIterOf(cfg.init) !== null && opts.loftqBits === undefined && base instanceof QuantizedLinear)
+    opts = { ...opts, loftqBits: loftqBits(base.format) };
   if (layers.some(([, l]) => l.initFactors)) {
     const chain = new Map<string, ChainLink[]>();
     for (const [p, l] of layers) {
@@ -130,7 +137,7 @@ function writeAdapterFolder(
       tensors.push({ name: `${PEFT_PREFIX}${a.path}.lora_magnitude_vector`, dtype: 'F32', shape: [a.outFeatures], data: a.magnitude });
   }
   writeSafetensors(path.join(dir, ADAPTER_WEIGHTS), [...tensors, ...extra]);
-  writeJsonAtomic(path.join(dir, ADAPTER_CONFIG), peftConfigJson(cfg, adapters, opts.baseModel));
+  writeJsonAtomic(path.join(dir, ADAPTER_CONFIG), peftConfigJson(cfg, adapters, opts.baseModel, opts.loftqBits));
   const chainFile = path.join(dir, CHAIN_FILE);
   if (opts.colaMeta) writeJsonAtomic(chainFile, opts.colaMeta);
   else fs.rmSync(chainFile, { force: true }); // never leave metadata of an older save beside new weights

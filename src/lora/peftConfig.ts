@@ -4,6 +4,7 @@
 import { ColaError } from '../errors.js';
 import { regexRisk } from '../io/regexSafety.js';
 import { escapeRegex, patternValue, type LoraConfig } from './config.js';
+import { loftqIterOf } from './loftq.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -21,8 +22,15 @@ export interface AdapterShape {
 /** The JSON PEFT reads. `targetModules` is what PEFT matches (suffix list or regex).
  * fan_in_fan_out is false: our Linear always holds [out, in]; GPT-2's Conv1D weights
  * are transposed at load, and PEFT sets the flag itself for Conv1D when it loads. */
-export function peftConfigJson(cfg: LoraConfig, adapters: readonly AdapterShape[], baseModel: string): Record<string, unknown> {
+export function peftConfigJson(
+  cfg: LoraConfig,
+  adapters: readonly AdapterShape[],
+  baseModel: string,
+  loftqBits?: number,
+): Record<string, unknown> {
   const { r, alpha, rankPattern, alphaPattern } = ranksAsWritten(cfg, adapters);
+  const loftqIter = loftqIterOf(cfg.init);
+  if (loftqIter !== null && loftqBits === undefined) throw new Error('peftConfigJson: a LoftQ adapter needs loftqBits');
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -39,7 +47,10 @@ export function peftConfigJson(cfg: LoraConfig, adapters: readonly AdapterShape[
     // cola always writes adapters relative to the ORIGINAL base weights: a PiSSA/OLoRA run is
     // exported already converted to a plain LoRA (peft.ts), so PEFT must not redo the init
     // (with "pissa"/"olora" here PEFT would replace the base by a residual on load).
-    init_lora_weights: cfg.init === 'gaussian' ? 'gaussian' : true,
+    // LoftQ is the exception: its adapter is relative to the LoftQ codes dequant(Q), not to W,
+    // so the loader must rebuild those codes (PEFT's spelling: "loftq" + loftq_config)
+    init_lora_weights: loftqIter !== null ? 'loftq' : cfg.init === 'gaussian' ? 'gaussian' : true,
+    ...(loftqIter !== null ? { loftq_config: { loftq_bits: loftqBits, loftq_iter: loftqIter } } : {}),
     inference_mode: true,
     use_dora: cfg.useDora,
     modules_to_save: null,
@@ -96,7 +107,7 @@ export function parsePeftConfig(raw: Record<string, unknown>, file: string): Lor
   if (raw.peft_type !== 'LORA') problems.push(`peft_type must be "LORA", found ${JSON.stringify(raw.peft_type)}`);
   const useDora = raw.use_dora ?? false;
   if (typeof useDora !== 'boolean') problems.push(`use_dora must be true or false, found ${JSON.stringify(useDora)}`);
-  const init = initOf(raw.init_lora_weights, problems);
+  const init = initOf(raw.init_lora_weights, problems, raw.loftq_config);
   const r = positiveInt(raw.r, 'r', problems);
   const alpha = raw.lora_alpha ?? 8; // PEFT's default
   if (typeof alpha !== 'number' || !(alpha > 0)) problems.push(`lora_alpha must be a positive number, found ${JSON.stringify(alpha)}`);
@@ -131,8 +142,9 @@ export function parsePeftConfig(raw: Record<string, unknown>, file: string): Lor
  * of the base weight (the residual W - s B0 A0 does not depend on SVD signs), so cola
  * redoes them; "pissa_niter_N" is randomized and cannot be reproduced, so such an adapter
  * is refused with the conversion PEFT offers. */
-function initOf(v: unknown, problems: string[]): LoraConfig['init'] {
+function initOf(v: unknown, problems: string[], loftqConfig: unknown): LoraConfig['init'] {
   if (v === undefined || v === true || v === false || v === null) return 'kaiming';
+  if (v === 'loftq') return loftqInitOf(loftqConfig, problems);
   if (v === 'gaussian' || v === 'pissa' || v === 'olora') return v;
   if (typeof v === 'string' && /^pissa_niter_\d+$/.test(v)) {
     problems.push(
@@ -141,8 +153,34 @@ function initOf(v: unknown, problems: string[]): LoraConfig['init'] {
     );
     return 'kaiming';
   }
-  problems.push(`init_lora_weights ${JSON.stringify(v)} is not supported (cola knows true, false, "gaussian", "pissa", "olora")`);
+  problems.push(`init_lora_weights ${JSON.stringify(v)} is not supported (cola knows true, false, "gaussian", "pissa", "olora", "loftq")`);
   return 'kaiming';
+}
+
+/** "loftq": the adapter is relative to LoftQ's codes, which cola rebuilds from the dense
+ * base (lora/loftq.ts) with loftq_config's loftq_iter (PEFT's default 1); loftq_bits must
+ * be 4 or 8 and is checked against the --quantize format when the adapter is applied. */
+function loftqInitOf(v: unknown, problems: string[]): LoraConfig['init'] {
+  const c = v ?? {};
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    problems.push(`loftq_config must be an object {loftq_bits, loftq_iter}, found ${JSON.stringify(v)}`);
+    return 'kaiming';
+  }
+  const { loftq_bits: bits, loftq_iter: iter = 1 } = c as Record<string, unknown>;
+  if (bits !== undefined && bits !== 4 && bits !== 8)
+    problems.push(`loftq_config.loftq_bits must be 4 or 8, found ${JSON.stringify(bits)}`);
+  if (typeof iter !== 'number' || !Number.isInteger(iter) || iter < 1 || iter > 999) {
+    problems.push(`loftq_config.loftq_iter must be an integer in 1..999, found ${JSON.stringify(iter)}`);
+    return 'kaiming';
+  }
+  return iter === 1 ? 'loftq' : `loftq_iter_${iter}`;
+}
+
+/** loftq_config.loftq_bits of a raw adapter_config.json (undefined when absent). */
+export function loftqBitsOf(raw: Record<string, unknown>): number | undefined {
+  const c = raw.loftq_config;
+  const bits = typeof c === 'object' && c !== null ? (c as Record<string, unknown>).loftq_bits : undefined;
+  return typeof bits === 'number' ? bits : undefined;
 }
 
 function positiveInt(v: unknown, key: string, problems: string[]): number {

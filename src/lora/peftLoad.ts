@@ -7,10 +7,13 @@ import { readJsonObject } from '../io/fileIo.js';
 import { openSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { rankAndAlpha, validateLoraConfig, type LoraConfig } from './config.js';
+import { loraScale, rankAndAlpha, validateLoraConfig, type LoraConfig } from './config.js';
+import { loftqBits, loftqIterOf, loftqLayer } from './loftq.js';
+import { dropDenseSources } from '../models/quantize.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import { applyLora, loraLayers, selectTargets, type BaseLinear } from './inject.js';
 import type { LoraLinear } from './loraLinear.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, parsePeftConfig } from './peftConfig.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, CHAIN_FILE, PEFT_PREFIX, loftqBitsOf, parsePeftConfig } from './peftConfig.js';
 
 export interface LoadedAdapter {
   config: LoraConfig;
@@ -45,7 +48,7 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
     throw new ColaError(`${dir}: the model already has LoRA layers; mergeAndUnload it before loading an adapter`);
   const raw = readJsonObject(configFile);
   const cfg = validateLoraConfig(parsePeftConfig(raw, configFile), configFile);
-  checkChainFile(dir);
+  const chainMeta = checkChainFile(dir);
   const file = openSafetensors(weightsFile);
   checkModulesToSave(raw.modules_to_save, configFile, file);
   const targets = new Map(selectTargets(model, cfg));
@@ -62,7 +65,12 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
         `Check that the adapter was trained on this base model (${String(raw.base_model_name_or_path ?? 'unknown')}) and that r, rank_pattern and target_modules match the saved tensors.`,
     );
   }
-  applyLora(model, cfg, seed);
+  const loftqIter = loftqIterOf(cfg.init);
+  if (loftqIter !== null)
+    rebuildLoftqCodes({ targets, cfg, iter: loftqIter, bits: loftqBitsOf(raw), ranks: chainMeta?.loftq_ranks, configFile });
+  // LoftQ's factors are replaced by the saved ones below: the wrap itself is a plain one
+  applyLora(model, loftqIter !== null ? { ...cfg, init: 'kaiming' } : cfg, seed);
+  dropDenseSources(model);
   const layers = loraLayers(model).map(([p, layer]) => {
     const { r, alpha } = rankAndAlpha(cfg, p);
     const entry = keys.lora.get(p)!;
@@ -78,15 +86,56 @@ export function loadPeftAdapter(model: Module, dir: string, seed = 0): LoadedAda
 /** cola_chain.json is COLA's own metadata beside a PEFT adapter; inference does not need
  * it, but a corrupt one means the folder was damaged or tampered with: say so now rather
  * than when a later step (resuming, reporting) reads it. */
-function checkChainFile(dir: string): void {
+function checkChainFile(dir: string): Record<string, unknown> | null {
   const chainFile = path.join(dir, CHAIN_FILE);
-  if (!fs.existsSync(chainFile)) return;
+  if (!fs.existsSync(chainFile)) return null;
   try {
-    readJsonObject(chainFile, 16 << 20);
+    return readJsonObject(chainFile, 16 << 20);
   } catch (e) {
     throw new ColaError(
       `${(e as Error).message}\n${chainFile} is COLA's chain metadata for this adapter and is damaged; re-save the adapter, or delete ${CHAIN_FILE} to load the LoRA weights without it`,
     );
+  }
+}
+
+interface LoftqRebuild {
+  targets: ReadonlyMap<string, BaseLinear>;
+  cfg: LoraConfig;
+  iter: number;
+  /** loftq_config.loftq_bits, checked against the base's format */
+  bits: number | undefined;
+  /** cola_chain.json's loftq_ranks: the first link's rank per module (a chain's exported
+   * rank is Σ r_j); absent (a PEFT adapter): the adapter's own rank */
+  ranks: unknown;
+  configFile: string;
+}
+
+/** An init "loftq" adapter is relative to LoftQ's codes, not to round-to-nearest's:
+ * rebuild them (deterministic given the dense weights: lora/loftq.ts) on each target before
+ * the saved A and B are applied. */
+function rebuildLoftqCodes(o: LoftqRebuild): void {
+  const ranks = typeof o.ranks === 'object' && o.ranks !== null ? (o.ranks as Record<string, unknown>) : {};
+  for (const [p, base] of o.targets) {
+    if (base instanceof QuantizedLinear && o.bits !== undefined && loftqBits(base.format) !== o.bits)
+      throw new ColaError(
+        `${o.configFile}: the adapter was trained on ${o.bits}-bit LoftQ codes (loftq_config.loftq_bits) but the base is ${base.format}; load it with the --quantize it was trained with`,
+      );
+    const { r, alpha } = rankAndAlpha(o.cfg, p);
+    const r0 = ranks[p] ?? r;
+    if (typeof r0 !== 'number' || !Number.isInteger(r0) || r0 < 1 || r0 > r)
+      throw new ColaError(`${o.configFile}: ${CHAIN_FILE} loftq_ranks["${p}"] must be an integer in 1..${r}, found ${JSON.stringify(r0)}`);
+    loftqLayer(base, { path: p, r: r0, scale: loraScale(alpha, r, o.cfg.useRslora), iter: o.iter, init: o.cfg.init });
+  }
+}
+
+/** Does the adapter folder's adapter_config.json say init_lora_weights "loftq"? Then the base
+ * must be loaded dense and quantized keeping the dense weights (the codes are rebuilt). A
+ * missing or broken file reads as false: loadPeftAdapter reports it. */
+export function adapterUsesLoftq(dir: string): boolean {
+  try {
+    return readJsonObject(path.join(dir, ADAPTER_CONFIG)).init_lora_weights === 'loftq';
+  } catch {
+    return false;
   }
 }
 

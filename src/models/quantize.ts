@@ -7,6 +7,7 @@ import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
 import { Linear } from '../nn/linear.js';
 import { QuantizedLinear } from '../nn/quantizedLinear.js';
 import type { CausalLM } from './causalLM.js';
+import type { Module } from '../nn/module.js';
 
 export interface QuantizeModelReport {
   layers: number;
@@ -15,7 +16,9 @@ export interface QuantizeModelReport {
   bytesAfter: number;
 }
 
-export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeModelReport {
+/** `keepDense`: each layer also keeps its dense f32 weight until a LoftQ init takes it
+ * (lora/loftq.ts; dropDenseSources frees what no init took). */
+export function quantizeModel(model: CausalLM, format: QuantFormat, keepDense = false): QuantizeModelReport {
   const chosen = quantizableLinears(model);
   let bytesBefore = 0;
   let bytesAfter = 0;
@@ -23,8 +26,9 @@ export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeMod
     const [rows, cols] = lin.weight.shape as [number, number];
     bytesBefore += rows * cols * (lin.weight.dtype === 'bf16' ? 2 : 4);
     bytesAfter += quantBytes(format, rows, cols);
-    model.setChild(path, QuantizedLinear.fromLinear(lin, format));
+    model.setChild(path, QuantizedLinear.fromLinear(lin, format, {}, keepDense));
   }
+  if (keepDense) model.quantizeOnLoad = format; // loaded dense for LoftQ: still the base --quantize made
   return { layers: chosen.length, bytesBefore, bytesAfter };
 }
 
@@ -69,4 +73,9 @@ export function doubleQuantizeModel(model: CausalLM): number {
 export function isQuantized(model: CausalLM): boolean {
   for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) return true;
   return false;
+}
+
+/** Forget the dense weights quantizeModel(..., keepDense) kept and no LoftQ init took. */
+export function dropDenseSources(model: Module): void {
+  for (const [, m] of model.namedModules()) if (m instanceof QuantizedLinear) m.takeDenseSource();
 }

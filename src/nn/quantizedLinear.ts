@@ -29,6 +29,9 @@ export class QuantizedLinear extends Module implements LinearLike {
   /** ranks of the links in the residual, in order (for popLink) */
   private _ranks: number[] = [];
   private readonly _backend: Backend;
+  /** The dense f32 weight the codes were made from, kept only until a LoftQ init
+   * (lora/loftq.ts) re-chooses the codes (takeDenseSource); null otherwise. */
+  private _denseSource: Float32Array | null = null;
 
   constructor(weight: QuantWeight, bias: Tensor | null, backend: Backend) {
     super();
@@ -39,11 +42,45 @@ export class QuantizedLinear extends Module implements LinearLike {
 
   /** Quantize a Linear's weight (f32 or bf16) with its backend's quantizer (the codec's
    * bytes; native: all threads); the bias stays (as f32: it is tiny). */
-  static fromLinear(lin: Linear, format: QuantFormat, opts: QuantizeOptions = {}): QuantizedLinear {
+  static fromLinear(lin: Linear, format: QuantFormat, opts: QuantizeOptions = {}, keepDense = false): QuantizedLinear {
     const w = lin.weight;
     const [rows, cols] = w.shape as [number, number];
     const values = w.dtype === 'f32' ? w.f32 : widen(w);
-    return new QuantizedLinear(w.backend.quantize({ values, rows, cols, format, ...opts }), lin.bias, w.backend);
+    const q = new QuantizedLinear(w.backend.quantize({ values, rows, cols, format, ...opts }), lin.bias, w.backend);
+    if (keepDense) q._denseSource = Float32Array.from(values);
+    return q;
+  }
+
+  /** The dense weight kept at quantization (fromLinear's keepDense), handed over once and
+   * forgotten (LoftQ re-quantizes from it); null when none was kept or it was taken. */
+  takeDenseSource(): Float32Array | null {
+    const w = this._denseSource;
+    this._denseSource = null;
+    return w;
+  }
+
+  /** Quantize `values` [out, in] the way this layer's codes are (format, double
+   * quantization, group size): LoftQ's quantizer. */
+  quantizeLikeBase(values: Float32Array): QuantWeight {
+    const w = this._weight;
+    return this._backend.quantize({
+      values,
+      rows: w.rows,
+      cols: w.cols,
+      format: w.format,
+      ...(w.doubleQuant ? { doubleQuant: true } : {}),
+      ...(w.groupSize !== undefined ? { groupSize: w.groupSize } : {}),
+    });
+  }
+
+  /** Replace the codes by others of the same shape and format (LoftQ's), before any link
+   * was merged into the residual. */
+  replaceCodes(codes: QuantWeight): void {
+    const w = this._weight;
+    if (codes.rows !== w.rows || codes.cols !== w.cols || codes.format !== w.format)
+      throw new Error(`QuantizedLinear.replaceCodes(): needs ${w.format} ${w.rows}x${w.cols} codes`);
+    if (this._residual) throw new Error('QuantizedLinear.replaceCodes(): links are merged into the residual already');
+    this._weight = codes;
   }
 
   get inFeatures(): number {

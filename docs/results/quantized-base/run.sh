@@ -34,3 +34,29 @@ for q in nf4 q4_0; do
   node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 --quantize $q --quantize-calibration 128 --out $OUT/s260-$q-gptq
   node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize $q --quantize-calibration 128 --out $OUT/s3m-$q-gptq
 done
+# LoftQ (--lora-init loftq: the codes and the first link's A, B chosen together, PEFT's
+# init_lora_weights="loftq"; loftq_iter_5: 5 alternations) instead of round-to-nearest codes
+# with a kaiming adapter; same formats, kernels, adapters and seeds. Run in this order.
+for init in loftq loftq_iter_5; do
+  for q in nf4 q4_0; do
+    node bin/cola.js experiment --model runs/models/s260 $common --lrs 1e-2 --seeds 3 --quantize $q --lora-init $init --out $OUT/s260-$q-$init
+    node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize $q --lora-init $init --out $OUT/s3m-$q-$init
+  done
+  if [ $init = loftq ]; then
+    for q in nf4 q4_0; do
+      node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 --quantize $q --lora-init loftq --out $OUT/s3m-all-$q-loftq
+    done
+  fi
+done
+# round-to-nearest q4_0 on stories3M again with the LoftQ rows' code (its base dev loss moved from
+# 6.4807 to 6.4818 since the first q4_0 rows: the quantizer code was touched since, e.g. e959f67;
+# not traced further), to pair them with
+node bin/cola.js experiment --model runs/models/s3m $common --lrs 3e-3 --seeds 1 --quantize q4_0 --out $OUT/s3m-q4_0-rerun
+node bin/cola.js experiment --model runs/models/s3m $common --methods lora --targets all-linear --lrs 3e-3 --seeds 1 --quantize q4_0 --out $OUT/s3m-all-q4_0-rerun
+# stories3M nf4 LoftQ vs RTN on two more seeds (LoRA on q_proj / v_proj)
+for q in none nf4 nf4-loftq; do
+  case $q in none) flag="";; nf4) flag="--quantize nf4";; nf4-loftq) flag="--quantize nf4 --lora-init loftq";; esac
+  node bin/cola.js experiment --model runs/models/s3m $common --methods lora --lrs 3e-3 --seeds 1,2 $flag --out $OUT/s3m-seeds12-$q
+done
+# the untrained model: where the 4-bit loss sits, what LoftQ's first adapter does to it (loftqInit.txt)
+for q in nf4 q4_0; do node docs/results/quantized-base/loftqInit.mjs runs/models/s3m $q; done

@@ -5,7 +5,7 @@ import { dataFiles } from '../../data/formats.js';
 import { withChatTemplate } from '../../data/chatTemplates.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import type { Metrics } from '../../eval/evaluate.js';
-import { loadPeftAdapter } from '../../lora/peft.js';
+import { adapterUsesLoftq, loadPeftAdapter } from '../../lora/peft.js';
 import type { CausalLM } from '../../models/causalLM.js';
 import { DATA_FLAGS } from '../../cola/runFlags.js';
 import { prepareData } from '../../train/prepare.js';
@@ -55,7 +55,9 @@ export const evalCommand: Command = {
     if (v['data']) checkFiles(v['data'] as string);
     if (v['chat-template'] !== undefined && !v['data'])
       throw new ColaError('--chat-template applies to {"messages"} rows of --data; drop it');
-    const { model, tokenizer: folderTokenizer } = loadModelAndTokenizer(v);
+    // a LoftQ adapter (init_lora_weights "loftq"): the base loaded dense, its codes rebuilt by loadPeftAdapter
+    const loftq = v['adapter'] !== undefined && adapterUsesLoftq(v['adapter'] as string);
+    const { model, tokenizer: folderTokenizer } = loadModelAndTokenizer(v, undefined, undefined, loftq);
     const tokenizer = withChatTemplate(folderTokenizer, v['chat-template'] as string | undefined);
     if (v['adapter']) loadPeftAdapter(model, v['adapter'] as string);
     const split = (v['split'] as 'dev' | 'test' | undefined) ?? 'test';

@@ -9,7 +9,7 @@ import { withChatTemplate } from '../../data/chatTemplates.js';
 import { ColaError } from '../../errors.js';
 import type { Metrics } from '../../eval/evaluate.js';
 import { readJsonObject } from '../../io/fileIo.js';
-import { loadPeftAdapter } from '../../lora/peft.js';
+import { adapterUsesLoftq, loadPeftAdapter } from '../../lora/peft.js';
 import { modelIdentity } from '../../models/modelIdentity.js';
 import type { CausalLM } from '../../models/causalLM.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
@@ -75,7 +75,10 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
     });
   const flags = { ...v, dtype, quantize, 'double-quant': doubleQuant, model: modelDir };
   const calibrated = calibration !== undefined ? loadCalibratedBase(flags, calibration, prepare, tokenizerDir) : null;
-  const { model, tokenizer } = calibrated ?? loadModelAndTokenizer(flags, undefined, tokenizerDir);
+  const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
+  // a LoftQ adapter: the base loaded dense, its codes rebuilt by loadPeftAdapter
+  const keepDense = adapter !== null && adapterUsesLoftq(adapter);
+  const { model, tokenizer } = calibrated ?? loadModelAndTokenizer(flags, undefined, tokenizerDir, keepDense);
   if (!full && typeof record.modelHash === 'string' && modelIdentity(model) !== record.modelHash) {
     // issue 17: the hash covers a quantized base's codes, so another quantization is another base
     const calibrationFlag = (n: number | undefined): string => (n === undefined ? '' : ` --quantize-calibration ${n}`);
@@ -88,7 +91,6 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
       );
     throw new ColaError(`--model ${modelDir}: is not the base model the run ${runDir} trained (its weights differ from the recorded hash)`);
   }
-  const adapter = full ? null : ((v['adapter'] as string | undefined) ?? path.join(runDir, 'adapter'));
   if (adapter) loadPeftAdapter(model, adapter);
   const data = calibrated ? calibrated.data : prepare(model, tokenizer);
   const split = (v['split'] as 'dev' | 'test' | undefined) ?? (data.hasSplit('test') ? 'test' : 'dev');

@@ -6,6 +6,7 @@ import { REPORT_FILE } from '../../report/runReport.js';
 import type { RunEvent } from '../../train/metricsLog.js';
 import { valuesOf } from '../../config/flags.js';
 import { resolveRunConfig, type RunConfig } from '../../cola/runConfig.js';
+import { isLoftqInit } from '../../lora/config.js';
 import { launchedByMpirun, mpiWorld } from '../../backend/mpi.js';
 import { parallelOf, type Parallel } from '../../train/distributed.js';
 import { DATA_FLAGS, RUN_FLAGS } from '../../cola/runFlags.js';
@@ -102,7 +103,8 @@ function trainOn(cfg: RunConfig, v: OptionValues, shouldStop: () => boolean, par
 /** The base as the run asks: with --quantize-calibration, loaded dense and quantized with
  * GPTQ on the run's first training examples (the data read once, handed to trainRun). */
 function loadRunBase(cfg: RunConfig, v: OptionValues): LoadedModel & { data?: PreparedData; calibration?: CalibrationReport } {
-  if (cfg.quantizeCalibration === undefined) return loadModelAndTokenizer(v);
+  // LoftQ re-chooses the codes from the dense weights (the first link's wrap takes them)
+  if (cfg.quantizeCalibration === undefined) return loadModelAndTokenizer(v, undefined, undefined, isLoftqInit(cfg.lora.init));
   return loadCalibratedBase(v, cfg.quantizeCalibration, (m, tok) => prepareRunData(cfg, m, tok));
 }
 
