@@ -11,6 +11,9 @@
 #     peer in f32, 2 rounds of 1 timed step after 1 warm-up.
 #
 # Usage: bench/session9.sh [rounds (4)] [steps (3)] [1.3b]   Raw: bench/raw/session9-*.
+# ROTATE=1 bench/session9.sh [rounds] [steps]: only part 2's rounds, each round's order rotated
+# (default f32 torch, f32 torch default, ...), so a machine that speeds up or slows down during
+# the run favours no setting; raw lines in bench/raw/session9-opt125m-rotated.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-4}"
@@ -22,9 +25,10 @@ mkdir -p "$raw"
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//; s/"/\\"/g' || true)
 cores=$(nproc)
 echo "session9.sh: $cpu, $cores cores, $rounds rounds of $steps steps; raw lines in $raw" >&2
+rotate="${ROTATE:-0}"
 node bin/cola.js doctor --json --seconds 2 | tail -n 1 >>"$raw/session9-doctor.jsonl"
 
-{
+[[ "$rotate" == 1 ]] || {
   for t in 1 "$cores"; do
     for r in 1 2 3; do OMP_NUM_THREADS=$t sh bench/gemm/run.sh peak; done
   done
@@ -46,6 +50,17 @@ run() { # preset setting steps -> one JSON line
 record() { # part setting round line file
   echo "{\"part\":\"$1\",\"setting\":\"$2\",\"round\":$3,\"cpu\":\"$cpu\",\"cores\":$cores,\"result\":$4}" | tee -a "$5"
 }
+if [[ "$rotate" == 1 ]]; then
+  settings=(default f32 torch)
+  for ((i = 1; i <= rounds; i++)); do
+    for ((j = 0; j < 3; j++)); do
+      s=${settings[$(((i - 1 + j) % 3))]}
+      record opt-125m "$s" "$i" "$(run opt-125m "$s" "$steps")" "$raw/session9-opt125m-rotated.jsonl"
+    done
+  done
+  node bench/summarizeRounds.mjs "$raw/session9-opt125m-rotated.jsonl"
+  exit 0
+fi
 for ((i = 1; i <= rounds; i++)); do
   for s in default f32 torch; do record opt-125m "$s" "$i" "$(run opt-125m "$s" "$steps")" "$raw/session9-opt125m.jsonl"; done
 done
