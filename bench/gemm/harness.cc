@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <random>
 #include <vector>
 
@@ -18,15 +17,7 @@
 
 using Clock = std::chrono::steady_clock;
 
-// Seconds on the wall clock, or with HARNESS_CLOCK=cpu the calling thread's CPU time: with
-// OMP_NUM_THREADS=1 on a shared machine that leaves out the time other processes take.
-static double now() {
-  static const bool cpu = std::getenv("HARNESS_CLOCK") != nullptr && std::strcmp(std::getenv("HARNESS_CLOCK"), "cpu") == 0;
-  if (!cpu) return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+static double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 static uint16_t toBf16(float f) {
   uint32_t u;

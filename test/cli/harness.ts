@@ -1,4 +1,5 @@
 // Runs the real CLI (node bin/cola.js) and builds tiny model folders for the CLI tests.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,6 +26,13 @@ export function cola(args: string[], env: Record<string, string> = {}, timeoutMs
     timeout: timeoutMs,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user mistake refused as the CLI should: exit status 1, the expected message, no stack trace. */
+export function assertRefused(r: CliResult, message: RegExp): void {
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'a clear error, not a stack trace');
 }
 
 /** The tiny llama2.c files (v0, untied) and tokenizer, for convert tests. */
