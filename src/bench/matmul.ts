@@ -107,3 +107,25 @@ function printTable(results: MatmulResult[]): void {
     console.log(`| ${label} | ${row.join(' | ')} |`);
   }
 }
+
+/** GFLOP/s of the product a linear layer of a training step runs: f32 activations
+ * [m, k] times a frozen weight stored [n, k] in `dtype` (transB), as the engine
+ * runs it: an f32 weight packed once (tensor/ops/packedWeight.ts), a bf16 one plain
+ * on the process's compute path (widened inside the product where it computes in
+ * f32). Median of `repeats` after 2 warm-up products. The ceiling a step's
+ * effective rate is set against (issue 15). */
+export function linearRate(be: Backend, dtype: 'f32' | 'bf16', m: number, k: number, n: number, repeats: number): number {
+  const a = randomStorage(be, 'f32', m * k);
+  const b = randomStorage(be, dtype, n * k);
+  const bPacked = dtype === 'f32' && be.packMatmulB ? be.packMatmulB(b, k, n, true) : null;
+  const c = be.empty('f32', m * n) as Float32Array;
+  const args = plainMatmulArgs({ a, b, c, m, n, k, bDtype: dtype, transB: true, bPacked });
+  for (let i = 0; i < 2; i++) be.matmul(args);
+  const seconds: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    be.matmul(args);
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return (2 * m * k * n) / median(seconds) / 1e9;
+}

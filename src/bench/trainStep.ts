@@ -33,6 +33,8 @@ import { rankSlice } from '../data/batching.js';
 import { scale } from '../tensor/ops/elementwise.js';
 import { allreduceGradients } from '../train/distributed.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
+import { countFlops } from './flopCounter.js';
+import { linearRate } from './matmul.js';
 
 export interface ModelShape {
   /** OPT (ReLU MLP, learned positions, tied head) or Llama (SwiGLU, RoPE, untied head) */
@@ -107,6 +109,18 @@ interface TrainStepResult {
   ranks: number;
   allreduce_s_median: number;
   allreduce_share: number;
+  /** useful work of one step (bench/flopCounter.ts: products and visible attention pairs) */
+  step_flops: number;
+  /** step_flops / step_s_median / 1e9 */
+  gflops_effective: number;
+  /** this machine's rate, measured after the steps, at the step's largest linear product
+   * ([tokens, d] x [d, ffn], the weights' dtype and compute path); null off the native
+   * backend and with --quantize */
+  matmul_gflops: number | null;
+  /** that product, M x K x N */
+  matmul_shape: string | null;
+  /** gflops_effective / matmul_gflops: how close the step runs to the machine's products */
+  matmul_share: number | null;
   profile?: ProfileRow[];
 }
 
@@ -184,7 +198,8 @@ function bf16ProductsOfBackend(name: string): Bf16Products | null {
 export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const base = getBackend(o.backend);
   const prof = o.profile ? profileBackend(base, { bf16Products: bf16ProductsOfBackend(base.name) }) : null;
-  const be = prof ? prof.backend : base;
+  const counter = countFlops(prof ? prof.backend : base);
+  const be = counter.backend;
   const model = buildModel(o, be);
   if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers
   if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
@@ -213,7 +228,10 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const bwd: number[] = [];
   const losses: number[] = [];
   for (let i = 0; i < o.warmup + o.steps; i++) {
-    if (i === o.warmup) prof?.reset();
+    if (i === o.warmup) {
+      prof?.reset();
+      counter.reset();
+    }
     const t0 = performance.now();
     opt.zeroGrad();
     const loss = model.loss(ids, targetsIds);
@@ -236,6 +254,9 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     }
   }
   const step = median(times);
+  const stepFlops = counter.flops() / o.steps;
+  // after the timed steps, so the probe's packed copy never adds to their memory
+  const rate = base.name === 'native' && !o.quantize ? linearRate(base, o.dtype, localTokens, o.d, o.ffn, 5) : null;
   const result: TrainStepResult = {
     preset: o.preset,
     backend: base.name,
@@ -255,6 +276,11 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     ranks: comm?.size ?? 1,
     allreduce_s_median: round(median(reduce), 5),
     allreduce_share: round(median(reduce) / step, 4),
+    step_flops: stepFlops,
+    gflops_effective: round(stepFlops / step / 1e9, 1),
+    matmul_gflops: rate === null ? null : round(rate, 1),
+    matmul_shape: rate === null ? null : `${localTokens}x${o.d}x${o.ffn}`,
+    matmul_share: rate === null ? null : round(stepFlops / step / 1e9 / rate, 3),
     params_lora: params.reduce((s, p) => s + p.size, 0),
     step_s_median: round(step, 3),
     step_s_all: times.map((t) => round(t, 3)),
@@ -278,12 +304,18 @@ export function formatTrainStep(r: TrainStepResult): string {
     `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
       `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,
   ];
+  lines.push(`  ${(r.step_flops / 1e9).toFixed(1)} GFLOP of products and attention a step: ${r.gflops_effective} GFLOP/s` + ceilingText(r));
   if (r.ranks > 1)
     lines.push(
       `  ${r.ranks} ranks (global batch): all-reduce of ${r.params_lora} LoRA gradients ${(r.allreduce_s_median * 1e3).toFixed(2)} ms per step, ${(100 * r.allreduce_share).toFixed(2)}% of the step`,
     );
   if (r.profile) lines.push(formatProfile(r.profile, r.step_s_median * 1e3));
   return lines.join('\n');
+}
+
+function ceilingText(r: TrainStepResult): string {
+  if (r.matmul_share === null) return '';
+  return `, ${(100 * r.matmul_share).toFixed(0)}% of this machine's ${r.dtype} linear product (${r.matmul_shape}: ${r.matmul_gflops} GFLOP/s)`;
 }
 
 function formatProfile(rows: ProfileRow[], stepMs: number): string {
