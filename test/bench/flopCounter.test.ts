@@ -44,7 +44,14 @@ test('attentionPairs counts the keys the reference kernel lets each query see', 
 test('countFlops adds 2mnk per product and leaves the result alone', () => {
   const counter = countFlops(referenceBackend);
   const args = (c: Float32Array) =>
-    matmulArgs({ a: Float32Array.from({ length: 6 }, (_, i) => i), b: Float32Array.from({ length: 12 }, (_, i) => i / 3), c, m: 2, n: 4, k: 3 });
+    matmulArgs({
+      a: Float32Array.from({ length: 6 }, (_, i) => i),
+      b: Float32Array.from({ length: 12 }, (_, i) => i / 3),
+      c,
+      m: 2,
+      n: 4,
+      k: 3,
+    });
   const direct = new Float32Array(8);
   const counted = new Float32Array(8);
   referenceBackend.matmul(args(direct));
