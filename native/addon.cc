@@ -8,6 +8,8 @@ void InitQuantize(Napi::Env env, Napi::Object exports);  // quantize.cc (issue 1
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // threads an Init starts (OpenMP's, oneDNN's) inherit held signals too (signals.h)
+  cola::SignalsHeld held;
   cola::InitAlloc(env, exports);
   cola::InitConvert(env, exports);
   cola::InitCopy(env, exports);

@@ -4,6 +4,8 @@
 
 #include <napi.h>
 
+#include "signals.h"
+
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -276,12 +278,14 @@ void* alignedAlloc(size_t bytes);
 void alignedFree(void* p);
 
 // Registers `fn` as exports[name]; any C++ exception (oneDNN's dnnl::error,
-// std::bad_alloc) becomes a JS Error instead of terminating the process.
+// std::bad_alloc) becomes a JS Error instead of terminating the process. The call
+// runs with asynchronous signals held (signals.h: oneDNN's kernels and signals).
 template <typename Fn>
 void exportFn(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
   exports.Set(name, Napi::Function::New(
                         env,
                         [fn, name](const Napi::CallbackInfo& info) -> Napi::Value {
+                          SignalsHeld held;
                           try {
                             return fn(info);
                           } catch (const Napi::Error&) {
