@@ -11,7 +11,7 @@ import { ColaError } from '../errors.js';
 import { readJsonObject, writeJsonAtomic } from '../io/fileIo.js';
 import { readRun } from '../report/runData.js';
 import type { PreparedData } from '../train/prepare.js';
-import { dataSettings, reportMetrics, type TaskRef } from './data.js';
+import { cellData, dataSettings, reportMetrics, type TaskRef } from './data.js';
 import type { ExperimentConfig } from './flags.js';
 import { cellDir, type Cell } from './grid.js';
 import type { MethodSpec } from './methods.js';
@@ -32,11 +32,13 @@ export interface CellInputs {
 
 export type CellOutcome = { status: 'done' | 'skipped'; result: CellResult } | { status: 'stopped'; steps: number };
 
-/** The cell's RunConfig: the shared flags, the method's, its lr and seed. */
+/** The cell's RunConfig: the shared flags, the method's, its lr and seed, and the cell's
+ * task or corpus as its data (recorded in config.json, so `cola eval --run CELL` replays it). */
 export function cellConfig(inp: CellInputs, resume: boolean): RunConfig {
   const { cell, method, config } = inp;
   const run = { ...config.run, ...method.flags, lr: cell.lr, seed: cell.seed, out: cellDir(inp.out, cell), resume };
-  return resolveRunConfig(run, config.data, { where: `cola experiment (${cell.method})` });
+  const cfg = resolveRunConfig(run, config.data, { where: `cola experiment (${cell.method})` });
+  return { ...cfg, data: cellData(inp.task, config, cfg.data.seed) };
 }
 
 /** Everything that decides the cell's numbers, JSON-normalised. Output-only settings

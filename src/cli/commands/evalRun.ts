@@ -53,6 +53,7 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const run = record.run;
   if (typeof run !== 'object' || run === null || typeof run.data !== 'object' || run.data === null)
     throw new ColaError(`${file}: not a cola run's config.json (no "run" settings)`);
+  checkRecordedData(run.data, file, runDir);
   const full = run.method === 'full';
   // full fine-tuning writes the trained model itself; the others an adapter of the base model
   const modelDir = (v['model'] as string | undefined) ?? (full ? path.join(runDir, 'model') : record.model);
@@ -96,4 +97,25 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
   const split = (v['split'] as 'dev' | 'test' | undefined) ?? (data.hasSplit('test') ? 'test' : 'dev');
   if (!data.hasSplit(split)) throw new ColaError(`--run ${runDir}: the run has no ${split} split`);
   return { split, adapter, metrics: data.evaluate(model, split) };
+}
+
+/** The data the run recorded must still be there: checked before the (slower) model load,
+ * so a run that cannot be replayed says which file or key and what to do. */
+function checkRecordedData(d: RunRecord['run']['data'], file: string, runDir: string): void {
+  const other = `or score its adapter on other data: cola eval --model BASE --adapter ${path.join(runDir, 'adapter')} (--task NAME --data-dir DIR | --data FILE)`;
+  if (typeof d.task !== 'string' && typeof d.data !== 'string')
+    throw new ColaError(
+      `${file}: "run.data" names no task and no data file (a cola experiment cell written by an older cola): ` +
+        `rerun the same cola experiment command to record it (finished cells are kept, not retrained), ${other}`,
+    );
+  const gone = (key: string, p: string | undefined): string[] => (p !== undefined && !fs.existsSync(p) ? [`"run.data.${key}" names ${p}`] : []);
+  const missing = [
+    ...(typeof d.data === 'string' ? d.data.split(',').flatMap((f) => gone('data', f.trim())) : []),
+    ...gone('devData', d.devData),
+    ...(typeof d.task === 'string' ? gone('dataDir', d.dataDir) : []),
+  ];
+  if (missing.length)
+    throw new ColaError(
+      `${file}: ${missing.join(', ')}, which is not there any more: put it back at that path to evaluate the run on its own splits, ${other}`,
+    );
 }
