@@ -3,6 +3,7 @@
  * skipped; one with a checkpoint resumes from it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { recordedConfig } from '../api/runRecord.js';
 import { trainRun } from '../api/trainRun.js';
 import type { RunSummary } from '../cola/run.js';
 import { resolveRunConfig, type RunConfig } from '../cola/runConfig.js';
@@ -82,9 +83,13 @@ export function runCell(inp: CellInputs): CellOutcome {
   const done = readResult(dir);
   if (done) {
     checkSettings(dir, RESULT_FILE, done.settings, settings);
+    recordData(dir, cfg);
     return { status: 'skipped', result: done };
   }
-  if (resume) checkSettings(dir, CELL_FILE, readJsonObject(path.join(dir, CELL_FILE))['settings'] as Record<string, unknown>, settings);
+  if (resume) {
+    checkSettings(dir, CELL_FILE, readJsonObject(path.join(dir, CELL_FILE))['settings'] as Record<string, unknown>, settings);
+    recordData(dir, cfg);
+  }
   const start = Date.now();
   const data = inp.session.data(inp.task, cfg.data.seed);
   const summary = train(inp, cfg, data, settings);
@@ -92,6 +97,21 @@ export function runCell(inp: CellInputs): CellOutcome {
   const result = assemble(inp, cfg, data, summary, settings, (Date.now() - start) / 1000);
   writeJsonAtomic(path.join(dir, RESULT_FILE), result);
   return { status: 'done', result };
+}
+
+/** A cell written before cells recorded their data has a config.json whose run.data
+ * names no task and no file (`cola eval --run` could not replay it). Its settings matched
+ * ours (checkSettings), so its data is this cell's: the record gains it, and a resume then
+ * compares like with like. Any other record is left as it is. */
+function recordData(dir: string, cfg: RunConfig): void {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return;
+  const record = readJsonObject(file);
+  const run = record['run'];
+  if (typeof run !== 'object' || run === null) return;
+  const data = (run as { data?: unknown }).data;
+  if (typeof data !== 'object' || data === null || 'task' in data || 'data' in data) return;
+  writeJsonAtomic(file, { ...record, run: { ...run, data: recordedConfig(cfg).data } });
 }
 
 function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Record<string, unknown>): RunSummary {
