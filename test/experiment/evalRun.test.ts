@@ -1,0 +1,113 @@
+// `cola eval --run CELL` on the cells `cola experiment` writes: a cell records its task and
+// sampling, or its corpus and held-out split, in config.json as `cola train` does, so eval
+// --run scores the cell's own dev and test splits: the numbers in its result.json, exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTmpDir } from '../io/tmpdir.js';
+import { assertRefused, cola, tinyModelDir, writeRte } from '../cli/harness.js';
+import { tinyCorpus } from '../helpers/tinyFolder.js';
+import { stepLosses } from '../helpers/runFolder.js';
+
+const dir = makeTmpDir('experiment-eval-run');
+const model = tinyModelDir(dir);
+const corpus = tinyCorpus(dir, 60);
+const dataDir = writeRte(path.join(dir, 'data'));
+const out = path.join(dir, 'exp');
+// dev every step, so the best-on-dev step need not be the last one
+const args = [
+  ...['experiment', '--model', model, '--data', corpus, '--task', 'rte', '--data-dir', dataDir],
+  ...['--num-train', '6', '--num-dev', '3', '--num-test', '4', '--methods', 'lora,cola-l2', '--lrs', '3e-2', '--seeds', '1'],
+  ...['--epochs', '2', '--batch-size', '2', '--max-length', '24', '--eval-every', '1', '--save-every', '0', '--quiet', '--out', out],
+];
+const ran = cola(args);
+
+interface Result {
+  task: string;
+  method: string;
+  runDir: string;
+  dev: { final: Record<string, number>; best: { step: number; metrics: Record<string, number> } };
+  test: Record<string, number>;
+}
+const cells = (): Result[] =>
+  (JSON.parse(fs.readFileSync(path.join(out, 'experiment.json'), 'utf8')) as { cells: Result[] }).cells;
+const cellDir = (c: Result): string => path.join(out, c.runDir);
+const cellOf = (task: string, method: string): Result => cells().find((c) => c.task === task && c.method === method)!;
+
+function evalJson(extra: string[]): Record<string, unknown> {
+  const r = cola(['eval', ...extra, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** `got` holds every metric of `want`: exactly, or within `rel` (relative). A LoRA cell is
+ * scored as it trained, so exactly (as test/cli/replay.test.ts). A COLA cell trained with
+ * its knots merged into the f32 weights, while its adapter/ holds the chain as one stacked
+ * LoRA on the original weights: merged = unmerged up to f32 rounding (seen: 1.7e-7). */
+function assertMetrics(got: Record<string, unknown>, want: Record<string, number>, what: string, rel = 0): void {
+  assert.ok(Object.keys(want).length > 0, `${what}: nothing logged to compare`);
+  for (const [k, v] of Object.entries(want)) {
+    if (rel === 0) assert.equal(got[k], v, `${what}: ${k}`);
+    else assert.ok(typeof got[k] === 'number' && Math.abs(got[k] - v) <= rel * Math.max(1, Math.abs(v)), `${what}: ${k} ${String(got[k])} vs ${v}`);
+  }
+}
+
+test('cola eval --run CELL scores a LoRA and a COLA cell’s own dev split, on a task and on a corpus: the logged metrics (LoRA exactly, COLA to f32 rounding)', () => {
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.equal(cells().length, 4);
+  for (const c of cells()) {
+    const what = `${c.task} ${c.method}`;
+    const rel = c.method === 'lora' ? 0 : 1e-5;
+    // RUN/adapter is the model at the end of the run: the last dev evaluation
+    const final = evalJson(['--run', cellDir(c), '--split', 'dev']);
+    assert.equal(final['split'], 'dev');
+    assertMetrics(final, c.dev.final, `${what} final dev`, rel);
+    // best/adapter is the model the experiment reports: its dev, and the test metrics in result.json
+    const best = ['--run', cellDir(c), '--adapter', path.join(cellDir(c), 'best', 'adapter')];
+    assertMetrics(evalJson([...best, '--split', 'dev']), c.dev.best.metrics, `${what} best dev`, rel);
+    const test = evalJson(best);
+    assert.equal(test['split'], 'test', 'the cell has a test split: the default');
+    assertMetrics(test, c.test, `${what} best test`, rel);
+  }
+});
+
+test('a task cell’s config.json replays with cola train --config to the same losses; a corpus cell’s held-out split is refused there by name', () => {
+  const rte = cellOf('RTE', 'lora');
+  const replay = path.join(dir, 'replay');
+  const r = cola(['train', '--config', path.join(cellDir(rte), 'config.json'), '--out', replay, '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(stepLosses(replay), stepLosses(cellDir(rte)));
+  const corpusCell = cellOf('corpus', 'cola-l2');
+  assertRefused(
+    cola(['train', '--config', path.join(cellDir(corpusCell), 'config.json'), '--out', path.join(dir, 'replay2')]),
+    /"run\.data\.heldOut": .* split into train\/dev\/test by cola experiment/,
+  );
+});
+
+test('a cell that cannot be replayed says which key or file and what to do: its corpus gone, or a record from an older cola', () => {
+  const c = cellOf('corpus', 'lora');
+  const moved = corpus + '.moved';
+  fs.renameSync(corpus, moved);
+  try {
+    assertRefused(
+      cola(['eval', '--run', cellDir(c)]),
+      new RegExp(`"run\\.data\\.data" names ${corpus.replace(/[.\\]/g, '\\$&')}, which is not there any more: put it back`),
+    );
+  } finally {
+    fs.renameSync(moved, corpus);
+  }
+  // a record as an older cola wrote it: no task and no data under run.data
+  const rte = cellOf('RTE', 'cola-l2');
+  const file = path.join(cellDir(rte), 'config.json');
+  const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { run: { data: Record<string, unknown> } };
+  const { task: _task, dataDir: _dataDir, ...older } = record.run.data;
+  fs.writeFileSync(file, JSON.stringify({ ...record, run: { ...record.run, data: older } }));
+  assertRefused(cola(['eval', '--run', cellDir(rte)]), /"run\.data" names no task and no data file .* rerun the same cola experiment command/);
+  // rerunning the experiment trains nothing and records the cell's data: eval --run replays it
+  const again = cola(args.filter((a) => a !== '--quiet'));
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /0 run\(s\) trained, 4 finished before/);
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), record);
+  assertMetrics(evalJson(['--run', cellDir(rte), '--split', 'dev']), rte.dev.final, 'upgraded record', 1e-5);
+});
