@@ -85,6 +85,25 @@ test('a task cell’s config.json replays with cola train --config to the same l
   );
 });
 
+test('cola eval --run CELL --data FILE scores other files with the cell’s model: as --model BASE --adapter CELL/adapter --data FILE does', () => {
+  const c = cellOf('corpus', 'cola-l2');
+  const other = path.join(dir, 'other.txt');
+  fs.writeFileSync(other, 'hello the mat. the cat sat on a hat.\nhe sat on the mat.\n');
+  const got = evalJson(['--run', cellDir(c), '--data', other]);
+  assert.equal(got['data'], other);
+  assert.equal(got['split'], undefined, 'a --data file is scored whole');
+  // the run's max length (24) is the default, as the cell read its corpus
+  const want = evalJson(['--model', model, '--adapter', path.join(cellDir(c), 'adapter'), '--data', other, '--max-length', '24']);
+  for (const k of ['loss', 'perplexity', 'tokens']) assert.equal(got[k], want[k], k);
+  // shorter windows: the same tokens predicted from less context
+  const shorter = evalJson(['--run', cellDir(c), '--data', other, '--max-length', '8']);
+  assert.equal(shorter['tokens'], got['tokens']);
+  assert.notEqual(shorter['loss'], got['loss'], '--max-length applies to the --data file');
+  assertRefused(cola(['eval', '--run', cellDir(c), '--data', other, '--split', 'dev']), /--data .* is scored whole: drop --split/);
+  assertRefused(cola(['eval', '--run', cellDir(c), '--max-length', '8']), /drop --max-length \(or score other files with --run RUN --data FILE/);
+  assertRefused(cola(['eval', '--run', cellDir(c), '--data', path.join(dir, 'none.txt')]), /--data .*none\.txt: file not found/);
+});
+
 test('a cell that cannot be replayed says which key or file and what to do: its corpus gone, or a record from an older cola', () => {
   const c = cellOf('corpus', 'lora');
   const moved = corpus + '.moved';
@@ -94,6 +113,9 @@ test('a cell that cannot be replayed says which key or file and what to do: its 
       cola(['eval', '--run', cellDir(c)]),
       new RegExp(`"run\\.data\\.data" names ${corpus.replace(/[.\\]/g, '\\$&')}, which is not there any more: put it back`),
     );
+    // its model still scores other files: the run's own data is not read
+    const other = path.join(dir, 'other.txt');
+    assert.ok(Number.isFinite(evalJson(['--run', cellDir(c), '--data', other])['loss']));
   } finally {
     fs.renameSync(moved, corpus);
   }
