@@ -89,7 +89,8 @@ function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): Prepa
 /** The files' rows split into train/dev/test by `spec.heldOut` (heldOut.ts). Truncated
  * rows are not counted per split (a .txt corpus's windows never are). */
 function heldOutData(files: string, spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
-  if (spec.devData) throw new ColaError(`--dev-data ${spec.devData}: the data is split into train/dev/test by its held-out fractions; drop --dev-data`);
+  if (spec.devData)
+    throw new ColaError(`--dev-data ${spec.devData}: the data is split into train/dev/test by its held-out fractions; drop --dev-data`);
   const rows = readLmFiles(files, tok, o).examples;
   const s = splitHeldOut(rows, spec.heldOut!, { ...spec, maxLength: o.maxLength, what: `--data ${files}` });
   return lmData(s.train, s.dev, s.test, tok, undefined, packing(o));

@@ -36,7 +36,10 @@ test('splitHeldOut: contiguous blocks in order (train, dev, test at the end), ea
     { devFraction: Number.NaN, testFraction: 0.1 },
   ])
     assert.throws(() => splitHeldOut(rows, h, { maxLength: 8, what: 'x' }), /must each be in \(0, 1\)/);
-  assert.throws(() => splitHeldOut(rows.slice(0, 3), { devFraction: 0.1, testFraction: 0.1 }, { maxLength: 8, what: 'x' }), /cannot be split/);
+  assert.throws(
+    () => splitHeldOut(rows.slice(0, 3), { devFraction: 0.1, testFraction: 0.1 }, { maxLength: 8, what: 'x' }),
+    /cannot be split/,
+  );
 });
 
 test('prepareData with heldOut refuses --dev-data (the dev split is held out of --data)', () => {

@@ -30,8 +30,7 @@ interface Result {
   dev: { final: Record<string, number>; best: { step: number; metrics: Record<string, number> } };
   test: Record<string, number>;
 }
-const cells = (): Result[] =>
-  (JSON.parse(fs.readFileSync(path.join(out, 'experiment.json'), 'utf8')) as { cells: Result[] }).cells;
+const cells = (): Result[] => (JSON.parse(fs.readFileSync(path.join(out, 'experiment.json'), 'utf8')) as { cells: Result[] }).cells;
 const cellDir = (c: Result): string => path.join(out, c.runDir);
 const cellOf = (task: string, method: string): Result => cells().find((c) => c.task === task && c.method === method)!;
 
@@ -49,7 +48,11 @@ function assertMetrics(got: Record<string, unknown>, want: Record<string, number
   assert.ok(Object.keys(want).length > 0, `${what}: nothing logged to compare`);
   for (const [k, v] of Object.entries(want)) {
     if (rel === 0) assert.equal(got[k], v, `${what}: ${k}`);
-    else assert.ok(typeof got[k] === 'number' && Math.abs(got[k] - v) <= rel * Math.max(1, Math.abs(v)), `${what}: ${k} ${String(got[k])} vs ${v}`);
+    else
+      assert.ok(
+        typeof got[k] === 'number' && Math.abs(got[k] - v) <= rel * Math.max(1, Math.abs(v)),
+        `${what}: ${k} ${String(got[k])} vs ${v}`,
+      );
   }
 }
 
@@ -100,7 +103,10 @@ test('cola eval --run CELL --data FILE scores other files with the cell’s mode
   assert.equal(shorter['tokens'], got['tokens']);
   assert.notEqual(shorter['loss'], got['loss'], '--max-length applies to the --data file');
   assertRefused(cola(['eval', '--run', cellDir(c), '--data', other, '--split', 'dev']), /--data .* is scored whole: drop --split/);
-  assertRefused(cola(['eval', '--run', cellDir(c), '--max-length', '8']), /drop --max-length \(or score other files with --run RUN --data FILE/);
+  assertRefused(
+    cola(['eval', '--run', cellDir(c), '--max-length', '8']),
+    /drop --max-length \(or score other files with --run RUN --data FILE/,
+  );
   assertRefused(cola(['eval', '--run', cellDir(c), '--data', path.join(dir, 'none.txt')]), /--data .*none\.txt: file not found/);
 });
 
@@ -123,9 +129,12 @@ test('a cell that cannot be replayed says which key or file and what to do: its 
   const rte = cellOf('RTE', 'cola-l2');
   const file = path.join(cellDir(rte), 'config.json');
   const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { run: { data: Record<string, unknown> } };
-  const { task: _task, dataDir: _dataDir, ...older } = record.run.data;
+  const older = Object.fromEntries(Object.entries(record.run.data).filter(([k]) => k !== 'task' && k !== 'dataDir'));
   fs.writeFileSync(file, JSON.stringify({ ...record, run: { ...record.run, data: older } }));
-  assertRefused(cola(['eval', '--run', cellDir(rte)]), /"run\.data" names no task and no data file .* rerun the same cola experiment command/);
+  assertRefused(
+    cola(['eval', '--run', cellDir(rte)]),
+    /"run\.data" names no task and no data file .* rerun the same cola experiment command/,
+  );
   // rerunning the experiment trains nothing and records the cell's data: eval --run replays it
   const again = cola(args.filter((a) => a !== '--quiet'));
   assert.equal(again.status, 0, again.stderr);

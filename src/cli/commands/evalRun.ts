@@ -107,7 +107,8 @@ function checkRecordedData(d: RunRecord['run']['data'], file: string, runDir: st
       `${file}: "run.data" names no task and no data file (a cola experiment cell written by an older cola): ` +
         `rerun the same cola experiment command to record it (finished cells are kept, not retrained), ${other}`,
     );
-  const gone = (key: string, p: string | undefined): string[] => (p !== undefined && !fs.existsSync(p) ? [`"run.data.${key}" names ${p}`] : []);
+  const gone = (key: string, p: string | undefined): string[] =>
+    p !== undefined && !fs.existsSync(p) ? [`"run.data.${key}" names ${p}`] : [];
   const missing = [
     ...(typeof d.data === 'string' ? d.data.split(',').flatMap((f) => gone('data', f.trim())) : []),
     ...gone('devData', d.devData),
@@ -141,6 +142,8 @@ function scoreFiles(model: CausalLM, tokenizer: TextTokenizer, flag: string, v: 
     label: flag,
   });
   if (metrics['tokens'] === 0)
-    throw new ColaError(`${flag}: nothing to evaluate: no token to predict (the text is empty after tokenization, or the chat template renders nothing)`);
+    throw new ColaError(
+      `${flag}: nothing to evaluate: no token to predict (the text is empty after tokenization, or the chat template renders nothing)`,
+    );
   return metrics;
 }
