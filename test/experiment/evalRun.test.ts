@@ -108,6 +108,11 @@ test('cola eval --run CELL --data FILE scores other files with the cell’s mode
     /drop --max-length \(or score other files with --run RUN --data FILE/,
   );
   assertRefused(cola(['eval', '--run', cellDir(c), '--data', path.join(dir, 'none.txt')]), /--data .*none\.txt: file not found/);
+  // the experiment's folder is not a run: the message names a cell to give instead
+  assertRefused(
+    cola(['eval', '--run', out]),
+    /no config\.json there; it is a cola experiment folder: give one of its cells, e\.g\. --run .*seed-0/,
+  );
 });
 
 test('a cell that cannot be replayed says which key or file and what to do: its corpus gone, or a record from an older cola', () => {

@@ -45,7 +45,7 @@ export function evaluateRun(v: OptionValues): RunEvaluation {
     throw new ColaError(`--split chooses one of the run's own splits; --data ${files} is scored whole: drop --split`);
   if (files !== undefined) checkFiles(files);
   const file = path.join(runDir, 'config.json');
-  if (!fs.existsSync(file)) throw new ColaError(`--run ${runDir}: no config.json there; expected a cola train run folder`);
+  if (!fs.existsSync(file)) throw new ColaError(`--run ${runDir}: no config.json there; ${notARun(runDir)}`);
   const record = readJsonObject(file) as unknown as RunRecord;
   const run = record.run;
   if (typeof run !== 'object' || run === null || typeof run.data !== 'object' || run.data === null)
@@ -146,4 +146,14 @@ function scoreFiles(model: CausalLM, tokenizer: TextTokenizer, flag: string, v: 
       `${flag}: nothing to evaluate: no token to predict (the text is empty after tokenization, or the chat template renders nothing)`,
     );
   return metrics;
+}
+
+/** What to give --run instead of a folder without config.json: one cell of an experiment. */
+function notARun(dir: string): string {
+  const generic = 'expected a cola train run folder or a cola experiment cell (EXP/runs/TASK/METHOD/lr-X/seed-N)';
+  const exp = path.join(dir, 'experiment.json');
+  if (!fs.existsSync(exp)) return generic;
+  const cells = (readJsonObject(exp) as { cells?: { runDir?: unknown }[] }).cells;
+  const first = Array.isArray(cells) ? cells.find((c) => typeof c?.runDir === 'string')?.runDir : undefined;
+  return `it is a cola experiment folder: give one of its cells${typeof first === 'string' ? `, e.g. --run ${path.join(dir, first)}` : ' (runs/TASK/METHOD/lr-X/seed-N)'}`;
 }
