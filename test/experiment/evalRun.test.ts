@@ -130,20 +130,31 @@ test('a cell that cannot be replayed says which key or file and what to do: its 
   } finally {
     fs.renameSync(moved, corpus);
   }
-  // a record as an older cola wrote it: no task and no data under run.data
+  // records as an older cola wrote them: no task and no data under run.data
+  type Record_ = { run: { data: Record<string, unknown> } };
+  const olderRecord = (cell: Result): { file: string; record: Record_ } => {
+    const file = path.join(cellDir(cell), 'config.json');
+    const record = JSON.parse(fs.readFileSync(file, 'utf8')) as Record_;
+    const older = Object.fromEntries(Object.entries(record.run.data).filter(([k]) => k !== 'task' && k !== 'dataDir'));
+    fs.writeFileSync(file, JSON.stringify({ ...record, run: { ...record.run, data: older } }));
+    return { file, record };
+  };
   const rte = cellOf('RTE', 'cola-l2');
-  const file = path.join(cellDir(rte), 'config.json');
-  const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { run: { data: Record<string, unknown> } };
-  const older = Object.fromEntries(Object.entries(record.run.data).filter(([k]) => k !== 'task' && k !== 'dataDir'));
-  fs.writeFileSync(file, JSON.stringify({ ...record, run: { ...record.run, data: older } }));
+  const finished = olderRecord(rte);
   assertRefused(
     cola(['eval', '--run', cellDir(rte)]),
     /"run\.data" names no task and no data file .* rerun the same cola experiment command/,
   );
-  // rerunning the experiment trains nothing and records the cell's data: eval --run replays it
+  // a cell without result.json resumes from its checkpoint: the resume check compares its record
+  const lora = cellOf('RTE', 'lora');
+  const resumed = olderRecord(lora);
+  fs.rmSync(path.join(cellDir(lora), 'result.json'));
+  // rerunning the experiment records the cells' data (trains nothing new): eval --run replays them
   const again = cola(args.filter((a) => a !== '--quiet'));
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stderr, /0 run\(s\) trained, 4 finished before/);
-  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), record);
+  assert.match(again.stderr, /RTE lora .* \(resumed\)/);
+  assert.match(again.stderr, /1 run\(s\) trained, 3 finished before/);
+  for (const { file, record } of [finished, resumed]) assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), record, file);
   assertMetrics(evalJson(['--run', cellDir(rte), '--split', 'dev']), rte.dev.final, 'upgraded record', 1e-5);
+  assertMetrics(evalJson(['--run', cellDir(lora), '--split', 'dev']), lora.dev.final, 'upgraded record of a resumed cell');
 });
