@@ -24,6 +24,12 @@ export function runConfigFlags(cfg: RunConfig, file: string): ReplayFlags {
     throw new ColaError(
       `${file}: the run used a LoRA rank or alpha pattern (fineTune's lora option), which no flag of cola train sets; replay it with fineTune`,
     );
+  // a corpus split into train/dev/test by `cola experiment` (train/heldOut.ts): no train flag says that
+  if (data.heldOut)
+    throw new ColaError(
+      `${file}: "run.data.heldOut": the run's data ${data.data ?? ''} is split into train/dev/test by cola experiment, which no flag of cola train ` +
+        'sets; rerun the experiment (finished cells are kept), or score the run with `cola eval --run DIR`',
+    );
   const full = cfg.method === 'full';
   const chained = cfg.method === 'cola' || cfg.method === 'relora';
   const flags: ReplayFlags = {

@@ -3,6 +3,7 @@
  * skipped; one with a checkpoint resumes from it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { recordedConfig } from '../api/runRecord.js';
 import { trainRun } from '../api/trainRun.js';
 import type { RunSummary } from '../cola/run.js';
 import { resolveRunConfig, type RunConfig } from '../cola/runConfig.js';
@@ -11,7 +12,7 @@ import { ColaError } from '../errors.js';
 import { readJsonObject, writeJsonAtomic } from '../io/fileIo.js';
 import { readRun } from '../report/runData.js';
 import type { PreparedData } from '../train/prepare.js';
-import { dataSettings, reportMetrics, type TaskRef } from './data.js';
+import { cellData, dataSettings, reportMetrics, type TaskRef } from './data.js';
 import type { ExperimentConfig } from './flags.js';
 import { cellDir, type Cell } from './grid.js';
 import type { MethodSpec } from './methods.js';
@@ -32,11 +33,13 @@ export interface CellInputs {
 
 export type CellOutcome = { status: 'done' | 'skipped'; result: CellResult } | { status: 'stopped'; steps: number };
 
-/** The cell's RunConfig: the shared flags, the method's, its lr and seed. */
+/** The cell's RunConfig: the shared flags, the method's, its lr and seed, and the cell's
+ * task or corpus as its data (recorded in config.json, so `cola eval --run CELL` replays it). */
 export function cellConfig(inp: CellInputs, resume: boolean): RunConfig {
   const { cell, method, config } = inp;
   const run = { ...config.run, ...method.flags, lr: cell.lr, seed: cell.seed, out: cellDir(inp.out, cell), resume };
-  return resolveRunConfig(run, config.data, { where: `cola experiment (${cell.method})` });
+  const cfg = resolveRunConfig(run, config.data, { where: `cola experiment (${cell.method})` });
+  return { ...cfg, data: cellData(inp.task, config, cfg.data.seed) };
 }
 
 /** Everything that decides the cell's numbers, JSON-normalised. Output-only settings
@@ -80,9 +83,13 @@ export function runCell(inp: CellInputs): CellOutcome {
   const done = readResult(dir);
   if (done) {
     checkSettings(dir, RESULT_FILE, done.settings, settings);
+    recordData(dir, cfg);
     return { status: 'skipped', result: done };
   }
-  if (resume) checkSettings(dir, CELL_FILE, readJsonObject(path.join(dir, CELL_FILE))['settings'] as Record<string, unknown>, settings);
+  if (resume) {
+    checkSettings(dir, CELL_FILE, readJsonObject(path.join(dir, CELL_FILE))['settings'] as Record<string, unknown>, settings);
+    recordData(dir, cfg);
+  }
   const start = Date.now();
   const data = inp.session.data(inp.task, cfg.data.seed);
   const summary = train(inp, cfg, data, settings);
@@ -90,6 +97,21 @@ export function runCell(inp: CellInputs): CellOutcome {
   const result = assemble(inp, cfg, data, summary, settings, (Date.now() - start) / 1000);
   writeJsonAtomic(path.join(dir, RESULT_FILE), result);
   return { status: 'done', result };
+}
+
+/** A cell written before cells recorded their data has a config.json whose run.data
+ * names no task and no file (`cola eval --run` could not replay it). Its settings matched
+ * ours (checkSettings), so its data is this cell's: the record gains it, and a resume then
+ * compares like with like. Any other record is left as it is. */
+function recordData(dir: string, cfg: RunConfig): void {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return;
+  const record = readJsonObject(file);
+  const run = record['run'];
+  if (typeof run !== 'object' || run === null) return;
+  const data = (run as { data?: unknown }).data;
+  if (typeof data !== 'object' || data === null || 'task' in data || 'data' in data) return;
+  writeJsonAtomic(file, { ...record, run: { ...run, data: recordedConfig(cfg).data } });
 }
 
 function train(inp: CellInputs, cfg: RunConfig, data: PreparedData, settings: Record<string, unknown>): RunSummary {

@@ -6,8 +6,8 @@ import type { TextTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/registry.js';
 import { ColaError } from '../errors.js';
 import { prepareData, type PrepareContext, type PreparedData } from '../train/prepare.js';
-import { splitCorpus } from './corpus.js';
 import type { DataFlags } from '../cola/runFlags.js';
+import type { DataConfig } from '../cola/runConfig.js';
 import type { ExperimentConfig, ExperimentFlags } from './flags.js';
 
 export interface TaskRef {
@@ -63,6 +63,25 @@ export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number
   return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }
 
+/** The cell's data as a run records it (config.json's `run.data`, the shape `cola train`
+ * writes): the task and its sampling, or the corpus and its held-out split. `cola eval
+ * --run CELL` and prepareTaskData read this one spec, so a replay scores the same splits.
+ * maxLength is --max-length as given (prepareData caps it at the model's context). */
+export function cellData(ref: TaskRef, c: ExperimentConfig, dataSeed: number): DataConfig {
+  const d = c.data;
+  const common = { seed: dataSeed, numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength: d.maxLength, pack: d.pack };
+  if (ref.corpus) {
+    const data = ref.corpus
+      .split(',')
+      .map((f) => path.resolve(f.trim()))
+      .join(',');
+    const heldOut = { devFraction: c.exp.devFraction, testFraction: c.exp.testFraction };
+    return { data, heldOut, skipBad: d.skipBad, ...common };
+  }
+  // the paper's task files are read whole: --skip-bad is the corpus's only (cola train refuses it with --task)
+  return { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), skipBad: false, ...common };
+}
+
 export function prepareTaskData(
   ref: TaskRef,
   c: ExperimentConfig,
@@ -71,23 +90,7 @@ export function prepareTaskData(
   maxLength: number,
   model: PrepareContext,
 ): PreparedData {
-  const d = c.data;
-  const split = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest };
-  const data = ref.corpus
-    ? splitCorpus(ref.corpus, tok, {
-        devFraction: c.exp.devFraction,
-        testFraction: c.exp.testFraction,
-        maxLength,
-        skipBad: d.skipBad,
-        pack: d.pack,
-        warn: model.warn,
-        ...split,
-      })
-    : prepareData(
-        { task: ref.name, dataDir: d.dataDir!, source: sourceOf(d), seed: dataSeed, maxLength, skipBad: d.skipBad, pack: d.pack, ...split },
-        tok,
-        model,
-      );
+  const data = prepareData({ ...cellData(ref, c, dataSeed), maxLength }, tok, model);
   // Selection needs dev and reporting needs test: a grid without them measures nothing.
   const missing = (['dev', 'test'] as const).filter((s) => !data.hasSplit(s));
   if (missing.length) throw new ColaError(`${ref.name}: the ${missing.join(' and ')} split(s) are empty; raise --num-dev/--num-test`);

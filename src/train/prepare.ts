@@ -13,6 +13,7 @@ import { tokenizeChoice } from '../data/verbalize.js';
 import type { ClassificationExample, LmExample } from '../data/examples.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { evaluateClassification, evaluateLm, type Metrics } from '../eval/evaluate.js';
+import { splitHeldOut, type HeldOut } from './heldOut.js';
 import { classificationObjective, lmObjective, meanLoss, packedLmObjective, type Objective } from './objective.js';
 
 /** Where training data comes from: a user file or one of the paper's tasks. */
@@ -31,6 +32,8 @@ export interface DataSpec {
   skipBad?: boolean;
   /** Pack the LM training examples into sequences of maxLength tokens (packing.ts, issue 18). */
   pack?: boolean;
+  /** `data` split by the tool into train/dev/test (heldOut.ts; `cola experiment`'s corpus). */
+  heldOut?: HeldOut;
 }
 
 /** What prepareData needs to know of the model. */
@@ -77,9 +80,20 @@ export interface ReadOptions {
 function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
   if (!spec.data) throw new ColaError('give training data: --data FILE.jsonl (or .txt), or --task NAME --data-dir DIR');
   const read = { ...o, skipBad: spec.skipBad };
+  if (spec.heldOut) return heldOutData(spec.data, spec, tok, read);
   const train = readLmFiles(spec.data, tok, read);
   const dev = spec.devData ? readLmFiles(spec.devData, tok, read) : { examples: [], truncated: 0 };
   return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 }, packing(o));
+}
+
+/** The files' rows split into train/dev/test by `spec.heldOut` (heldOut.ts). Truncated
+ * rows are not counted per split (a .txt corpus's windows never are). */
+function heldOutData(files: string, spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
+  if (spec.devData)
+    throw new ColaError(`--dev-data ${spec.devData}: the data is split into train/dev/test by its held-out fractions; drop --dev-data`);
+  const rows = readLmFiles(files, tok, o).examples;
+  const s = splitHeldOut(rows, spec.heldOut!, { ...spec, maxLength: o.maxLength, what: `--data ${files}` });
+  return lmData(s.train, s.dev, s.test, tok, undefined, packing(o));
 }
 
 /** `--data a.jsonl,b.txt`: every file's examples, in the order given (JSONL rows of any

@@ -7,22 +7,26 @@
 // node docs/results/quantized-base/loftqInit.mjs DIR FORMAT  (repository root, after npx tsc). JSON lines.
 const root = new URL('../../../dist/src/', import.meta.url).href;
 const { loadPretrained } = await import(root + 'api/load.js');
-const { splitCorpus } = await import(root + 'experiment/corpus.js');
+const { prepareData } = await import(root + 'train/prepare.js');
 const { applyLora } = await import(root + 'lora/inject.js');
 const { DEFAULT_LORA_CONFIG } = await import(root + 'lora/config.js');
 const { noGrad } = await import(root + 'tensor/autograd.js');
 const [dir, format] = process.argv.slice(2);
 const { model: dense, tokenizer } = loadPretrained(dir);
 // the split `cola experiment --data tinyshakespeare.txt --num-train 256 --num-dev 64 --num-test 64 --max-length 128` makes
-const data = splitCorpus('../shared/data/text/tinyshakespeare.txt', tokenizer, {
-  devFraction: 0.1,
-  testFraction: 0.1,
-  maxLength: 128,
-  numTrain: 256,
-  numDev: 64,
-  numTest: 64,
-  warn: () => {},
-});
+const data = prepareData(
+  {
+    data: '../shared/data/text/tinyshakespeare.txt',
+    heldOut: { devFraction: 0.1, testFraction: 0.1 },
+    seed: 0,
+    maxLength: 128,
+    numTrain: 256,
+    numDev: 64,
+    numTest: 64,
+  },
+  tokenizer,
+  { contextLength: dense.dims.maxPositions, warn: () => {} },
+);
 const say = (base, model) => console.log(JSON.stringify({ format, base, dev_loss: noGrad(() => data.evaluate(model, 'dev')).loss }));
 const qv = /(q_proj|v_proj)$/;
 const denseLayers = () => new Map(loadPretrained(dir).model.namedModules());

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { ColaError } from '../../errors.js';
 import { evaluateFiles } from '../../api/evaluateFiles.js';
 import { dataFiles } from '../../data/formats.js';
@@ -12,7 +11,7 @@ import { prepareData } from '../../train/prepare.js';
 import type { Command } from '../command.js';
 import { specsOf, type OptionValues } from '../options.js';
 import { loadModelAndTokenizer, modelOptions } from '../setup.js';
-import { evaluateRun } from './evalRun.js';
+import { checkFiles, evaluateRun } from './evalRun.js';
 
 // train's data flags minus --dev-data: eval scores one file or one split.
 const evalDataOptions = Object.fromEntries(Object.entries(specsOf(DATA_FLAGS)).filter(([k]) => k !== 'dev-data'));
@@ -21,12 +20,12 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate a model (optionally with an adapter) on one of the paper's tasks or a data file",
   usage:
-    'cola eval (--run RUN_DIR | --model DIR [--adapter DIR] (--task NAME --data-dir DIR | --data FILE.jsonl|.txt)) [--split dev|test] [--json]',
+    'cola eval (--run RUN_DIR [--data FILE] | --model DIR [--adapter DIR] (--task NAME --data-dir DIR | --data FILE.jsonl|.txt)) [--split dev|test] [--json]',
   options: {
     run: {
       type: 'string',
       meta: 'DIR',
-      help: "evaluate a cola train run: its base model, adapter, task or data and sampling from RUN_DIR/config.json (dev and test are the run's own splits)",
+      help: "evaluate a cola train run or a cola experiment cell: its base model, adapter, task or data and sampling from RUN_DIR/config.json (dev and test are the run's own splits; with --data, those files instead)",
     },
     ...modelOptions,
     adapter: { type: 'string', meta: 'DIR', help: 'PEFT adapter folder to apply (e.g. RUN_DIR/adapter)' },
@@ -89,9 +88,10 @@ export const evalCommand: Command = {
 
 function printRun(v: OptionValues): number {
   const r = evaluateRun(v);
-  const out = { run: v['run'], split: r.split, ...(r.adapter ? { adapter: r.adapter } : {}), ...r.metrics };
+  const scored = r.split !== null ? { split: r.split } : { data: v['data'] };
+  const out = { run: v['run'], ...scored, ...(r.adapter ? { adapter: r.adapter } : {}), ...r.metrics };
   if (v['json']) process.stdout.write(JSON.stringify(out) + '\n');
-  else process.stdout.write(`${v['run'] as string} ${r.split}: ${formatMetrics(r.metrics)}\n`);
+  else process.stdout.write(`${v['run'] as string} ${r.split ?? (v['data'] as string)}: ${formatMetrics(r.metrics)}\n`);
   return 0;
 }
 
@@ -119,12 +119,6 @@ function evalTask(model: CausalLM, tok: TextTokenizer, split: 'dev' | 'test', v:
   );
   if (!data.hasSplit(split)) throw new ColaError(`--task ${v['task'] as string}: the ${split} split is empty with these sampling settings`);
   return data.evaluate(model, split);
-}
-
-function checkFiles(flag: string): void {
-  const files = dataFiles(flag);
-  if (files.length === 0) throw new ColaError(`--data "${flag}": no file named; give FILE or FILE,FILE,...`);
-  for (const f of files) if (!fs.existsSync(f)) throw new ColaError(`--data ${f}: file not found`);
 }
 
 /** User files are scored whole, together, as the requested split (the test set by
