@@ -6,8 +6,11 @@
 //   q4_0:        d = max / -8 (the signed extreme), codes min(15, trunc(x * (1 / d) + 8.5))
 //   nf4:         x * (1 / absmax) in f64 against the f64 midpoints of the NF4 levels
 // The block loops are plain arrays of floats that GCC vectorizes for AVX2 (-mavx2
-// -mfma in binding.gyp; -std=c++17 keeps FP contraction off, so no fused multiply-add
-// changes a rounding). NaN or infinity is refused with the codec's message.
+// -mfma in binding.gyp). FP contraction is off for this file: GCC fuses x * id + 8.5
+// into one FMA in C++ whatever -std says, and the fused rounding moved q4_0 codes
+// whose x * id rounds onto a .5 tie (stories3M's q4_0 dev loss 6.4807 -> 6.4818,
+// session 10; test/backend/conformanceQuant.test.ts "edge inputs"). NaN or infinity is
+// refused with the codec's message.
 #include <omp.h>
 
 #include <algorithm>
@@ -15,6 +18,9 @@
 #include <limits>
 
 #include "common.h"
+
+// After the includes: only this file's functions (the codec's rounding, step by step).
+#pragma GCC optimize("fp-contract=off")
 
 namespace cola {
 namespace {
