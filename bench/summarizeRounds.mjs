@@ -33,7 +33,9 @@ for (const f of process.argv.slice(2)) {
     .map((l) => JSON.parse(l));
   if (!rows.some((r) => r.result.step_flops)) continue;
   console.log(`\n${f}: the step against the machine's measured linear-product rate`);
-  console.log('| round | setting | tokens/s | useful GFLOP/s | product GFLOP/s (same run) | share | ceiling on cola / peer |\n|---|---|---|---|---|---|---|');
+  console.log(
+    '| round | setting | tokens/s | useful GFLOP/s | product GFLOP/s (same run) | share | ceiling on cola / peer |\n|---|---|---|---|---|---|---|',
+  );
   const bounds = [];
   for (const round of [...new Set(rows.map((r) => r.round))]) {
     const mine = rows.filter((r) => r.round === round);
@@ -41,12 +43,16 @@ for (const f of process.argv.slice(2)) {
     for (const r of mine) {
       const x = r.result;
       if (x.step_flops) {
-        console.log(`| ${round} | ${r.setting} | ${x.tokens_per_s} | ${x.gflops_effective} | ${x.matmul_gflops} | ${(100 * x.matmul_share).toFixed(1)}% | |`);
+        console.log(
+          `| ${round} | ${r.setting} | ${x.tokens_per_s} | ${x.gflops_effective} | ${x.matmul_gflops} | ${(100 * x.matmul_share).toFixed(1)}% | |`,
+        );
       } else if (ref) {
         const eff = ref.result.step_flops / x.step_s_median / 1e9;
         const share = eff / ref.result.matmul_gflops;
         bounds.push(1 / share);
-        console.log(`| ${round} | ${r.setting} | ${x.tokens_per_s} | ${eff.toFixed(1)} | (${ref.result.matmul_gflops}, default's) | ${(100 * share).toFixed(1)}% | ${(1 / share).toFixed(2)}x |`);
+        console.log(
+          `| ${round} | ${r.setting} | ${x.tokens_per_s} | ${eff.toFixed(1)} | (${ref.result.matmul_gflops}, default's) | ${(100 * share).toFixed(1)}% | ${(1 / share).toFixed(2)}x |`,
+        );
       }
     }
   }
