@@ -8,7 +8,8 @@
 # peer's rate, counted with the same FLOPs, against that ceiling.
 #
 # Usage: bench/peerRounds.sh NAME [rounds (3)] [steps (3)] [preset (opt-125m)]
-# Raw lines: bench/raw/NAME-PRESET.jsonl (appended). Run on a quiet machine.
+# SETTINGS="default torch" leaves out the f32 conversion (OPT-1.3B's f32 copy and its packed
+# weights need ~16 GB). Raw lines: bench/raw/NAME-PRESET.jsonl (appended). Run on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:?usage: bench/peerRounds.sh NAME [rounds] [steps] [preset]}"
@@ -37,10 +38,11 @@ run() { # setting -> one JSON line
   esac
 }
 echo "peerRounds.sh: $cpu ($flags), $cores cores, $preset, $rounds rounds of $steps steps -> $out" >&2
-settings=(default f32 torch)
+read -r -a settings <<<"${SETTINGS:-default f32 torch}"
+count=${#settings[@]}
 for ((i = 1; i <= rounds; i++)); do
-  for ((j = 0; j < 3; j++)); do
-    s=${settings[$(((i - 1 + j) % 3))]}
+  for ((j = 0; j < count; j++)); do
+    s=${settings[$(((i - 1 + j) % count))]}
     line=$(run "$s")
     echo "{\"part\":\"$preset\",\"setting\":\"$s\",\"round\":$i,\"time\":\"$(date -u +%H:%M:%S)\",\"cpu\":\"$cpu\",\"flags\":\"$flags\",\"cores\":$cores,\"result\":$line}" | tee -a "$out"
   done

@@ -113,9 +113,9 @@ interface TrainStepResult {
   step_flops: number;
   /** step_flops / step_s_median / 1e9 */
   gflops_effective: number;
-  /** this machine's rate, measured after the steps, at the step's largest linear product
-   * ([tokens, d] x [d, ffn], the weights' dtype and compute path); null off the native
-   * backend and with --quantize */
+  /** this machine's rate at the step's largest linear product ([tokens, d] x [d, ffn], the
+   * weights' dtype and compute path): the fastest of 7 products before and 7 after the
+   * steps; null off the native backend and with --quantize */
   matmul_gflops: number | null;
   /** that product, M x K x N */
   matmul_shape: string | null;
@@ -200,13 +200,6 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const prof = o.profile ? profileBackend(base, { bf16Products: bf16ProductsOfBackend(base.name) }) : null;
   const counter = countFlops(prof ? prof.backend : base);
   const be = counter.backend;
-  const model = buildModel(o, be);
-  if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers
-  if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
-  const targets = expandTargets(o.targets);
-  const lora = applyLora(model, { ...DEFAULT_LORA_CONFIG, r: o.rank, alpha: 2 * o.rank, targets }, 0);
-  const params = lora.flatMap((l) => [l.lora_A, l.lora_B]);
-  const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const tokens = o.batch * o.seq;
   const comm = o.comm ?? null;
   // this rank's rows of the global batch (all of it in one process)
@@ -218,6 +211,17 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   if (rows.length === 0)
     throw new ColaError(`cola bench train-step: --batch ${o.batch} leaves rank ${comm?.rank} no row; use --batch >= the ranks`);
   const localTokens = rows.length * o.seq;
+  // the machine's linear-product rate (null off the native backend and with --quantize),
+  // first before the model exists, so its buffers never add to the step's peak memory
+  const probeRate = () => linearRate(base, o.dtype, localTokens, o.d, o.ffn, 7);
+  const probe = base.name === 'native' && !o.quantize ? probeRate() : null;
+  const model = buildModel(o, be);
+  if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers
+  if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
+  const targets = expandTargets(o.targets);
+  const lora = applyLora(model, { ...DEFAULT_LORA_CONFIG, r: o.rank, alpha: 2 * o.rank, targets }, 0);
+  const params = lora.flatMap((l) => [l.lora_A, l.lora_B]);
+  const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const rowsOf = (t: Tensor, shape: number[]): Tensor =>
     tensor(be, t.i32.slice(rows[0]! * o.seq, (rows.at(-1)! + 1) * o.seq), shape, 'i32');
   const ids = rowsOf(randomIds(be, tokens, o.vocab, 11, [o.batch, o.seq]), [rows.length, o.seq]);
@@ -255,8 +259,9 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   }
   const step = median(times);
   const stepFlops = counter.flops() / o.steps;
-  // after the timed steps, so the probe's packed copy never adds to their memory
-  const rate = base.name === 'native' && !o.quantize ? linearRate(base, o.dtype, localTokens, o.d, o.ffn, 5) : null;
+  const peakRss = process.resourceUsage().maxRSS; // before the second probe
+  // probed before and after the timed steps (7 products each), the faster taken
+  const rate = probe === null ? null : Math.max(probe, probeRate());
   const result: TrainStepResult = {
     preset: o.preset,
     backend: base.name,
@@ -287,7 +292,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     fwd_s_median: round(median(fwd), 3),
     bwd_s_median: round(median(bwd), 3),
     tokens_per_s: round(tokens / step, 1),
-    peak_rss_mib: round(process.resourceUsage().maxRSS / 1024, 1),
+    peak_rss_mib: round(peakRss / 1024, 1),
     loss_first: round(losses[0]!, 4),
     loss_last: round(losses[losses.length - 1]!, 4),
     threads: Number(process.env.OMP_NUM_THREADS) || availableParallelism(), // OpenMP's default
