@@ -67,9 +67,17 @@ export function hasDoubleQuant(model: CausalLM): boolean {
 }
 
 /** cfg as recorded: JSON-normalised (no undefined keys), with the run folder and the
- * data's files made absolute (a chat template is a name or a file: kept as given). */
+ * data's files made absolute, each file of a comma list (`--data a.jsonl,b.txt`); a chat
+ * template is a name or a file: kept as given. */
 export function recordedConfig(cfg: RunConfig): RunConfig {
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(p));
-  const data = { ...cfg.data, data: abs(cfg.data.data), devData: abs(cfg.data.devData), dataDir: abs(cfg.data.dataDir) };
+  const absList = (p: string | undefined): string | undefined =>
+    p === undefined
+      ? undefined
+      : p
+          .split(',')
+          .map((f) => path.resolve(f.trim()))
+          .join(',');
+  const data = { ...cfg.data, data: absList(cfg.data.data), devData: absList(cfg.data.devData), dataDir: abs(cfg.data.dataDir) };
   return JSON.parse(JSON.stringify({ ...cfg, outDir: path.resolve(cfg.outDir), data })) as RunConfig;
 }

@@ -82,6 +82,11 @@ const cases: Array<[string, string[], RegExp]> = [
   ['--lr abc', train(p('x'), '--lr', 'abc'), /--lr: expected a number, got "abc"/],
   ['--method bogus', train(p('x'), '--method', 'bogus'), /"bogus" is not one of lora, cola, relora, full/],
   ['--split bogus', ['eval', '--model', model, '--data', corpus, '--split', 'train'], /"train" is not one of dev, test/],
+  [
+    '--split with --data (scored whole)',
+    ['eval', '--model', model, '--data', corpus, '--split', 'dev'],
+    /--data .* is scored whole: drop --split/,
+  ],
   ['boolean flag given a value', ['info', '--model', model, '--json=maybe'], /--json: expected true or false/],
   ['--config with an unknown key', train(p('x'), '--config', p('unknown-key.yaml')), /unknown key "rnak" \(did you mean --rank\?\)/],
   ['--config file missing', train(p('x'), '--config', p('nope.yaml')), /--config .*nope\.yaml: file not found/],

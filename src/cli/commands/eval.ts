@@ -52,6 +52,8 @@ export const evalCommand: Command = {
       throw new ColaError('nothing to evaluate: give --task NAME --data-dir DIR, or --data FILE.jsonl (or .txt)');
     // Check the data files before the (slower) model load.
     if (v['data']) checkFiles(v['data'] as string);
+    if (v['data'] !== undefined && v['split'] !== undefined)
+      throw new ColaError(`--split chooses a split of --task; --data ${v['data'] as string} is scored whole: drop --split`);
     if (v['chat-template'] !== undefined && !v['data'])
       throw new ColaError('--chat-template applies to {"messages"} rows of --data; drop it');
     // a LoftQ adapter (init_lora_weights "loftq"): the base loaded dense, its codes rebuilt by loadPeftAdapter
