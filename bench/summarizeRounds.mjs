@@ -7,11 +7,14 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-for (const f of process.argv.slice(2)) {
-  const rows = readFileSync(f, 'utf8')
+const files = process.argv.slice(2).map((f) => ({
+  f,
+  rows: readFileSync(f, 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l)),
+}));
+for (const { f, rows } of files) {
   console.log(`\n${f}\n| setting | tokens/s (runs) | median | peak RSS MiB (median) |\n|---|---|---|---|`);
   for (const s of [...new Set(rows.map((r) => r.setting))]) {
     const mine = rows.filter((r) => r.setting === s);
@@ -26,11 +29,7 @@ for (const f of process.argv.slice(2)) {
 // FLOPs as cola's default run of the round (the same model, batch and step), set against
 // that run's measured rate. 1 / (peer share) bounds cola / peer: what cola would reach with
 // every FLOP of its step at the measured product rate.
-for (const f of process.argv.slice(2)) {
-  const rows = readFileSync(f, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+for (const { f, rows } of files) {
   if (!rows.some((r) => r.result.step_flops)) continue;
   console.log(`\n${f}: the step against the machine's measured linear-product rate`);
   console.log(

@@ -4,6 +4,7 @@
  * `cola eval --run RUN` evaluates with it. */
 import * as path from 'node:path';
 import type { RunConfig } from '../cola/runConfig.js';
+import { absoluteDataFiles } from '../data/formats.js';
 import type { CausalLM } from '../models/causalLM.js';
 import { modelIdentity } from '../models/modelIdentity.js';
 import type { QuantFormat } from '../backend/quant/format.js';
@@ -71,13 +72,7 @@ export function hasDoubleQuant(model: CausalLM): boolean {
  * template is a name or a file: kept as given. */
 export function recordedConfig(cfg: RunConfig): RunConfig {
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(p));
-  const absList = (p: string | undefined): string | undefined =>
-    p === undefined
-      ? undefined
-      : p
-          .split(',')
-          .map((f) => path.resolve(f.trim()))
-          .join(',');
+  const absList = (p: string | undefined): string | undefined => (p === undefined ? undefined : absoluteDataFiles(p));
   const data = { ...cfg.data, data: absList(cfg.data.data), devData: absList(cfg.data.devData), dataDir: abs(cfg.data.dataDir) };
   return JSON.parse(JSON.stringify({ ...cfg, outDir: path.resolve(cfg.outDir), data })) as RunConfig;
 }

@@ -11,7 +11,7 @@
 //
 //   node bin/cola.js bench matmul [--json] [--repeats N]
 
-import type { Backend, FloatArray } from '../backend/backend.js';
+import type { Backend, FloatArray, MatmulArgs } from '../backend/backend.js';
 import { loadNativeBackend, nativeLoadError } from '../backend/native/index.js';
 import { plainMatmulArgs } from '../backend/matmulArgs.js';
 
@@ -62,6 +62,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Seconds of each of `repeats` products after `warmup` untimed ones (primitive
+ * creation, caches, the thread pool). */
+function timeProducts(be: Backend, args: MatmulArgs, warmup: number, repeats: number): number[] {
+  for (let i = 0; i < warmup; i++) be.matmul(args);
+  const seconds: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    be.matmul(args);
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return seconds;
+}
+
 /** One shape and variant: activations [m, k] times weights [k, n] (row-major, or packed once). */
 function measure(be: Backend, { dtype, b: layout, compute }: Variant, m: number, k: number, n: number, repeats: number): MatmulResult {
   const aDtype = compute === 'f32' ? 'f32' : dtype; // f32 activations, bf16 weights
@@ -70,13 +83,7 @@ function measure(be: Backend, { dtype, b: layout, compute }: Variant, m: number,
   const bPacked = layout === 'packed' ? be.packMatmulB!(b, k, n, false, compute ?? undefined) : null;
   const c = be.alloc('f32', m * n) as Float32Array;
   const args = plainMatmulArgs({ a, b, c, m, n, k, aDtype, bDtype: dtype, bPacked, ...(compute ? { compute } : {}) });
-  for (let i = 0; i < 3; i++) be.matmul(args); // warm-up: primitive creation, caches, thread pool
-  const seconds: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = process.hrtime.bigint();
-    be.matmul(args);
-    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
+  const seconds = timeProducts(be, args, 3, repeats);
   return { dtype, m, k, n, gflops: (2 * m * k * n) / median(seconds) / 1e9, b: layout, compute };
 }
 
@@ -121,12 +128,5 @@ export function linearRate(be: Backend, dtype: 'f32' | 'bf16', m: number, k: num
   const bPacked = dtype === 'f32' && be.packMatmulB ? be.packMatmulB(b, k, n, true) : null;
   const c = be.empty('f32', m * n) as Float32Array;
   const args = plainMatmulArgs({ a, b, c, m, n, k, bDtype: dtype, transB: true, bPacked });
-  for (let i = 0; i < 2; i++) be.matmul(args);
-  const seconds: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = process.hrtime.bigint();
-    be.matmul(args);
-    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return (2 * m * k * n) / Math.min(...seconds) / 1e9;
+  return (2 * m * k * n) / Math.min(...timeProducts(be, args, 2, repeats)) / 1e9;
 }

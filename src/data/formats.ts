@@ -6,6 +6,7 @@
  *  - {"prompt","candidates":[...],"label"}: multiple choice, label = index or candidate string.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ColaError } from '../errors.js';
 import { chatToLm, type ChatTemplateFn } from './chat.js';
 import type { ClassificationExample, LmExample, RenderedChoice } from './examples.js';
@@ -179,6 +180,13 @@ export function dataFiles(flag: string): string[] {
     .split(',')
     .map((f) => f.trim())
     .filter((f) => f !== '');
+}
+
+/** A data flag's files made absolute, comma-joined again (what a run records). */
+export function absoluteDataFiles(flag: string): string {
+  return dataFiles(flag)
+    .map((f) => path.resolve(f))
+    .join(',');
 }
 
 function noRows(file: string, skipped: number): string {

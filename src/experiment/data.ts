@@ -7,6 +7,7 @@ import { getTask } from '../data/tasks/registry.js';
 import { ColaError } from '../errors.js';
 import { prepareData, type PrepareContext, type PreparedData } from '../train/prepare.js';
 import type { DataFlags } from '../cola/runFlags.js';
+import { absoluteDataFiles } from '../data/formats.js';
 import type { DataConfig } from '../cola/runConfig.js';
 import type { ExperimentConfig, ExperimentFlags } from './flags.js';
 
@@ -55,10 +56,7 @@ const sourceOf = (d: DataFlags) => (d.boolqFromVal ? ('val' as const) : d.fewglu
 export function dataSettings(ref: TaskRef, c: ExperimentConfig, dataSeed: number, maxLength: number): Record<string, unknown> {
   const d = c.data;
   const common = { numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength, ...(d.pack ? { pack: true } : {}) };
-  const corpus = ref.corpus
-    ?.split(',')
-    .map((f) => path.resolve(f.trim()))
-    .join(',');
+  const corpus = ref.corpus === undefined ? undefined : absoluteDataFiles(ref.corpus);
   if (corpus) return { corpus, devFraction: c.exp.devFraction, testFraction: c.exp.testFraction, ...common };
   return { task: ref.name, dataDir: path.resolve(d.dataDir!), source: sourceOf(d), dataSeed, ...common };
 }
@@ -71,10 +69,7 @@ export function cellData(ref: TaskRef, c: ExperimentConfig, dataSeed: number): D
   const d = c.data;
   const common = { seed: dataSeed, numTrain: d.numTrain, numDev: d.numDev, numTest: d.numTest, maxLength: d.maxLength, pack: d.pack };
   if (ref.corpus) {
-    const data = ref.corpus
-      .split(',')
-      .map((f) => path.resolve(f.trim()))
-      .join(',');
+    const data = absoluteDataFiles(ref.corpus);
     const heldOut = { devFraction: c.exp.devFraction, testFraction: c.exp.testFraction };
     return { data, heldOut, skipBad: d.skipBad, ...common };
   }

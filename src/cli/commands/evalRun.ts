@@ -110,7 +110,7 @@ function checkRecordedData(d: RunRecord['run']['data'], file: string, runDir: st
   const gone = (key: string, p: string | undefined): string[] =>
     p !== undefined && !fs.existsSync(p) ? [`"run.data.${key}" names ${p}`] : [];
   const missing = [
-    ...(typeof d.data === 'string' ? d.data.split(',').flatMap((f) => gone('data', f.trim())) : []),
+    ...(typeof d.data === 'string' ? dataFiles(d.data).flatMap((f) => gone('data', f)) : []),
     ...gone('devData', d.devData),
     ...(typeof d.task === 'string' ? gone('dataDir', d.dataDir) : []),
   ];
