@@ -234,13 +234,6 @@ float* bPackBuffer(size_t elems) {
   return b.get(elems);
 }
 
-// This thread's share of C's rows: contiguous, whole micro-panels.
-void rowsOf(int64_t m, int t, int nt, int64_t& r0, int64_t& r1) {
-  const int64_t tiles = (m + kMR - 1) / kMR;
-  r0 = std::min(m, tiles * t / nt * kMR);
-  r1 = std::min(m, tiles * (t + 1) / nt * kMR);
-}
-
 // The rows [r0, r1) of C against one packed B block (op(B)[pc : pc + kc, jc : jc + nc]).
 void multiplyBlock(const GemmArgs& g, const float* bPack, int64_t jc, int64_t nc, int64_t pc, int64_t kc, int64_t r0,
                    int64_t r1, float* aPack) {
@@ -267,32 +260,43 @@ void multiplyBlock(const GemmArgs& g, const float* bPack, int64_t jc, int64_t nc
   }
 }
 
-// Rows: the team packs each B block together (a barrier per block) and each thread
-// multiplies its own rows by it; the linear layers' products (2048 rows, K 768 or
-// 3072). Columns: each thread packs its own B panels and all of A, with no barrier;
-// for short, wide C or a long K (the LM head's: 293 rows by 50272 columns, or 50272
-// deep, where a row split paid two barriers per 256 of K).
+// Rows: the team packs each B block together (a barrier per block), then deals
+// the block's row blocks (at most kMC rows) to whichever thread is free; the linear
+// layers' products (2048 rows, K 768 or 3072). Columns: each thread packs its own B
+// panels and all of A, with no barrier; for short, wide C or a long K (the LM
+// head's: 293 rows by 50272 columns, or 50272 deep, where a row split paid two
+// barriers per 256 of K, and measured 10-12% slower at KC 768).
 bool splitByColumns(const GemmArgs& g, int nt) {
   const int64_t colsPerThread = g.n / nt;
   return colsPerThread >= 4 * kNR && (g.k > 4 * kKC || (g.m < 1024 && colsPerThread >= 2048));
 }
 
+// Row blocks go out dynamically, not as one fixed half per thread: on a shared or
+// virtual machine one core often runs slower than the other for a while (the host's
+// other tenants), and a fixed split waits for the slower half at every block's
+// barrier. Dealt blocks measured 1-11% faster than fixed halves on the opt-125m
+// shapes (medians of 21 alternated products, bench/RESULTS.md session 11). Each row
+// block is one thread's whole sum in a fixed order, so C is bit-identical whoever
+// computes it.
 void rowSplit(const GemmArgs& g, float* bPack) {
-  const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-  int64_t r0, r1;
-  rowsOf(g.m, t, nt, r0, r1);
   float* aPack = aPackBuffer();
+  const int64_t blocks = (g.m + kMC - 1) / kMC;
+  // Equal row blocks of whole micro-panels (see multiplyBlock): 2048 rows as 15 of 138.
+  const int64_t mcStep = ((g.m + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
+  const int64_t rowBlocks = (g.m + mcStep - 1) / mcStep;
   for (int64_t jc = 0; jc < g.n; jc += kNC) {
     const int64_t nc = std::min(kNC, g.n - jc);
     const int64_t panels = (nc + kNR - 1) / kNR;
     for (int64_t pc = 0; pc < g.k; pc += kKC) {
       const int64_t kc = std::min(kKC, g.k - pc);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
       for (int64_t jp = 0; jp < panels; jp++)
         packBPanel(g, pc, kc, jc + jp * kNR, static_cast<int>(std::min<int64_t>(kNR, nc - jp * kNR)), bPack + jp * kc * kNR);
       // (the loop's barrier: the block is packed before anyone multiplies)
-      multiplyBlock(g, bPack, jc, nc, pc, kc, r0, r1, aPack);
-#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t rb = 0; rb < rowBlocks; rb++)
+        multiplyBlock(g, bPack, jc, nc, pc, kc, rb * mcStep, std::min(g.m, (rb + 1) * mcStep), aPack);
+      // (and this one's: everyone is done with the block before it is repacked)
     }
   }
 }
