@@ -6,6 +6,8 @@ import type { RunConfig } from '../cola/runConfig.js';
 import { withChatTemplate } from '../data/chatTemplates.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { ColaError } from '../errors.js';
+import type { QuantFormat } from '../backend/quant/format.js';
+import { isLoftqInit } from '../lora/config.js';
 import { estimateTrainingMemory, modelShapeOf, type MemoryEstimate } from '../models/memoryEstimate.js';
 import { prepareData } from '../train/prepare.js';
 
@@ -16,10 +18,22 @@ export interface DryRun {
   /** the longest training sequence, in tokens: it sets the peak */
   seq: number;
   dtype: 'f32' | 'bf16';
+  /** --quantize's format of the block linear weights, or null (dense) */
+  quantize: QuantFormat | null;
   memory: MemoryEstimate;
 }
 
-export function dryRun(cfg: RunConfig, o: { modelDir: string; tokenizer: TextTokenizer; dtype?: 'f32' | 'bf16' }): DryRun {
+export interface DryRunOptions {
+  modelDir: string;
+  tokenizer: TextTokenizer;
+  dtype?: 'f32' | 'bf16';
+  quantize?: QuantFormat;
+  doubleQuant?: boolean;
+  /** the backend keeps packed copies of frozen f32 weights (tensor/ops/packedWeight.ts packsFrozenF32) */
+  packedCopies: boolean;
+}
+
+export function dryRun(cfg: RunConfig, o: DryRunOptions): DryRun {
   const shape = modelShapeOf(o.modelDir);
   const data = prepareData(cfg.data, withChatTemplate(o.tokenizer, cfg.data.chatTemplate), {
     contextLength: shape.context,
@@ -29,6 +43,8 @@ export function dryRun(cfg: RunConfig, o: { modelDir: string; tokenizer: TextTok
   const plan = planRun(cfg, Math.ceil(data.train.size / cfg.budget.batchSize));
   const seq = data.train.lengths().reduce((a, b) => Math.max(a, b), 0);
   const dtype = cfg.method === 'full' ? 'f32' : (o.dtype ?? shape.storedDtype);
+  // a base loaded dense first: LoftQ's init takes the dense weights, GPTQ calibrates on them
+  const denseLoad = isLoftqInit(cfg.lora.init) ? 'loftq' : cfg.quantizeCalibration !== undefined ? 'gptq' : undefined;
   const memory = estimateTrainingMemory(shape, {
     method: cfg.method,
     dtype,
@@ -39,6 +55,9 @@ export function dryRun(cfg: RunConfig, o: { modelDir: string; tokenizer: TextTok
     targets: cfg.lora.targets,
     targetRegex: cfg.lora.targetRegex,
     gradientCheckpointing: cfg.gradientCheckpointing,
+    ...(o.quantize ? { quantize: o.quantize, doubleQuant: o.doubleQuant ?? false } : {}),
+    ...(o.quantize && denseLoad ? { denseLoad } : {}),
+    packedCopies: o.packedCopies,
   });
-  return { config: cfg, plan, counts: data.counts, seq, dtype, memory };
+  return { config: cfg, plan, counts: data.counts, seq, dtype, quantize: o.quantize ?? null, memory };
 }

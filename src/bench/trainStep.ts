@@ -35,6 +35,10 @@ import { allreduceGradients } from '../train/distributed.js';
 import { profileBackend, type ProfileRow } from './profileBackend.js';
 import { countFlops } from './flopCounter.js';
 import { linearRate } from './matmul.js';
+import { estimateTrainingMemory, mlpKept, type ModelShape as EstimateShape } from '../models/memoryEstimate.js';
+import { Linear } from '../nn/linear.js';
+import { QuantizedLinear } from '../nn/quantizedLinear.js';
+import { packsFrozenF32 } from '../tensor/ops/packedWeight.js';
 
 export interface ModelShape {
   /** OPT (ReLU MLP, learned positions, tied head) or Llama (SwiGLU, RoPE, untied head) */
@@ -121,6 +125,9 @@ interface TrainStepResult {
   matmul_shape: string | null;
   /** gflops_effective / matmul_gflops: how close the step runs to the machine's products */
   matmul_share: number | null;
+  /** what `cola train --dry-run` would estimate for this step's model and batch
+   * (models/memoryEstimate.ts; the runtime not counted), beside the measured peak */
+  memory_estimate_mib: number;
   profile?: ProfileRow[];
 }
 
@@ -164,6 +171,47 @@ function buildModel(o: TrainStepOptions, be: Backend): CausalLM {
   weights.releaseScratch(model);
   model.weightDtype = o.dtype;
   return model;
+}
+
+/** The dry run's estimate for the bench's model (built, so its shape is read from its
+ * modules, as modelShapeOf reads a folder's headers). Before LoRA is applied. */
+function memoryEstimateOf(o: TrainStepOptions, model: CausalLM, be: Backend): number {
+  const matrices: EstimateShape['matrices'] = [];
+  for (const [path, m] of model.namedModules())
+    if ((m instanceof Linear || m instanceof QuantizedLinear) && /\.\d+\./.test(path) && m.weight !== model.lmHeadWeight())
+      matrices.push({ path, rows: m.outFeatures, cols: m.inFeatures });
+  const block = matrices.reduce((s, x) => s + x.rows * x.cols, 0);
+  const rest = [...new Set(model.parameters())].reduce((s, p) => s + p.size, 0) - (o.quantize ? 0 : block);
+  const parameters = rest + block;
+  const shape: EstimateShape = {
+    modelType: o.family,
+    layers: o.layers,
+    hidden: o.d,
+    heads: o.heads,
+    kvHeads: o.heads,
+    intermediate: o.ffn,
+    vocab: o.vocab,
+    context: o.seq,
+    parameters,
+    storedDtype: o.dtype,
+    weightBytes: { f32: 4 * parameters, bf16: 2 * parameters },
+    matrices,
+    logitSoftcap: false,
+    mlpKept: mlpKept(o.family, { activation_function: 'relu' }), // optConfig's ReLU
+  };
+  const e = estimateTrainingMemory(shape, {
+    method: 'lora',
+    dtype: o.dtype,
+    batch: o.batch,
+    seq: o.seq,
+    rank: o.rank,
+    links: 1,
+    targets: expandTargets(o.targets),
+    gradientCheckpointing: o.checkpoint ?? false,
+    ...(o.quantize ? { quantize: o.quantize, doubleQuant: o.doubleQuant ?? false } : {}),
+    packedCopies: packsFrozenF32(be),
+  });
+  return e.total / 2 ** 20;
 }
 
 function randomIds(be: Backend, n: number, vocab: number, seed: number, shape: number[]): Tensor {
@@ -218,6 +266,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const model = buildModel(o, be);
   if (o.doubleQuant) doubleQuantizeModel(model); // refuses a model without nf4 layers
   if (o.checkpoint) (model as CausalLM & { gradientCheckpointing: boolean }).gradientCheckpointing = true;
+  const estimate = memoryEstimateOf(o, model, base);
   const targets = expandTargets(o.targets);
   const lora = applyLora(model, { ...DEFAULT_LORA_CONFIG, r: o.rank, alpha: 2 * o.rank, targets }, 0);
   const params = lora.flatMap((l) => [l.lora_A, l.lora_B]);
@@ -286,6 +335,7 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     matmul_gflops: rate === null ? null : round(rate, 1),
     matmul_shape: rate === null ? null : `${localTokens}x${o.d}x${o.ffn}`,
     matmul_share: rate === null ? null : round(stepFlops / step / 1e9 / rate, 3),
+    memory_estimate_mib: round(estimate, 1),
     params_lora: params.reduce((s, p) => s + p.size, 0),
     step_s_median: round(step, 3),
     step_s_all: times.map((t) => round(t, 3)),
@@ -307,7 +357,7 @@ export function formatTrainStep(r: TrainStepResult): string {
     `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype}${r.quantize ? ` (linear ${r.quantize}${r.double_quant ? ', double-quantized scales' : ''})` : ''} on ${r.backend}, ` +
       `batch ${r.batch} x seq ${r.seq}, LoRA r=${r.rank} on ${r.targets.join(',')}`,
     `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
-      `peak RSS ${r.peak_rss_mib} MiB, loss ${r.loss_first} -> ${r.loss_last}`,
+      `peak RSS ${r.peak_rss_mib} MiB (--dry-run's estimate ${r.memory_estimate_mib} MiB, the runtime not counted), loss ${r.loss_first} -> ${r.loss_last}`,
   ];
   lines.push(`  ${(r.step_flops / 1e9).toFixed(1)} GFLOP of products and attention a step: ${r.gflops_effective} GFLOP/s` + ceilingText(r));
   if (r.ranks > 1)

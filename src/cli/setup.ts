@@ -118,6 +118,13 @@ export function loadModelAndTokenizer(v: OptionValues, dirOverride?: string, tok
   return { backend, model, tokenizer, dir };
 }
 
+/** --quantize-calibration without --quantize: nothing to calibrate. */
+export function calibrationNeedsQuantize(examples: number): ColaError {
+  return new ColaError(
+    `--quantize-calibration ${examples} chooses the codes of a quantized base: give --quantize ${QUANT_FORMATS.join('|')} with it, or drop it`,
+  );
+}
+
 /** `--quantize F --quantize-calibration N`: the base loaded dense, the data read by
  * `prepare`, then the linear layers quantized to F with GPTQ on the first N training
  * examples (api/calibratedBase.ts); --double-quant after. Refused without --quantize. */
@@ -128,10 +135,7 @@ export function loadCalibratedBase(
   tokenizerDir?: string,
 ): LoadedModel & { data: PreparedData; calibration: CalibrationReport } {
   const format = v['quantize'] as QuantFormat | undefined;
-  if (!format)
-    throw new ColaError(
-      `--quantize-calibration ${examples} chooses the codes of a quantized base: give --quantize ${QUANT_FORMATS.join('|')} with it, or drop it`,
-    );
+  if (!format) throw calibrationNeedsQuantize(examples);
   const doubleQuant = v['double-quant'] === true;
   if (doubleQuant) checkDoubleQuant(format);
   const loaded = loadModelAndTokenizer({ ...v, quantize: undefined, 'double-quant': undefined }, undefined, tokenizerDir);

@@ -154,10 +154,13 @@ export class LoraLinear extends Module implements LinearLike {
       const norms = rowNorms(this.weightF32(), this.deltaWeight(), this.outFeatures); // detached (DoRA sec. 4.3)
       return finishLinear(doraForward({ x, h, base, A: this.lora_A, B: this.lora_B, scale: this.scaling, m, norms }), opts);
     }
-    // One fused op (ops/lora.ts); the composed form stays for bf16 biases and quantized bases.
-    if (base instanceof Linear && (!base.bias || base.bias.dtype === 'f32')) {
-      const params = { weight: base.weight, bias: base.bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
+    // One fused op (ops/lora.ts) over a dense or a quantized base; the composed form
+    // stays for bf16 biases.
+    const weight = base instanceof Linear ? base.weight : base instanceof QuantizedLinear ? base.base : null;
+    if (weight && (!base.bias || base.bias.dtype === 'f32')) {
+      const params = { weight, bias: base.bias, A: this.lora_A, B: this.lora_B, scale: this.scaling, h };
       if (!opts.activation) return loraLinear(x, { ...params, residual: opts.residual });
+      if (opts.activation === 'relu' && !opts.residual) return loraLinear(x, { ...params, relu: true });
       return finishLinear(loraLinear(x, params), opts);
     }
     const z = scale(linear(h, this.lora_A), this.scaling); // (..., r): scaling the narrow side is cheapest

@@ -2,22 +2,40 @@
  * safetensors headers alone (no weight is read): what `cola train --dry-run` and
  * `cola info` print (issue 16, part 8). One function, so both say the same number.
  *
- * Assumptions (an estimate, not a measurement):
- * - frozen weights in their storage dtype (bf16 2 bytes, f32 4); full fine-tuning holds
- *   f32 weights, their f32 gradients and two f32 AdamW moments (16 bytes per parameter);
+ * Assumptions (an estimate, not a measurement; checked against measured peaks in
+ * bench/RESULTS.md, session 11):
+ * - frozen weights in their storage dtype (bf16 2 bytes, f32 4); with --quantize the
+ *   block linear weights as codes and scales (models/quantize.ts, the same rule as
+ *   quantizedLoadBytes); full fine-tuning holds f32 weights, their f32 gradients and two
+ *   f32 AdamW moments (16 bytes per parameter);
+ * - frozen f32 block weights have two packed copies (the forward's and the input
+ *   gradient's) on backends that pack (tensor/ops/packedWeight.ts): 8 more bytes each;
  * - LoRA: r·(in + out) parameters per adapted matrix, each with an f32 gradient and two
  *   f32 AdamW moments (16 bytes per parameter); a chain also keeps the merged links'
  *   factors (f32) for its checkpoint;
  * - activations are f32 and saved for backward per block and token: the two norm
  *   outputs and the residual stream (3·d), q, k, v (d + 2·kv), the attention context and
- *   output (2·d), the MLP's hidden activations (3·I gated (llama), 2·I otherwise) and the
- *   adapters' x·A (r per adapted matrix); per block and sequence the attention scores and
- *   probabilities (2·heads·T²);
+ *   output (2·d), the MLP's hidden activations (mlpKept·I: 4 gated, 1 for OPT's ReLU fused
+ *   into fc1, 2 otherwise) and the
+ *   adapters' x·A (r per adapted matrix); with RoPE, the rotated q and k and the head-major
+ *   copies attention reads (2.5·d + 2·kv; 4.5·d at Llama's shape, found by walking the
+ *   autograd graph); attention is fused and keeps one logsumexp per
+ *   head and query (heads·T per sequence), never the [T, T] scores;
  * - with gradient checkpointing a block keeps only its input (d per token), and one
  *   block's activations exist at a time, during its recomputation;
- * - the LM head's logits, their log-softmax and their gradient: 3·B·T·vocab f32;
- * - not counted: the runtime (Node, the tokenizer, the data), kernel workspaces and
- *   allocator slack: a measured peak RSS is higher by a roughly constant amount. */
+ * - the LM head runs fused with the loss in chunks of rows (tensor/ops/crossEntropy.ts):
+ *   one chunk's f32 logits (their gradient is written in place; a soft-capped head keeps
+ *   a second buffer) and the hidden states' gradient (d per token);
+ * - a base loaded dense and quantized after peaks while loading: LoftQ keeps every block
+ *   weight's f32 copy until its init takes it (lora/loftq.ts), GPTQ calibration
+ *   (--quantize-calibration) holds the dense model while it makes the codes; the
+ *   estimate is the larger of that peak and training's;
+ * - not counted: the runtime (Node, the tokenizer, the data: ~60 MiB), kernel workspaces,
+ *   the calibration's activations and garbage not yet collected: measured peaks were
+ *   45-320 MiB above the estimate, most 160-250, at OPT-125m, OPT-1.3B and Llama-2-7B
+ *   shapes (bench/memoryEstimate.sh; bench/RESULTS.md, session 11). */
+import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
+import { lmHeadChunkRows } from '../tensor/ops/crossEntropy.js';
 import { checkpointSummary, checkpointTensorShapes } from './load.js';
 
 /** What the estimate needs of a model. */
@@ -38,6 +56,10 @@ export interface ModelShape {
   weightBytes: { f32: number; bf16: number };
   /** the 2-D weights inside the blocks (LoRA's candidates): module path and [out, in] */
   matrices: { path: string; rows: number; cols: number }[];
+  /** final logit soft-capping (Gemma 2): the LM head keeps a second logits buffer */
+  logitSoftcap: boolean;
+  /** the MLP's hidden activations kept for backward per token, in units of I */
+  mlpKept: number;
 }
 
 /** The training settings the estimate depends on. */
@@ -55,14 +77,27 @@ export interface TrainingShape {
   targets: string[] | 'all-linear';
   targetRegex?: string;
   gradientCheckpointing: boolean;
+  /** --quantize: the block linear weights held as codes (and --double-quant's nf4 scales) */
+  quantize?: QuantFormat;
+  doubleQuant?: boolean;
+  /** the base is loaded dense, then quantized: 'loftq' (a LoftQ init) or 'gptq' (--quantize-calibration) */
+  denseLoad?: 'loftq' | 'gptq';
+  /** frozen f32 block weights get two packed copies (the backend packs: tensor/ops/packedWeight.ts packsFrozenF32) */
+  packedCopies?: boolean;
 }
 
 export interface MemoryEstimate {
+  /** the frozen (full: all) weights as held: storage dtype, or codes with --quantize */
   weights: number;
+  /** the packed copies of frozen f32 block weights */
+  packedCopies: number;
   /** trainable parameters, their gradients, AdamW moments (and merged links' factors) */
   training: number;
   activations: number;
   logits: number;
+  /** the peak while a base is loaded dense and quantized (LoftQ, GPTQ); 0 when it loads as it is held */
+  load: number;
+  /** max(weights + packedCopies + training + activations + logits, load) */
   total: number;
   trainableParameters: number;
   adaptedMatrices: number;
@@ -76,22 +111,33 @@ export function estimateTrainingMemory(m: ModelShape, t: TrainingShape): MemoryE
   const adapted = full ? [] : m.matrices.filter((x) => isTarget(x.path, t));
   const loraParams = adapted.reduce((s, x) => s + t.rank * (x.rows + x.cols), 0);
   const trainableParameters = full ? m.parameters : loraParams;
-  const weights = full ? m.weightBytes.f32 : m.weightBytes[t.dtype];
+  const blockElements = m.matrices.reduce((s, x) => s + x.rows * x.cols, 0);
+  const bytes = t.dtype === 'bf16' ? 2 : F32;
+  const quantized = !full && t.quantize !== undefined;
+  const codes = quantized ? m.matrices.reduce((s, x) => s + quantBytes(t.quantize!, x.rows, x.cols, t.doubleQuant ?? false), 0) : 0;
+  const weights = full ? m.weightBytes.f32 : quantized ? m.weightBytes[t.dtype] - bytes * blockElements + codes : m.weightBytes[t.dtype];
+  const packedCopies = !full && !quantized && t.dtype === 'f32' && t.packedCopies ? 2 * F32 * blockElements : 0;
   // parameter (full: counted in weights), gradient, two moments; merged links' A and B
   const training = full ? 3 * F32 * m.parameters : 4 * F32 * loraParams + F32 * loraParams * Math.max(0, t.links - 1);
   const kv = (m.hidden / m.heads) * m.kvHeads;
-  const mlp = (m.modelType === 'llama' ? 3 : 2) * m.intermediate;
+  const mlp = m.mlpKept * m.intermediate;
   const adaptersPerLayer = adapted.length / Math.max(1, m.layers);
-  const perTokenPerLayer = 3 * m.hidden + (m.hidden + 2 * kv) + 2 * m.hidden + mlp + t.rank * adaptersPerLayer;
-  const perLayer = F32 * (tokens * perTokenPerLayer + 2 * t.batch * m.heads * t.seq * t.seq);
+  const perTokenPerLayer =
+    3 * m.hidden + (m.hidden + 2 * kv) + 2 * m.hidden + mlp + ropeCopies(m, kv) + t.rank * adaptersPerLayer + m.heads;
+  const perLayer = F32 * tokens * perTokenPerLayer;
   const activations = t.gradientCheckpointing ? F32 * tokens * m.hidden * m.layers + perLayer : perLayer * m.layers;
-  const logits = 3 * F32 * tokens * m.vocab;
+  const logits = F32 * ((m.logitSoftcap ? 2 : 1) * lmHeadChunkRows(tokens, m.vocab) * m.vocab + tokens * m.hidden);
+  const load =
+    !quantized || t.denseLoad === undefined ? 0 : t.denseLoad === 'loftq' ? weights + F32 * blockElements : m.weightBytes[t.dtype] + codes;
+  const trainingPeak = weights + packedCopies + training + activations + logits;
   return {
     weights,
+    packedCopies,
     training,
     activations,
     logits,
-    total: weights + training + activations + logits,
+    load,
+    total: Math.max(trainingPeak, load),
     trainableParameters,
     adaptedMatrices: adapted.length,
   };
@@ -135,5 +181,24 @@ export function modelShapeOf(dir: string): ModelShape {
     storedDtype: s.dtypes.includes('BF16') ? 'bf16' : 'f32',
     weightBytes: s.loadedBytes,
     matrices,
+    logitSoftcap: typeof c['final_logit_softcapping'] === 'number',
+    mlpKept: mlpKept(s.modelType, c),
   };
+}
+
+/** The MLP's hidden activations a block keeps per token, in units of
+ * intermediate_size: a gated MLP (the llama family, gemma, phi3) keeps the gate's
+ * product and its activation, the up projection and their product (decoder/gatedMlp.ts);
+ * OPT's ReLU runs in place on fc1's output
+ * (tensor/ops/linearRelu.ts), so fc1 keeps one; GPT-2's GELU keeps its input and output. */
+export function mlpKept(modelType: string, config: Record<string, unknown>): number {
+  if (modelType === 'opt') return (config['activation_function'] ?? 'relu') === 'relu' ? 1 : 2;
+  if (modelType === 'gpt2') return 2;
+  return 4;
+}
+
+/** RoPE families keep rotated copies of q and k and head-major copies of the
+ * attention's operands (learned positions, OPT and GPT-2, read them in place). */
+function ropeCopies(m: ModelShape, kv: number): number {
+  return m.modelType === 'opt' || m.modelType === 'gpt2' ? 0 : 2.5 * m.hidden + 2 * kv;
 }

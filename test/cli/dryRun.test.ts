@@ -25,7 +25,7 @@ test('--dry-run prints the config, the plan the run then follows and a memory es
   assert.match(r.stdout, /^config: \{"method":"cola"/m);
   assert.match(r.stdout, /^plan: \d+ optimizer steps \(\d+ per epoch\)/m);
   assert.match(r.stdout, /^ {2}link 3: steps \d+-\d+/m);
-  assert.match(r.stdout, /^peak memory estimate: .* = weights .* \+ activations .* \+ logits/m);
+  assert.match(r.stdout, /^peak memory estimate: .* = weights .* \+ activations .* \+ LM head chunk/m);
   assert.ok(!fs.existsSync(out), 'no run folder');
   const dry = JSON.parse(cola(args(out, '--dry-run', '--json')).stdout) as {
     plan: { totalSteps: number; links: { start: number; end: number }[] };
@@ -49,6 +49,39 @@ test('--dry-run prints the config, the plan the run then follows and a memory es
   const resume = cola(args(p('real'), '--dry-run', '--resume'));
   assert.equal(resume.status, 1);
   assert.match(resume.stderr, /--dry-run plans a new run and does not check a resume/);
+});
+
+test('--dry-run with --quantize counts the codes, LoftQ and GPTQ count their dense load, and what the run refuses is refused', () => {
+  type Memory = { total: number; weights: number; activations: number; logits: number; load: number };
+  const memoryOf = (...extra: string[]): Memory => {
+    const r = cola(args(p('q'), '--dry-run', '--json', ...extra));
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { memory: Memory }).memory;
+  };
+  // f32 storage: at this model's 16-wide rows a block format's padded block and scale take
+  // more than the 32 bytes of a bf16 row (the estimate counts that too)
+  const dense = memoryOf('--dtype', 'f32');
+  const nf4 = memoryOf('--dtype', 'f32', '--quantize', 'nf4');
+  assert.ok(nf4.weights < dense.weights, `nf4 weights ${nf4.weights} < f32 ${dense.weights}`);
+  assert.equal(nf4.activations, dense.activations);
+  assert.equal(nf4.load, 0, 'quantized as it loads: no dense peak');
+  assert.ok(memoryOf('--dtype', 'f32', '--quantize', 'nf4', '--double-quant').weights < nf4.weights);
+  // LoftQ keeps every block weight's f32 copy until its init takes it
+  const loftq = memoryOf('--dtype', 'f32', '--quantize', 'nf4', '--lora-init', 'loftq');
+  assert.ok(loftq.load > nf4.weights && loftq.total >= loftq.load);
+  const gptq = memoryOf('--dtype', 'f32', '--quantize', 'q4_0', '--quantize-calibration', '4');
+  assert.ok(gptq.load > dense.weights, 'the dense model and the codes');
+  const text = cola(args(p('q'), '--dry-run', '--dtype', 'f32', '--quantize', 'nf4')).stdout;
+  assert.match(text, /weights [^(]*\(block linears nf4, the rest f32\)/);
+  for (const [extra, message] of [
+    [['--double-quant'], /--double-quant quantizes nf4's block scales: it needs --quantize nf4/],
+    [['--quantize-calibration', '4'], /--quantize-calibration 4 chooses the codes of a quantized base: give --quantize/],
+  ] as const) {
+    const r = cola(args(p('q'), '--dry-run', ...extra));
+    assert.equal(r.status, 1, `${extra.join(' ')}: ${r.stdout}`);
+    assert.match(r.stderr, message);
+  }
+  assert.ok(!fs.existsSync(p('q')), 'no run folder');
 });
 
 test('cola info shows the training memory estimate, smaller with gradient checkpointing', () => {

@@ -22,6 +22,8 @@ const model: ModelShape = {
   storedDtype: 'bf16',
   weightBytes: { f32: 1_200_000, bf16: 600_000 },
   matrices: Array.from({ length: layers }, (_, i) => names.map((n) => ({ path: `model.layers.${i}.${n}`, rows: d, cols: d }))).flat(),
+  logitSoftcap: false,
+  mlpKept: 4,
 };
 const base: TrainingShape = {
   method: 'lora',
@@ -63,7 +65,7 @@ test('full fine-tuning needs more than LoRA, f32 weights more than bf16; the par
   assert.ok(total({ method: 'full', dtype: 'f32' }) > total({ dtype: 'f32' }));
   assert.ok(total({ dtype: 'f32' }) > total({ dtype: 'bf16' }));
   const e = estimateTrainingMemory(model, { ...base, method: 'cola', links: 3 });
-  assert.equal(e.total, e.weights + e.training + e.activations + e.logits);
+  assert.equal(e.total, e.weights + e.packedCopies + e.training + e.activations + e.logits);
   assert.equal(e.adaptedMatrices, 2 * layers);
   assert.equal(e.trainableParameters, 2 * layers * base.rank * (d + d));
   // a chain keeps its merged links' factors: more links, more memory

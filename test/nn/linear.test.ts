@@ -118,3 +118,23 @@ test('LoraLinear with the options = Linear with the options plus the LoRA path (
     }
   }
 });
+
+test('LoraLinear with a ReLU (fused in place) = relu of LoraLinear without it: the same bits, forward and backward', () => {
+  for (const be of backends) {
+    for (const c of CASES.filter((c) => c.lora && c.opts.activation === 'relu' && !c.opts.residual)) {
+      const fused = run(be, c, false);
+      // composed: the LoRA layer's plain output, then a separate ReLU op
+      const x = tensor(be, randn(rows * inF, 1), [rows, inF], 'f32', true);
+      const w = cast(tensor(be, randn(outF * inF, 3), [outF, inF]), c.weight);
+      const b = c.bias ? cast(tensor(be, randn(outF, 4), [outF]), c.bias) : null;
+      const lora = new LoraLinear(new Linear(w, b), { r, alpha: 6, dropout: 0, useRslora: false, init: 'kaiming', seed: 5 });
+      lora.lora_B.assign(randn(lora.lora_B.size, 6));
+      const y = activate(lora.forward(x), 'relu');
+      y.backward(tensor(be, randn(y.size, 7), y.shape));
+      assert.ok(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0), 'the ReLU cuts some outputs and keeps others');
+      assert.deepEqual(fused.y, Float32Array.from(y.f32), `${be.name} ${c.what} output`);
+      assert.deepEqual(fused.grads[0], Float32Array.from(x.grad!.f32), `${be.name} ${c.what} dx`);
+      assert.deepEqual(fused.grads[1], Float32Array.from(lora.lora_A.grad!.f32), `${be.name} ${c.what} dA`);
+    }
+  }
+});

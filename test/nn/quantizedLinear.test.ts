@@ -9,6 +9,8 @@ import { dequantize, quantize } from '../../src/backend/quant/codec.js';
 import { QUANT_FORMATS } from '../../src/backend/quant/format.js';
 import { Linear } from '../../src/nn/linear.js';
 import { QuantizedLinear } from '../../src/nn/quantizedLinear.js';
+import { LoraLinear } from '../../src/lora/loraLinear.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { backward, noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { randn } from '../helpers/random.js';
@@ -44,6 +46,51 @@ for (const format of QUANT_FORMATS) {
     assertClose(got.y, want.y, { dtype: 'f32', what: 'y' });
     assertClose(got.dx, want.dx, { dtype: 'f32', what: 'dx' });
     assertClose(got.db, want.db, { dtype: 'f32', what: 'db' });
+  });
+}
+
+// A quantized block runs the fused ops a dense one does (tensor/ops/layerWeight.ts:
+// linearRelu, residualLinear, loraLinear), so it keeps one output per layer, not the
+// product, its ReLU input and a LoRA branch beside it. The fused forms must give the
+// composed numbers, forward and backward (the dense Linear on dequant(W) + residual
+// runs the same fused ops on a dense weight).
+for (const format of ['nf4', 'q8_0'] as const) {
+  test(`${format}: a ReLU after, a residual around and LoRA on a quantized layer equal them on the dense layer`, () => {
+    const { q, dense } = layers(format);
+    const g = tensor(be, randn(3 * OUT, 9), [3, OUT]);
+    const h = () => tensor(be, randn(3 * OUT, 10), [3, OUT], 'f32', true);
+    const lora = (base: Linear | QuantizedLinear) => {
+      const l = new LoraLinear(base, { r: 2, alpha: 4, dropout: 0, useRslora: false, init: 'kaiming', seed: 3 });
+      l.lora_B.f32.set(randn(OUT * 2, 11)); // a trained B: the branch is not zero
+      return l;
+    };
+    type Run = (l: Linear | QuantizedLinear | LoraLinear, x: Tensor) => Tensor;
+    const cases: [string, Run, boolean][] = [
+      ['relu', (l, x) => l.forward(x, { activation: 'relu' }), false],
+      ['residual', (l, x) => l.forward(x, { residual: residualOf(l) }), false],
+      ['lora', (l, x) => l.forward(x), true],
+      ['lora + residual', (l, x) => l.forward(x, { residual: residualOf(l) }), true],
+    ];
+    const residuals = new Map<object, Tensor>();
+    const residualOf = (l: object) => residuals.get(l)!;
+    for (const [what, run, withLora] of cases) {
+      const results = [q, dense()].map((base) => {
+        const l = withLora ? lora(base) : base;
+        residuals.set(l, h());
+        const x = tensor(be, randn(3 * IN, 7), [3, IN], 'f32', true);
+        const y = run(l, x);
+        backward(y, g);
+        const extra = l instanceof LoraLinear ? [l.lora_A.grad!.f32.slice(), l.lora_B.grad!.f32.slice()] : [];
+        if (l instanceof LoraLinear) l.zeroGrad();
+        return { y: y.f32.slice(), dx: x.grad!.f32.slice(), dh: residualOf(l).grad?.f32.slice(), extra };
+      });
+      const [got, want] = results as [(typeof results)[0], (typeof results)[0]];
+      assertClose(got.y, want.y, { dtype: 'f32', what: `${what} y` });
+      assertClose(got.dx, want.dx, { dtype: 'f32', what: `${what} dx` });
+      if (what.includes('residual')) assertClose(got.dh!, want.dh!, { dtype: 'f32', what: `${what} d residual` });
+      got.extra.forEach((a, i) => assertClose(a, want.extra[i]!, { dtype: 'f32', what: `${what} LoRA grad ${i}` }));
+    }
+    if (q.bias) q.bias.grad = null;
   });
 }
 

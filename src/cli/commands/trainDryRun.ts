@@ -6,6 +6,10 @@ import { ColaError } from '../../errors.js';
 import { formatBytes } from '../../io/memory.js';
 import { loadTokenizer } from '../../io/tokenizer.js';
 import type { MemoryEstimate } from '../../models/memoryEstimate.js';
+import type { QuantFormat } from '../../backend/quant/format.js';
+import { getBackend, type BackendName } from '../../backend/index.js';
+import { packsFrozenF32 } from '../../tensor/ops/packedWeight.js';
+import { calibrationNeedsQuantize, checkDoubleQuant } from '../setup.js';
 import type { OptionValues } from '../options.js';
 
 export function printDryRun(cfg: RunConfig, v: OptionValues): number {
@@ -13,7 +17,17 @@ export function printDryRun(cfg: RunConfig, v: OptionValues): number {
   const dir = v['model'] as string | undefined;
   if (!dir) throw new ColaError('--model DIR is required (a Hugging Face model folder)');
   if (!fs.existsSync(dir)) throw new ColaError(`--model ${dir}: folder not found`);
-  const r = dryRun(cfg, { modelDir: dir, tokenizer: loadTokenizer(dir), dtype: v['dtype'] as 'f32' | 'bf16' | undefined });
+  const quantize = v['quantize'] as QuantFormat | undefined;
+  // refused as the run itself would refuse them, before any estimate
+  if (v['double-quant']) checkDoubleQuant(quantize);
+  if (cfg.quantizeCalibration !== undefined && !quantize) throw calibrationNeedsQuantize(cfg.quantizeCalibration);
+  const r = dryRun(cfg, {
+    modelDir: dir,
+    tokenizer: loadTokenizer(dir),
+    dtype: v['dtype'] as 'f32' | 'bf16' | undefined,
+    ...(quantize ? { quantize, doubleQuant: v['double-quant'] === true } : {}),
+    packedCopies: packsFrozenF32(getBackend(v['backend'] as BackendName | undefined)),
+  });
   if (v['json']) process.stdout.write(JSON.stringify({ event: 'dry_run', ...r }) + '\n');
   else process.stdout.write(dryRunText(r));
   return 0;
@@ -33,17 +47,31 @@ export function dryRunText(r: DryRun): string {
     ...links,
     `  knots at steps: ${knots.length ? knots.join(', ') : 'none'}`,
     `  dev evaluations at steps: ${plan.evalSteps.join(', ')}`,
-    memoryLine(r.memory, { batch: cfg.budget.batchSize, seq: r.seq, dtype: r.dtype, checkpointing: cfg.gradientCheckpointing }),
+    memoryLine(r.memory, {
+      batch: cfg.budget.batchSize,
+      seq: r.seq,
+      dtype: r.dtype,
+      quantize: r.quantize,
+      checkpointing: cfg.gradientCheckpointing,
+    }),
     '',
   ].join('\n');
 }
 
 /** One line of the estimate with its parts (memoryEstimate.ts states the assumptions). */
-export function memoryLine(m: MemoryEstimate, o: { batch: number; seq: number; dtype: string; checkpointing: boolean }): string {
-  return (
-    `peak memory estimate: ${formatBytes(m.total)} = weights ${formatBytes(m.weights)} (${o.dtype})` +
+export function memoryLine(
+  m: MemoryEstimate,
+  o: { batch: number; seq: number; dtype: string; quantize?: QuantFormat | null; checkpointing: boolean },
+): string {
+  const held = o.quantize ? `block linears ${o.quantize}, the rest ${o.dtype}` : o.dtype;
+  const packed = m.packedCopies > 0 ? ` + packed f32 copies ${formatBytes(m.packedCopies)}` : '';
+  const parts =
+    `weights ${formatBytes(m.weights)} (${held})${packed}` +
     ` + trainable ${m.trainableParameters.toLocaleString('en-US')} params, grads, AdamW ${formatBytes(m.training)}` +
     ` + activations ${formatBytes(m.activations)} (batch ${o.batch} x ${o.seq} tokens${o.checkpointing ? ', gradient checkpointing' : ''})` +
-    ` + logits ${formatBytes(m.logits)}; the runtime itself is not counted`
-  );
+    ` + LM head chunk ${formatBytes(m.logits)}`;
+  const training = m.weights + m.packedCopies + m.training + m.activations + m.logits;
+  const load = m.load > 0 ? `; loading the base dense to choose its codes: ${formatBytes(m.load)}` : '';
+  const head = m.load > training ? `${formatBytes(m.total)} while loading; training ${formatBytes(training)}` : formatBytes(m.total);
+  return `peak memory estimate: ${head} = ${parts}${load}; the runtime itself is not counted`;
 }

@@ -25,6 +25,12 @@ function countTargets(targets: Int32Array, ignoreIndex: number, vocab: number): 
  * session 9, bench/gemm/run.sh), for ~150 MiB more peak memory at OPT-125m. */
 function chunkRows(rows: number, vocab: number, requested?: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(rows, requested));
+  return lmHeadChunkRows(rows, vocab);
+}
+
+/** The LM head's rows per chunk at its default (above): the one [rows, vocab] f32
+ * logits buffer a step holds, which models/memoryEstimate.ts counts. */
+export function lmHeadChunkRows(rows: number, vocab: number): number {
   const most = Math.max(1, Math.floor((1 << 26) / vocab));
   return rows === 0 ? 1 : Math.ceil(rows / Math.ceil(rows / most));
 }

@@ -1,4 +1,4 @@
-import type { FloatArray } from '../../backend/backend.js';
+import type { Backend, FloatArray } from '../../backend/backend.js';
 import { detectMachine } from '../../backend/machine.js';
 import { computeFor } from '../../backend/compute.js';
 import { ColaError } from '../../errors.js';
@@ -88,6 +88,12 @@ export function packedWeight(weight: Tensor, use: WeightUse, rows: number): Floa
   if (use === 'forward') entry.forward = packed;
   else entry.inputGrad = packed;
   return packed;
+}
+
+/** Whether `be` keeps packed copies of frozen f32 weights (two per block weight: the
+ * forward's and the input gradient's), as models/memoryEstimate.ts counts them. */
+export function packsFrozenF32(be: Backend): boolean {
+  return be.packMatmulB !== undefined && packAs('f32') !== null;
 }
 
 /** The dtype a frozen weight of `dtype` is packed in, or null for none. */
