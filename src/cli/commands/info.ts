@@ -14,6 +14,7 @@ import { QUANT_FORMATS, type QuantFormat } from '../../backend/quant/format.js';
 import { quantizedLoadBytes } from '../../models/quantize.js';
 import type { Command } from '../command.js';
 import { memoryLine } from './trainDryRun.js';
+import { packsFrozenF32 } from '../../tensor/ops/packedWeight.js';
 import type { OptionValues } from '../options.js';
 import { maxMemoryOf, modelOptions } from '../setup.js';
 
@@ -73,7 +74,7 @@ export const infoCommand: Command = {
       ...(s.keptQuantized ? { kept_quantized: s.keptQuantized, dequantized: s.dequantized ?? [] } : {}),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
-      ...trainingEstimates(dir, dtype),
+      ...trainingEstimates(dir, dtype, packsFrozenF32(getBackend(v['backend'] as BackendName | undefined))),
     };
     if (v['json']) {
       process.stdout.write(JSON.stringify(info) + '\n');
@@ -120,6 +121,7 @@ function quantizedLines(s: ReturnType<typeof checkpointSummary>): string[] {
 function trainingEstimates(
   dir: string,
   dtype: 'f32' | 'bf16',
+  packedCopies: boolean,
 ): { training_seq: number; training_memory: MemoryEstimate; training_memory_checkpointing: MemoryEstimate } {
   const shape = modelShapeOf(dir);
   const at = (gradientCheckpointing: boolean): MemoryEstimate =>
@@ -132,6 +134,7 @@ function trainingEstimates(
       links: 3,
       targets: [...RUN_FLAGS.targets.default],
       gradientCheckpointing,
+      packedCopies,
     });
   return { training_seq: shape.context, training_memory: at(false), training_memory_checkpointing: at(true) };
 }
