@@ -8,6 +8,7 @@
 # Settings (each a `cola bench train-step --json` run, tokens/s):
 #   passive      OMP_WAIT_POLICY=passive (cola's default, bin/cola.js)
 #   spin         GOMP_SPINCOUNT=300000: libgomp's own default (spin ~300k iterations, then sleep)
+#   spinN        GOMP_SPINCOUNT=N (e.g. spin20000)
 #   active       OMP_WAIT_POLICY=active (spin forever)
 #   passive-min0 passive, COLA_PARALLEL_MIN=0: every elementwise/norm/softmax op threaded
 #
@@ -55,9 +56,10 @@ settingEnv() { # setting -> the variables it sets, one per line
   case "$1" in
     passive) echo OMP_WAIT_POLICY=passive ;;
     spin) echo GOMP_SPINCOUNT=300000 ;;
+    spin[0-9]*) echo GOMP_SPINCOUNT="${1#spin}" ;;
     active) echo OMP_WAIT_POLICY=active ;;
     passive-min0) printf '%s\n' OMP_WAIT_POLICY=passive COLA_PARALLEL_MIN=0 ;;
-    *) echo "threadsUnderLoad.sh: unknown setting $1 (passive, spin, active, passive-min0)" >&2; exit 2 ;;
+    *) echo "threadsUnderLoad.sh: unknown setting $1 (passive, spin, spinN, active, passive-min0)" >&2; exit 2 ;;
   esac
   [[ -z "$threads" ]] || echo OMP_NUM_THREADS="$threads"
 }

@@ -14,6 +14,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -271,32 +273,52 @@ bool splitByColumns(const GemmArgs& g, int nt) {
   return colsPerThread >= 4 * kNR && (g.k > 4 * kKC || (g.m < 1024 && colsPerThread >= 2048));
 }
 
-// Row blocks go out dynamically, not as one fixed half per thread: on a shared or
-// virtual machine one core often runs slower than the other for a while (the host's
-// other tenants), and a fixed split waits for the slower half at every block's
-// barrier. Dealt blocks measured 1-11% faster than fixed halves on the opt-125m
-// shapes (medians of 21 alternated products, bench/RESULTS.md session 11). Each row
-// block is one thread's whole sum in a fixed order, so C is bit-identical whoever
+// Rows go out dynamically, not as one fixed half per thread: on a shared or virtual
+// machine one core often runs slower than the other for a while (the host's other
+// tenants), and a fixed split waits for the slower half at every block's barrier.
+// Dealt blocks measured 1-11% faster than fixed halves on the opt-125m shapes (medians
+// of 21 alternated products, bench/RESULTS.md session 11). Deals shrink as the rows
+// run out (guided, like OpenMP's schedule(guided), capped at kMC rows for the A block
+// in L2 and floored at kMinDeal micro-panels so a B micro-panel still serves several):
+// blocks of a fixed kMC left a thread idle for up to one block at the end of each,
+// ~6% of a 1024-row block (cores busy 1.86 where the rest of the product kept 1.93).
+// Each deal is one thread's whole sum in a fixed order, so C is bit-identical whoever
 // computes it.
-void rowSplit(const GemmArgs& g, float* bPack) {
+constexpr int64_t kMinDeal = 4;  // micro-panels (24 rows)
+
+// The next rows [r0, r1) of a block from its shared cursor (in micro-panels), or false
+// when none are left.
+bool dealRows(std::atomic<int64_t>& cursor, int64_t m, int nt, int64_t& r0, int64_t& r1) {
+  const int64_t panels = (m + kMR - 1) / kMR;
+  int64_t at = cursor.load(std::memory_order_relaxed);
+  int64_t take;
+  do {
+    if (at >= panels) return false;
+    take = std::clamp<int64_t>((panels - at + 2 * nt - 1) / (2 * nt), kMinDeal, kMC / kMR);
+  } while (!cursor.compare_exchange_weak(at, at + take, std::memory_order_relaxed));
+  r0 = at * kMR;
+  r1 = std::min(m, (at + take) * kMR);
+  return true;
+}
+
+// cursors: one per (N block, K block), zeroed, shared by the team.
+void rowSplit(const GemmArgs& g, float* bPack, std::atomic<int64_t>* cursors) {
   float* aPack = aPackBuffer();
-  const int64_t blocks = (g.m + kMC - 1) / kMC;
-  // Equal row blocks of whole micro-panels (see multiplyBlock): 2048 rows as 15 of 138.
-  const int64_t mcStep = ((g.m + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
-  const int64_t rowBlocks = (g.m + mcStep - 1) / mcStep;
+  const int nt = omp_get_num_threads();
+  int64_t block = 0;
   for (int64_t jc = 0; jc < g.n; jc += kNC) {
     const int64_t nc = std::min(kNC, g.n - jc);
     const int64_t panels = (nc + kNR - 1) / kNR;
-    for (int64_t pc = 0; pc < g.k; pc += kKC) {
+    for (int64_t pc = 0; pc < g.k; pc += kKC, block++) {
       const int64_t kc = std::min(kKC, g.k - pc);
 #pragma omp for schedule(dynamic, 4)
       for (int64_t jp = 0; jp < panels; jp++)
         packBPanel(g, pc, kc, jc + jp * kNR, static_cast<int>(std::min<int64_t>(kNR, nc - jp * kNR)), bPack + jp * kc * kNR);
       // (the loop's barrier: the block is packed before anyone multiplies)
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t rb = 0; rb < rowBlocks; rb++)
-        multiplyBlock(g, bPack, jc, nc, pc, kc, rb * mcStep, std::min(g.m, (rb + 1) * mcStep), aPack);
-      // (and this one's: everyone is done with the block before it is repacked)
+      int64_t r0, r1;
+      while (dealRows(cursors[block], g.m, nt, r0, r1)) multiplyBlock(g, bPack, jc, nc, pc, kc, r0, r1, aPack);
+#pragma omp barrier
+      // (everyone is done with the block before it is repacked)
     }
   }
 }
@@ -345,8 +367,12 @@ void gemmAvx2(const GemmArgs& g) {
   }
   const int64_t ncMax = std::min<int64_t>(kNC, (g.n + kNR - 1) / kNR * kNR);
   float* bPack = bPackBuffer(static_cast<size_t>(ncMax * std::min(kKC, g.k)));  // the team shares it
+  // a deal cursor per (N block, K block): no reset (and no barrier for one) between blocks
+  const size_t blocks = static_cast<size_t>((g.n + kNC - 1) / kNC * ((g.k + kKC - 1) / kKC));
+  std::unique_ptr<std::atomic<int64_t>[]> cursors(new std::atomic<int64_t>[blocks]);
+  for (size_t b = 0; b < blocks; b++) cursors[b].store(0, std::memory_order_relaxed);
 #pragma omp parallel
-  rowSplit(g, bPack);
+  rowSplit(g, bPack, cursors.get());
 }
 
 }  // namespace cola

@@ -1,5 +1,6 @@
 // A Backend that times every primitive call (wall clock, synchronous calls), so a
-// training step's time splits into primitives plus the JavaScript around them.
+// training step's time splits into primitives plus the JavaScript around them, and
+// takes the process's CPU time around each: where the cores sit idle (issue 15).
 // Matmuls are keyed by shape and by what was computed: they are most of the work.
 
 import type { Backend, MatmulArgs } from '../backend/backend.js';
@@ -10,6 +11,9 @@ export interface ProfileRow {
   name: string;
   calls: number;
   ms: number;
+  /** the process's CPU time (all threads, user + system) during the calls: cpuMs / ms is
+   * how many cores the primitive kept busy (a 2-core machine: 2 at best) */
+  cpuMs: number;
 }
 
 interface ProfiledBackend {
@@ -55,12 +59,16 @@ export function profileBackend(inner: Backend, opts: ProfileOptions): ProfiledBa
     if (typeof value !== 'function') continue;
     const fn = value as (...args: unknown[]) => unknown;
     wrapped[name] = (...args: unknown[]) => {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const out = fn(...args);
+      const t1 = performance.now();
+      const c = process.cpuUsage(c0);
       const key = name === 'matmul' ? matmulKey(args[0] as MatmulArgs, opts) : name;
-      const row = table.get(key) ?? { name: key, calls: 0, ms: 0 };
+      const row = table.get(key) ?? { name: key, calls: 0, ms: 0, cpuMs: 0 };
       row.calls++;
-      row.ms += performance.now() - t0;
+      row.ms += t1 - t0;
+      row.cpuMs += (c.user + c.system) / 1e3;
       table.set(key, row);
       return out;
     };

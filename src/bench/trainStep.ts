@@ -101,6 +101,10 @@ interface TrainStepResult {
   params_lora: number;
   step_s_median: number;
   step_s_all: number[];
+  /** the process's CPU time per timed step (all threads, user + system; mean) */
+  step_cpu_s_mean: number;
+  /** step_cpu_s_mean / the mean step time: how many cores the step kept busy */
+  cores_busy: number;
   fwd_s_median: number;
   bwd_s_median: number;
   tokens_per_s: number;
@@ -280,10 +284,12 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
   const fwd: number[] = [];
   const bwd: number[] = [];
   const losses: number[] = [];
+  let cpu0 = process.cpuUsage();
   for (let i = 0; i < o.warmup + o.steps; i++) {
     if (i === o.warmup) {
       prof?.reset();
       counter.reset();
+      cpu0 = process.cpuUsage();
     }
     const t0 = performance.now();
     opt.zeroGrad();
@@ -306,6 +312,8 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
       reduce.push((t3 - t2) / 1e3);
     }
   }
+  const cpu = process.cpuUsage(cpu0);
+  const stepCpu = (cpu.user + cpu.system) / 1e6 / o.steps;
   const step = median(times);
   const stepFlops = counter.flops() / o.steps;
   const peakRss = process.resourceUsage().maxRSS; // before the second probe
@@ -339,6 +347,8 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     params_lora: params.reduce((s, p) => s + p.size, 0),
     step_s_median: round(step, 3),
     step_s_all: times.map((t) => round(t, 3)),
+    step_cpu_s_mean: round(stepCpu, 3),
+    cores_busy: round(stepCpu / (times.reduce((a, b) => a + b, 0) / times.length), 2),
     fwd_s_median: round(median(fwd), 3),
     bwd_s_median: round(median(bwd), 3),
     tokens_per_s: round(tokens / step, 1),
@@ -347,7 +357,10 @@ export function benchTrainStep(o: TrainStepOptions): TrainStepResult {
     loss_last: round(losses[losses.length - 1]!, 4),
     threads: Number(process.env.OMP_NUM_THREADS) || availableParallelism(), // OpenMP's default
   };
-  if (prof) result.profile = prof.rows().map((r) => ({ name: r.name, calls: r.calls / o.steps, ms: round(r.ms / o.steps, 2) }));
+  if (prof)
+    result.profile = prof
+      .rows()
+      .map((r) => ({ name: r.name, calls: r.calls / o.steps, ms: round(r.ms / o.steps, 2), cpuMs: round(r.cpuMs / o.steps, 2) }));
   return result;
 }
 
@@ -356,7 +369,7 @@ export function formatTrainStep(r: TrainStepResult): string {
   const lines = [
     `${r.preset ?? 'custom'} d${r.d} L${r.layers} h${r.heads} ffn${r.ffn} V${r.vocab}, ${r.dtype}${r.quantize ? ` (linear ${r.quantize}${r.double_quant ? ', double-quantized scales' : ''})` : ''} on ${r.backend}, ` +
       `batch ${r.batch} x seq ${r.seq}, LoRA r=${r.rank} on ${r.targets.join(',')}`,
-    `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s), ` +
+    `  ${r.tokens_per_s} tokens/s, step ${r.step_s_median} s (fwd ${r.fwd_s_median} s, bwd ${r.bwd_s_median} s; ${r.cores_busy} cores busy), ` +
       `peak RSS ${r.peak_rss_mib} MiB (--dry-run's estimate ${r.memory_estimate_mib} MiB, the runtime not counted), loss ${r.loss_first} -> ${r.loss_last}`,
   ];
   lines.push(`  ${(r.step_flops / 1e9).toFixed(1)} GFLOP of products and attention a step: ${r.gflops_effective} GFLOP/s` + ceilingText(r));
@@ -364,7 +377,7 @@ export function formatTrainStep(r: TrainStepResult): string {
     lines.push(
       `  ${r.ranks} ranks (global batch): all-reduce of ${r.params_lora} LoRA gradients ${(r.allreduce_s_median * 1e3).toFixed(2)} ms per step, ${(100 * r.allreduce_share).toFixed(2)}% of the step`,
     );
-  if (r.profile) lines.push(formatProfile(r.profile, r.step_s_median * 1e3));
+  if (r.profile) lines.push(formatProfile(r.profile, r.step_s_median * 1e3, r.step_cpu_s_mean * 1e3));
   return lines.join('\n');
 }
 
@@ -373,13 +386,20 @@ function ceilingText(r: TrainStepResult): string {
   return `, ${(100 * r.matmul_share).toFixed(0)}% of this machine's ${r.dtype} linear product (${r.matmul_shape}: ${r.matmul_gflops} GFLOP/s)`;
 }
 
-function formatProfile(rows: ProfileRow[], stepMs: number): string {
+function formatProfile(rows: ProfileRow[], stepMs: number, stepCpuMs: number): string {
   const total = rows.reduce((s, r) => s + r.ms, 0);
-  const out = ['  per step (mean of timed steps):', '  | primitive | calls | ms | % of step |', '  |---|---|---|---|'];
+  const totalCpu = rows.reduce((s, r) => s + r.cpuMs, 0);
+  const out = [
+    '  per step (mean of timed steps; cores: CPU time / wall time, how many cores were busy):',
+    '  | primitive | calls | ms | % of step | cores |',
+    '  |---|---|---|---|---|',
+  ];
+  const cores = (cpu: number, ms: number) => (ms > 0 ? (cpu / ms).toFixed(2) : '-');
   for (const r of rows.filter((x) => x.ms >= 0.5))
-    out.push(`  | ${r.name} | ${r.calls} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)} |`);
+    out.push(`  | ${r.name} | ${r.calls} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / stepMs).toFixed(1)} | ${cores(r.cpuMs, r.ms)} |`);
   out.push(
-    `  | (outside primitives: JavaScript, GC) | | ${(stepMs - total).toFixed(1)} | ${((100 * (stepMs - total)) / stepMs).toFixed(1)} |`,
+    `  | (outside primitives: JavaScript, GC) | | ${(stepMs - total).toFixed(1)} | ${((100 * (stepMs - total)) / stepMs).toFixed(1)} | ${cores(stepCpuMs - totalCpu, stepMs - total)} |`,
+    `  | (the whole step) | | ${stepMs.toFixed(1)} | 100 | ${cores(stepCpuMs, stepMs)} |`,
   );
   return out.join('\n');
 }
