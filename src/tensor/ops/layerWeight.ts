@@ -7,7 +7,7 @@ import { linearDims, linearForward, linearInputGrad, linearWeightGrad, raw } fro
 // loraLinear) apply it: a dense tensor, or a frozen quantized one (issue 17). With
 // one seam for both, a quantized base gets the same fusions as a dense one: composed
 // instead, a QLoRA step kept each quantized layer's output, its ReLU input and its
-// LoRA branch as separate [rows, out] tensors (+712 MiB at OPT-125m's batch 8 x 256
+// LoRA branch as separate [rows, out] tensors (~720 MiB more at OPT-125m's batch 8 x 256
 // in nf4, which the dense step never held; bench/RESULTS.md, session 11).
 
 /** A frozen low-rank term beside a quantized weight: the merged links of a COLA chain
