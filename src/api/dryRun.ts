@@ -56,7 +56,7 @@ export function dryRun(cfg: RunConfig, o: DryRunOptions): DryRun {
     targetRegex: cfg.lora.targetRegex,
     gradientCheckpointing: cfg.gradientCheckpointing,
     ...(o.quantize ? { quantize: o.quantize, doubleQuant: o.doubleQuant ?? false } : {}),
-    ...(o.quantize && denseLoad ? { denseLoad } : {}),
+    ...(denseLoad ? { denseLoad } : {}),
     packedCopies: o.packedCopies,
   });
   return { config: cfg, plan, counts: data.counts, seq, dtype, quantize: o.quantize ?? null, memory };

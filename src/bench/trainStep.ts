@@ -184,9 +184,9 @@ function memoryEstimateOf(o: TrainStepOptions, model: CausalLM, be: Backend): nu
   for (const [path, m] of model.namedModules())
     if ((m instanceof Linear || m instanceof QuantizedLinear) && /\.\d+\./.test(path) && m.weight !== model.lmHeadWeight())
       matrices.push({ path, rows: m.outFeatures, cols: m.inFeatures });
-  const block = matrices.reduce((s, x) => s + x.rows * x.cols, 0);
-  const rest = [...new Set(model.parameters())].reduce((s, p) => s + p.size, 0) - (o.quantize ? 0 : block);
-  const parameters = rest + block;
+  // quantized layers hold their weights as codes, which model.parameters() leaves out
+  const codes = o.quantize ? matrices.reduce((s, x) => s + x.rows * x.cols, 0) : 0;
+  const parameters = [...new Set(model.parameters())].reduce((s, p) => s + p.size, 0) + codes;
   const shape: EstimateShape = {
     modelType: o.family,
     layers: o.layers,

@@ -129,18 +129,13 @@ export function estimateTrainingMemory(m: ModelShape, t: TrainingShape): MemoryE
   const logits = F32 * ((m.logitSoftcap ? 2 : 1) * lmHeadChunkRows(tokens, m.vocab) * m.vocab + tokens * m.hidden);
   const load =
     !quantized || t.denseLoad === undefined ? 0 : t.denseLoad === 'loftq' ? weights + F32 * blockElements : m.weightBytes[t.dtype] + codes;
-  const trainingPeak = weights + packedCopies + training + activations + logits;
-  return {
-    weights,
-    packedCopies,
-    training,
-    activations,
-    logits,
-    load,
-    total: Math.max(trainingPeak, load),
-    trainableParameters,
-    adaptedMatrices: adapted.length,
-  };
+  const parts = { weights, packedCopies, training, activations, logits };
+  return { ...parts, load, total: Math.max(trainingPeak(parts), load), trainableParameters, adaptedMatrices: adapted.length };
+}
+
+/** The estimate's peak while training (its total, unless a dense load peaks higher). */
+export function trainingPeak(m: Pick<MemoryEstimate, 'weights' | 'packedCopies' | 'training' | 'activations' | 'logits'>): number {
+  return m.weights + m.packedCopies + m.training + m.activations + m.logits;
 }
 
 /** Which matrices LoRA adapts, as lora/inject.ts selects them: a module-path suffix of

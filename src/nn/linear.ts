@@ -1,6 +1,8 @@
 import { add } from '../tensor/ops/elementwise.js';
 import { linearRelu } from '../tensor/ops/linearRelu.js';
+import { isQuantBase, type LayerWeight } from '../tensor/ops/layerWeight.js';
 import { linear } from '../tensor/ops/matmul.js';
+import { quantLinear } from '../tensor/ops/quantLinear.js';
 import { residualLinear } from '../tensor/ops/residualLinear.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { activate, type Activation } from './activation.js';
@@ -33,15 +35,22 @@ export class Linear extends Module {
     return this.weight.dim(0);
   }
 
-  /** Fused where a kernel exists (ReLU after the product; a residual added onto
-   * it), else composed; either way the same numbers (test/nn/linear.test.ts). */
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
-    const { activation, residual } = opts;
-    const fusable = !this.bias || this.bias.dtype === 'f32'; // the kernels take an f32 bias
-    if (fusable && activation === 'relu' && !residual) return linearRelu(x, this.weight, this.bias);
-    if (fusable && residual && !activation) return residualLinear(residual, x, this.weight, this.bias);
-    return finishLinear(linear(x, this.weight, this.bias), opts);
+    return applyLinear(x, this.weight, this.bias, opts);
   }
+}
+
+/** residual + activation(x W^T + b) for a dense or a quantized weight (layerWeight.ts):
+ * fused where a kernel exists (ReLU after the product; a residual added onto it),
+ * else composed; either way the same numbers (test/nn/linear.test.ts,
+ * test/nn/quantizedLinear.test.ts). */
+export function applyLinear(x: Tensor, weight: LayerWeight, bias: Tensor | null, opts: LinearOptions): Tensor {
+  const { activation, residual } = opts;
+  const fusable = !bias || bias.dtype === 'f32'; // the kernels take an f32 bias
+  if (fusable && activation === 'relu' && !residual) return linearRelu(x, weight, bias);
+  if (fusable && residual && !activation) return residualLinear(residual, x, weight, bias);
+  const y = isQuantBase(weight) ? quantLinear(x, { weight: weight.quant, bias, residual: weight.residual }) : linear(x, weight, bias);
+  return finishLinear(y, opts);
 }
 
 /** Anything that maps [..., in] to [..., out] like a Linear (LoRA wraps these),

@@ -1,12 +1,9 @@
 import type { Backend } from '../backend/backend.js';
 import { dequantize, withDoubleQuant } from '../backend/quant/codec.js';
 import { quantBytes, type QuantFormat, type QuantizeOptions, type QuantWeight } from '../backend/quant/format.js';
-import { quantLinear, type LowRankResidual } from '../tensor/ops/quantLinear.js';
-import type { QuantBase } from '../tensor/ops/layerWeight.js';
-import { linearRelu } from '../tensor/ops/linearRelu.js';
-import { residualLinear } from '../tensor/ops/residualLinear.js';
+import type { LowRankResidual, QuantBase } from '../tensor/ops/layerWeight.js';
 import { Tensor } from '../tensor/tensor.js';
-import { finishLinear, type Linear, type LinearLike, type LinearOptions } from './linear.js';
+import { applyLinear, type Linear, type LinearLike, type LinearOptions } from './linear.js';
 import { Module } from './module.js';
 
 /** One merged link for the residual: A [r, in], B [out, r], scale s. */
@@ -127,10 +124,7 @@ export class QuantizedLinear extends Module implements LinearLike {
   /** Fused as Linear.forward is (a ReLU after the product, a residual added onto it),
    * so a quantized block holds what a dense one does; the same numbers as composed. */
   forward(x: Tensor, opts: LinearOptions = {}): Tensor {
-    const { activation, residual } = opts;
-    if (activation === 'relu' && !residual) return linearRelu(x, this.base, this.bias);
-    if (residual && !activation) return residualLinear(residual, x, this.base, this.bias);
-    return finishLinear(quantLinear(x, { weight: this._weight, bias: this.bias, residual: this._residual }), opts);
+    return applyLinear(x, this.base, this.bias, opts);
   }
 
   /** QLoRA's double quantization of an nf4 weight's block scales (codec.ts

@@ -5,7 +5,7 @@ import type { RunConfig } from '../../cola/runConfig.js';
 import { ColaError } from '../../errors.js';
 import { formatBytes } from '../../io/memory.js';
 import { loadTokenizer } from '../../io/tokenizer.js';
-import type { MemoryEstimate } from '../../models/memoryEstimate.js';
+import { trainingPeak, type MemoryEstimate } from '../../models/memoryEstimate.js';
 import type { QuantFormat } from '../../backend/quant/format.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { packsFrozenF32 } from '../../tensor/ops/packedWeight.js';
@@ -70,7 +70,7 @@ export function memoryLine(
     ` + trainable ${m.trainableParameters.toLocaleString('en-US')} params, grads, AdamW ${formatBytes(m.training)}` +
     ` + activations ${formatBytes(m.activations)} (batch ${o.batch} x ${o.seq} tokens${o.checkpointing ? ', gradient checkpointing' : ''})` +
     ` + LM head chunk ${formatBytes(m.logits)}`;
-  const training = m.weights + m.packedCopies + m.training + m.activations + m.logits;
+  const training = trainingPeak(m);
   const load = m.load > 0 ? `; loading the base dense to choose its codes: ${formatBytes(m.load)}` : '';
   const head = m.load > training ? `${formatBytes(m.total)} while loading; training ${formatBytes(training)}` : formatBytes(m.total);
   return `peak memory estimate: ${head} = ${parts}${load}; the runtime itself is not counted`;
