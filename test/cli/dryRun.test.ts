@@ -92,4 +92,11 @@ test('cola info shows the training memory estimate, smaller with gradient checkp
   assert.ok(info['training_memory']!.total > info.memory_bytes);
   assert.ok(info['training_memory_checkpointing']!.activations < info['training_memory']!.activations);
   assert.match(cola(['info', '--model', model]).stdout, /peak memory estimate: .*\n {2}with --gradient-checkpointing: /);
+  // --quantize and --double-quant (info takes them with the model options) reach the estimate
+  const q = JSON.parse(cola(['info', '--model', model, '--json', '--dtype', 'f32', '--quantize', 'int8']).stdout) as typeof info;
+  assert.ok(q['training_memory']!.weights < info['training_memory']!.weights, 'int8 codes hold less than f32 weights');
+  assert.match(cola(['info', '--model', model, '--dtype', 'f32', '--quantize', 'int8']).stdout, /\(block linears int8, the rest f32\)/);
+  const dq = cola(['info', '--model', model, '--double-quant']);
+  assert.equal(dq.status, 1);
+  assert.match(dq.stderr, /--double-quant quantizes nf4's block scales: it needs --quantize nf4/);
 });

@@ -9,14 +9,14 @@ import { QuantizedLinear } from '../../nn/quantizedLinear.js';
 import { countParameters } from '../../nn/module.js';
 import { getBackend, type BackendName } from '../../backend/index.js';
 import { RUN_FLAGS } from '../../cola/runFlags.js';
-import { estimateTrainingMemory, modelShapeOf, type MemoryEstimate } from '../../models/memoryEstimate.js';
+import { estimateTrainingMemory, modelShapeOf, type MemoryEstimate, type TrainingShape } from '../../models/memoryEstimate.js';
 import { QUANT_FORMATS, type QuantFormat } from '../../backend/quant/format.js';
 import { quantizedLoadBytes } from '../../models/quantize.js';
 import type { Command } from '../command.js';
 import { memoryLine } from './trainDryRun.js';
 import { packsFrozenF32 } from '../../tensor/ops/packedWeight.js';
 import type { OptionValues } from '../options.js';
-import { maxMemoryOf, modelOptions } from '../setup.js';
+import { checkDoubleQuant, maxMemoryOf, modelOptions } from '../setup.js';
 
 /** First config key that holds a number: families name the same thing differently
  * (llama num_attention_heads, gpt2 n_head). */
@@ -74,7 +74,10 @@ export const infoCommand: Command = {
       ...(s.keptQuantized ? { kept_quantized: s.keptQuantized, dequantized: s.dequantized ?? [] } : {}),
       lora_targets: targets.names,
       all_linear_count: targets.allLinear,
-      ...trainingEstimates(dir, dtype, packsFrozenF32(getBackend(v['backend'] as BackendName | undefined))),
+      ...trainingEstimates(dir, dtype, {
+        ...quantizeOf(v, dir, s),
+        packedCopies: packsFrozenF32(getBackend(v['backend'] as BackendName | undefined)),
+      }),
     };
     if (v['json']) {
       process.stdout.write(JSON.stringify(info) + '\n');
@@ -92,7 +95,7 @@ export const infoCommand: Command = {
         ...quantizedLines(s),
         `LoRA targets (--targets): ${info.lora_targets.join(', ')}; all-linear = ${info.all_linear_count} modules`,
         `training at cola train's defaults (LoRA r ${RUN_FLAGS.rank.default} on ${RUN_FLAGS.targets.default.join(', ')}, batch ${RUN_FLAGS.batchSize.default}, sequences of the full context ${info.max_positions}):`,
-        `  ${memoryLine(info.training_memory, { batch: RUN_FLAGS.batchSize.default, seq: info.training_seq, dtype, checkpointing: false })}`,
+        `  ${memoryLine(info.training_memory, { batch: RUN_FLAGS.batchSize.default, seq: info.training_seq, dtype, quantize: (v['quantize'] as QuantFormat | undefined) ?? null, checkpointing: false })}`,
         `  with --gradient-checkpointing: ${formatBytes(info.training_memory_checkpointing.total)} (activations ${formatBytes(info.training_memory_checkpointing.activations)}); \`cola train --dry-run\` estimates your own settings`,
       ].join('\n') + '\n',
     );
@@ -121,7 +124,7 @@ function quantizedLines(s: ReturnType<typeof checkpointSummary>): string[] {
 function trainingEstimates(
   dir: string,
   dtype: 'f32' | 'bf16',
-  packedCopies: boolean,
+  held: Pick<TrainingShape, 'quantize' | 'doubleQuant' | 'packedCopies'>,
 ): { training_seq: number; training_memory: MemoryEstimate; training_memory_checkpointing: MemoryEstimate } {
   const shape = modelShapeOf(dir);
   const at = (gradientCheckpointing: boolean): MemoryEstimate =>
@@ -134,9 +137,22 @@ function trainingEstimates(
       links: 3,
       targets: [...RUN_FLAGS.targets.default],
       gradientCheckpointing,
-      packedCopies,
+      ...held,
     });
   return { training_seq: shape.context, training_memory: at(false), training_memory_checkpointing: at(true) };
+}
+
+/** --quantize and --double-quant for the training estimate, refused as loading would
+ * refuse them (modelOptions gives info both flags; the estimate was their only reader). */
+function quantizeOf(v: OptionValues, dir: string, s: CheckpointSummary): Pick<TrainingShape, 'quantize' | 'doubleQuant'> {
+  const quantize = v['quantize'] as QuantFormat | undefined;
+  if (v['double-quant']) checkDoubleQuant(quantize);
+  if (!quantize) return {};
+  if (refusesQuantize(dir, s))
+    throw new ColaError(
+      `--quantize ${quantize}: ${dir} stores its linear weights quantized already (they load as they are): drop --quantize`,
+    );
+  return { quantize, doubleQuant: v['double-quant'] === true };
 }
 
 /** Parameter count and linear modules of the loaded model (small folders only). */
