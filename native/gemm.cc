@@ -119,6 +119,35 @@ void packBPanel(const GemmArgs& g, int64_t p0, int64_t kc, int64_t j0, int nr, f
     for (int jj = 0; jj < kNR; jj++) out[p * kNR + jj] = jj < nr ? bAt(g, p0 + p, j0 + jj) : 0.0f;
 }
 
+// kPackGroup consecutive B micro-panels packed together: for a stored (not
+// transposed) B, each stored row is read once for all of them (128 contiguous
+// values) instead of 16 at a time once per panel, with rows 4 KiB apart (N 2048 in
+// bf16) falling in one L1 set, so a row's line was gone before the next panel came
+// for its other half. Packing a 768 x 2048 bf16 block from memory took 0.67 ms panel
+// by panel and 0.51 ms 8 panels at a time, 768 x 4080 (row stride 16 KiB) 2.25 and
+// 1.05 ms (minimum of 40, one thread: sh bench/gemm/run.sh pack,
+// bench/raw/session12-pack-order.txt). A transposed B keeps the panel-wise 8x8
+// transposes: running both 8-row halves of a panel in turn measured slower.
+constexpr int64_t kPackGroup = 8;
+
+// The micro-panels [jp0, jp1) of the B block op(B)[p0 : p0 + kc, jc : jc + nc] into
+// their places in bPack.
+void packBPanels(const GemmArgs& g, int64_t p0, int64_t kc, int64_t jc, int64_t nc, int64_t jp0, int64_t jp1, float* bPack) {
+  if (g.transB || jp1 * kNR > nc) {  // transposed, or an edge panel
+    for (int64_t jp = jp0; jp < jp1; jp++)
+      packBPanel(g, p0, kc, jc + jp * kNR, static_cast<int>(std::min<int64_t>(kNR, nc - jp * kNR)), bPack + jp * kc * kNR);
+    return;
+  }
+  for (int64_t p = 0; p < kc; p++) {
+    const int64_t row = (p0 + p) * g.ldb + jc;
+    for (int64_t jp = jp0; jp < jp1; jp++) {
+      float* out = bPack + (jp * kc + p) * kNR;
+      _mm256_store_ps(out, load8(g, row + jp * kNR));
+      _mm256_store_ps(out + 8, load8(g, row + jp * kNR + 8));
+    }
+  }
+}
+
 // One A micro-panel: op(A)[i0 : i0 + mr, p0 : p0 + kc] into out[p * kMR + ii],
 // zero beyond mr. out has 2 floats of slack: the 8-wide stores below write past
 // the 6 values of a step of p (the next store, or the slack, takes them).
@@ -311,9 +340,9 @@ void rowSplit(const GemmArgs& g, float* bPack, std::atomic<int64_t>* cursors) {
     const int64_t panels = (nc + kNR - 1) / kNR;
     for (int64_t pc = 0; pc < g.k; pc += kKC, block++) {
       const int64_t kc = std::min(kKC, g.k - pc);
-#pragma omp for schedule(dynamic, 4)
-      for (int64_t jp = 0; jp < panels; jp++)
-        packBPanel(g, pc, kc, jc + jp * kNR, static_cast<int>(std::min<int64_t>(kNR, nc - jp * kNR)), bPack + jp * kc * kNR);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t group = 0; group < (panels + kPackGroup - 1) / kPackGroup; group++)
+        packBPanels(g, pc, kc, jc, nc, group * kPackGroup, std::min(panels, (group + 1) * kPackGroup), bPack);
       // (the loop's barrier: the block is packed before anyone multiplies)
       int64_t r0, r1;
       while (dealRows(cursors[block], g.m, nt, r0, r1)) multiplyBlock(g, bPack, jc, nc, pc, kc, r0, r1, aPack);
@@ -334,8 +363,8 @@ void columnSplit(const GemmArgs& g) {
     const int64_t nc = std::min(kNC, c1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += kKC) {
       const int64_t kc = std::min(kKC, g.k - pc);
-      for (int64_t jp = 0; jp * kNR < nc; jp++)
-        packBPanel(g, pc, kc, jc + jp * kNR, static_cast<int>(std::min<int64_t>(kNR, nc - jp * kNR)), bPack + jp * kc * kNR);
+      const int64_t panels = (nc + kNR - 1) / kNR;
+      for (int64_t jp = 0; jp < panels; jp += kPackGroup) packBPanels(g, pc, kc, jc, nc, jp, std::min(panels, jp + kPackGroup), bPack);
       multiplyBlock(g, bPack, jc, nc, pc, kc, 0, g.m, aPack);
     }
   }
