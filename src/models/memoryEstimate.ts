@@ -15,12 +15,13 @@
  *   factors (f32) for its checkpoint;
  * - activations are f32 and saved for backward per block and token: the two norm
  *   outputs and the residual stream (3·d), q, k, v (d + 2·kv), the attention context and
- *   output (2·d), the MLP's hidden activations (mlpKept·I: 4 gated, 1 for OPT's ReLU fused
- *   into fc1, 2 otherwise) and the
- *   adapters' x·A (r per adapted matrix); with RoPE, the rotated q and k and the head-major
- *   copies attention reads (2.5·d + 2·kv; 4.5·d at Llama's shape, found by walking the
- *   autograd graph); attention is fused and keeps one logsumexp per
- *   head and query (heads·T per sequence), never the [T, T] scores;
+ *   output (2·d), the MLP's hidden activations (mlpKept·I: 3 gated, 5 for Phi-3's fused
+ *   gate_up, 1 for OPT's ReLU fused into fc1, 2 otherwise) and the adapters' x·A (r per
+ *   adapted matrix); RoPE rotates q and k in place and attention reads the heads where
+ *   they are, so RoPE families keep no more, but Phi-3's q, k and v slices of its fused
+ *   projection (d + 2·kv; all found by walking the autograd graph, session 12);
+ *   attention is fused and keeps one logsumexp per head and query (heads·T per
+ *   sequence), never the [T, T] scores;
  * - with gradient checkpointing a block keeps only its input (d per token), and one
  *   block's activations exist at a time, during its recomputation;
  * - the LM head runs fused with the loss in chunks of rows (tensor/ops/crossEntropy.ts):
@@ -182,18 +183,21 @@ export function modelShapeOf(dir: string): ModelShape {
 }
 
 /** The MLP's hidden activations a block keeps per token, in units of
- * intermediate_size: a gated MLP (the llama family, gemma, phi3) keeps the gate's
- * product and its activation, the up projection and their product (decoder/gatedMlp.ts);
- * OPT's ReLU runs in place on fc1's output
- * (tensor/ops/linearRelu.ts), so fc1 keeps one; GPT-2's GELU keeps its input and output. */
+ * intermediate_size: a gated MLP (the llama family, gemma) keeps the gate and up
+ * projections' outputs and their gated product (tensor/ops/gatedActivation.ts); Phi-3
+ * also keeps its fused gate_up output the two are sliced from; OPT's ReLU runs in place
+ * on fc1's output (tensor/ops/linearRelu.ts), so fc1 keeps one; GPT-2's GELU keeps its
+ * input and output. */
 export function mlpKept(modelType: string, config: Record<string, unknown>): number {
   if (modelType === 'opt') return (config['activation_function'] ?? 'relu') === 'relu' ? 1 : 2;
   if (modelType === 'gpt2') return 2;
-  return 4;
+  if (modelType === 'phi3') return 5;
+  return 3;
 }
 
-/** RoPE families keep rotated copies of q and k and head-major copies of the
- * attention's operands (learned positions, OPT and GPT-2, read them in place). */
+/** What attention keeps beyond q, k and v: Phi-3 slices them from its fused qkv_proj
+ * output, which the graph keeps too; the others rotate in place and read the heads
+ * where they are (decoder/attention.ts). */
 function ropeCopies(m: ModelShape, kv: number): number {
-  return m.modelType === 'opt' || m.modelType === 'gpt2' ? 0 : 2.5 * m.hidden + 2 * kv;
+  return m.modelType === 'phi3' ? m.hidden + 2 * kv : 0;
 }

@@ -6,7 +6,7 @@ import { linearFrom } from '../build.js';
 import type { LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { attention, type AttentionOptions } from '../../tensor/ops/attention.js';
-import { rope, type RopeTable } from '../../tensor/ops/rope.js';
+import { ropeInPlace, type RopeTable } from '../../tensor/ops/rope.js';
 import { permute, reshape } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { KvCache } from '../kvCache.js';
@@ -24,8 +24,11 @@ export interface HeadDims {
 /** The attention knobs a family sets besides causal and keyStart. */
 export type AttentionExtras = Omit<AttentionOptions, 'causal' | 'keyStart' | 'layout'>;
 
-/** q (B, T, hq, hd), k and v (B, T, hkv, hd), RoPE applied -> (B, T, hq hd): heads
- * first, the layer's cache extended, causal attention (keyStart: packed rows). */
+/** q (B, T, hq, hd), k and v (B, T, hkv, hd), RoPE applied -> (B, T, hq hd), causal
+ * attention (keyStart: packed rows). Without a cache the op reads the heads in place
+ * ('bthd', as OPT does): head-major copies of q, k, v and of the output cost 2·d + 2·kv
+ * floats per token and layer, kept for backward (~2 GB at Llama-2-7B's shape per 1024
+ * tokens). With one, heads first (the cache's layout) and the layer's cache extended. */
 export function attendHeads(
   q: Tensor,
   k: Tensor,
@@ -33,6 +36,10 @@ export function attendHeads(
   at: { layer: number; cache?: KvCache; keyStart?: Int32Array; extras: AttentionExtras },
 ): Tensor {
   const [B, T, hq, hd] = q.shape as [number, number, number, number];
+  if (!at.cache) {
+    const o = attention(q, k, v, { causal: true, layout: 'bthd', keyStart: at.keyStart, ...at.extras }); // (B, T, hq, hd)
+    return reshape(o, [B, T, hq * hd]);
+  }
   let kh = permute(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
   let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
   if (at.cache) [kh, vh] = at.cache.update(at.layer, kh, vh);
@@ -85,8 +92,9 @@ export class QkvAttention extends Module implements DecoderAttention {
     let q = reshape(this.q_proj.forward(x), [B, T, hq, hd]); // (B, T, hq, hd)
     let k = reshape(this.k_proj.forward(x), [B, T, hkv, hd]); // (B, T, hkv, hd)
     if (this.q_norm && this.k_norm) [q, k] = [this.q_norm.forward(q), this.k_norm.forward(k)];
-    q = rope(q, positions, this._rope, 'halves');
-    k = rope(k, positions, this._rope, 'halves');
+    // in place: nothing reads the projections' (or the norms') outputs again
+    q = ropeInPlace(q, positions, this._rope, 'halves');
+    k = ropeInPlace(k, positions, this._rope, 'halves');
     const v = reshape(this.v_proj.forward(x), [B, T, hkv, hd]); // (B, T, hkv, hd)
     const o = attendHeads(q, k, v, { layer: this._layer, cache, keyStart, extras: this._spec.extras }); // (B, T, hq hd)
     return this.o_proj.forward(o, { residual });

@@ -4,7 +4,7 @@ import { linearFrom } from '../build.js';
 import type { Activation } from '../../nn/activation.js';
 import type { LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
-import { mul } from '../../tensor/ops/elementwise.js';
+import { gatedActivation } from '../../tensor/ops/gatedActivation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { WeightSource } from '../weightSource.js';
 import type { DecoderMLP } from './layer.js';
@@ -35,7 +35,7 @@ export class GatedMLP extends Module implements DecoderMLP {
 
   /** (residual +) down(act(gate(x)) * up(x)); down_proj adds the residual when given. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const gated = mul(this.gate_proj.forward(x, { activation: this._spec.activation }), this.up_proj.forward(x)); // (B, T, f)
+    const gated = gatedActivation(this._spec.activation, this.gate_proj.forward(x), this.up_proj.forward(x)); // (B, T, f)
     return this.down_proj.forward(gated, { residual });
   }
 }

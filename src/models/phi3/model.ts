@@ -1,8 +1,8 @@
 import { embeddingFrom, linearFrom, rmsNormFrom } from '../build.js';
 import type { LinearLike } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
-import { mul, unary } from '../../tensor/ops/elementwise.js';
-import { rope, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
+import { gatedActivation } from '../../tensor/ops/gatedActivation.js';
+import { ropeInPlace, ropeTable, type RopeTable } from '../../tensor/ops/rope.js';
 import { reshape, slice } from '../../tensor/ops/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { KvCache } from '../kvCache.js';
@@ -36,8 +36,9 @@ class Phi3Attention extends Module implements DecoderAttention {
     const [B, T] = x.shape as [number, number, number]; // x: (B, T, d)
     const { num_attention_heads: hq, num_key_value_heads: hkv, head_dim: hd, sliding_window: window } = this._cfg;
     const qkv = this.qkv_proj.forward(x); // (B, T, (hq + 2 hkv) hd)
-    const q = rope(reshape(slice(qkv, 2, 0, hq * hd), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
-    const k = rope(reshape(slice(qkv, 2, hq * hd, (hq + hkv) * hd), [B, T, hkv, hd]), positions, this._rope, 'halves');
+    // RoPE in place over the slices, fresh copies nothing else reads
+    const q = ropeInPlace(reshape(slice(qkv, 2, 0, hq * hd), [B, T, hq, hd]), positions, this._rope, 'halves'); // (B, T, hq, hd)
+    const k = ropeInPlace(reshape(slice(qkv, 2, hq * hd, (hq + hkv) * hd), [B, T, hkv, hd]), positions, this._rope, 'halves');
     const v = reshape(slice(qkv, 2, (hq + hkv) * hd, (hq + 2 * hkv) * hd), [B, T, hkv, hd]);
     const o = attendHeads(q, k, v, { layer: this._layer, cache, keyStart, extras: window ? { window } : {} }); // (B, T, hq hd)
     return this.o_proj.forward(o, { residual });
@@ -64,7 +65,7 @@ class Phi3MLP extends Module implements DecoderMLP {
   forward(x: Tensor, residual?: Tensor): Tensor {
     const f = this._cfg.intermediate_size;
     const gateUp = this.gate_up_proj.forward(x); // (B, T, 2f)
-    const gated = mul(unary('silu', slice(gateUp, 2, 0, f)), slice(gateUp, 2, f, 2 * f)); // (B, T, f)
+    const gated = gatedActivation('silu', slice(gateUp, 2, 0, f), slice(gateUp, 2, f, 2 * f)); // (B, T, f)
     return this.down_proj.forward(gated, { residual });
   }
 }
