@@ -9,7 +9,8 @@
 #
 # Usage: bench/peerRounds.sh NAME [rounds (3)] [steps (3)] [preset (opt-125m)]
 # SETTINGS="default torch" leaves out the f32 conversion (OPT-1.3B's f32 copy and its packed
-# weights need ~16 GB). Raw lines: bench/raw/NAME-PRESET.jsonl (appended). Run on a quiet machine.
+# weights need ~16 GB); "torchbf16" adds the peer in bf16 (autocast), the issue's other peer
+# dtype. Raw lines: bench/raw/NAME-PRESET.jsonl (appended). Run on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:?usage: bench/peerRounds.sh NAME [rounds] [steps] [preset]}"
@@ -33,6 +34,7 @@ openblasCore() { # OpenBLAS's kernels for this CPU (SkylakeX dies with SIGILL on
 run() { # setting -> one JSON line
   case "$1" in
     torch) OPENBLAS_CORETYPE="$(openblasCore)" /usr/bin/python3 "$peer" --threads "$cores" "${shape[@]}" --dtype f32 --steps "$steps" --warmup 1 | tail -n 1 ;;
+    torchbf16) OPENBLAS_CORETYPE="$(openblasCore)" /usr/bin/python3 "$peer" --threads "$cores" "${shape[@]}" --dtype bf16 --steps "$steps" --warmup 1 | tail -n 1 ;;
     default) node bin/cola.js bench train-step --json "${shape[@]}" --steps "$steps" --warmup 1 | tail -n 1 ;;
     f32) node bin/cola.js bench train-step --json "${shape[@]}" --dtype f32 --steps "$steps" --warmup 1 | tail -n 1 ;;
   esac

@@ -5,7 +5,8 @@
 // probabilities from it instead of storing [Tq, Tk] per layer (as FlashAttention).
 //
 // Each head (forward) or (batch, kv head) pair (backward) is one task of an OpenMP
-// loop: its products run as single-threaded oneDNN matmuls on the task's thread,
+// loop: its products run single-threaded on the task's thread (gemmTaskF32: cola's AVX2
+// kernel where it suits, else oneDNN; same bits on any number of threads),
 // with the row-wise softmax passes in between, on [Tq, Tk] scores that stay in
 // cache. The per-row dot-product loops this replaced ran at ~12 GFLOP/s, and one
 // multi-threaded matmul per stage paid a thread barrier each time, which collapsed
@@ -128,7 +129,7 @@ void forEachBlock(const Attn& a, int64_t b, F&& f) {
 // is set. With `capGrad` (backward) it also receives d(capped)/d(raw) = 1 - (s / softcap)^2.
 void scores(const Attn& a, const Rows& r, const float* q, const float* k, float* s, float* capGrad = nullptr) {
   if (r.keys() == 0) return;
-  gemmF32({r.count(), r.keys(), a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q + r.i0 * a.qStride(),
+  gemmTaskF32({r.count(), r.keys(), a.D, false, true, a.qStride(), a.kvStride(), a.Tk, a.scale, 0.0f}, q + r.i0 * a.qStride(),
           k + r.kLo * a.kvStride(), s + r.i0 * a.Tk + r.kLo);
   if (a.softcap == 0.0f) return;
   const float cap = a.softcap, inv = 1.0f / a.softcap;
@@ -209,7 +210,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
         return;
       }
       // out[rows] = P[rows, kLo:kEnd] V[kLo:kEnd]: [rows, keys] x [keys, D]
-      gemmF32({r.count(), a.D, r.keys(), false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s + r.i0 * a.Tk + r.kLo,
+      gemmTaskF32({r.count(), a.D, r.keys(), false, false, a.Tk, a.kvStride(), a.qStride(), 1.0f, 0.0f}, s + r.i0 * a.Tk + r.kLo,
               v.data + kv + r.kLo * a.kvStride(), o);
     });
   }
@@ -291,15 +292,15 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
         const float* pR = p + r.i0 * Tk + r.kLo;
         const int64_t kvLo = kv + r.kLo * ks;  // the block's first visible key row
         // dV[kLo:kEnd] += P[rows, kLo:kEnd]^T dOut[rows]: [keys, rows] x [rows, D]
-        if (dv.data) gemmF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, pR, dOutR, dv.data + kvLo);
+        if (dv.data) gemmTaskF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, pR, dOutR, dv.data + kvLo);
         if (!dq.data && !dk.data) return;
         float* dpR = dp + r.i0 * Tk + r.kLo;
         // dP[rows, kLo:kEnd] = dOut[rows] V[kLo:kEnd]^T: [rows, D] x [D, keys]
-        gemmF32({r.count(), r.keys(), D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOutR, v.data + kvLo, dpR);
+        gemmTaskF32({r.count(), r.keys(), D, false, true, qs, ks, Tk, 1.0f, 0.0f}, dOutR, v.data + kvLo, dpR);
         scoreGrads(a, r, p, dp, dOut.data + qo, out.data + qo, capGrad);
         // dQ[rows] = dS[rows, kLo:kEnd] K[kLo:kEnd];  dK[kLo:kEnd] += dS[rows, kLo:kEnd]^T Q[rows]
-        if (dq.data) gemmF32({r.count(), D, r.keys(), false, false, Tk, ks, qs, 1.0f, 0.0f}, dpR, k.data + kvLo, dq.data + qo + r.i0 * qs);
-        if (dk.data) gemmF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, dpR, q.data + qo + r.i0 * qs, dk.data + kvLo);
+        if (dq.data) gemmTaskF32({r.count(), D, r.keys(), false, false, Tk, ks, qs, 1.0f, 0.0f}, dpR, k.data + kvLo, dq.data + qo + r.i0 * qs);
+        if (dk.data) gemmTaskF32({r.keys(), D, r.count(), true, false, Tk, qs, ks, 1.0f, 1.0f}, dpR, q.data + qo + r.i0 * qs, dk.data + kvLo);
       });
     }
   }

@@ -261,6 +261,12 @@ bool bf16MatmulNative();
 
 void gemmF32(const Gemm& g, const float* a, const float* b, float* c);
 
+// gemmF32 always on the calling thread, for one task of a parallel loop (attention's
+// query blocks): on AVX2 CPUs cola's own kernel (gemm.h), where oneDNN's primitive
+// paid a fixed cost per call that blocks of 64 queries x keys x 64 felt; elsewhere
+// gemmF32. The same bits whatever the team's size.
+void gemmTaskF32(const Gemm& g, const float* a, const float* b, float* c);
+
 // The size (elements) below which an elementwise, norm or softmax kernel runs on
 // one thread: `fallback`, the family's own, unless COLA_PARALLEL_MIN is set (read
 // once as the addon loads). Under load, threading a tiny op costs far more than it

@@ -165,6 +165,12 @@ void packAPanel(const GemmArgs& g, int64_t i0, int mr, int64_t p0, int64_t kc, f
       for (int ii = 0; ii < kMR; ii++) out[p * kMR + ii] = g.a[(i0 + ii) * g.lda + p0 + p];
     return;
   }
+  if (g.transA) {  // op(A) = A^T: the panel's values at one p are mr contiguous floats
+    alignas(32) static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const __m256i first = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes + 8 - mr));  // mr lanes
+    for (int64_t p = 0; p < kc; p++) _mm256_storeu_ps(out + p * kMR, _mm256_maskload_ps(g.a + (p0 + p) * g.lda + i0, first));
+    return;
+  }
   for (int64_t p = 0; p < kc; p++)
     for (int ii = 0; ii < kMR; ii++) out[p * kMR + ii] = ii < mr ? aAt(g, i0 + ii, p0 + p) : 0.0f;
 }
@@ -352,10 +358,8 @@ void rowSplit(const GemmArgs& g, float* bPack, std::atomic<int64_t>* cursors) {
   }
 }
 
-void columnSplit(const GemmArgs& g) {
-  const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-  const int64_t panels = (g.n + kNR - 1) / kNR;
-  const int64_t c0 = std::min(g.n, panels * t / nt * kNR), c1 = std::min(g.n, panels * (t + 1) / nt * kNR);
+// The columns [c0, c1) of C on the calling thread: its own B panels, all of A.
+void multiplyColumns(const GemmArgs& g, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
   float* aPack = aPackBuffer();
   float* bPack = bPackBuffer(static_cast<size_t>(std::min(kNC, (c1 - c0 + kNR - 1) / kNR * kNR) * std::min(kKC, g.k)));
@@ -370,7 +374,17 @@ void columnSplit(const GemmArgs& g) {
   }
 }
 
+void columnSplit(const GemmArgs& g) {
+  const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+  const int64_t panels = (g.n + kNR - 1) / kNR;
+  multiplyColumns(g, std::min(g.n, panels * t / nt * kNR), std::min(g.n, panels * (t + 1) / nt * kNR));
+}
+
 }  // namespace
+
+void gemmAvx2Serial(const GemmArgs& g) {
+  if (g.m > 0 && g.n > 0 && g.k > 0) multiplyColumns(g, 0, g.n);
+}
 
 bool gemmAvx2Suits() {
   static const bool suits = [] {

@@ -40,4 +40,9 @@ bool gemmAvx2Worth(int64_t m, int64_t n, int64_t k);
 // Runs the product on the calling thread's OpenMP team (omp_get_max_threads()).
 void gemmAvx2(const GemmArgs& g);
 
+// The whole product on the calling thread, for a product that is already one task of a
+// parallel loop (gemmF32 inside a parallel region: attention's blocks, quant_matmul's
+// tiles). k must be positive.
+void gemmAvx2Serial(const GemmArgs& g);
+
 }  // namespace cola

@@ -474,6 +474,11 @@ void gemmF32(const Gemm& g, const float* a, const float* b, float* c) {
   stream.wait();
 }
 
+void gemmTaskF32(const Gemm& g, const float* a, const float* b, float* c) {
+  if (g.m == 0 || g.n == 0 || g.k == 0 || !gemmAvx2Suits()) return gemmF32(g, a, b, c);
+  gemmAvx2Serial({g.m, g.n, g.k, a, g.lda, g.transA, b, g.ldb, g.transB, false, c, g.ldc, g.alpha, g.beta, nullptr});
+}
+
 namespace {
 
 // packedBytes(k, n, bf16) -> bytes of a [k, n] B in the packed layout.

@@ -4,7 +4,8 @@
 // each block's sums must still run in one fixed order. Here: products through both
 // splits (rows: many row blocks and K blocks; columns: a long K), repeated on two
 // threads and on one, must agree bit for bit. On CPUs where oneDNN runs them instead
-// this checks oneDNN's own run-to-run determinism.
+// this checks oneDNN's own run-to-run determinism. Attention runs each head's products
+// on one thread (native/attention.cc, gemmTaskF32): the same bits on 1 or 2 threads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadNativeBackend, nativeCpuInfo, setNativeThreads } from '../../src/backend/native/index.js';
@@ -76,6 +77,39 @@ test('large products give the same bits on every run and on 1 or 2 threads', (t)
         `${m}x${n}x${k} differs between 1 and 2 threads`,
       );
     }
+  } finally {
+    setNativeThreads(threads);
+  }
+});
+
+test("attention's forward and backward give the same bits on 1 or 2 threads", (t) => {
+  const be = loadNativeBackend();
+  if (!be) return t.skip('native addon not built (npm run build:native)');
+  // one task per head (forward) or kv head (backward), each product on its task's thread
+  const shape = { layout: 'bthd' as const, batch: 2, headsQ: 4, headsKv: 2, seqQ: 70, seqKv: 70, headDim: 24, scale: 0.2, causal: true };
+  const n = 2 * 70 * 4 * 24;
+  const [q, k, v, dOut] = [1, 2, 3, 4].map((seed) => values(n, seed));
+  const kv = (x: Float32Array) => x.subarray(0, n / 2);
+  const run = (): Float32Array[] => {
+    const out = new Float32Array(n);
+    const lse = new Float32Array(2 * 4 * 70);
+    const [dq, dk, dv] = [new Float32Array(n), new Float32Array(n / 2), new Float32Array(n / 2)];
+    be.attention({ ...shape, q: q!, k: kv(k!), v: kv(v!), out, lse });
+    be.attentionBackward({ ...shape, q: q!, k: kv(k!), v: kv(v!), out, lse, dOut: dOut!, dq, dk, dv });
+    return [out, lse, dq, dk, dv];
+  };
+  const threads = nativeCpuInfo()?.ompMaxThreads ?? 1;
+  try {
+    setNativeThreads(2);
+    const two = run();
+    setNativeThreads(1);
+    const one = run();
+    ['out', 'lse', 'dq', 'dk', 'dv'].forEach((what, i) =>
+      assert.ok(
+        one[i]!.every((x, j) => Object.is(x, two[i]![j])),
+        `${what} differs between 1 and 2 threads`,
+      ),
+    );
   } finally {
     setNativeThreads(threads);
   }

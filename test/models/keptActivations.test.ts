@@ -1,7 +1,7 @@
 // What a decoder's training graph keeps for backward (session 12): the heads are read in
 // place (no head-major copies), RoPE rotates q and k over the projections' outputs, and
 // the gated MLP keeps gate and up, not act(gate). Each of these was a [tokens, d] or
-// [tokens, intermediate] tensor per block (~4.4 GB per 1024 tokens at Llama-2-7B's shape).
+// [tokens, intermediate] tensor per block (~4.7 GB per 1024 tokens at Llama-2-7B's shape).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
