@@ -7,7 +7,8 @@
 // its mean loss by its share of the batch's loss units before backward; the gradients are
 // then summed in f32. The only differences from one process are the order of the f32 sums
 // and the rounding of the w_r/W scale: relative 1e-7 per step, which stays below 1e-5 in
-// the loss curve and the adapter over these short runs (the measured maxima are printed).
+// the loss curve and the adapter over these short runs (the measured maxima are printed);
+// stories260K's adapters get a tolerance that follows AdamW's lr (see that test).
 import { LOCK_FILE, pidAlive } from '../../src/io/runFolder.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -35,8 +36,8 @@ function parallel(np: number, args: string[], env: Record<string, string> = ENV)
 }
 
 /** The two runs log the same events, with step losses and grad norms within TOL; their
- * adapters agree within TOL. Returns the largest differences seen. */
-function assertSameRun(a: string, b: string): { loss: number; adapter: number } {
+ * adapters agree within adapterTol (TOL unless given). Returns the largest differences seen. */
+function assertSameRun(a: string, b: string, adapterTol = TOL): { loss: number; adapter: number } {
   const ea = events(a);
   const eb = events(b);
   assert.deepEqual(
@@ -60,7 +61,7 @@ function assertSameRun(a: string, b: string): { loss: number; adapter: number } 
   // relative to the adapter's largest value: f32 sums in another order differ in the
   // last bits, and stories260K's factors reach ~1e1 (the tiny model's ~1e-1)
   const scale = Math.max(1, maxTensorAbs(file(a)));
-  assert.ok(adapter <= TOL * scale, `adapters differ by ${adapter} (largest value ${scale})`);
+  assert.ok(adapter <= adapterTol * scale, `adapters differ by ${adapter} (largest value ${scale}, tolerance ${adapterTol * scale})`);
   return { loss, adapter };
 }
 
@@ -174,7 +175,14 @@ test('stories260K: 2 ranks x --batch-size 8 reproduce one process (LoRA and 3-li
     const name = method[1]!;
     single([...args, '--out', path.join(work, `s-${name}-1`)], env);
     parallel(2, [...args, '--out', path.join(work, `s-${name}-2`)], env);
-    const d = assertSameRun(path.join(work, `s-${name}-1`), path.join(work, `s-${name}-2`));
+    // AdamW moves an element by ~lr * m / sqrt(v) whatever its gradient's size, so where a
+    // gradient sits within rounding of zero, the sums' order can change that element's step
+    // by a fair part of lr: the adapters' difference follows lr, not f32's relative rounding.
+    // Measured over 9 steps (session 12): up to 1.4e-5 at lr 3e-3, 2.5e-5 at lr 2e-3 (with
+    // oneDNN's attention instead of cola's: another rounding, another draw); the per-step
+    // losses and grad norms above stay within TOL. A rank on the wrong rows, or a missing
+    // reduction, moves them by orders of magnitude more.
+    const d = assertSameRun(path.join(work, `s-${name}-1`), path.join(work, `s-${name}-2`), 0.05 * 3e-3);
     console.log(`stories260K ${name}, 2 ranks vs 1: max |loss diff| ${d.loss}, max |adapter diff| ${d.adapter}`);
   }
 });
