@@ -41,8 +41,7 @@ bool gemmAvx2Worth(int64_t m, int64_t n, int64_t k);
 void gemmAvx2(const GemmArgs& g);
 
 // The whole product on the calling thread, for a product that is already one task of a
-// parallel loop (gemmF32 inside a parallel region: attention's blocks, quant_matmul's
-// tiles). k must be positive.
+// parallel loop (gemmTaskF32: attention's query blocks). k must be positive.
 void gemmAvx2Serial(const GemmArgs& g);
 
 }  // namespace cola

@@ -40,9 +40,7 @@ export function attendHeads(
     const o = attention(q, k, v, { causal: true, layout: 'bthd', keyStart: at.keyStart, ...at.extras }); // (B, T, hq, hd)
     return reshape(o, [B, T, hq * hd]);
   }
-  let kh = permute(k, [0, 2, 1, 3]); // (B, hkv, T, hd)
-  let vh = permute(v, [0, 2, 1, 3]); // (B, hkv, T, hd)
-  if (at.cache) [kh, vh] = at.cache.update(at.layer, kh, vh);
+  const [kh, vh] = at.cache.update(at.layer, permute(k, [0, 2, 1, 3]), permute(v, [0, 2, 1, 3])); // (B, hkv, T, hd)
   const o = attention(permute(q, [0, 2, 1, 3]), kh, vh, { causal: true, keyStart: at.keyStart, ...at.extras }); // (B, hq, T, hd)
   return reshape(permute(o, [0, 2, 1, 3]), [B, T, hq * hd]);
 }
