@@ -151,6 +151,7 @@ function assemble(
     earlyStop: s.earlyStop,
     tokens,
     counts: data.counts,
+    truncated: data.truncated,
     links: s.links,
     dev: { perLink, final, best: s.best },
     test: testAt(cfg.outDir, s.best.step),

@@ -96,9 +96,14 @@ export function renderMarkdown(rows: SummaryRow[], budgets: BudgetRow[], meta: M
     const mine = rows.filter((r) => r.task === task);
     const b = budgets.filter((r) => r.task === task);
     const counts = b[0]?.counts;
+    const cut = b[0]?.truncated;
+    const cutText =
+      cut && cut.train + cut.dev + cut.test > 0
+        ? `; left-truncated to the max length (start token kept) ${cut.train}/${cut.dev}/${cut.test}`
+        : '';
     lines.push('', `## ${task}`, '');
     lines.push(
-      `Test ${mine[0]!.metric} (${mine[0]!.higherIsBetter ? 'higher' : 'lower'} is better)${counts ? `; train/dev/test examples ${counts.train}/${counts.dev}/${counts.test}` : ''}.`,
+      `Test ${mine[0]!.metric} (${mine[0]!.higherIsBetter ? 'higher' : 'lower'} is better)${counts ? `; train/dev/test examples ${counts.train}/${counts.dev}/${counts.test}${cutText}` : ''}.`,
       '',
     );
     lines.push(...resultsTable(mine, meta.base?.get(task)), '');

@@ -33,6 +33,9 @@ export interface CellResult extends Cell {
   earlyStop?: EarlyStop | null;
   tokens: number;
   counts: { train: number; dev: number; test: number };
+  /** Examples per split left-truncated to the max length (absent in results of cola before
+   * session 13, which did not record them). */
+  truncated?: { train: number; dev: number; test: number };
   links: Link[];
   dev: { perLink: DevPoint[]; final: Metrics; best: { step: number; metrics: Metrics } };
   /** Test metrics at the best-on-dev step (the checkpoint the paper reports). */

@@ -28,6 +28,7 @@ export interface BudgetRow {
   steps: number[];
   tokens: number[];
   counts: CellResult['counts'];
+  truncated: CellResult['truncated'];
   /** runs early stopping ended before their budget (their steps and tokens differ by design) */
   stoppedEarly: number;
 }
@@ -69,6 +70,7 @@ export function budgets(cells: CellResult[]): BudgetRow[] {
       steps: distinct(mine.map((c) => c.steps)),
       tokens: distinct(mine.map((c) => c.tokens)),
       counts: mine[0]!.counts,
+      truncated: mine[0]!.truncated,
       stoppedEarly: mine.filter((c) => c.earlyStop).length,
     };
   });

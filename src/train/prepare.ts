@@ -86,29 +86,45 @@ function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): Prepa
   return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 }, packing(o));
 }
 
-/** The files' rows split into train/dev/test by `spec.heldOut` (heldOut.ts). Truncated
- * rows are not counted per split (a .txt corpus's windows never are). */
+/** The files' rows split into train/dev/test by `spec.heldOut` (heldOut.ts), with the
+ * rows left-truncated to maxLength counted per split (a .txt corpus's windows never are). */
 function heldOutData(files: string, spec: DataSpec, tok: TextTokenizer, o: ReadOptions): PreparedData {
   if (spec.devData)
     throw new ColaError(`--dev-data ${spec.devData}: the data is split into train/dev/test by its held-out fractions; drop --dev-data`);
-  const rows = readLmFiles(files, tok, o).examples;
+  const read = readLmFiles(files, tok, o);
+  const rows = read.examples.map((example, i) => ({ example, cut: read.cut[i] }));
   const s = splitHeldOut(rows, spec.heldOut!, { ...spec, maxLength: o.maxLength, what: `--data ${files}` });
-  return lmData(s.train, s.dev, s.test, tok, undefined, packing(o));
+  const examples = (split: typeof rows) => split.map((r) => r.example);
+  const cut = (split: typeof rows) => split.filter((r) => r.cut).length;
+  const truncated = { train: cut(s.train), dev: cut(s.dev), test: cut(s.test) };
+  return lmData(examples(s.train), examples(s.dev), examples(s.test), tok, truncated, packing(o));
+}
+
+/** Examples read from data files, `cut[i]` telling whether example i was left-truncated
+ * to maxLength; `truncated` counts them. */
+export interface LmRows {
+  examples: LmExample[];
+  cut: boolean[];
+  truncated: number;
 }
 
 /** `--data a.jsonl,b.txt`: every file's examples, in the order given (JSONL rows of any
  * LM format, mixed row by row; .txt corpora as windows of maxLength tokens). */
-export function readLmFiles(flag: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
+export function readLmFiles(flag: string, tok: TextTokenizer, o: ReadOptions): LmRows {
   const files = dataFiles(flag);
   if (files.length === 0) throw new ColaError(`--data "${flag}": no file named; give FILE or FILE,FILE,...`);
   const parts = files.map((f) => readLm(f, tok, o));
-  return { examples: parts.flatMap((p) => p.examples), truncated: parts.reduce((s, p) => s + p.truncated, 0) };
+  const cut = parts.flatMap((p) => p.cut);
+  return { examples: parts.flatMap((p) => p.examples), cut, truncated: cut.filter(Boolean).length };
 }
 
-function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; truncated: number } {
+function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; cut: boolean[] } {
   const { maxLength } = o;
   if (!fs.existsSync(file)) throw new ColaError(`${file}: file not found`);
-  if (file.endsWith('.txt')) return { examples: textChunks(readTextCorpus(file), tok, maxLength), truncated: 0 };
+  if (file.endsWith('.txt')) {
+    const windows = textChunks(readTextCorpus(file), tok, maxLength);
+    return { examples: windows, cut: windows.map(() => false) };
+  }
   const ds = loadJsonlDataset(file, tok, { skipBad: o.skipBad });
   if (ds.skipped) o.warn(`skipped ${ds.skipped} bad line(s) of ${file}`);
   // Not a bad row (--skip-bad would drop valid data): a row this trainer cannot use.
@@ -119,7 +135,7 @@ function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: L
     );
   return {
     examples: ds.lm.map((e) => truncateLmExample(e, maxLength, tok.bosId)),
-    truncated: ds.lm.filter((e) => e.ids.length > maxLength).length,
+    cut: ds.lm.map((e) => e.ids.length > maxLength),
   };
 }
 

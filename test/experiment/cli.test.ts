@@ -93,6 +93,12 @@ test('experiment: runs every cell once, writes experiment.json, results.md, SVG 
   const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
   assert.match(md, /## corpus[\s\S]*\| lora \| (1e-2|1e-3) \| [\d.]+ ± [\d.]+ \|/);
   assert.match(md, /## RTE[\s\S]*test accuracy \(%\)/);
+  // RTE's premises do not fit in 24 tokens: the table says how many were cut, per split
+  assert.match(
+    md,
+    /## RTE\n\nTest accuracy[^\n]*; train\/dev\/test examples 6\/2\/4; left-truncated to the max length \(start token kept\) [1-6]\/[0-2]\/[1-4]\./,
+  );
+  assert.doesNotMatch(md, /## corpus\n\n[^\n]*left-truncated/, 'a .txt corpus is cut into windows, never truncated');
   assert.match(md, /Every method and learning rate ran \d+ optimizer steps/);
   // the untrained model's row: per data seed for tasks, once for a corpus (its split has no seed)
   assert.match(md, /## RTE[\s\S]*^\| base model \(no training\) \| — \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| 2 \|/m);
@@ -197,4 +203,42 @@ test('experiment: --early-stopping-patience and --report-to reach every cell; re
   const bad = cola([...common, ...budget.map((a) => (a === eout ? path.join(dir, 'early-bad') : a)), '--early-stopping-patience', '30']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--early-stopping-patience 30 can never stop this run/);
+});
+
+test('experiment: a JSONL corpus counts its rows cut to the max length per held-out split, in result.json and results.md', () => {
+  // 20 rows in corpus order, split 12/4/4 (dev and test fractions 0.2); long rows at 0, 13 and 17, 18
+  const long = 'this row is much longer than the sixteen tokens the run allows';
+  const rows = Array.from({ length: 20 }, (_, i) => ({ text: [0, 13, 17, 18].includes(i) ? long : `row ${i}` }));
+  const file = path.join(dir, 'cut.jsonl');
+  fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const jout = path.join(dir, 'jsonl');
+  const r = cola(
+    ['experiment', '--model', model, '--data', file, '--methods', 'lora', '--lrs', '1e-2', '--seeds', '1', '--epochs', '1'].concat([
+      '--batch-size',
+      '4',
+      '--max-length',
+      '16',
+      '--dev-fraction',
+      '0.2',
+      '--test-fraction',
+      '0.2',
+      '--quiet',
+      '--out',
+      jout,
+    ]),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const exp = JSON.parse(fs.readFileSync(path.join(jout, 'experiment.json'), 'utf8'));
+  assert.deepEqual(
+    [exp.cells[0].counts, exp.cells[0].truncated],
+    [
+      { train: 12, dev: 4, test: 4 },
+      { train: 1, dev: 1, test: 2 },
+    ],
+  );
+  const md = fs.readFileSync(path.join(jout, 'results.md'), 'utf8');
+  assert.match(
+    md,
+    /## cut\n\nTest perplexity[^\n]*; train\/dev\/test examples 12\/4\/4; left-truncated to the max length \(start token kept\) 1\/1\/2\./,
+  );
 });

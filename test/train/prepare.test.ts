@@ -90,6 +90,34 @@ test('truncated examples are printed per split, and each split above 1% is warne
   assert.match(c.messages[0]!, /train 1 of 200/);
 });
 
+test('a corpus split by held-out fractions counts its truncated rows per split, a .txt window never', () => {
+  // 10 rows in corpus order: train takes 6, dev 2, test 2 (heldOut.ts); long rows at 1, 6 and 8, 9
+  const long = 'a row far longer than sixteen tokens';
+  const texts = ['ok', long, 'ok', 'ok', 'ok', 'ok', long, 'ok', long, long];
+  const corpus = jsonl(
+    'heldout.jsonl',
+    texts.map((text) => ({ text })),
+  );
+  const heldOut = { devFraction: 0.2, testFraction: 0.2 };
+  const a = collect();
+  const d = prepareData({ data: corpus, heldOut, seed: 0 }, byteTokenizer(), { contextLength: 16, warn: a.warn });
+  assert.deepEqual(d.counts, { train: 6, dev: 2, test: 2 });
+  assert.deepEqual(d.truncated, { train: 1, dev: 1, test: 2 });
+  assert.match(a.messages[0]!, /left-truncated to 16 tokens .*train 1 of 6, dev 1 of 2, test 2 of 2 examples/);
+  // with a .txt corpus first, the JSONL rows keep their own flags after its windows
+  const txt = path.join(dir, 'heldout.txt');
+  fs.writeFileSync(txt, 'plain text cut into windows of the max length, never truncated');
+  const both = prepareData({ data: `${txt},${corpus}`, heldOut, seed: 0 }, byteTokenizer(), { contextLength: 16 });
+  const windows = textChunks(fs.readFileSync(txt, 'utf8'), byteTokenizer(), 16).length;
+  const total = windows + texts.length;
+  const nTest = Math.round(total * 0.2),
+    nDev = Math.round(total * 0.2);
+  const isLong = [...Array<boolean>(windows).fill(false), ...texts.map((t) => t === long)];
+  const count = (from: number, to: number) => isLong.slice(from, to).filter(Boolean).length;
+  const nTrain = total - nDev - nTest;
+  assert.deepEqual(both.truncated, { train: count(0, nTrain), dev: count(nTrain, nTrain + nDev), test: count(nTrain + nDev, total) });
+});
+
 test('textChunks: every window advances, whatever the max length; 1 is an error, not a hang', () => {
   const tok = byteTokenizer();
   const text = 'abcdefghij';
