@@ -77,6 +77,51 @@ test('pissa: s B A is the best rank-r approximation (residual energy = the tail 
     }
 });
 
+/** Q [n, n] orthogonal: Gram-Schmidt of a Gaussian matrix's columns (row-major). */
+function orthogonal(n: number, seed: number): Float64Array {
+  const Q = Float64Array.from(randn(n * n, seed));
+  for (let c = 0; c < n; c++) {
+    for (let p = 0; p < c; p++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += Q[i * n + p]! * Q[i * n + c]!;
+      for (let i = 0; i < n; i++) Q[i * n + c] -= dot * Q[i * n + p]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += Q[i * n + c]! ** 2;
+    for (let i = 0; i < n; i++) Q[i * n + c] /= Math.sqrt(norm);
+  }
+  return Q;
+}
+
+test('the exact top-r SVD on a flat spectrum (a quantization error): converges well before its cap, to the known U_r S_r V_r^T', () => {
+  // W = U diag(S) V^T with S_i = 0.97^i: S_8 / S_9 = 0.97 (LoftQ's errors on stories3M: ~0.99)
+  const [out, inF, r] = [48, 40, 8];
+  const U = orthogonal(out, 11);
+  const V = orthogonal(inF, 12);
+  const S = Array.from({ length: inF }, (_, i) => 0.97 ** i);
+  const weight = new Float32Array(out * inF);
+  const want = new Float64Array(out * inF); // U_r S_r V_r^T, from the f32 W's own SVD below
+  for (let o = 0; o < out; o++)
+    for (let c = 0; c < inF; c++) {
+      let x = 0;
+      for (let i = 0; i < inF; i++) x += U[o * out + i]! * S[i]! * V[c * inF + i]!;
+      weight[o * inF + c] = x;
+    }
+  // the reference: the full SVD (k = min(out, in): no iteration), whose first r triplets are exact
+  const full = topSvd({ weight, out, inF, r: inF, scale: 1, seed: 3 });
+  for (let o = 0; o < out; o++)
+    for (let c = 0; c < inF; c++)
+      for (let i = 0; i < r; i++) want[o * inF + c] += full.U[o * full.k + i]! * full.S[i]! * full.Vt[i * inF + c]!;
+  const top = topSvd({ weight, out, inF, r, scale: 1, seed: 3 });
+  // 47 here; waiting for each column of the basis to settle (before session 13) took 238
+  assert.ok(top.iterations < 100, `${top.iterations} iterations`);
+  const got = new Float64Array(out * inF);
+  for (let o = 0; o < out; o++)
+    for (let c = 0; c < inF; c++) for (let i = 0; i < r; i++) got[o * inF + c] += top.U[o * top.k + i]! * top.S[i]! * top.Vt[i * inF + c]!;
+  assert.ok(maxAbsDiff(got, want) < 1e-10, `U_r S_r V_r^T differs from the full SVD's by ${maxAbsDiff(got, want)}`);
+  for (let i = 0; i < r; i++) assert.ok(Math.abs(top.S[i]! - full.S[i]!) < 1e-12, `S_${i}`);
+});
+
 test("PEFT's PiSSA and OLoRA on llama_tiny (fixture from PEFT 0.21.0): same residual and s B A; OLoRA also the same A and B", () => {
   const st = openSafetensors(FIXTURE);
   for (const init of ['pissa', 'olora'] as const) {
