@@ -16,11 +16,9 @@ ROWS = [
     ("stories260K", "s260", ["none", "int8", "q8_0", "nf4", "q4_0", "nf4-gptq", "q4_0-gptq", *LOFTQ]),
     ("stories260K GGUF", "gguf", ["stories260K", "stories260K-q8_0"]),
     # "bin": --model stories3M-q80.bin, its int8 groups loaded as q8_0 (no flag)
-    # "q4_0-rerun": round-to-nearest q4_0 rerun on the LoftQ branch's code (its base dev loss moved
-    # 6.4807 -> 6.4818 since the first rows); the LoftQ rows are paired with it where it exists
-    ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "q4_0-rerun", "nf4-gptq", "q4_0-gptq", *LOFTQ, "bin"]),
+    ("stories3M", "s3m", ["none", "int8", "q8_0", "nf4", "q4_0", "nf4-gptq", "q4_0-gptq", *LOFTQ, "bin"]),
     # QLoRA's recipe: LoRA on every linear layer (--targets all-linear)
-    ("stories3M, all-linear", "s3m-all", ["none", "nf4", "q4_0", "q4_0-rerun", "nf4-loftq", "q4_0-loftq"]),
+    ("stories3M, all-linear", "s3m-all", ["none", "nf4", "q4_0", "nf4-loftq", "q4_0-loftq"]),
     # two more seeds (1, 2) of stories3M LoRA on q_proj / v_proj: unquantized, nf4 RTN, nf4 LoftQ
     ("stories3M, seeds 1-2", "s3m-seeds12", ["none", "nf4", "nf4-loftq"]),
 ]
@@ -73,8 +71,7 @@ for model, prefix, formats in ROWS:
             delta = paired(d, r) if fmt != formats[0] else "—"
             # a -gptq / -loftq row against the same format's round-to-nearest row, paired by seed
             plain = fmt.split("-")[0]
-            rerun = load(f"{prefix}-{plain}-rerun") if "loftq" in fmt else None
-            rtn = (rerun or load(f"{prefix}-{plain}")) if "-" in fmt else None
+            rtn = load(f"{prefix}-{plain}") if "-" in fmt else None
             vs_rtn = paired(d, dev_losses(rtn, method)) if rtn else "—"
             t = test_ppl(exp, method)
             tm, ts = mean_std(t)
