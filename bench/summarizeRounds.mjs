@@ -19,7 +19,9 @@ for (const { f, rows } of files) {
   for (const s of [...new Set(rows.map((r) => r.setting))]) {
     const mine = rows.filter((r) => r.setting === s);
     const tok = mine.map((r) => r.result.tokens_per_s);
-    console.log(`| ${s} | ${tok.join(', ')} | ${median(tok)} | ${median(mine.map((r) => r.result.peak_rss_mib))} |`);
+    // 0.1 tok/s and 0.1 MiB, as the runs print them (a mean of two is not 23.950000000000003)
+    const rss = median(mine.map((r) => r.result.peak_rss_mib));
+    console.log(`| ${s} | ${tok.join(', ')} | ${+median(tok).toFixed(2)} | ${+rss.toFixed(1)} |`);
   }
 }
 
