@@ -35,11 +35,11 @@ export function quantizeCalibrated(model: CausalLM, train: Objective, o: Calibra
   const report = calibrateQuantize(model, {
     format: o.format,
     examples: o.examples,
-    forward: (m) => {
-      for (let i = 0; i < o.examples; i += CALIBRATION_BATCH) {
-        const idx = Array.from({ length: Math.min(CALIBRATION_BATCH, o.examples - i) }, (_, k) => i + k);
-        train.loss(m, idx);
-      }
+    batches: Math.ceil(o.examples / CALIBRATION_BATCH),
+    forward: (m, batch) => {
+      const first = batch * CALIBRATION_BATCH;
+      const idx = Array.from({ length: Math.min(CALIBRATION_BATCH, o.examples - first) }, (_, k) => first + k);
+      train.loss(m, idx);
     },
   });
   if (o.doubleQuant) doubleQuantizeModel(model);

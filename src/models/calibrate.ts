@@ -1,14 +1,17 @@
 /** --quantize with calibration (issue 17): the layers `--quantize` replaces get GPTQ codes
  * (gptq.ts) instead of round-to-nearest ones, chosen to keep each layer's output on
- * calibration inputs. One pass: a temporary hook on every such Linear sums X^T X of its
- * inputs while the caller runs the dense model on the calibration batches, the hooks are
- * removed, then every layer is quantized from its own X^T X (all layers see the dense
- * model's activations: GPTQ's "sequential" variant, which feeds each block the already
- * quantized blocks' outputs, is not done). The format and its kernels do not change.
+ * calibration inputs. Block by block, as GPTQ does (Frantar et al. 2022, sec. 4 and its
+ * reference code: each block is quantized on the outputs of the blocks before it, already
+ * quantized, so a block's codes also absorb the error the earlier codes brought): for block
+ * b, temporary hooks sum X^T X of the inputs each of its linear layers sees while the
+ * caller runs the calibration batches, a batch stopping at the first linear layer of block
+ * b + 1; then block b's layers are quantized and replaced, and block b + 1 comes next. The
+ * format and its kernels do not change.
  *
- * Cost: the forward passes, tokens x in^2 / 2 multiply-adds per layer for X^T X (f64,
- * in a fixed order: the same inputs give the same codes on every machine and thread
- * count), and gptq.ts's O(in^3 + out x in^2) per layer. */
+ * Cost: about numLayers / 2 forward passes over the calibration batches (block b runs
+ * blocks 0..b), tokens x in^2 / 2 multiply-adds per layer for X^T X (f64, in a fixed order:
+ * the same inputs give the same codes on every machine and thread count), gptq.ts's
+ * O(in^3 + out x in^2) per layer; one block's X^T X sums in memory at a time. */
 import type { QuantFormat } from '../backend/quant/format.js';
 import { ColaError } from '../errors.js';
 import { Linear } from '../nn/linear.js';
@@ -21,9 +24,12 @@ import { quantizableLinears, type QuantizeModelReport } from './quantize.js';
 
 export interface CalibrationOptions {
   format: QuantFormat;
-  /** runs the dense model's forward pass on the calibration batches (no gradients needed) */
-  forward: (model: CausalLM) => void;
-  /** how many training examples `forward` runs: recorded on the model (quantizeCalibration) */
+  /** how many calibration batches `forward` can run */
+  batches: number;
+  /** runs calibration batch `batch` (0 <= batch < batches) through the model's forward
+   * pass (no gradients needed); it may be stopped part-way by an exception of ours */
+  forward: (model: CausalLM, batch: number) => void;
+  /** how many training examples the batches hold: recorded on the model (quantizeCalibration) */
   examples: number;
   /** GPTQ's dampening (gptq.ts GPTQ_DEFAULT_DAMP when absent) */
   damp?: number;
@@ -34,8 +40,32 @@ export interface CalibrationReport extends QuantizeModelReport {
   tokens: number;
 }
 
+/** The linear layers of one decoder block (the first number in their module path:
+ * `model.layers.3.mlp.up_proj` is block 3), in the model's module order. */
+interface Block {
+  index: number;
+  layers: [string, Linear][];
+}
+
+function blocksOf(chosen: [string, Linear][]): Block[] {
+  const blocks = new Map<number, Block>();
+  for (const entry of chosen) {
+    const m = /\.(\d+)\./.exec(`.${entry[0]}.`);
+    if (!m) throw new Error(`calibrateQuantize: ${entry[0]} is not inside a numbered block`);
+    const index = Number(m[1]);
+    if (!blocks.has(index)) blocks.set(index, { index, layers: [] });
+    blocks.get(index)!.layers.push(entry);
+  }
+  return [...blocks.values()].sort((a, b) => a.index - b.index);
+}
+
+/** Thrown by the first linear layer of the block after the one being calibrated: the rest
+ * of the batch's forward pass is not needed. */
+class BlockCalibrated {}
+
 /** Quantizes `model`'s linear layers (not the LM head) to `o.format` with GPTQ on the
- * inputs `o.forward` gives them. The model must not be quantized yet. */
+ * inputs the calibration batches give them, block by block. The model must not be
+ * quantized yet. */
 export function calibrateQuantize(model: CausalLM, o: CalibrationOptions): CalibrationReport {
   const chosen = quantizableLinears(model);
   if (chosen.length === 0) throw new RangeError('calibrateQuantize: the model has no dense linear layer to quantize');
@@ -45,35 +75,59 @@ export function calibrateQuantize(model: CausalLM, o: CalibrationOptions): Calib
     throw new ColaError(
       `--quantize-calibration: ${wide[0]} takes ${wide[1].inFeatures} inputs, over the ${GPTQ_MAX_IN} that GPTQ's O(in^3) solve here allows; drop --quantize-calibration (round-to-nearest codes) for this model`,
     );
-  const sums = chosen.map(([, lin]) => new XtxSum(lin.inFeatures));
+  if (!Number.isInteger(o.batches) || o.batches < 1) throw new RangeError(`calibrateQuantize: batches must be >= 1, got ${o.batches}`);
+  const blocks = blocksOf(chosen);
+  const report = { layers: chosen.length, bytesBefore: 0, bytesAfter: 0, tokens: 0 };
+  blocks.forEach((block, b) => {
+    const sums = calibrationSums(model, block, blocks.slice(b + 1), o);
+    if (b === 0) report.tokens = sums[0]!.tokens;
+    block.layers.forEach(([path, lin], i) => {
+      const q = gptqLayer(lin, sums[i]!.xtx, o);
+      report.bytesBefore += lin.weight.size * (lin.weight.dtype === 'bf16' ? 2 : 4);
+      report.bytesAfter += q.bytes;
+      model.setChild(path, q);
+    });
+  });
+  model.quantizeOnLoad = o.format;
+  model.quantizeCalibration = o.examples;
+  return report;
+}
+
+/** X^T X of the inputs of `block`'s layers over every calibration batch, each batch
+ * stopped at the first layer of the blocks after it. The hooks are removed afterwards. */
+function calibrationSums(model: CausalLM, block: Block, later: Block[], o: CalibrationOptions): XtxSum[] {
+  const sums = block.layers.map(([, lin]) => new XtxSum(lin.inFeatures));
   // q, k and v (gate and up) take the same input tensor: its X^T X is computed once
   const seen = new WeakMap<Tensor, Float64Array>();
-  chosen.forEach(([, lin], i) => {
+  block.layers.forEach(([, lin], i) => {
     lin.forward = (x, opts) => {
       sums[i]!.add(x, seen);
       return Linear.prototype.forward.call(lin, x, opts);
     };
   });
+  const stop = (): never => {
+    throw new BlockCalibrated();
+  };
+  for (const [, lin] of later.flatMap((l) => l.layers)) lin.forward = stop;
   try {
-    noGrad(() => o.forward(model));
+    for (let batch = 0; batch < o.batches; batch++) {
+      try {
+        noGrad(() => o.forward(model, batch));
+      } catch (e) {
+        if (!(e instanceof BlockCalibrated)) throw e;
+      }
+    }
   } finally {
-    for (const [, lin] of chosen) Reflect.deleteProperty(lin, 'forward');
+    for (const [, lin] of [block, ...later].flatMap((l) => l.layers)) Reflect.deleteProperty(lin, 'forward');
   }
-  let bytesBefore = 0;
-  let bytesAfter = 0;
-  chosen.forEach(([path, lin], i) => {
-    const w = lin.weight;
-    const [rows, cols] = w.shape as [number, number];
-    const values = w.dtype === 'f32' ? w.f32 : widen(w);
-    const qw = gptqQuantize({ weight: values, rows, cols, format: o.format, xtx: sums[i]!.xtx, damp: o.damp });
-    const q = new QuantizedLinear(qw, lin.bias, w.backend);
-    bytesBefore += rows * cols * (w.dtype === 'bf16' ? 2 : 4);
-    bytesAfter += q.bytes;
-    model.setChild(path, q);
-  });
-  model.quantizeOnLoad = o.format;
-  model.quantizeCalibration = o.examples;
-  return { layers: chosen.length, bytesBefore, bytesAfter, tokens: sums[0]!.tokens };
+  return sums;
+}
+
+function gptqLayer(lin: Linear, xtx: Float64Array, o: CalibrationOptions): QuantizedLinear {
+  const w = lin.weight;
+  const [rows, cols] = w.shape as [number, number];
+  const values = w.dtype === 'f32' ? w.f32 : widen(w);
+  return new QuantizedLinear(gptqQuantize({ weight: values, rows, cols, format: o.format, xtx, damp: o.damp }), lin.bias, w.backend);
 }
 
 /** Σ x x^T over the rows x of the inputs a layer sees ([in, in], f64, symmetric). */

@@ -29,8 +29,9 @@
  *   a second buffer) and the hidden states' gradient (d per token);
  * - a base loaded dense and quantized after peaks while loading: LoftQ keeps every block
  *   weight's f32 copy until its init takes it (lora/loftq.ts), GPTQ calibration
- *   (--quantize-calibration) holds the dense model while it makes the codes; the
- *   estimate is the larger of that peak and training's;
+ *   (--quantize-calibration) holds the dense model while it makes the codes, with one
+ *   block's X^T X sums and one layer's solve in f64; the estimate is the larger of that
+ *   peak and training's;
  * - not counted: the runtime (Node, the tokenizer, the data: ~60 MiB), kernel workspaces,
  *   the calibration's activations and garbage not yet collected: measured peaks were
  *   45-320 MiB above the estimate, most 160-250, at OPT-125m, OPT-1.3B and Llama-2-7B
@@ -128,10 +129,24 @@ export function estimateTrainingMemory(m: ModelShape, t: TrainingShape): MemoryE
   const perLayer = F32 * tokens * perTokenPerLayer;
   const activations = t.gradientCheckpointing ? F32 * tokens * m.hidden * m.layers + perLayer : perLayer * m.layers;
   const logits = F32 * ((m.logitSoftcap ? 2 : 1) * lmHeadChunkRows(tokens, m.vocab) * m.vocab + tokens * m.hidden);
-  const load =
-    !quantized || t.denseLoad === undefined ? 0 : t.denseLoad === 'loftq' ? weights + F32 * blockElements : m.weightBytes[t.dtype] + codes;
+  const denseLoad = { loftq: weights + F32 * blockElements, gptq: m.weightBytes[t.dtype] + codes + gptqWorkspace(m) };
+  const load = !quantized || t.denseLoad === undefined ? 0 : denseLoad[t.denseLoad];
   const parts = { weights, packedCopies, training, activations, logits };
   return { ...parts, load, total: Math.max(trainingPeak(parts), load), trainableParameters, adaptedMatrices: adapted.length };
+}
+
+/** GPTQ's f64 working memory (models/calibrate.ts, gptq.ts): one block's X^T X sums (in x in
+ * per layer; the blocks are calibrated one at a time) and the widest layer's three in x in
+ * solve matrices. */
+function gptqWorkspace(m: ModelShape): number {
+  const F64 = 8;
+  const perBlock = new Map<string, number>();
+  for (const x of m.matrices) {
+    const block = /\.(\d+)\./.exec(`.${x.path}.`)?.[1] ?? '';
+    perBlock.set(block, (perBlock.get(block) ?? 0) + F64 * x.cols * x.cols);
+  }
+  const widest = Math.max(0, ...m.matrices.map((x) => x.cols));
+  return Math.max(0, ...perBlock.values()) + 3 * F64 * widest * widest;
 }
 
 /** The estimate's peak while training (its total, unless a dense load peaks higher). */

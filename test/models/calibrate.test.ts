@@ -1,18 +1,22 @@
 // calibrateQuantize (issue 17, --quantize-calibration): the layers --quantize replaces get
-// GPTQ codes from the inputs the model's own forward pass gives them. Invariants: the same
-// layers as round-to-nearest are replaced (the LM head stays), the temporary input hooks
-// are gone afterwards, the same calibration gives byte-identical weights, and the codes
-// are not round-to-nearest's.
+// GPTQ codes from the inputs the model's own forward pass gives them, block by block (each
+// block on the outputs of the blocks before it, already quantized). Invariants: the same
+// layers as round-to-nearest are replaced (the LM head stays), the temporary hooks are gone
+// afterwards, the same calibration gives byte-identical weights, the codes are not
+// round-to-nearest's, and each block's codes are GPTQ's on exactly the inputs the model
+// with the earlier blocks quantized gives it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/backend/index.js';
 import { ColaError } from '../../src/errors.js';
 import { calibrateQuantize, outerSum } from '../../src/models/calibrate.js';
-import { GPTQ_MAX_IN } from '../../src/models/gptq.js';
+import { GPTQ_MAX_IN, gptqQuantize } from '../../src/models/gptq.js';
+import { Linear } from '../../src/nn/linear.js';
 import type { CausalLM } from '../../src/models/causalLM.js';
 import { loadModel } from '../../src/models/load.js';
 import { quantizableLinears, quantizeModel } from '../../src/models/quantize.js';
 import { QuantizedLinear } from '../../src/nn/quantizedLinear.js';
+import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/ops/creation.js';
 import { tinyModelFolder } from '../helpers/tinyFolder.js';
 
@@ -26,15 +30,14 @@ function weights(m: CausalLM): Map<string, QuantizedLinear['weight']> {
   );
 }
 
+/** Two calibration batches of 2 x 16 tokens. */
+const batchIds = [0, 1].map((b) => Array.from({ length: 2 * 16 }, (_, i) => (i * 37 + 5 + 11 * b) % 200));
+const runBatch = (m: CausalLM, b: number): void => void m.hidden(tensor(backend, batchIds[b]!, [2, 16], 'i32'));
+
 function calibrated(format: 'nf4' | 'q4_0'): { model: CausalLM; tokens: number; hooked: object[] } {
   const model = dense();
   const hooked = quantizableLinears(model).map(([, l]) => l);
-  const ids = Array.from({ length: 2 * 16 }, (_, i) => (i * 37 + 5) % 200);
-  const r = calibrateQuantize(model, {
-    format,
-    examples: 2,
-    forward: (m) => void m.hidden(tensor(backend, ids, [2, 16], 'i32')),
-  });
+  const r = calibrateQuantize(model, { format, examples: 4, batches: 2, forward: runBatch });
   return { model, tokens: r.tokens, hooked };
 }
 
@@ -44,15 +47,87 @@ test('calibrateQuantize replaces the layers --quantize does, removes its hooks, 
     const rtn = dense();
     quantizeModel(rtn, format);
     assert.deepEqual([...weights(a.model).keys()], [...weights(rtn).keys()], 'the same layers (not the LM head)');
-    assert.equal(a.tokens, 32);
+    assert.equal(a.tokens, 64);
     assert.equal(a.model.quantizeOnLoad, format);
-    assert.equal(a.model.quantizeCalibration, 2);
+    assert.equal(a.model.quantizeCalibration, 4);
     for (const lin of a.hooked) assert.equal(Object.hasOwn(lin, 'forward'), false, 'the input hook is removed');
     assert.deepEqual(weights(calibrated(format).model), weights(a.model), `${format}: same calibration, same bytes`);
     const differ = [...weights(a.model)].filter(([p, w]) => !Buffer.from(w.data).equals(Buffer.from(weights(rtn).get(p)!.data)));
     assert.ok(differ.length > 0, `${format}: GPTQ chose other codes than round-to-nearest somewhere`);
   }
 });
+
+test('block by block: each block gets GPTQ codes on the inputs the model gives it with the blocks before it already quantized', () => {
+  const format = 'q4_0';
+  const seq = calibrated(format).model;
+  const layersOf = (m: CausalLM, block: number) => quantizableLinears(m).filter(([p]) => p.includes(`.layers.${block}.`));
+  const byPath = new Map(weights(seq));
+  const blocks = new Set(quantizableLinears(dense()).map(([p]) => /\.layers\.(\d+)\./.exec(p)![1]));
+  assert.ok(blocks.size >= 2, 'the tiny model has several blocks');
+  let sawEarlierBlocksMatter = false;
+  for (const block of [...blocks].map(Number)) {
+    // a dense model with blocks < block replaced by the calibrated model's quantized layers
+    const ref = dense();
+    for (const [p] of quantizableLinears(ref)) if (Number(/\.layers\.(\d+)\./.exec(p)![1]) < block) ref.setChild(p, seq.getModule(p));
+    const inputs = new Map<string, Float32Array[]>();
+    for (const [p, lin] of layersOf(ref, block)) {
+      inputs.set(p, []);
+      lin.forward = (x, o) => {
+        inputs.get(p)!.push(Float32Array.from(x.f32));
+        return Linear.prototype.forward.call(lin, x, o);
+      };
+    }
+    noGradRun(ref);
+    for (const [p, lin] of layersOf(ref, block)) {
+      const xs = inputs.get(p)!;
+      const n = lin.inFeatures;
+      const xtx = new Float64Array(n * n);
+      for (const x of xs) outerSum(x, x.length / n, n).forEach((v, i) => (xtx[i] += v));
+      const [rows, cols] = lin.weight.shape as [number, number];
+      const want = gptqQuantize({ weight: lin.weight.f32, rows, cols, format, xtx });
+      assert.ok(Buffer.from(byPath.get(p)!.data).equals(Buffer.from(want.data)), `${p}: GPTQ on the inputs after the quantized blocks`);
+      if (block > 0) {
+        // the same layer calibrated on the dense model's inputs (the one-pass scheme) chooses other codes
+        const dense0 = dense();
+        const seen: Float32Array[] = [];
+        const [, l0] = quantizableLinears(dense0).find(([q]) => q === p)!;
+        l0.forward = (x, o) => {
+          seen.push(Float32Array.from(x.f32));
+          return Linear.prototype.forward.call(l0, x, o);
+        };
+        noGradRun(dense0);
+        const xtx0 = new Float64Array(n * n);
+        for (const x of seen) outerSum(x, x.length / n, n).forEach((v, i) => (xtx0[i] += v));
+        const onePass = gptqQuantize({ weight: l0.weight.f32, rows, cols, format, xtx: xtx0 });
+        if (!Buffer.from(onePass.data).equals(Buffer.from(want.data))) sawEarlierBlocksMatter = true;
+      }
+    }
+  }
+  assert.ok(sawEarlierBlocksMatter, "some later layer got other codes than on the dense model's inputs");
+});
+
+test('an error of the forward pass (not the end of a block) propagates, and no hook is left behind', () => {
+  const model = dense();
+  const linears = quantizableLinears(model).map(([, l]) => l);
+  assert.throws(
+    () =>
+      calibrateQuantize(model, {
+        format: 'nf4',
+        examples: 2,
+        batches: 2,
+        forward: (m, b) => {
+          runBatch(m, b);
+          throw new Error('the data broke');
+        },
+      }),
+    /the data broke/,
+  );
+  for (const lin of linears) assert.equal(Object.hasOwn(lin, 'forward'), false);
+});
+
+function noGradRun(m: CausalLM): void {
+  noGrad(() => [0, 1].forEach((b) => runBatch(m, b)));
+}
 
 test('outerSum is X^T X, for even and odd widths', () => {
   for (const [rows, n] of [
@@ -75,7 +150,7 @@ test('a layer wider than GPTQ_MAX_IN is refused before any forward pass, naming 
   const wide = loadModel(tinyModelFolder(31, { dim: 16, hiddenDim: GPTQ_MAX_IN + 8 }), { backend });
   let forwards = 0;
   assert.throws(
-    () => calibrateQuantize(wide, { format: 'nf4', examples: 1, forward: () => void forwards++ }),
+    () => calibrateQuantize(wide, { format: 'nf4', examples: 1, batches: 1, forward: () => void forwards++ }),
     (e: Error) =>
       e instanceof ColaError &&
       /down_proj takes 8200 inputs, over the 8192/.test(e.message) &&
