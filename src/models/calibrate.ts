@@ -5,10 +5,12 @@
  * quantized, so a block's codes also absorb the error the earlier codes brought): for block
  * b, temporary hooks sum X^T X of the inputs each of its linear layers sees while the
  * caller runs the calibration batches, a batch stopping at the first linear layer of block
- * b + 1; then block b's layers are quantized and replaced, and block b + 1 comes next. The
- * format and its kernels do not change.
+ * b + 1; then block b's layers are quantized and replaced, and block b + 1 comes next.
+ * Blocks are taken in the order the forward pass reaches them (one whole pass first); a
+ * linear layer outside the numbered blocks is a block of its own. The format and its
+ * kernels do not change.
  *
- * Cost: about numLayers / 2 forward passes over the calibration batches (block b runs
+ * Cost: about numLayers / 2 + 1 forward passes over the calibration batches (block b runs
  * blocks 0..b), tokens x in^2 / 2 multiply-adds per layer for X^T X (f64, in a fixed order:
  * the same inputs give the same codes on every machine and thread count), gptq.ts's
  * O(in^3 + out x in^2) per layer; one block's X^T X sums in memory at a time. */
@@ -40,23 +42,46 @@ export interface CalibrationReport extends QuantizeModelReport {
   tokens: number;
 }
 
-/** The linear layers of one decoder block (the first number in their module path:
- * `model.layers.3.mlp.up_proj` is block 3), in the model's module order. */
+/** Layers calibrated together: a decoder block's linear layers, or a layer outside the
+ * numbered blocks (OPT-350m's project_in before them, project_out after them). */
 interface Block {
-  index: number;
   layers: [string, Linear][];
 }
 
-function blocksOf(chosen: [string, Linear][]): Block[] {
-  const blocks = new Map<number, Block>();
+/** The chosen layers in the order the forward pass first calls them (batch 0, run once
+ * whole), grouped: consecutive layers of the same numbered block (the first number in the
+ * module path: `model.layers.3.mlp.up_proj` is block 3) together, any other layer alone.
+ * Layers the forward pass never calls come last, one group. */
+function blocksInCallOrder(model: CausalLM, chosen: [string, Linear][], o: CalibrationOptions): Block[] {
+  const order: [string, Linear][] = [];
+  const called = new Set<Linear>();
   for (const entry of chosen) {
-    const m = /\.(\d+)\./.exec(`.${entry[0]}.`);
-    if (!m) throw new Error(`calibrateQuantize: ${entry[0]} is not inside a numbered block`);
-    const index = Number(m[1]);
-    if (!blocks.has(index)) blocks.set(index, { index, layers: [] });
-    blocks.get(index)!.layers.push(entry);
+    const lin = entry[1];
+    lin.forward = (x, opts) => {
+      if (!called.has(lin)) {
+        called.add(lin);
+        order.push(entry);
+      }
+      return Linear.prototype.forward.call(lin, x, opts);
+    };
   }
-  return [...blocks.values()].sort((a, b) => a.index - b.index);
+  try {
+    noGrad(() => o.forward(model, 0));
+  } finally {
+    for (const [, lin] of chosen) Reflect.deleteProperty(lin, 'forward');
+  }
+  const blockOf = (path: string): string => /\.(\d+)\./.exec(`.${path}.`)?.[1] ?? `(${path})`;
+  const blocks: Block[] = [];
+  let last: string | null = null;
+  for (const entry of order) {
+    const key = blockOf(entry[0]);
+    if (key !== last || key.startsWith('(')) blocks.push({ layers: [] });
+    blocks.at(-1)!.layers.push(entry);
+    last = key;
+  }
+  const never = chosen.filter(([, lin]) => !called.has(lin));
+  if (never.length) blocks.push({ layers: never });
+  return blocks;
 }
 
 /** Thrown by the first linear layer of the block after the one being calibrated: the rest
@@ -76,7 +101,7 @@ export function calibrateQuantize(model: CausalLM, o: CalibrationOptions): Calib
       `--quantize-calibration: ${wide[0]} takes ${wide[1].inFeatures} inputs, over the ${GPTQ_MAX_IN} that GPTQ's O(in^3) solve here allows; drop --quantize-calibration (round-to-nearest codes) for this model`,
     );
   if (!Number.isInteger(o.batches) || o.batches < 1) throw new RangeError(`calibrateQuantize: batches must be >= 1, got ${o.batches}`);
-  const blocks = blocksOf(chosen);
+  const blocks = blocksInCallOrder(model, chosen, o);
   const report = { layers: chosen.length, bytesBefore: 0, bytesAfter: 0, tokens: 0 };
   blocks.forEach((block, b) => {
     const sums = calibrationSums(model, block, blocks.slice(b + 1), o);

@@ -6,6 +6,8 @@
 // round-to-nearest's, and each block's codes are GPTQ's on exactly the inputs the model
 // with the earlier blocks quantized gives it.
 import { test } from 'node:test';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/backend/index.js';
 import { ColaError } from '../../src/errors.js';
@@ -21,6 +23,7 @@ import { tensor } from '../../src/tensor/ops/creation.js';
 import { tinyModelFolder } from '../helpers/tinyFolder.js';
 
 const backend = getBackend('reference');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const folder = tinyModelFolder(29, { dim: 64, hiddenDim: 128 });
 const dense = (): CausalLM => loadModel(folder, { backend });
 
@@ -104,6 +107,43 @@ test('block by block: each block gets GPTQ codes on the inputs the model gives i
     }
   }
   assert.ok(sawEarlierBlocksMatter, "some later layer got other codes than on the dense model's inputs");
+});
+
+test("layers outside the numbered blocks (OPT-350m's project_in / project_out) are calibrated where the forward pass reaches them", () => {
+  const optFolder = path.join(repoRoot, 'test/fixtures/models/opt_tiny'); // word_embed_proj_dim 16, hidden 24
+  const load = (): CausalLM => loadModel(optFolder, { backend });
+  const ids = [0, 1].map((b) => Array.from({ length: 2 * 8 }, (_, i) => (i * 7 + 3 + b) % 50));
+  const run = (m: CausalLM, b: number): void => void m.hidden(tensor(backend, ids[b]!, [2, 8], 'i32'));
+  const model = load();
+  const outside = quantizableLinears(model)
+    .map(([p]) => p)
+    .filter((p) => !/\.\d+\./.test(p))
+    .sort();
+  assert.deepEqual(outside, ['model.decoder.project_in', 'model.decoder.project_out']);
+  calibrateQuantize(model, { format: 'q8_0', examples: 4, batches: 2, forward: run });
+  const got = weights(model);
+  assert.equal(got.size, quantizableLinears(load()).length, 'every layer --quantize replaces');
+  // project_in: on the embeddings (nothing before it); project_out: after every block, quantized
+  for (const [p, earlier] of [
+    ['model.decoder.project_in', () => false],
+    ['model.decoder.project_out', (q: string) => q !== 'model.decoder.project_out'],
+  ] as const) {
+    const ref = load();
+    for (const [q] of quantizableLinears(ref)) if (earlier(q)) ref.setChild(q, model.getModule(q));
+    const lin = ref.getModule(p) as Linear;
+    const xs: Float32Array[] = [];
+    lin.forward = (x, o) => {
+      xs.push(Float32Array.from(x.f32));
+      return Linear.prototype.forward.call(lin, x, o);
+    };
+    noGrad(() => [0, 1].forEach((b) => run(ref, b)));
+    const n = lin.inFeatures;
+    const xtx = new Float64Array(n * n);
+    for (const x of xs) outerSum(x, x.length / n, n).forEach((v, i) => (xtx[i] += v));
+    const [rows, cols] = lin.weight.shape as [number, number];
+    const want = gptqQuantize({ weight: lin.weight.f32, rows, cols, format: 'q8_0', xtx });
+    assert.ok(Buffer.from(got.get(p)!.data).equals(Buffer.from(want.data)), p);
+  }
 });
 
 test('an error of the forward pass (not the end of a block) propagates, and no hook is left behind', () => {
