@@ -22,7 +22,7 @@ import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { CausalLM } from './causalLM.js';
 import { GPTQ_MAX_IN, gptqQuantize } from './gptq.js';
-import { quantizableLinears, type QuantizeModelReport } from './quantize.js';
+import { blockNumber, quantizableLinears, type QuantizeModelReport } from './quantize.js';
 
 export interface CalibrationOptions {
   format: QuantFormat;
@@ -70,7 +70,7 @@ function blocksInCallOrder(model: CausalLM, chosen: [string, Linear][], o: Calib
   } finally {
     for (const [, lin] of chosen) Reflect.deleteProperty(lin, 'forward');
   }
-  const blockOf = (path: string): string => /\.(\d+)\./.exec(`.${path}.`)?.[1] ?? `(${path})`;
+  const blockOf = (path: string): string => blockNumber(path) ?? `(${path})`;
   const blocks: Block[] = [];
   let last: string | null = null;
   for (const entry of order) {

@@ -39,6 +39,7 @@
 import { quantBytes, type QuantFormat } from '../backend/quant/format.js';
 import { lmHeadChunkRows } from '../tensor/ops/crossEntropy.js';
 import { checkpointSummary, checkpointTensorShapes } from './load.js';
+import { blockNumber } from './quantize.js';
 
 /** What the estimate needs of a model. */
 export interface ModelShape {
@@ -142,7 +143,7 @@ function gptqWorkspace(m: ModelShape): number {
   const F64 = 8;
   const perBlock = new Map<string, number>();
   for (const x of m.matrices) {
-    const block = /\.(\d+)\./.exec(`.${x.path}.`)?.[1] ?? '';
+    const block = blockNumber(x.path) ?? '';
     perBlock.set(block, (perBlock.get(block) ?? 0) + F64 * x.cols * x.cols);
   }
   const widest = Math.max(0, ...m.matrices.map((x) => x.cols));

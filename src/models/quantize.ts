@@ -38,6 +38,12 @@ export function quantizableLinears(model: CausalLM): [string, Linear][] {
   return [...model.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].weight !== head);
 }
 
+/** The decoder block a module path is in: its first number (`model.layers.3.mlp.up_proj`
+ * is in block "3"), null outside the numbered blocks (OPT-350m's project_in). */
+export function blockNumber(path: string): string | null {
+  return /\.(\d+)\./.exec(`.${path}.`)?.[1] ?? null;
+}
+
 /** Bytes a checkpoint's tensors take loaded with every block linear weight (a 2-D
  * `.weight` inside a numbered block, `model.layers.3.mlp.up_proj.weight`) quantized
  * to `format` and the rest at `bytesPerElement`: what `--quantize` needs, from the

@@ -82,8 +82,8 @@ function prepareFiles(spec: DataSpec, tok: TextTokenizer, o: ReadOptions): Prepa
   const read = { ...o, skipBad: spec.skipBad };
   if (spec.heldOut) return heldOutData(spec.data, spec, tok, read);
   const train = readLmFiles(spec.data, tok, read);
-  const dev = spec.devData ? readLmFiles(spec.devData, tok, read) : { examples: [], truncated: 0 };
-  return lmData(train.examples, dev.examples, [], tok, { train: train.truncated, dev: dev.truncated, test: 0 }, packing(o));
+  const dev = spec.devData ? readLmFiles(spec.devData, tok, read) : { examples: [], cut: [] };
+  return lmData(train.examples, dev.examples, [], tok, { train: countCut(train), dev: countCut(dev), test: 0 }, packing(o));
 }
 
 /** The files' rows split into train/dev/test by `spec.heldOut` (heldOut.ts), with the
@@ -101,12 +101,13 @@ function heldOutData(files: string, spec: DataSpec, tok: TextTokenizer, o: ReadO
 }
 
 /** Examples read from data files, `cut[i]` telling whether example i was left-truncated
- * to maxLength; `truncated` counts them. */
+ * to maxLength. */
 export interface LmRows {
   examples: LmExample[];
   cut: boolean[];
-  truncated: number;
 }
+
+const countCut = (rows: LmRows): number => rows.cut.filter(Boolean).length;
 
 /** `--data a.jsonl,b.txt`: every file's examples, in the order given (JSONL rows of any
  * LM format, mixed row by row; .txt corpora as windows of maxLength tokens). */
@@ -114,8 +115,7 @@ export function readLmFiles(flag: string, tok: TextTokenizer, o: ReadOptions): L
   const files = dataFiles(flag);
   if (files.length === 0) throw new ColaError(`--data "${flag}": no file named; give FILE or FILE,FILE,...`);
   const parts = files.map((f) => readLm(f, tok, o));
-  const cut = parts.flatMap((p) => p.cut);
-  return { examples: parts.flatMap((p) => p.examples), cut, truncated: cut.filter(Boolean).length };
+  return { examples: parts.flatMap((p) => p.examples), cut: parts.flatMap((p) => p.cut) };
 }
 
 function readLm(file: string, tok: TextTokenizer, o: ReadOptions): { examples: LmExample[]; cut: boolean[] } {

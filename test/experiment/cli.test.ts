@@ -212,21 +212,10 @@ test('experiment: a JSONL corpus counts its rows cut to the max length per held-
   const file = path.join(dir, 'cut.jsonl');
   fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const jout = path.join(dir, 'jsonl');
-  const r = cola(
-    ['experiment', '--model', model, '--data', file, '--methods', 'lora', '--lrs', '1e-2', '--seeds', '1', '--epochs', '1'].concat([
-      '--batch-size',
-      '4',
-      '--max-length',
-      '16',
-      '--dev-fraction',
-      '0.2',
-      '--test-fraction',
-      '0.2',
-      '--quiet',
-      '--out',
-      jout,
-    ]),
-  );
+  const r = cola([
+    ...['experiment', '--model', model, '--data', file, '--methods', 'lora', '--lrs', '1e-2', '--seeds', '1', '--epochs', '1'],
+    ...['--batch-size', '4', '--max-length', '16', '--dev-fraction', '0.2', '--test-fraction', '0.2', '--quiet', '--out', jout],
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const exp = JSON.parse(fs.readFileSync(path.join(jout, 'experiment.json'), 'utf8'));
   assert.deepEqual(
